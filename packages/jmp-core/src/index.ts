@@ -1,0 +1,36 @@
+// Public API of @jmpjs/core, export by export.
+
+// Errors
+export { JmpError, JmpArgumentError } from './errors.js';
+
+// Tensors and token states
+export type { Tensor } from './tensor.js';
+export { createTokenState, sourceLists, tokenFates } from './state.js';
+export type { TokenState, SourceMap, CreateStateOptions, TokenFate } from './state.js';
+
+// Signals measured in the model
+export { importanceFromAttention, importanceFromRows } from './importance.js';
+export { headMeanKeys, headMeanKeysPacked } from './metric.js';
+
+// Reductions: JMP (adaptive, adaptive-token, merge, prune), ToMe, EViT
+export { reduceTokens, criticalCount, STRATEGIES } from './reduce.js';
+export type {
+  Strategy,
+  ReductionMethod,
+  JmpMethod,
+  ToMeMethod,
+  EvitMethod,
+  ReductionSignals,
+  ReductionResult,
+  ReductionStats,
+  Decision,
+} from './reduce.js';
+
+// Proportional attention
+export { logSizeBias } from './bias.js';
+
+// Schedules and cost
+export { DEFAULT_SCHEDULE, tomeSchedule, planTokens, resolveSchedule } from './schedule.js';
+export type { Schedule, ScheduleStep, BlockTokens, PlanOptions } from './schedule.js';
+export { DEIT_SMALL, blockMacs, countMacs, baselineMacs } from './cost.js';
+export type { ModelShape, CostReport } from './cost.js';
