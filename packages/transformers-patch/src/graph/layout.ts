@@ -1,0 +1,148 @@
+import { UnsupportedModelError } from '../errors.js';
+import { DataType, toNumber, type ModelProto, type NodeProto } from '../onnx/proto.js';
+
+/** Tensors of one transformer block, found by their scoped names and checked by structure. */
+export interface BlockTensors {
+  /** 0-based block index. */
+  index: number;
+  /** Attention logits entering the block's Softmax `[B, H, N, N]`. */
+  scores: string;
+  /** Attention probabilities `[B, H, N, N]`. */
+  probs: string;
+  /** Key projection output `[B, N, C]` (heads packed). */
+  keys: string;
+  /** Token states after the attention residual `[B, N, C]`: where reductions happen. */
+  attentionResidual: string;
+  /** Block output `[B, N, C]`. */
+  output: string;
+}
+
+/** What this package knows about a ViT / DeiT image-classification graph. */
+export interface GraphLayout {
+  /** Module scope of the backbone: `vit` or `deit`. */
+  root: 'vit' | 'deit';
+  blocks: BlockTensors[];
+  /** 1 (CLS) or 2 (CLS, distillation). */
+  protectedTokens: number;
+  /** Element type of the residual stream: FLOAT or FLOAT16. */
+  floatType: number;
+  /** Default-domain opset version. */
+  opset: number;
+  inputName: string;
+  outputName: string;
+}
+
+/** Index of a graph: which node produces each tensor, nodes by name. */
+export interface GraphIndex {
+  producer: Map<string, number>;
+  byName: Map<string, number>;
+  initializers: Set<string>;
+}
+
+export function indexGraph(model: ModelProto): GraphIndex {
+  const producer = new Map<string, number>();
+  const byName = new Map<string, number>();
+  model.graph.node.forEach((n, i) => {
+    for (const o of n.output) producer.set(o, i);
+    if (n.name) byName.set(n.name, i);
+  });
+  return { producer, byName, initializers: new Set(model.graph.initializer.map((t) => t.name ?? '')) };
+}
+
+const SOFTMAX = /^\/(vit|deit)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$/;
+
+/**
+ * Finds the blocks of a Hugging Face ViT / DeiT image classifier exported by Optimum (or the same
+ * layout), by scoped names, and confirms each with a structural check.
+ */
+export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(model)): GraphLayout {
+  const { graph } = model;
+  const nodes = graph.node;
+  const softmaxes = new Map<number, NodeProto>();
+  let root: 'vit' | 'deit' | undefined;
+  for (const n of nodes) {
+    const m = SOFTMAX.exec(n.name ?? '');
+    if (!m || n.opType !== 'Softmax') continue;
+    if (root && root !== m[1]) {
+      throw new UnsupportedModelError({ lookedFor: 'one backbone scope (/vit or /deit)', found: `both /${root} and /${m[1]}` });
+    }
+    root = m[1] as 'vit' | 'deit';
+    softmaxes.set(Number(m[2]), n);
+  }
+  if (!root || softmaxes.size === 0) {
+    const ops = new Set(nodes.map((n) => n.opType));
+    const sample = nodes.slice(0, 3).map((n) => n.name || n.opType).join(', ');
+    throw new UnsupportedModelError({
+      lookedFor: "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…) as Optimum exports Hugging Face ViT and DeiT",
+      found: ops.has('Softmax') ? `Softmax nodes with other names (first nodes: ${sample})` : `no Softmax node at all (${nodes.length} nodes, first: ${sample})`,
+    });
+  }
+  const depth = softmaxes.size;
+  const blocks: BlockTensors[] = [];
+  for (let i = 0; i < depth; i++) {
+    const softmax = softmaxes.get(i);
+    if (!softmax) {
+      throw new UnsupportedModelError({ lookedFor: `blocks 0…${depth - 1} numbered without gaps`, found: `no Softmax in block ${i}` });
+    }
+    const scope = `/${root}/encoder/layer.${i}`;
+    const axis = softmax.attribute.find((a) => a.name === 'axis');
+    const axisValue = axis ? toNumber(axis.i) : -1;
+    if (axisValue !== -1 && axisValue !== 3) {
+      throw new UnsupportedModelError({ lookedFor: `${scope} Softmax over the last axis`, found: `axis ${axisValue}` });
+    }
+    const residualAdd = nodes[index.byName.get(`${scope}/Add`) ?? -1];
+    const outputAdd = nodes[index.byName.get(`${scope}/output/Add`) ?? -1];
+    const keys = `${scope}/attention/attention/key/Add_output_0`;
+    const blockInput = i === 0 ? `/${root}/embeddings/Add_output_0` : blocks[i - 1]!.output;
+    const problems: string[] = [];
+    if (!residualAdd || residualAdd.opType !== 'Add' || !residualAdd.input.includes(blockInput)) {
+      problems.push(`attention residual '${scope}/Add' adding the block input '${blockInput}'`);
+    }
+    if (!outputAdd || outputAdd.opType !== 'Add' || !residualAdd || !outputAdd.input.includes(residualAdd.output[0]!)) {
+      problems.push(`MLP residual '${scope}/output/Add' adding the attention residual`);
+    }
+    if (!index.producer.has(keys)) problems.push(`key projection output '${keys}'`);
+    const probsConsumer = nodes.find((n) => n.opType === 'MatMul' && n.input[0] === softmax.output[0]);
+    if (!probsConsumer) problems.push(`a MatMul of the attention probabilities with the values in ${scope}`);
+    if (problems.length > 0) {
+      throw new UnsupportedModelError({
+        lookedFor: problems.join('; '),
+        found: `a graph where block ${i} does not have that structure`,
+      });
+    }
+    blocks.push({
+      index: i,
+      scores: softmax.input[0]!,
+      probs: softmax.output[0]!,
+      keys,
+      attentionResidual: residualAdd!.output[0]!,
+      output: outputAdd!.output[0]!,
+    });
+  }
+
+  // Protected tokens: the embeddings concatenate CLS (+ distillation) with the patch tokens.
+  const embAdd = nodes[index.byName.get(`/${root}/embeddings/Add`) ?? -1];
+  const concat = embAdd && embAdd.input.map((t) => nodes[index.producer.get(t) ?? -1]).find((n) => n?.opType === 'Concat');
+  if (!concat || concat.input.length < 2 || concat.input.length > 3) {
+    throw new UnsupportedModelError({
+      lookedFor: `'/${root}/embeddings/Add' adding position embeddings to a Concat of CLS (, distillation) and patch tokens`,
+      found: concat ? `a Concat of ${concat.input.length} inputs` : 'no such Concat',
+    });
+  }
+  const protectedTokens = concat.input.length - 1;
+
+  const inputName = graph.input.find((v) => !index.initializers.has(v.name))?.name;
+  if (inputName !== 'pixel_values' || graph.output.length !== 1) {
+    throw new UnsupportedModelError({
+      lookedFor: "one input 'pixel_values' and one output (logits)",
+      found: `inputs [${graph.input.map((v) => v.name).join(', ')}], outputs [${graph.output.map((v) => v.name).join(', ')}]`,
+    });
+  }
+  const pos = model.graph.initializer.find((t) => t.name === `${root}.embeddings.position_embeddings`);
+  const floatType = pos?.dataType ?? DataType.FLOAT;
+  const opset = toNumber(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
+  if (opset < 11) {
+    throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: `opset ${opset}` });
+  }
+  return { root, blocks, protectedTokens, floatType, opset, inputName, outputName: graph.output[0]!.name };
+}

@@ -1,0 +1,245 @@
+import { UnsupportedModelError } from '../errors.js';
+import { DataType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../onnx/proto.js';
+import { indexGraph, type GraphIndex, type GraphLayout } from './layout.js';
+
+/** Names of the tensors a segment exchanges with the runner (all float32). */
+export const IO = {
+  pixels: 'pixel_values',
+  /** Token states entering a segment `[B, N, C]`. */
+  hiddenIn: 'jmp_hidden',
+  /** log s `[B, N]`, the proportional-attention bias. */
+  logSize: 'jmp_log_size',
+  /** Token states at the next reduction point `[B, N, C]`. */
+  hiddenOut: 'jmp_hidden_out',
+  /** Protected rows of the attention at the reduction point, averaged over heads `[B, P, N]`. */
+  rows: 'jmp_rows',
+  /** Head-mean keys at the reduction point `[B, N, d]`. */
+  keys: 'jmp_keys',
+  logits: 'logits',
+} as const;
+
+/** One piece of the model between two reduction points. */
+export interface Segment {
+  model: ModelProto;
+  /** Runs the blocks' attentions with the log-size bias input. */
+  takesBias: boolean;
+  /** Starts from `pixel_values` (first segment) or from `jmp_hidden`. */
+  first: boolean;
+  /** Ends with `logits` (last segment) or with the signals of the next reduction point. */
+  last: boolean;
+  /** 1-based block whose reduction follows this segment (undefined for the last). */
+  reductionBlock?: number;
+}
+
+export interface SegmentOptions {
+  /** 1-based, strictly increasing reduction blocks. */
+  blocks: readonly number[];
+  /** Add `log s` to the attention logits after the first reduction. */
+  proportionalAttention: boolean;
+  /** Attention heads (to average the keys over heads). */
+  heads: number;
+}
+
+/**
+ * Cuts the model at the attention residual of each reduction block. Each segment is a standalone
+ * ONNX model extracted by walking back from its outputs; the graph nodes are not modified except
+ * for the Softmax inputs that receive the log-size bias.
+ */
+export function buildSegments(model: ModelProto, layout: GraphLayout, options: SegmentOptions): Segment[] {
+  const index = indexGraph(model);
+  const cuts = options.blocks.map((b) => layout.blocks[b - 1]!);
+  const segments: Segment[] = [];
+  for (let k = 0; k <= cuts.length; k++) {
+    const start = k === 0 ? undefined : cuts[k - 1]!;
+    const end = k < cuts.length ? cuts[k]! : undefined;
+    const takesBias = options.proportionalAttention && k > 0;
+    segments.push({
+      model: extractSegment(model, index, layout, { start: start?.attentionResidual, end, takesBias, heads: options.heads }),
+      takesBias,
+      first: k === 0,
+      last: end === undefined,
+      ...(end ? { reductionBlock: end.index + 1 } : {}),
+    });
+  }
+  return segments;
+}
+
+interface ExtractSpec {
+  /** Tensor that becomes the segment's input (undefined: pixel_values). */
+  start: string | undefined;
+  /** Block whose attention residual ends the segment (undefined: logits). */
+  end: GraphLayout['blocks'][number] | undefined;
+  takesBias: boolean;
+  heads: number;
+}
+
+function extractSegment(model: ModelProto, index: GraphIndex, layout: GraphLayout, spec: ExtractSpec): ModelProto {
+  const graph = model.graph;
+  const builder = new GraphBuilder(layout);
+  const inputs: ValueInfoProto[] = [];
+  const outputs: ValueInfoProto[] = [];
+  const pre: NodeProto[] = [];
+  const post: NodeProto[] = [];
+  const P = layout.protectedTokens;
+
+  // Inputs.
+  const overrides = new Map<string, NodeProto>();
+  if (spec.start) {
+    inputs.push(valueInfo(IO.hiddenIn, ['batch', 'tokens', 'hidden']));
+    const node = builder.castFromFloat(IO.hiddenIn, spec.start);
+    overrides.set(spec.start, node);
+    pre.push(node);
+  } else {
+    inputs.push(graph.input.find((v) => v.name === layout.inputName)!);
+  }
+  let biasName: string | undefined;
+  if (spec.takesBias) {
+    inputs.push(valueInfo(IO.logSize, ['batch', 'tokens']));
+    const cast = builder.castFromFloat(IO.logSize, 'jmp/log_size_cast');
+    const unsq = builder.unsqueeze(cast.output[0]!, [1, 2], 'jmp/log_size_bias');
+    pre.push(cast, unsq);
+    biasName = unsq.output[0]!;
+  }
+
+  // Outputs.
+  const roots: string[] = [];
+  if (spec.end) {
+    const end = spec.end;
+    const hidden = builder.castToFloat(end.attentionResidual, IO.hiddenOut);
+    // Rows p < P of the attention probabilities, averaged over heads: [B, H, N, N] → [B, H, P, N] → [B, P, N].
+    const slice = builder.slice(end.probs, [0], [P], [2], 'jmp/rows_slice');
+    const rowsMean = builder.reduceMean(slice.output[0]!, [1], 'jmp/rows_mean');
+    const rows = builder.castToFloat(rowsMean.output[0]!, IO.rows);
+    // Keys [B, N, C] → [B, N, H, d] → mean over heads [B, N, d].
+    const reshape = builder.reshape(end.keys, [0, 0, spec.heads, -1], 'jmp/keys_heads');
+    const keysMean = builder.reduceMean(reshape.output[0]!, [2], 'jmp/keys_mean');
+    const keys = builder.castToFloat(keysMean.output[0]!, IO.keys);
+    post.push(hidden, slice, rowsMean, rows, reshape, keysMean, keys);
+    outputs.push(valueInfo(IO.hiddenOut, ['batch', 'tokens', 'hidden']), valueInfo(IO.rows, ['batch', 'protected', 'tokens']), valueInfo(IO.keys, ['batch', 'tokens', 'head_dim']));
+    roots.push(end.attentionResidual, end.probs, end.keys);
+  } else {
+    outputs.push(graph.output[0]!);
+    roots.push(layout.outputName);
+  }
+
+  // Walk back from the outputs to the inputs, initializers and constants.
+  const needed = new Set<number>();
+  const used = new Set<string>();
+  const stack = [...roots];
+  const seen = new Set<string>(stack);
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (overrides.has(t)) continue;
+    if (index.initializers.has(t)) {
+      used.add(t);
+      continue;
+    }
+    const p = index.producer.get(t);
+    if (p === undefined) {
+      if (t === layout.inputName && !spec.start) continue;
+      if (t === '') continue;
+      throw new UnsupportedModelError({
+        lookedFor: `a graph where the blocks after '${spec.start ?? layout.inputName}' depend only on it`,
+        found: `tensor '${t}' from outside the segment (it would be needed by ${spec.end ? `block ${spec.end.index + 1}` : 'the head'})`,
+      });
+    }
+    if (needed.has(p)) continue;
+    needed.add(p);
+    for (const i of graph.node[p]!.input) {
+      if (i && !seen.has(i)) {
+        seen.add(i);
+        stack.push(i);
+      }
+    }
+  }
+
+  const body: NodeProto[] = [];
+  for (let i = 0; i < graph.node.length; i++) {
+    if (!needed.has(i)) continue;
+    const node = graph.node[i]!;
+    if (biasName && node.opType === 'Softmax' && /\/attention\/attention\/Softmax$/.test(node.name ?? '')) {
+      const add = builder.add(node.input[0]!, biasName, `${node.name}/jmp_bias`);
+      body.push(add, { ...node, input: [add.output[0]!] });
+    } else body.push(node);
+  }
+
+  const initializer = graph.initializer.filter((t) => used.has(t.name ?? '')).concat(builder.initializers);
+  return {
+    ...model,
+    producerName: 'jmp-transformers-patch',
+    graph: {
+      name: 'jmp_segment',
+      node: [...pre, ...body, ...post],
+      initializer,
+      input: inputs,
+      output: outputs,
+      valueInfo: [],
+    },
+  };
+}
+
+function valueInfo(name: string, dims: string[]): ValueInfoProto {
+  return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } };
+}
+
+/** Small helper that makes nodes and int64 constants for the added ops, at the model's opset. */
+class GraphBuilder {
+  readonly initializers: TensorProto[] = [];
+  private counter = 0;
+
+  constructor(private readonly layout: GraphLayout) {}
+
+  private name(base: string): string {
+    return `${base}_${this.counter++}`;
+  }
+
+  private int64(values: number[]): string {
+    const name = this.name('jmp/const');
+    const raw = new Uint8Array(values.length * 8);
+    const view = new DataView(raw.buffer);
+    values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+    this.initializers.push({ name, dataType: DataType.INT64, dims: [values.length], rawData: raw });
+    return name;
+  }
+
+  private node(opType: string, input: string[], output: string, attribute: AttributeProto[] = []): NodeProto {
+    return { opType, input, output: [output], name: `${output}/${opType}`, attribute };
+  }
+
+  castToFloat(input: string, output: string): NodeProto {
+    return this.layout.floatType === DataType.FLOAT
+      ? this.node('Identity', [input], output)
+      : this.node('Cast', [input], output, [{ name: 'to', type: 2, i: DataType.FLOAT }]);
+  }
+
+  castFromFloat(input: string, output: string): NodeProto {
+    return this.layout.floatType === DataType.FLOAT
+      ? this.node('Identity', [input], output)
+      : this.node('Cast', [input], output, [{ name: 'to', type: 2, i: this.layout.floatType }]);
+  }
+
+  unsqueeze(input: string, axes: number[], output: string): NodeProto {
+    return this.layout.opset >= 13
+      ? this.node('Unsqueeze', [input, this.int64(axes)], output)
+      : this.node('Unsqueeze', [input], output, [{ name: 'axes', type: 7, ints: axes }]);
+  }
+
+  slice(input: string, starts: number[], ends: number[], axes: number[], output: string): NodeProto {
+    return this.node('Slice', [input, this.int64(starts), this.int64(ends), this.int64(axes)], output);
+  }
+
+  reduceMean(input: string, axes: number[], output: string): NodeProto {
+    const keepdims: AttributeProto = { name: 'keepdims', type: 2, i: 0 };
+    return this.layout.opset >= 18
+      ? this.node('ReduceMean', [input, this.int64(axes)], output, [keepdims])
+      : this.node('ReduceMean', [input], output, [{ name: 'axes', type: 7, ints: axes }, keepdims]);
+  }
+
+  reshape(input: string, shape: number[], output: string): NodeProto {
+    return this.node('Reshape', [input, this.int64(shape)], output);
+  }
+
+  add(a: string, b: string, output: string): NodeProto {
+    return this.node('Add', [a, b], output);
+  }
+}

@@ -1,0 +1,329 @@
+import { Tensor, pipeline } from '@huggingface/transformers';
+import { JmpArgumentError, planTokens, resolveSchedule, type BlockTokens, type ModelShape } from '@jmpjs/core';
+import { JmpStateError, UnsupportedModelError } from '../errors.js';
+import { findLayout, type GraphLayout } from '../graph/layout.js';
+import { buildSegments } from '../graph/segments.js';
+import { decodeModel, encodeModel } from '../onnx/proto.js';
+import { defaultBlocks, methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
+import { SegmentRunner, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
+import { hostOrt, sessionSource, trackSessions, type OrtModule, type SessionSource } from './ort-node.js';
+import { StatsCollector, type JMPStats } from './stats.js';
+
+trackSessions();
+
+/** What of a transformers.js model this package touches. */
+interface HostModel {
+  config: Record<string, unknown>;
+  sessions: Record<string, SessionLike & { config?: { device?: string; dtype?: string } }>;
+  forward: (inputs: Record<string, unknown>) => Promise<Record<string, unknown>>;
+}
+
+/** An image-classification pipeline of transformers.js (only `model` is used). */
+export interface ImageClassificationPipelineLike {
+  model: unknown;
+}
+
+/** The model as this package sees it, for `jmp.info`. */
+export interface JMPModelInfo {
+  /** `vit` or `deit`. */
+  architecture: 'vit' | 'deit';
+  depth: number;
+  protectedTokens: number;
+  /** 1-based blocks that reduce. */
+  reductionBlocks: number[];
+  /** Planned token counts per block at the model's image size. */
+  plannedTokens: BlockTokens[];
+  device: string;
+  dtype: string;
+}
+
+/** Handle returned by {@link enableJMP}. */
+export interface JMPHandle {
+  /** True while the pipeline runs with token reduction. */
+  readonly enabled: boolean;
+  /** What was found in the model; null when the pipeline was left unchanged (passthrough). */
+  readonly info: JMPModelInfo | null;
+  /** Totals since enable (or the last reset) and the last call in detail. */
+  stats(): JMPStats;
+  resetStats(): void;
+  /** Restores the plain pipeline (the original session is re-created, the segments released). */
+  disable(): Promise<void>;
+  /** Turns token reduction on again after `disable()`, with the same options. */
+  enable(): Promise<void>;
+  /** Restores the plain pipeline if needed and releases everything; the handle can't be used afterwards. */
+  dispose(): Promise<void>;
+}
+
+function hostModel(pipe: unknown): HostModel {
+  const model = (pipe as ImageClassificationPipelineLike | undefined)?.model as Partial<HostModel> | undefined;
+  if (!model || (typeof model !== 'object' && typeof model !== 'function') || !model.sessions || typeof model.forward !== 'function' || !model.config) {
+    throw new JmpArgumentError({
+      argument: 'pipeline',
+      expected: "a transformers.js pipeline, e.g. await pipeline('image-classification', model)",
+      found: pipe,
+    });
+  }
+  if (!model.sessions.model) {
+    throw new UnsupportedModelError({ lookedFor: "a model with one ONNX session named 'model'", found: `sessions [${Object.keys(model.sessions).join(', ')}]` });
+  }
+  return model as HostModel;
+}
+
+function configNumber(config: Record<string, unknown>, key: string): number {
+  const v = config[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new UnsupportedModelError({ lookedFor: `config.${key} (a number)`, found: String(v) });
+  }
+  return v;
+}
+
+/** Everything built from the model and the options, before any session changes. */
+interface Plan {
+  layout: GraphLayout;
+  shape: Omit<ModelShape, 'patches'>;
+  steps: { block: number; amount: number }[];
+  planned: BlockTokens[];
+  segmentBytes: { bytes: Uint8Array; takesBias: boolean; first: boolean; last: boolean; reductionBlock?: number }[];
+}
+
+async function readSource(source: string | Uint8Array): Promise<Uint8Array> {
+  if (typeof source !== 'string') return source;
+  const { readFile } = await import('node:fs/promises');
+  return readFile(source);
+}
+
+async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
+  const config = model.config;
+  const type = config.model_type;
+  if (type !== 'vit' && type !== 'deit') {
+    throw new UnsupportedModelError({ lookedFor: "a ViT-family model (config.model_type 'vit' or 'deit')", found: `model_type ${JSON.stringify(type)}` });
+  }
+  const proto = decodeModel(await readSource(source.source));
+  const layout = findLayout(proto);
+  const depth = layout.blocks.length;
+  const heads = configNumber(config, 'num_attention_heads');
+  const hidden = configNumber(config, 'hidden_size');
+  const patchSize = configNumber(config, 'patch_size');
+  const imageSize = configNumber(config, 'image_size');
+  const classes = Object.keys((config.id2label as object | undefined) ?? {}).length;
+  const blocks = o.blocks ?? defaultBlocks(o.method, depth);
+  const schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep };
+  const steps = resolveSchedule(schedule, o.method, depth);
+  const planned = planTokens({ schedule, method: o.method, depth, tokens: (imageSize / patchSize) ** 2 + layout.protectedTokens, protectedTokens: layout.protectedTokens });
+  const segments = buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads });
+  return {
+    layout,
+    shape: {
+      hidden,
+      depth,
+      intermediate: configNumber(config, 'intermediate_size'),
+      channels: typeof config.num_channels === 'number' ? config.num_channels : 3,
+      patchSize,
+      classes,
+      heads: layout.protectedTokens,
+      protectedTokens: layout.protectedTokens,
+    },
+    steps,
+    planned,
+    segmentBytes: segments.map((s) => ({ bytes: encodeModel(s.model), takesBias: s.takesBias, first: s.first, last: s.last, ...(s.reductionBlock ? { reductionBlock: s.reductionBlock } : {}) })),
+  };
+}
+
+/**
+ * Turns JMP (or ToMe / EViT, for comparisons) on in an existing transformers.js
+ * image-classification pipeline of a ViT or DeiT model. Pre- and post-processing and the output
+ * format stay as they are; inside the model, the token count shrinks at the scheduled blocks.
+ *
+ * Bad options throw a `JmpArgumentError` before any work; an unrecognised model throws an
+ * `UnsupportedModelError` (or, with `onUnsupported: 'passthrough'`, warns and leaves the pipeline unchanged).
+ */
+export async function enableJMP(pipe: ImageClassificationPipelineLike, options?: JMPOptions): Promise<JMPHandle> {
+  const o = resolveOptions(options);
+  const model = hostModel(pipe);
+  const ort = hostOrt();
+  const original = model.sessions.model!;
+  const recorded = sessionSource(original);
+  const device = original.config?.device ?? 'cpu';
+  const dtype = original.config?.dtype ?? 'fp32';
+  const source: SessionSource | undefined = o.modelSource !== undefined
+    ? { source: o.modelSource, options: recorded?.options ?? { executionProviders: [device] } }
+    : recorded;
+  if (!source) {
+    throw new JmpArgumentError({
+      argument: 'options.modelSource',
+      expected: "the model's ONNX file path or bytes",
+      found: undefined,
+      hint: 'The pipeline was created before @jmpjs/transformers-patch was imported, so its model file is unknown: import this package first, or pass modelSource.',
+    });
+  }
+  let plan: Plan;
+  try {
+    plan = await makePlan(model, o, source);
+  } catch (e) {
+    if (UnsupportedModelError.isInstance(e) && o.onUnsupported === 'passthrough') {
+      o.warn(`[jmp] ${e.message} The pipeline is left unchanged.`);
+      return passthroughHandle();
+    }
+    throw e;
+  }
+  return new Patch(model, ort, plan, o, source, { device, dtype }).start();
+}
+
+/**
+ * Builds an image-classification pipeline with JMP on, in one call.
+ *
+ * @returns the pipeline (use it as usual) and the JMP handle.
+ */
+export async function createJMPPipeline(
+  model: string,
+  jmpOptions: JMPOptions,
+  pipelineOptions: Record<string, unknown> = {},
+): Promise<{ classifier: Awaited<ReturnType<typeof pipeline<'image-classification'>>>; jmp: JMPHandle }> {
+  resolveOptions(jmpOptions);
+  const classifier = await pipeline('image-classification', model, pipelineOptions);
+  try {
+    const jmp = await enableJMP(classifier as unknown as ImageClassificationPipelineLike, jmpOptions);
+    return { classifier, jmp };
+  } catch (e) {
+    await (classifier as unknown as { dispose?: () => Promise<void> }).dispose?.();
+    throw e;
+  }
+}
+
+function passthroughHandle(): JMPHandle {
+  const empty = new StatsCollector();
+  return {
+    enabled: false,
+    info: null,
+    stats: () => empty.snapshot(),
+    resetStats: () => {},
+    disable: async () => {},
+    enable: async () => {},
+    dispose: async () => {},
+  };
+}
+
+class Patch implements JMPHandle {
+  private runner: SegmentRunner | null = null;
+  private readonly collector = new StatsCollector();
+  private disposed = false;
+  private plan: Plan | null;
+  readonly info: JMPModelInfo;
+
+  constructor(
+    private readonly model: HostModel,
+    private readonly ort: OrtModule,
+    plan: Plan,
+    private readonly o: ResolvedOptions,
+    private readonly source: SessionSource,
+    env: { device: string; dtype: string },
+  ) {
+    this.plan = plan;
+    this.info = {
+      architecture: plan.layout.root,
+      depth: plan.layout.blocks.length,
+      protectedTokens: plan.layout.protectedTokens,
+      reductionBlocks: plan.steps.map((s) => s.block),
+      plannedTokens: plan.planned,
+      device: env.device,
+      dtype: env.dtype,
+    };
+  }
+
+  get enabled(): boolean {
+    return this.runner !== null;
+  }
+
+  async start(): Promise<this> {
+    await this.enable();
+    return this;
+  }
+
+  stats(): JMPStats {
+    return this.collector.snapshot();
+  }
+
+  resetStats(): void {
+    this.collector.reset();
+  }
+
+  private create(bytes: string | Uint8Array): Promise<SessionLike> {
+    return this.ort.InferenceSession.create(bytes, this.source.options) as Promise<SessionLike>;
+  }
+
+  async enable(): Promise<void> {
+    if (this.disposed) throw new JmpStateError('This JMP handle was disposed: call enableJMP again.');
+    if (this.runner) return;
+    const plan = this.plan ?? (await makePlan(this.model, this.o, this.source));
+    this.plan = null; // the segment bytes are not kept once the sessions exist
+    const original = this.model.sessions.model!;
+    // Release the plain session first so that peak memory stays near the plain pipeline's.
+    await original.release();
+    const sessions: SessionLike[] = [];
+    try {
+      for (const s of plan.segmentBytes) sessions.push(await this.create(s.bytes));
+    } catch (e) {
+      await Promise.all(sessions.map((s) => s.release()));
+      this.model.sessions.model = await this.create(this.source.source);
+      throw e;
+    }
+    const methods = methodsFor(this.o, plan.steps);
+    const runner = new SegmentRunner({
+      segments: plan.segmentBytes.map((s, i) => ({
+        session: sessions[i]!,
+        takesBias: s.takesBias,
+        first: s.first,
+        last: s.last,
+        ...(s.reductionBlock ? { reductionBlock: s.reductionBlock, method: methods[plan.steps.findIndex((st) => st.block === s.reductionBlock)]! } : {}),
+      })),
+      depth: plan.layout.blocks.length,
+      protectedTokens: plan.layout.protectedTokens,
+      shape: plan.shape,
+      makeTensor: (data, dims) => (new Tensor('float32', data, dims) as unknown as { ort_tensor: OrtTensorLike }).ort_tensor,
+      trackSources: this.o.trackSources,
+    });
+    this.runner = runner;
+    const collector = this.collector;
+    const forward = async (inputs: Record<string, unknown>) => {
+      const pixels = inputs.pixel_values as { ort_tensor?: OrtTensorLike } | undefined;
+      if (!pixels?.ort_tensor) {
+        throw new JmpArgumentError({ argument: 'pixel_values', expected: 'a transformers.js Tensor [B, C, H, W]', found: inputs.pixel_values });
+      }
+      const { logits, record } = await runner.run(pixels.ort_tensor);
+      collector.add(record);
+      return { logits: new Tensor(logits as never) };
+    };
+    this.model.forward = forward;
+    this.model.sessions.model = {
+      run: async (feeds) => ({ logits: (await runner.run(feeds.pixel_values!)).logits }),
+      // pipeline.dispose() releases everything: the segments, without re-creating the plain session.
+      release: () => this.releaseForGood(),
+      config: original.config,
+      inputNames: ['pixel_values'],
+      outputNames: ['logits'],
+    } as SessionLike;
+  }
+
+  async disable(): Promise<void> {
+    const runner = this.runner;
+    if (!runner) return;
+    this.runner = null;
+    delete (this.model as Partial<HostModel>).forward; // back to the prototype's forward
+    await runner.release();
+    this.model.sessions.model = await this.create(this.source.source);
+  }
+
+  private async releaseForGood(): Promise<void> {
+    const runner = this.runner;
+    this.runner = null;
+    this.disposed = true;
+    delete (this.model as Partial<HostModel>).forward;
+    await runner?.release();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    await this.disable();
+    this.disposed = true;
+  }
+}

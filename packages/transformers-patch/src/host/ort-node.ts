@@ -1,0 +1,52 @@
+import { createRequire } from 'node:module';
+
+/** The parts of the onnxruntime module this package uses. */
+export interface OrtModule {
+  InferenceSession: {
+    create(source: string | Uint8Array, options?: Record<string, unknown>): Promise<unknown>;
+  };
+}
+
+/** What an InferenceSession was created from, recorded as transformers.js creates it. */
+export interface SessionSource {
+  source: string | Uint8Array;
+  options: Record<string, unknown>;
+}
+
+const TRACKED = Symbol.for('jmpjs.session-tracking');
+const sources = new WeakMap<object, SessionSource>();
+
+/**
+ * The onnxruntime module transformers.js itself uses in Node: resolved from transformers.js's own
+ * location, so that sessions and tensors come from the very same instance.
+ */
+export function hostOrt(): OrtModule {
+  const transformersUrl = import.meta.resolve('@huggingface/transformers');
+  return createRequire(transformersUrl)('onnxruntime-node') as OrtModule;
+}
+
+/**
+ * Wraps `InferenceSession.create` of transformers.js's onnxruntime so that the file (or bytes) and
+ * options each session was created from can be found again. Installed once, when this package is
+ * imported; sessions created before that are unknown (pass `modelSource` then).
+ */
+export function trackSessions(ort: OrtModule = hostOrt()): void {
+  const IS = ort.InferenceSession as OrtModule['InferenceSession'] & { [TRACKED]?: true };
+  if (IS[TRACKED]) return;
+  const create = IS.create.bind(IS);
+  IS.create = async (source: string | Uint8Array, options?: Record<string, unknown>) => {
+    const session = await create(source, options);
+    if (session && typeof session === 'object') sources.set(session, { source, options: { ...(options ?? {}) } });
+    return session;
+  };
+  IS[TRACKED] = true;
+}
+
+/** Where a session came from, if it was created after tracking started. */
+export function sessionSource(session: object): SessionSource | undefined {
+  return sources.get(session);
+}
+
+export function rememberSource(session: object, source: SessionSource): void {
+  sources.set(session, source);
+}

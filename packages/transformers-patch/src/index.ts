@@ -1,0 +1,7 @@
+// Public API of @jmpjs/transformers-patch, export by export.
+export { enableJMP, createJMPPipeline } from './host/enable.js';
+export type { JMPHandle, JMPModelInfo, ImageClassificationPipelineLike } from './host/enable.js';
+export type { JMPOptions } from './options.js';
+export type { JMPStats } from './host/stats.js';
+export type { CallRecord, ImageReduction } from './runner/segment-runner.js';
+export { JmpError, JmpArgumentError, UnsupportedModelError, JmpStateError } from './errors.js';

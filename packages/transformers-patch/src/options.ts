@@ -1,0 +1,155 @@
+import { JmpArgumentError, STRATEGIES, type ReductionMethod, type Strategy } from '@jmpjs/core';
+
+/** Options of {@link enableJMP}. Every field is optional but `tau` (adaptive strategies) and `r` (ToMe). */
+export interface JMPOptions {
+  /** Reduction method: `'jmp'` (default), `'tome'` or `'evit'` (baselines, for comparisons). */
+  method?: 'jmp' | 'tome' | 'evit';
+  /** JMP strategy: `'adaptive'` (default), `'adaptive-token'`, `'merge'` (merge-only), `'prune'` (prune-only). */
+  strategy?: Strategy;
+  /** Keep rate of the patch tokens at each reduction block, one value or one per block (JMP, EViT). Default 0.7. */
+  keep?: number | readonly number[];
+  /** 1-based blocks that reduce, strictly increasing. Default `[4, 7, 10]` (JMP, EViT), every block (ToMe). */
+  blocks?: readonly number[];
+  /** Similarity threshold τ of the adaptive strategies. Model-specific: calibrate it on held-out images. */
+  tau?: number;
+  /** ToMe: tokens merged per reduction block, one value or one per block. */
+  r?: number | readonly number[];
+  /** Similarity metric: head-mean attention keys (`'keys'`, default) or token states (`'hidden'`). */
+  metric?: 'keys' | 'hidden';
+  /** Add log(size) to the attention logits after the first reduction. Default true (false for EViT). */
+  proportionalAttention?: boolean;
+  /** Keep which original patches each token stands for (for token maps in `stats()`). Default false. */
+  trackSources?: boolean;
+  /** What to do with a model this package does not recognise: `'throw'` (default) or `'passthrough'` (warn, leave the pipeline as it is). */
+  onUnsupported?: 'throw' | 'passthrough';
+  /**
+   * The ONNX model the pipeline loaded, as a file path or bytes. Only needed when the pipeline was
+   * created before this package was imported (otherwise the package saw the file being loaded).
+   */
+  modelSource?: string | Uint8Array;
+  /** Where warnings go (passthrough, fallbacks). Default `console.warn`. */
+  warn?: (message: string) => void;
+}
+
+/** Options after validation and defaults, independent of the model. */
+export interface ResolvedOptions {
+  method: 'jmp' | 'tome' | 'evit';
+  strategy: Strategy;
+  keep: number | readonly number[];
+  blocks: readonly number[] | undefined;
+  tau: number | undefined;
+  r: number | readonly number[] | undefined;
+  metric: 'keys' | 'hidden';
+  proportionalAttention: boolean;
+  trackSources: boolean;
+  onUnsupported: 'throw' | 'passthrough';
+  modelSource: string | Uint8Array | undefined;
+  warn: (message: string) => void;
+}
+
+const KEYS = new Set([
+  'method', 'strategy', 'keep', 'blocks', 'tau', 'r', 'metric', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn',
+]);
+
+function isNumberList(v: unknown): v is readonly number[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'number');
+}
+
+/** Validates options before any work; throws {@link JmpArgumentError} naming the option. */
+export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions {
+  const o = options ?? {};
+  if (typeof o !== 'object' || Array.isArray(o)) {
+    throw new JmpArgumentError({ argument: 'options', expected: 'an options object', found: o });
+  }
+  for (const key of Object.keys(o)) {
+    if (!KEYS.has(key)) {
+      throw new JmpArgumentError({ argument: `options.${key}`, expected: `one of the known options (${[...KEYS].join(', ')})`, found: 'an unknown option' });
+    }
+  }
+  const method = o.method ?? 'jmp';
+  if (method !== 'jmp' && method !== 'tome' && method !== 'evit') {
+    throw new JmpArgumentError({ argument: 'options.method', expected: "'jmp', 'tome' or 'evit'", found: method });
+  }
+  const strategy = o.strategy ?? 'adaptive';
+  if (!STRATEGIES.includes(strategy)) {
+    throw new JmpArgumentError({ argument: 'options.strategy', expected: `one of ${STRATEGIES.join(', ')}`, found: strategy });
+  }
+  if (o.strategy !== undefined && method !== 'jmp') {
+    throw new JmpArgumentError({ argument: 'options.strategy', expected: `no strategy with method '${method}'`, found: o.strategy });
+  }
+  const keep = o.keep ?? 0.7;
+  const keeps = typeof keep === 'number' ? [keep] : isNumberList(keep) ? keep : undefined;
+  if (!keeps || keeps.length === 0 || keeps.some((k) => !(k > 0 && k <= 1))) {
+    throw new JmpArgumentError({ argument: 'options.keep', expected: 'a keep rate in (0, 1], or one per block', found: keep });
+  }
+  if (o.blocks !== undefined && (!isNumberList(o.blocks) || o.blocks.length === 0)) {
+    throw new JmpArgumentError({ argument: 'options.blocks', expected: 'a non-empty array of 1-based block indices', found: o.blocks });
+  }
+  const needsTau = method === 'jmp' && (strategy === 'adaptive' || strategy === 'adaptive-token');
+  if (needsTau && (typeof o.tau !== 'number' || !Number.isFinite(o.tau))) {
+    throw new JmpArgumentError({
+      argument: 'options.tau',
+      expected: `a finite number: the similarity threshold of strategy '${strategy}'`,
+      found: o.tau,
+      hint: "τ is model-specific: calibrate it on held-out images (the eval app's `calibrate`), or use strategy 'merge' / 'prune'.",
+    });
+  }
+  if (method === 'tome') {
+    const r = o.r;
+    const rs = typeof r === 'number' ? [r] : isNumberList(r) ? r : undefined;
+    if (!rs || rs.length === 0 || rs.some((x) => !Number.isInteger(x) || x < 0)) {
+      throw new JmpArgumentError({ argument: 'options.r', expected: "ToMe's tokens merged per block: a non-negative integer, or one per block", found: r });
+    }
+  } else if (o.r !== undefined) {
+    throw new JmpArgumentError({ argument: 'options.r', expected: "no r with method '" + method + "' (r is ToMe's)", found: o.r });
+  }
+  const metric = o.metric ?? 'keys';
+  if (metric !== 'keys' && metric !== 'hidden') {
+    throw new JmpArgumentError({ argument: 'options.metric', expected: "'keys' or 'hidden'", found: metric });
+  }
+  for (const key of ['proportionalAttention', 'trackSources'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
+      throw new JmpArgumentError({ argument: `options.${key}`, expected: 'a boolean', found: o[key] });
+    }
+  }
+  const onUnsupported = o.onUnsupported ?? 'throw';
+  if (onUnsupported !== 'throw' && onUnsupported !== 'passthrough') {
+    throw new JmpArgumentError({ argument: 'options.onUnsupported', expected: "'throw' or 'passthrough'", found: onUnsupported });
+  }
+  if (o.modelSource !== undefined && typeof o.modelSource !== 'string' && !(o.modelSource instanceof Uint8Array)) {
+    throw new JmpArgumentError({ argument: 'options.modelSource', expected: 'a file path or the ONNX bytes (Uint8Array)', found: o.modelSource });
+  }
+  if (o.warn !== undefined && typeof o.warn !== 'function') {
+    throw new JmpArgumentError({ argument: 'options.warn', expected: 'a function', found: typeof o.warn });
+  }
+  return {
+    method,
+    strategy,
+    keep,
+    blocks: o.blocks,
+    tau: o.tau,
+    r: o.r,
+    metric,
+    proportionalAttention: o.proportionalAttention ?? method !== 'evit',
+    trackSources: o.trackSources ?? false,
+    onUnsupported,
+    modelSource: o.modelSource,
+    warn: o.warn ?? ((m) => console.warn(m)),
+  };
+}
+
+/** Default reduction blocks for a model of `depth` blocks. */
+export function defaultBlocks(method: ResolvedOptions['method'], depth: number): number[] {
+  if (method === 'tome') return Array.from({ length: depth }, (_, i) => i + 1);
+  // [4, 7, 10] for 12 blocks, scaled for other depths.
+  return [...new Set([4, 7, 10].map((b) => Math.max(1, Math.min(depth, Math.round((b * depth) / 12)))))];
+}
+
+/** The reduction of each scheduled block, in order. */
+export function methodsFor(o: ResolvedOptions, steps: { block: number; amount: number }[]): ReductionMethod[] {
+  return steps.map(({ amount }) => {
+    if (o.method === 'tome') return { method: 'tome', r: amount };
+    if (o.method === 'evit') return { method: 'evit', keep: amount };
+    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric, ...(o.tau !== undefined ? { tau: o.tau } : {}) };
+  });
+}
