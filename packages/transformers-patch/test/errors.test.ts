@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { modelPath } from '@jmpjs/fixtures';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { JmpArgumentError, JmpError, JmpStateError, UnsupportedModelError, enableJMP, type JMPOptions } from '../src/index.js';
+import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { loadClassifier, logits, maxAbsDiff, pixels, type Classifier } from './helpers.js';
+
+describe('errors and fallbacks', () => {
+  let classifier: Classifier;
+  let plain: Float32Array;
+  const input = pixels(2, 7);
+  beforeAll(async () => {
+    classifier = await loadClassifier('tiny-vit');
+    plain = await logits(classifier, input);
+  });
+  afterAll(async () => {
+    await classifier.dispose();
+  });
+
+  it.each<[string, unknown, string]>([
+    ['keep 0', { strategy: 'prune', keep: 0 }, 'options.keep'],
+    ['keep 1.2', { strategy: 'prune', keep: 1.2 }, 'options.keep'],
+    ['adaptive without tau', { strategy: 'adaptive' }, 'options.tau'],
+    ['unknown strategy', { strategy: 'fast', tau: 1 }, 'options.strategy'],
+    ['unknown option', { strategy: 'prune', kep: 0.5 }, 'options.kep'],
+    ['ToMe without r', { method: 'tome' }, 'options.r'],
+    ['r with JMP', { strategy: 'prune', r: 3 }, 'options.r'],
+    ['bad metric', { strategy: 'prune', metric: 'values' }, 'options.metric'],
+    ['unsorted blocks', { strategy: 'prune', blocks: [7, 4] }, 'schedule.blocks'],
+    ['block beyond depth', { strategy: 'prune', blocks: [4, 13] }, 'schedule.blocks[1]'],
+    ['ToMe asking for more tokens than exist', { method: 'tome', r: 60, blocks: [1, 2, 3, 4] }, 'schedule.r (block 3)'],
+  ])('%s → typed error naming the option, pipeline untouched', async (_label, options, argument) => {
+    const session = (classifier.model as unknown as { sessions: { model: unknown } }).sessions.model;
+    const error = await enableJMP(classifier, options as JMPOptions).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(JmpArgumentError.isInstance(error)).toBe(true);
+    expect((error as JmpArgumentError).argument).toBe(argument);
+    expect((error as Error).message).toMatch(/expected .*, found /);
+    expect((classifier.model as unknown as { sessions: { model: unknown } }).sessions.model).toBe(session);
+    expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
+  });
+
+  it('not a pipeline', async () => {
+    await expect(enableJMP({} as never, { strategy: 'prune' })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e));
+  });
+
+  it('a model that is not ViT-family: typed error, or passthrough with a warning', async () => {
+    const config = (classifier.model as unknown as { config: Record<string, unknown> }).config;
+    const type = config.model_type;
+    config.model_type = 'resnet';
+    try {
+      const error = await enableJMP(classifier, { strategy: 'prune' }).catch((e: unknown) => e);
+      expect(UnsupportedModelError.isInstance(error)).toBe(true);
+      expect(JmpError.isInstance(error)).toBe(true);
+      expect((error as UnsupportedModelError).lookedFor).toContain("'vit' or 'deit'");
+      expect((error as UnsupportedModelError).found).toContain('resnet');
+      const warn = vi.fn();
+      const jmp = await enableJMP(classifier, { strategy: 'prune', onUnsupported: 'passthrough', warn });
+      expect(jmp.enabled).toBe(false);
+      expect(jmp.info).toBeNull();
+      expect(warn).toHaveBeenCalledOnce();
+      expect(warn.mock.calls[0]![0]).toContain('left unchanged');
+      expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
+    } finally {
+      config.model_type = type;
+    }
+  });
+
+  it('a ViT whose graph names are not the expected ones', async () => {
+    const model = decodeModel(readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx')));
+    for (const node of model.graph.node) if (node.name) node.name = node.name.replace('/vit/encoder/', '/backbone/blocks/');
+    const error = await enableJMP(classifier, { strategy: 'prune', modelSource: encodeModel(model) }).catch((e: unknown) => e);
+    expect(UnsupportedModelError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toContain("'/vit/encoder/layer.{i}/attention/attention/Softmax'");
+    expect((error as UnsupportedModelError).found).toContain('Softmax nodes with other names');
+    expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
+  });
+
+  it('corrupt ONNX bytes', async () => {
+    const bytes = readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx')).subarray(0, 5000);
+    const error = await enableJMP(classifier, { strategy: 'prune', modelSource: bytes }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
+  });
+
+  it('a disposed handle cannot be enabled again; pipeline.dispose() releases the segments', async () => {
+    const jmp = await enableJMP(classifier, { strategy: 'prune', keep: 0.5 });
+    await jmp.dispose();
+    await expect(jmp.enable()).rejects.toSatisfy((e) => JmpStateError.isInstance(e));
+    expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
+
+    const other = await loadClassifier('tiny-vit');
+    const handle = await enableJMP(other, { strategy: 'prune', keep: 0.5 });
+    await other.dispose();
+    expect(handle.enabled).toBe(false);
+  });
+});

@@ -1,0 +1,44 @@
+import { Tensor, env, pipeline } from '@huggingface/transformers';
+import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
+import type { ImageClassificationPipelineLike } from '../src/index.js';
+
+env.allowRemoteModels = false;
+
+export type Dtype = 'fp32' | 'fp16' | 'q8';
+export type Classifier = ImageClassificationPipelineLike & {
+  (images: unknown, options?: unknown): Promise<unknown>;
+  model: ((inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>) & { config: Record<string, unknown> };
+  dispose(): Promise<void>;
+};
+
+export async function loadClassifier(name: string, dtype: Dtype = 'fp32'): Promise<Classifier> {
+  return (await pipeline('image-classification', modelPath(name), { dtype })) as unknown as Classifier;
+}
+
+/** Seeded pixel values [B, 3, 224, 224], preprocessed like transformers.js (mean/std 0.5). */
+export function pixels(batch: number, seed = 1234, mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5]): Tensor {
+  const u8 = xorshift32Bytes(seed, batch * 224 * 224 * 3);
+  return new Tensor('float32', pixelValuesFromU8(u8, { batch, height: 224, width: 224, channels: 3, mean, std }), [batch, 3, 224, 224]);
+}
+
+export async function logits(classifier: Classifier, input: Tensor): Promise<Float32Array> {
+  const { logits } = await classifier.model({ pixel_values: input });
+  return Float32Array.from(logits.data as Float32Array);
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+export function argmaxRows(x: ArrayLike<number>, cols: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < x.length / cols; r++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (x[r * cols + c]! > x[r * cols + best]!) best = c;
+    out.push(best);
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+import { planTokens } from '@jmpjs/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enableJMP, type JMPHandle, type JMPOptions } from '../src/index.js';
+import { argmaxRows, loadClassifier, logits, pixels, type Classifier } from './helpers.js';
+
+describe('token counts follow the schedule and stats() reports them', () => {
+  let classifier: Classifier;
+  beforeAll(async () => {
+    classifier = await loadClassifier('tiny-deit');
+  });
+  afterAll(async () => {
+    await classifier.dispose();
+  });
+
+  it.each([
+    ['jmp adaptive', { strategy: 'adaptive', tau: 0.5, keep: 0.7 }, [198, 198, 198, 198, 140, 140, 140, 99, 99, 99, 70, 70]],
+    ['jmp prune, keep per block', { strategy: 'prune', keep: [0.5, 0.8, 0.9], blocks: [2, 5, 11] }, [198, 198, 100, 100, 100, 81, 81, 81, 81, 81, 81, 74]],
+    ['evit', { method: 'evit', keep: 0.7 }, [198, 198, 198, 198, 141, 141, 141, 101, 101, 101, 73, 73]],
+    ['tome r=8', { method: 'tome', r: 8 }, Array.from({ length: 12 }, (_, i) => 198 - 8 * i)],
+  ] as const)('%s', async (_label, opts, tokensIn) => {
+    const options = opts as JMPOptions;
+    let jmp: JMPHandle | undefined;
+    try {
+      jmp = await enableJMP(classifier, options);
+      await logits(classifier, pixels(3));
+      const stats = jmp.stats();
+      const call = stats.lastCall!;
+      expect(call.batchSize).toBe(3);
+      expect(call.blocks.map((b) => b.tokensIn)).toEqual([...tokensIn]);
+      expect(jmp.info!.plannedTokens.map((b) => b.tokensIn)).toEqual([...tokensIn]);
+      expect(call.images).toHaveLength(3);
+      expect(call.images[0]!.map((r) => r.block)).toEqual(jmp.info!.reductionBlocks);
+      // GMACs from the real token counts (tiny-deit: width 32, MLP 128, 10 classes, two heads).
+      expect(call.gmacsPerImage).toBeGreaterThan(0);
+      const plan = planTokens({
+        schedule: options.method === 'tome' ? { blocks: jmp.info!.reductionBlocks, r: 8 } : { blocks: jmp.info!.reductionBlocks, keep: options.keep! },
+        method: options.method ?? 'jmp',
+        depth: 12,
+        tokens: 198,
+        protectedTokens: 2,
+      });
+      expect(call.blocks).toEqual(plan);
+      const perBlock = call.blocks.map((b) => 4 * b.tokensIn * 32 * 32 + 2 * b.tokensIn ** 2 * 32 + 2 * b.tokensOut * 32 * 128);
+      const expected = (196 * 32 * 3 * 16 * 16 + perBlock.reduce((a, b) => a + b, 0) + 32 * 10 * 2) / 1e9;
+      expect(Math.abs(call.gmacsPerImage - expected)).toBeLessThan(1e-12);
+      expect(stats.images).toBe(3);
+      const counted = Object.values(stats.decisions).reduce((a, d) => a + d.merge + d.prune + d.mixed + d.fuse + d.none, 0);
+      expect(counted).toBe(3 * jmp.info!.reductionBlocks.length);
+    } finally {
+      await jmp?.dispose();
+    }
+  });
+
+  it('the pipeline keeps its output format and labels with JMP on', async () => {
+    const jmp = await enableJMP(classifier, { strategy: 'merge', keep: 0.5, trackSources: true });
+    try {
+      const input = pixels(2, 99);
+      const raw = await logits(classifier, input);
+      const top = argmaxRows(raw, 10);
+      const { RawImage } = await import('@huggingface/transformers');
+      const image = new RawImage(new Uint8ClampedArray(224 * 224 * 3).fill(128), 224, 224, 3);
+      const out = (await classifier(image, { top_k: 3 })) as { label: string; score: number }[];
+      expect(out).toHaveLength(3);
+      expect(out[0]!.label).toMatch(/^label_\d$/);
+      expect(top).toHaveLength(2);
+      const call = jmp.stats().lastCall!;
+      expect(call.sources?.originalTokens).toBe(198);
+      expect(call.images[0]!.every((r) => r.decision === 'merge')).toBe(true);
+    } finally {
+      await jmp.dispose();
+    }
+  });
+});
