@@ -248,7 +248,8 @@ class Patch implements JMPHandle {
   }
 
   private create(bytes: string | Uint8Array): Promise<SessionLike> {
-    return this.ort.InferenceSession.create(bytes, this.source.options) as Promise<SessionLike>;
+    const options = process.env.JMP_NO_SPIN ? { ...this.source.options, extra: { session: { intra_op: { allow_spinning: '0' } } } } : this.source.options;
+    return this.ort.InferenceSession.create(bytes, options) as Promise<SessionLike>;
   }
 
   async enable(): Promise<void> {

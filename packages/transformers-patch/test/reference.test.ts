@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Tensor } from '@huggingface/transformers';
+import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enableJMP, type JMPOptions } from '../src/index.js';
+import { loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.js';
+
+/**
+ * The patched pipeline against an independent reference: tooling/fixtures/jmp_reference.py runs the
+ * PyTorch fixture model block by block with its own JMP / ToMe / EViT step (written from the spec,
+ * not from this code) and stores the logits. τ values were chosen there away from every σ / m_j.
+ * Tolerance: the reference file's (1e-4 on the logits).
+ */
+interface ReferenceCase {
+  name: string;
+  options: JMPOptions & { proportionalAttention: boolean };
+  batch: number;
+  logits: number[][];
+  tokens: number[];
+  decisions: string[][];
+}
+interface Reference {
+  tolerance: number;
+  inputs: { seed: number; batch: number; height: number; width: number; channels: number; mean: number[]; std: number[] };
+  cases: ReferenceCase[];
+}
+
+describe.each(['tiny-vit', 'tiny-deit'])('%s: patched pipeline = independent PyTorch reference', (name) => {
+  const ref = JSON.parse(readFileSync(path.join(modelPath(name), 'jmp-reference.json'), 'utf8')) as Reference;
+  let classifier: Classifier;
+  let pixels4: Float32Array;
+  beforeAll(async () => {
+    classifier = await loadClassifier(name);
+    const { seed, batch, height, width, channels, mean, std } = ref.inputs;
+    pixels4 = pixelValuesFromU8(xorshift32Bytes(seed, batch * height * width * channels), { batch, height, width, channels, mean, std });
+  });
+  afterAll(async () => {
+    await classifier.dispose();
+  });
+
+  it.each(ref.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const per = 3 * 224 * 224;
+    const input = new Tensor('float32', pixels4.slice(0, c.batch * per), [c.batch, 3, 224, 224]);
+    const jmp = await enableJMP(classifier, c.options);
+    try {
+      const out = await logits(classifier, input);
+      const call = jmp.stats().lastCall!;
+      expect(call.blocks.map((b) => b.tokensIn)).toEqual(c.tokens);
+      expect(call.images.map((image) => image.map((r) => r.decision))).toEqual(c.decisions);
+      expect(maxAbsDiff(out, c.logits.flat())).toBeLessThanOrEqual(ref.tolerance);
+    } finally {
+      await jmp.dispose();
+    }
+  });
+});
