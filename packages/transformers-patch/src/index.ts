@@ -1,5 +1,5 @@
 // Public API of @jmpjs/transformers-patch, export by export.
-export { enableJMP, createJMPPipeline } from './host/enable.js';
+export { enableJMP, inspectJMP, createJMPPipeline } from './host/enable.js';
 export type { JMPHandle, JMPModelInfo, ImageClassificationPipelineLike } from './host/enable.js';
 export type { JMPOptions } from './options.js';
 export type { JMPStats } from './host/stats.js';

@@ -26,6 +26,8 @@ export interface GraphLayout {
   protectedTokens: number;
   /** Element type of the residual stream: FLOAT or FLOAT16. */
   floatType: number;
+  /** Width C of the residual stream (from the position embeddings). */
+  hidden: number;
   /** Default-domain opset version. */
   opset: number;
   inputName: string;
@@ -140,9 +142,13 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   }
   const pos = model.graph.initializer.find((t) => t.name === `${root}.embeddings.position_embeddings`);
   const floatType = pos?.dataType ?? DataType.FLOAT;
+  const hidden = toNumber(pos?.dims[2]);
+  if (!pos || pos.dims.length !== 3 || !(hidden > 0)) {
+    throw new UnsupportedModelError({ lookedFor: `an initializer '${root}.embeddings.position_embeddings' [1, N, C]`, found: pos ? `dims [${pos.dims.map(toNumber).join(', ')}]` : 'none' });
+  }
   const opset = toNumber(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) {
     throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: `opset ${opset}` });
   }
-  return { root, blocks, protectedTokens, floatType, opset, inputName, outputName: graph.output[0]!.name };
+  return { root, blocks, protectedTokens, floatType, hidden, opset, inputName, outputName: graph.output[0]!.name };
 }

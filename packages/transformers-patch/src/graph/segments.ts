@@ -85,7 +85,7 @@ function extractSegment(model: ModelProto, index: GraphIndex, layout: GraphLayou
   // Inputs.
   const overrides = new Map<string, NodeProto>();
   if (spec.start) {
-    inputs.push(valueInfo(IO.hiddenIn, ['batch', 'tokens', 'hidden']));
+    inputs.push(valueInfo(IO.hiddenIn, ['batch', 'tokens', layout.hidden]));
     const node = builder.castFromFloat(IO.hiddenIn, spec.start);
     overrides.set(spec.start, node);
     pre.push(node);
@@ -115,7 +115,11 @@ function extractSegment(model: ModelProto, index: GraphIndex, layout: GraphLayou
     const keysMean = builder.reduceMean(reshape.output[0]!, [2], 'jmp/keys_mean');
     const keys = builder.castToFloat(keysMean.output[0]!, IO.keys);
     post.push(hidden, slice, rowsMean, rows, reshape, keysMean, keys);
-    outputs.push(valueInfo(IO.hiddenOut, ['batch', 'tokens', 'hidden']), valueInfo(IO.rows, ['batch', 'protected', 'tokens']), valueInfo(IO.keys, ['batch', 'tokens', 'head_dim']));
+    outputs.push(
+      valueInfo(IO.hiddenOut, ['batch', 'tokens', layout.hidden]),
+      valueInfo(IO.rows, ['batch', P, 'tokens']),
+      valueInfo(IO.keys, ['batch', 'tokens', layout.hidden / spec.heads]),
+    );
     roots.push(end.attentionResidual, end.probs, end.keys);
   } else {
     outputs.push(graph.output[0]!);
@@ -178,8 +182,10 @@ function extractSegment(model: ModelProto, index: GraphIndex, layout: GraphLayou
   };
 }
 
-function valueInfo(name: string, dims: string[]): ValueInfoProto {
-  return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } };
+/** A float32 graph input / output; dims are names (dynamic) or sizes. */
+function valueInfo(name: string, dims: (string | number)[]): ValueInfoProto {
+  const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } };
 }
 
 /** Small helper that makes nodes and int64 constants for the added ops, at the model's opset. */

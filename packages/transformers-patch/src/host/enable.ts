@@ -33,6 +33,8 @@ export interface JMPModelInfo {
   reductionBlocks: number[];
   /** Planned token counts per block at the model's image size. */
   plannedTokens: BlockTokens[];
+  /** Sizes for the cost model (`countMacs(shape, blocks)` from `@jmpjs/core`). */
+  shape: ModelShape;
   device: string;
   dtype: string;
 }
@@ -80,7 +82,7 @@ function configNumber(config: Record<string, unknown>, key: string): number {
 /** Everything built from the model and the options, before any session changes. */
 interface Plan {
   layout: GraphLayout;
-  shape: Omit<ModelShape, 'patches'>;
+  shape: ModelShape;
   steps: { block: number; amount: number }[];
   planned: BlockTokens[];
   segmentBytes: { bytes: Uint8Array; takesBias: boolean; first: boolean; last: boolean; reductionBlock?: number }[];
@@ -116,6 +118,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
     shape: {
       hidden,
       depth,
+      patches: (imageSize / patchSize) ** 2,
       intermediate: configNumber(config, 'intermediate_size'),
       channels: typeof config.num_channels === 'number' ? config.num_channels : 3,
       patchSize,
@@ -140,22 +143,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
 export async function enableJMP(pipe: ImageClassificationPipelineLike, options?: JMPOptions): Promise<JMPHandle> {
   const o = resolveOptions(options);
   const model = hostModel(pipe);
-  const ort = hostOrt();
-  const original = model.sessions.model!;
-  const recorded = sessionSource(original);
-  const device = original.config?.device ?? 'cpu';
-  const dtype = original.config?.dtype ?? 'fp32';
-  const source: SessionSource | undefined = o.modelSource !== undefined
-    ? { source: o.modelSource, options: recorded?.options ?? { executionProviders: [device] } }
-    : recorded;
-  if (!source) {
-    throw new JmpArgumentError({
-      argument: 'options.modelSource',
-      expected: "the model's ONNX file path or bytes",
-      found: undefined,
-      hint: 'The pipeline was created before @jmpjs/transformers-patch was imported, so its model file is unknown: import this package first, or pass modelSource.',
-    });
-  }
+  const { source, env } = resolveSource(model, o);
   let plan: Plan;
   try {
     plan = await makePlan(model, o, source);
@@ -166,7 +154,49 @@ export async function enableJMP(pipe: ImageClassificationPipelineLike, options?:
     }
     throw e;
   }
-  return new Patch(model, ort, plan, o, source, { device, dtype }).start();
+  return new Patch(model, hostOrt(), plan, o, source, env).start();
+}
+
+/**
+ * What {@link enableJMP} would find and plan for this pipeline and options — blocks, protected
+ * tokens, token counts per block, cost-model sizes — without changing the pipeline.
+ */
+export async function inspectJMP(pipe: ImageClassificationPipelineLike, options?: JMPOptions): Promise<JMPModelInfo> {
+  const o = resolveOptions(options);
+  const model = hostModel(pipe);
+  const { source, env } = resolveSource(model, o);
+  return planInfo(await makePlan(model, o, source), env);
+}
+
+function resolveSource(model: HostModel, o: ResolvedOptions): { source: SessionSource; env: { device: string; dtype: string } } {
+  const original = model.sessions.model!;
+  const recorded = sessionSource(original);
+  const device = original.config?.device ?? 'cpu';
+  const dtype = original.config?.dtype ?? 'fp32';
+  const source: SessionSource | undefined =
+    o.modelSource !== undefined ? { source: o.modelSource, options: recorded?.options ?? { executionProviders: [device] } } : recorded;
+  if (!source) {
+    throw new JmpArgumentError({
+      argument: 'options.modelSource',
+      expected: "the model's ONNX file path or bytes",
+      found: undefined,
+      hint: 'The pipeline was created before @jmpjs/transformers-patch was imported, so its model file is unknown: import this package first, or pass modelSource.',
+    });
+  }
+  return { source, env: { device, dtype } };
+}
+
+function planInfo(plan: Plan, env: { device: string; dtype: string }): JMPModelInfo {
+  return {
+    architecture: plan.layout.root,
+    depth: plan.layout.blocks.length,
+    protectedTokens: plan.layout.protectedTokens,
+    reductionBlocks: plan.steps.map((s) => s.block),
+    plannedTokens: plan.planned,
+    shape: plan.shape,
+    device: env.device,
+    dtype: env.dtype,
+  };
 }
 
 /**
@@ -219,15 +249,7 @@ class Patch implements JMPHandle {
     env: { device: string; dtype: string },
   ) {
     this.plan = plan;
-    this.info = {
-      architecture: plan.layout.root,
-      depth: plan.layout.blocks.length,
-      protectedTokens: plan.layout.protectedTokens,
-      reductionBlocks: plan.steps.map((s) => s.block),
-      plannedTokens: plan.planned,
-      device: env.device,
-      dtype: env.dtype,
-    };
+    this.info = planInfo(plan, env);
   }
 
   get enabled(): boolean {
