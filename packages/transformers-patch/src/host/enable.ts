@@ -2,11 +2,11 @@ import { Tensor, pipeline } from '@huggingface/transformers';
 import { JmpArgumentError, planTokens, resolveSchedule, type BlockTokens, type ModelShape } from '@jmpjs/core';
 import { JmpStateError, UnsupportedModelError } from '../errors.js';
 import { findLayout, type GraphLayout } from '../graph/layout.js';
-import { buildSegments } from '../graph/segments.js';
+import { buildSegments, type Segment } from '../graph/segments.js';
 import { decodeModel, encodeModel } from '../onnx/proto.js';
 import { defaultBlocks, methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
 import { SegmentRunner, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
-import { hostOrt, sessionSource, trackSessions, type OrtModule, type SessionSource } from './ort-node.js';
+import { createSession, hostOrt, rememberSource, sessionSource, trackSessions, type OrtModule, type SessionSource } from './ort-node.js';
 import { StatsCollector, type JMPStats } from './stats.js';
 
 trackSessions();
@@ -85,7 +85,8 @@ interface Plan {
   shape: ModelShape;
   steps: { block: number; amount: number }[];
   planned: BlockTokens[];
-  segmentBytes: { bytes: Uint8Array; takesBias: boolean; first: boolean; last: boolean; reductionBlock?: number }[];
+  /** The segment models; encoded one at a time when their sessions are created. */
+  segments: Segment[];
 }
 
 async function readSource(source: string | Uint8Array): Promise<Uint8Array> {
@@ -128,7 +129,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
     },
     steps,
     planned,
-    segmentBytes: segments.map((s) => ({ bytes: encodeModel(s.model), takesBias: s.takesBias, first: s.first, last: s.last, ...(s.reductionBlock ? { reductionBlock: s.reductionBlock } : {}) })),
+    segments,
   };
 }
 
@@ -233,6 +234,30 @@ function passthroughHandle(): JMPHandle {
   };
 }
 
+/** A float32 tensor of transformers.js's own onnxruntime (defined here, not as a closure, so it keeps nothing alive). */
+function ortTensor(data: Float32Array, dims: number[]): OrtTensorLike {
+  return (new Tensor('float32', data, dims) as unknown as { ort_tensor: OrtTensorLike }).ort_tensor;
+}
+
+/** The segment runner for a plan's sessions; keeps nothing of the plan but sizes and schedule. */
+function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): SegmentRunner {
+  const methods = methodsFor(o, plan.steps);
+  return new SegmentRunner({
+    segments: plan.segments.map((s, i) => ({
+      session: sessions[i]!,
+      takesBias: s.takesBias,
+      first: s.first,
+      last: s.last,
+      ...(s.reductionBlock ? { reductionBlock: s.reductionBlock, method: methods[plan.steps.findIndex((st) => st.block === s.reductionBlock)]! } : {}),
+    })),
+    depth: plan.layout.blocks.length,
+    protectedTokens: plan.layout.protectedTokens,
+    shape: plan.shape,
+    makeTensor: ortTensor,
+    trackSources: o.trackSources,
+  });
+}
+
 class Patch implements JMPHandle {
   private runner: SegmentRunner | null = null;
   private readonly collector = new StatsCollector();
@@ -269,45 +294,49 @@ class Patch implements JMPHandle {
     this.collector.reset();
   }
 
-  private create(bytes: string | Uint8Array): Promise<SessionLike> {
-    const options = process.env.JMP_NO_SPIN ? { ...this.source.options, extra: { session: { intra_op: { allow_spinning: '0' } } } } : this.source.options;
-    return this.ort.InferenceSession.create(bytes, options) as Promise<SessionLike>;
+  /** The plain session, as transformers.js created it. */
+  private async createPlain(): Promise<SessionLike> {
+    const session = (await createSession(this.ort, this.source.source, this.source.options)) as SessionLike;
+    rememberSource(session, this.source); // so that enableJMP works on this pipeline again
+    return session;
+  }
+
+  /**
+   * A segment session: the pipeline's own session options, but without the CPU memory arena
+   * unless the user asked for it — one arena per segment would hold each segment's peak
+   * activations for good (`bench/memory.bench.ts` measures the difference).
+   */
+  private createSegment(bytes: Uint8Array): Promise<SessionLike> {
+    return createSession(this.ort, bytes, { enableCpuMemArena: false, ...this.source.options }) as Promise<SessionLike>;
   }
 
   async enable(): Promise<void> {
     if (this.disposed) throw new JmpStateError('This JMP handle was disposed: call enableJMP again.');
     if (this.runner) return;
-    const plan = this.plan ?? (await makePlan(this.model, this.o, this.source));
-    this.plan = null; // the segment bytes are not kept once the sessions exist
+    let plan: Plan | null = this.plan ?? (await makePlan(this.model, this.o, this.source));
+    this.plan = null;
     const original = this.model.sessions.model!;
-    // Release the plain session first so that peak memory stays near the plain pipeline's.
+    // Release the plain session first, then create the segments one by one (each segment's bytes
+    // are encoded just before its session and dropped right after), so that peak memory stays
+    // near the plain pipeline's.
     await original.release();
     const sessions: SessionLike[] = [];
     try {
-      for (const s of plan.segmentBytes) sessions.push(await this.create(s.bytes));
+      for (const segment of plan.segments) sessions.push(await this.createSegment(encodeModel(segment.model)));
     } catch (e) {
       await Promise.all(sessions.map((s) => s.release()));
-      this.model.sessions.model = await this.create(this.source.source);
+      this.model.sessions.model = await this.createPlain();
       throw e;
     }
-    const methods = methodsFor(this.o, plan.steps);
-    const runner = new SegmentRunner({
-      segments: plan.segmentBytes.map((s, i) => ({
-        session: sessions[i]!,
-        takesBias: s.takesBias,
-        first: s.first,
-        last: s.last,
-        ...(s.reductionBlock ? { reductionBlock: s.reductionBlock, method: methods[plan.steps.findIndex((st) => st.block === s.reductionBlock)]! } : {}),
-      })),
-      depth: plan.layout.blocks.length,
-      protectedTokens: plan.layout.protectedTokens,
-      shape: plan.shape,
-      makeTensor: (data, dims) => (new Tensor('float32', data, dims) as unknown as { ort_tensor: OrtTensorLike }).ort_tensor,
-      trackSources: this.o.trackSources,
-    });
+    const runner = makeRunner(plan, sessions, this.o);
+    plan = null; // nothing below keeps the model bytes alive
+    this.install(runner, original.config);
+  }
+
+  private install(runner: SegmentRunner, config: HostModel['sessions'][string]['config']): void {
     this.runner = runner;
     const collector = this.collector;
-    const forward = async (inputs: Record<string, unknown>) => {
+    this.model.forward = async (inputs: Record<string, unknown>) => {
       const pixels = inputs.pixel_values as { ort_tensor?: OrtTensorLike } | undefined;
       if (!pixels?.ort_tensor) {
         throw new JmpArgumentError({ argument: 'pixel_values', expected: 'a transformers.js Tensor [B, C, H, W]', found: inputs.pixel_values });
@@ -316,12 +345,11 @@ class Patch implements JMPHandle {
       collector.add(record);
       return { logits: new Tensor(logits as never) };
     };
-    this.model.forward = forward;
     this.model.sessions.model = {
       run: async (feeds) => ({ logits: (await runner.run(feeds.pixel_values!)).logits }),
       // pipeline.dispose() releases everything: the segments, without re-creating the plain session.
       release: () => this.releaseForGood(),
-      config: original.config,
+      config,
       inputNames: ['pixel_values'],
       outputNames: ['logits'],
     } as SessionLike;
@@ -333,7 +361,7 @@ class Patch implements JMPHandle {
     this.runner = null;
     delete (this.model as Partial<HostModel>).forward; // back to the prototype's forward
     await runner.release();
-    this.model.sessions.model = await this.create(this.source.source);
+    this.model.sessions.model = await this.createPlain();
   }
 
   private async releaseForGood(): Promise<void> {

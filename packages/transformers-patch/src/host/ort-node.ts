@@ -14,6 +14,7 @@ export interface SessionSource {
 }
 
 const TRACKED = Symbol.for('jmpjs.session-tracking');
+const UNTRACKED_CREATE = Symbol.for('jmpjs.session-create-untracked');
 const sources = new WeakMap<object, SessionSource>();
 
 /**
@@ -31,15 +32,25 @@ export function hostOrt(): OrtModule {
  * imported; sessions created before that are unknown (pass `modelSource` then).
  */
 export function trackSessions(ort: OrtModule = hostOrt()): void {
-  const IS = ort.InferenceSession as OrtModule['InferenceSession'] & { [TRACKED]?: true };
+  const IS = ort.InferenceSession as OrtModule['InferenceSession'] & { [TRACKED]?: true; [UNTRACKED_CREATE]?: OrtModule['InferenceSession']['create'] };
   if (IS[TRACKED]) return;
   const create = IS.create.bind(IS);
+  IS[UNTRACKED_CREATE] = create;
   IS.create = async (source: string | Uint8Array, options?: Record<string, unknown>) => {
     const session = await create(source, options);
     if (session && typeof session === 'object') sources.set(session, { source, options: { ...(options ?? {}) } });
     return session;
   };
   IS[TRACKED] = true;
+}
+
+/**
+ * Creates a session without recording its source (this package's own segment sessions: recording
+ * would keep their model bytes alive as long as the session).
+ */
+export function createSession(ort: OrtModule, source: string | Uint8Array, options: Record<string, unknown>): Promise<unknown> {
+  const IS = ort.InferenceSession as OrtModule['InferenceSession'] & { [UNTRACKED_CREATE]?: OrtModule['InferenceSession']['create'] };
+  return (IS[UNTRACKED_CREATE] ?? IS.create.bind(IS))(source, options);
 }
 
 /** Where a session came from, if it was created after tracking started. */
