@@ -1,0 +1,3 @@
+import config from '@jmpjs/eslint-config';
+
+export default [...config, { files: ['examples/**/*.mjs'], languageOptions: { sourceType: 'module' } }];

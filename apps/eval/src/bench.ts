@@ -1,0 +1,117 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Tensor, pipeline } from '@huggingface/transformers';
+import { baselineMacs } from '@jmpjs/core';
+import { ensureBenchModel } from '@jmpjs/fixtures';
+import { enableJMP, inspectJMP, type JMPHandle } from '@jmpjs/transformers-patch';
+import { UsageError, int, num, type Args } from './args.js';
+import { describeParams, type Classifier } from './evaluate.js';
+import { interrupt, InterruptedError } from './progress.js';
+import { DEFAULT_BLOCKS, buildSettings, parseMethods, METHODS, type Setting } from './settings.js';
+import type { BenchJson, BenchResult } from './types.js';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function randomPixels(batch: number): Tensor {
+  const data = new Float32Array(batch * 3 * 224 * 224);
+  let x = 12345;
+  for (let i = 0; i < data.length; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = (x / 0x7fffffff) * 2 - 1;
+  }
+  return new Tensor('float32', data, [batch, 3, 224, 224]);
+}
+
+async function timed(c: Classifier, x: Tensor): Promise<number> {
+  const t0 = performance.now();
+  await c.model({ pixel_values: x });
+  return performance.now() - t0;
+}
+
+/**
+ * Throughput and latency on the DeiT-S-architecture fixture: a plain and a patched pipeline of the
+ * same model run alternately (warm), per method at the default schedule, at each batch size. Every
+ * ratio is against the plain pipeline measured in the same rounds.
+ */
+export async function benchCommand(args: Args): Promise<void> {
+  const dtype = args.dtype ?? 'fp32';
+  if (!['fp32', 'fp16', 'q8'].includes(dtype)) throw new UsageError(`--dtype: expected fp32, fp16 or q8, found '${dtype}'`);
+  const runs = int('runs', args.runs, 5);
+  const batches = (args.batches ?? '1,32').split(',').map((b) => int('batches', b, 1));
+  const methods = parseMethods(args.methods ?? METHODS.join(','));
+  const tau = num('tau', args.tau) ?? 0.9;
+  const tauToken = num('tau-token', args['tau-token']) ?? 0.9;
+  const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype] }));
+  const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
+  const plain = await load();
+  const patched = await load();
+  try {
+    const info = await inspectJMP(patched, { strategy: 'prune' });
+    const settings = buildSettings(methods, { shape: info.shape, tau, tauToken, blocks: DEFAULT_BLOCKS }, false).filter((s) => s.method !== 'baseline');
+    console.log(`bench: ${dir} (${dtype}, ${args.device ?? 'cpu'}), ${runs} alternating rounds per setting, batches ${batches.join(', ')}`);
+    console.log(`(τ ${tau} / ${tauToken} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
+    const results: BenchResult[] = [];
+    for (const batch of batches) {
+      const x = randomPixels(batch);
+      const baseTimes: number[] = [];
+      for (const setting of settings) {
+        const { plainMs, patchedMs, gmacs } = await compare(plain, patched, setting, x, runs);
+        baseTimes.push(...plainMs);
+        const p = median(patchedMs);
+        const b = median(plainMs);
+        results.push(entry(setting, batch, gmacs, p));
+        console.log(
+          `batch ${String(batch).padStart(2)}  ${setting.method.padEnd(9)} ${summary(setting).padEnd(18)} ${gmacs.toFixed(2)} GMACs  plain ${b.toFixed(1).padStart(8)} ms  patched ${p.toFixed(1).padStart(8)} ms  speedup ${(b / p).toFixed(3)}x`,
+        );
+      }
+      const b = median(baseTimes);
+      results.splice(results.length - settings.length, 0, { method: 'baseline', params: {}, gmacs: baselineMacs(info.shape).gmacs, top1: null, top5: null, throughput: (batch * 1000) / b, latencyMsP50: batch === 1 ? b : null, mergeShare: null, batchSize: batch });
+    }
+    const json: BenchJson = { model: dir, dataset: 'random pixels', images: 0, device: args.device ?? 'cpu', dtype, batchSize: batches[0]!, results };
+    if (args.json) {
+      await mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
+      await writeFile(args.json, JSON.stringify(json, null, 2) + '\n');
+      console.log(`\njson: ${args.json}`);
+    }
+  } finally {
+    await plain.dispose();
+    await patched.dispose();
+  }
+}
+
+function summary(s: Setting): string {
+  const p = describeParams(s.options) as { keep?: number; r?: number; strategy?: string };
+  return p.r !== undefined ? `r ${p.r}` : `keep ${p.keep}`;
+}
+
+function entry(setting: Setting, batch: number, gmacs: number, ms: number): BenchResult {
+  return {
+    method: setting.method,
+    params: describeParams(setting.options),
+    gmacs,
+    top1: null,
+    top5: null,
+    throughput: (batch * 1000) / ms,
+    latencyMsP50: batch === 1 ? ms : null,
+    mergeShare: null,
+    batchSize: batch,
+  };
+}
+
+async function compare(plain: Classifier, patched: Classifier, setting: Setting, x: Tensor, runs: number) {
+  const jmp: JMPHandle = await enableJMP(patched, setting.options!);
+  try {
+    await timed(plain, x);
+    await timed(patched, x);
+    const plainMs: number[] = [];
+    const patchedMs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      if (interrupt.requested) throw new InterruptedError();
+      plainMs.push(await timed(plain, x));
+      patchedMs.push(await timed(patched, x));
+    }
+    return { plainMs, patchedMs, gmacs: jmp.stats().meanGmacsPerImage };
+  } finally {
+    await jmp.dispose();
+  }
+}

@@ -1,0 +1,91 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError, int, type Args } from './args.js';
+import type { Dataset } from './data.js';
+import { DEFAULT_CALIBRATION_DATA, DEFAULT_DATA } from './defaults.js';
+import { prepareBatches, runSetting, type Classifier } from './evaluate.js';
+import { Progress } from './progress.js';
+import { DEFAULT_BLOCKS, type Setting } from './settings.js';
+import type { CalibrationCurve } from './types.js';
+
+interface Helpers {
+  loadClassifier(args: Args): Promise<{ classifier: Classifier; name: string }>;
+  loadData(spec: string, classifier: Classifier): Promise<Dataset>;
+  labelsOf(classifier: Classifier): string[];
+}
+
+export function parseGrid(spec: string): number[] {
+  const m = /^([\d.]+):([\d.]+):([\d.]+)$/.exec(spec);
+  const [a, b, step] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [NaN, NaN, NaN];
+  if (!m || !(step > 0) || !(b >= a)) throw new UsageError(`--grid: expected from:to:step (e.g. 0.70:0.99:0.01), found '${spec}'`);
+  const out: number[] = [];
+  for (let i = 0; a + i * step <= b + 1e-9; i++) out.push(Math.round((a + i * step) * 1e6) / 1e6);
+  return out;
+}
+
+/**
+ * Sweeps τ at the default schedule (keep 0.7 at blocks 4/7/10) on held-out images and picks the
+ * most accurate value (ties: the larger τ, which prunes more often). Refuses the test set.
+ */
+export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
+  const dataSpec = args.data ?? DEFAULT_CALIBRATION_DATA;
+  if (dataSpec === DEFAULT_DATA) {
+    throw new UsageError(`--data ${DEFAULT_DATA}: τ is never calibrated on test data; use ${DEFAULT_CALIBRATION_DATA} or a held-out ImageFolder`);
+  }
+  const strategy = args.strategy ?? 'adaptive';
+  if (strategy !== 'adaptive' && strategy !== 'adaptive-token') throw new UsageError(`--strategy: expected adaptive or adaptive-token, found '${strategy}'`);
+  const grid = parseGrid(args.grid ?? '0.70:0.99:0.01');
+  const { classifier, name } = await h.loadClassifier(args);
+  try {
+    const data = await h.loadData(dataSpec, classifier);
+    const limit = Math.min(data.size, int('limit', args.limit, data.size));
+    const batchSize = int('batch', args.batch, 32);
+    console.log(`calibrating τ of '${strategy}' for ${name} on ${data.name} (${limit} images), keep 0.7 at blocks ${DEFAULT_BLOCKS.join('/')}, grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`);
+    const prep = new Progress(limit, 'preprocessing');
+    const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
+    prep.finish();
+    const numClasses = h.labelsOf(classifier).length;
+    const progress = new Progress(limit * (grid.length + 1), '');
+    const common = { classifier, batches, baselineGmacs: 0, numClasses, latencyRuns: 0, progress };
+    progress.setLabel('baseline');
+    const base = await runSetting({ method: 'baseline', options: null, plannedGmacs: 0 }, common);
+    const points: CalibrationCurve['points'] = [];
+    for (const tau of grid) {
+      progress.setLabel(`τ ${tau}`);
+      const setting: Setting = {
+        method: strategy === 'adaptive' ? 'jmp' : 'jmp-token',
+        options: { strategy, tau, keep: 0.7, blocks: DEFAULT_BLOCKS },
+        plannedGmacs: 0,
+      };
+      const { result } = await runSetting(setting, common);
+      points.push({ tau, top1: result.top1, mergeShare: result.mergeShare ?? 0, gmacs: result.gmacs });
+    }
+    progress.finish();
+    let best = points[0]!;
+    for (const p of points) if (p.top1 >= best.top1) best = p;
+    console.log(`\n${'τ'.padStart(6)} ${'top-1'.padStart(8)} ${'Δ vs plain'.padStart(11)} ${'merge share'.padStart(12)}`);
+    for (const p of points) {
+      console.log(`${p.tau.toFixed(3).padStart(6)} ${(p.top1 * 100).toFixed(2).padStart(7)}% ${((p.top1 - base.result.top1) * 100).toFixed(2).padStart(10)}  ${(p.mergeShare * 100).toFixed(1).padStart(10)}%${p === best ? '  ← best' : ''}`);
+    }
+    console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} % on this split`);
+    console.log(`best τ (${strategy}) = ${best.tau}: top-1 ${(best.top1 * 100).toFixed(2)} %, merge share ${(best.mergeShare * 100).toFixed(1)} %`);
+    const curve: CalibrationCurve & { model: string; strategy: string; baselineTop1: number; images: number; command: string } = {
+      model: name,
+      strategy,
+      split: `${data.name} (${limit} images)`,
+      images: limit,
+      baselineTop1: base.result.top1,
+      points,
+      best: best.tau,
+      command: `pnpm eval calibrate ${process.argv.slice(3).join(' ')}`.trim(),
+    };
+    const out = args.out ?? path.join(process.cwd(), 'apps/eval/out');
+    await mkdir(out, { recursive: true });
+    const file = path.join(out, `calibration-${strategy}.json`);
+    await writeFile(file, JSON.stringify(curve, null, 2) + '\n');
+    console.log(`curve: ${file}`);
+    if (args.json) await writeFile(args.json, JSON.stringify(curve, null, 2) + '\n');
+  } finally {
+    await classifier.dispose();
+  }
+}

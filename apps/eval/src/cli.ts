@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { env, pipeline } from '@huggingface/transformers';
+import { baselineMacs } from '@jmpjs/core';
+import { inspectJMP } from '@jmpjs/transformers-patch';
+import { committedDataset, imageFolder, type Dataset } from './data.js';
+import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA, DEFAULT_DATA, DEFAULT_LIMIT, DEFAULT_MODEL, resolveModel } from './defaults.js';
+import { prepareBatches, runSetting, sigmaDistributions, tokenMaps, type Classifier } from './evaluate.js';
+import { checkGate, readBounds } from './gate.js';
+import { InterruptedError, Progress, interrupt, onInterrupt } from './progress.js';
+import { renderReport } from './report/render.js';
+import { DEFAULT_BLOCKS, METHODS, buildSettings, parseMethods, type SweepContext } from './settings.js';
+import type { CalibrationCurve, EvalJson, EvalResult, ReportData } from './types.js';
+import { UsageError, int, num, type Args } from './args.js';
+
+env.allowRemoteModels = process.env.JMP_ALLOW_REMOTE === '1';
+
+const HELP = `jmp-eval — accuracy, GMACs and throughput of JMP against the plain model and the baselines
+
+Usage:
+  pnpm eval [options]              evaluate (default: the trained Fashion-MNIST DeiT on its committed test set)
+  pnpm eval calibrate [options]    sweep τ on the calibration split (never test data), print the best
+  pnpm bench [options]             throughput and latency on the DeiT-S-architecture fixture
+
+Options:
+  --model <id|path>   hub id or local folder (default: the embedded ${DEFAULT_MODEL})
+  --data <name|dir>   committed set (${DEFAULT_DATA}, ${DEFAULT_CALIBRATION_DATA}) or an ImageFolder (one folder per class)
+  --limit <n>         images to evaluate (default ${DEFAULT_LIMIT}; --full for all)
+  --full              evaluate the whole set
+  --batch <n>         batch size (default 32)
+  --device <d>        transformers.js device (default cpu)
+  --dtype <t>         fp32 (default), fp16, q8
+  --methods <list>    comma-separated, from ${METHODS.join(', ')} (default: all)
+  --no-sweep          only the default schedule (keep 0.7 at blocks 4/7/10; ToMe at −35 % GMACs)
+  --tau <x>           τ of 'jmp' (default: the calibrated value for the embedded model)
+  --tau-token <x>     τ of 'jmp-token'
+  --latency-runs <n>  batch-1 forwards timed per setting (default 32)
+  --out <dir>         report folder (default apps/eval/out)
+  --json <file>       also write the results as JSON
+  --gate <file>       fail (exit 3) when JMP's top-1 drop or GMACs saving is outside these bounds
+  --strategy <s>      calibrate: adaptive (default) or adaptive-token
+  --grid <a:b:step>   calibrate: τ grid (default 0.70:0.99:0.01)
+  --runs <n>          bench: alternating rounds per setting (default 5)
+  --batches <list>    bench: batch sizes (default 1,32)
+  -h, --help          this help
+`;
+
+function parse(argv: string[]): { command: string; args: Args } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      limit: { type: 'string' },
+      full: { type: 'boolean' },
+      batch: { type: 'string' },
+      device: { type: 'string' },
+      dtype: { type: 'string' },
+      methods: { type: 'string' },
+      'no-sweep': { type: 'boolean' },
+      tau: { type: 'string' },
+      'tau-token': { type: 'string' },
+      'latency-runs': { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'string' },
+      strategy: { type: 'string' },
+      grid: { type: 'string' },
+      runs: { type: 'string' },
+      batches: { type: 'string' },
+      gate: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'eval';
+  if (!['eval', 'calibrate', 'bench'].includes(command) || positionals.length > 1) {
+    throw new UsageError(`unknown command '${positionals.join(' ')}' (expected eval, calibrate or bench)`);
+  }
+  return { command, args: values as Args };
+}
+
+async function loadClassifier(args: Args): Promise<{ classifier: Classifier; name: string }> {
+  const { path: modelId, name } = resolveModel(args.model);
+  const dtype = args.dtype ?? 'fp32';
+  if (!['fp32', 'fp16', 'q8'].includes(dtype)) throw new UsageError(`--dtype: expected fp32, fp16 or q8, found '${dtype}'`);
+  const classifier = (await pipeline('image-classification', modelId, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
+  return { classifier, name };
+}
+
+async function loadData(spec: string, classifier: Classifier): Promise<Dataset> {
+  if (spec === DEFAULT_DATA || spec === DEFAULT_CALIBRATION_DATA) return committedDataset(spec);
+  const label2id = (classifier.model.config.label2id ?? {}) as Record<string, number>;
+  return imageFolder(spec, label2id);
+}
+
+function labelsOf(classifier: Classifier): string[] {
+  const id2label = (classifier.model.config.id2label ?? {}) as Record<string, string>;
+  const n = Object.keys(id2label).length;
+  return Array.from({ length: n }, (_, i) => id2label[i] ?? String(i));
+}
+
+async function calibrationFile(name: string): Promise<CalibrationCurve | undefined> {
+  const known = CALIBRATED_TAU[name];
+  if (!known) return undefined;
+  return JSON.parse(await readFile(new URL(`../calibration/${known.file}`, import.meta.url), 'utf8')) as CalibrationCurve;
+}
+
+async function evalCommand(args: Args, argv: string[]): Promise<void> {
+  const { classifier, name } = await loadClassifier(args);
+  try {
+    const data = await loadData(args.data ?? DEFAULT_DATA, classifier);
+    const limit = args.full ? data.size : Math.min(data.size, int('limit', args.limit, DEFAULT_LIMIT));
+    const batchSize = int('batch', args.batch, 32);
+    const methods = parseMethods(args.methods ?? METHODS.join(','));
+    const calibrated = CALIBRATED_TAU[name];
+    const tau = num('tau', args.tau) ?? calibrated?.tau;
+    const tauToken = num('tau-token', args['tau-token']) ?? calibrated?.tauToken;
+    if ((methods.includes('jmp') && tau === undefined) || (methods.includes('jmp-token') && tauToken === undefined)) {
+      throw new UsageError(`--tau / --tau-token: no calibrated τ for '${name}'. Run \`pnpm eval calibrate --model ${name} --data <held-out images>\` and pass the value.`);
+    }
+    const info = await inspectJMP(classifier, { strategy: 'prune' });
+    const shape = info.shape;
+    const ctx: SweepContext = { shape, tau: tau ?? 0, tauToken: tauToken ?? 0, blocks: DEFAULT_BLOCKS.filter((b) => b <= shape.depth) };
+    const settings = buildSettings(methods, ctx, !args['no-sweep']);
+    // The JMP setting at about −35 % GMACs (the paper's operating point): σ histograms and token maps.
+    const defaultJmp = settings.find((s) => s.method === 'jmp' && (s.target === 0.35 || s.target === undefined));
+    const baselineGmacs = baselineMacs(shape).gmacs;
+    const latencyRuns = int('latency-runs', args['latency-runs'], 32, 0);
+    console.log(`model ${name} (${info.architecture}, ${shape.depth} blocks, ${info.protectedTokens} protected tokens), ${data.name}: ${limit} images, batch ${batchSize}, ${settings.length} settings`);
+
+    const prep = new Progress(limit, 'preprocessing');
+    const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
+    prep.finish();
+    const progress = new Progress(limit * settings.length, '');
+    const results: EvalResult[] = [];
+    let sigma: ReportData['sigma'];
+    for (const setting of settings) {
+      progress.setLabel(`${setting.method} ${JSON.stringify(setting.options ? { keep: setting.options.keep, r: setting.options.r } : {})}`);
+      const run = await runSetting(setting, { classifier, batches, baselineGmacs, numClasses: labelsOf(classifier).length, latencyRuns, progress });
+      results.push(run.result);
+      if (setting === defaultJmp) sigma = sigmaDistributions(run.sigma, tau!);
+    }
+    progress.finish();
+
+    const json: EvalJson = { model: name, dataset: data.name, images: limit, device: args.device ?? 'cpu', dtype: args.dtype ?? 'fp32', batchSize, results };
+    printTable(json, baselineGmacs);
+    const jmpOptions = defaultJmp?.options ?? { strategy: 'merge' as const, keep: 0.7, blocks: ctx.blocks! };
+    const maps = await tokenMaps(classifier, data, [0, 1, 2, 3, 4, 5].filter((i) => i < data.size), jmpOptions, labelsOf(classifier));
+    const report: ReportData = {
+      ...json,
+      baselineGmacs,
+      generatedAt: new Date().toISOString(),
+      command: `pnpm eval ${argv.join(' ')}`.trim(),
+      ...(sigma ? { sigma } : {}),
+      ...((await calibrationFile(name)) ? { calibration: (await calibrationFile(name))! } : {}),
+      tokenMaps: { ...maps, setting: `${jmpOptions.strategy ?? 'adaptive'} keep ${String(jmpOptions.keep)}${jmpOptions.tau !== undefined ? `, τ ${jmpOptions.tau}` : ''}` },
+      notes: [
+        'Throughput and latency time the model forward only (preprocessing is identical for all methods and done once).',
+        'GMACs per image are counted from the token counts each run really had.',
+      ],
+    };
+    const out = args.out ?? path.join(process.cwd(), 'apps/eval/out');
+    await renderReport(report, out);
+    console.log(`report: ${path.join(out, 'report.html')} and report.md`);
+    if (args.json) {
+      await mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
+      await writeFile(args.json, JSON.stringify(json, null, 2) + '\n');
+      console.log(`json: ${args.json}`);
+    }
+    if (args.gate) {
+      const { failures, summary } = checkGate(json, await readBounds(args.gate));
+      console.log(summary);
+      if (failures.length > 0) {
+        console.error(`gate FAILED (${args.gate}):\n  ${failures.join('\n  ')}`);
+        process.exitCode = 3;
+      }
+    }
+  } finally {
+    await classifier.dispose();
+  }
+}
+
+function printTable(json: EvalJson, baselineGmacs: number): void {
+  const base = json.results.find((r) => r.method === 'baseline');
+  console.log(`\n${'method'.padEnd(10)} ${'setting'.padEnd(22)} ${'GMACs'.padStart(8)} ${'ΔGMACs'.padStart(8)} ${'top-1'.padStart(7)} ${'Δtop-1'.padStart(7)} ${'img/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'merge'.padStart(6)}`);
+  for (const r of json.results) {
+    const p = r.params as { keep?: number; r?: number; tau?: number };
+    const setting = p.r !== undefined ? `r ${p.r}` : p.keep !== undefined ? `keep ${p.keep}${p.tau !== undefined ? ` τ ${p.tau}` : ''}` : '';
+    console.log(
+      `${r.method.padEnd(10)} ${setting.padEnd(22)} ${r.gmacs.toFixed(4).padStart(8)} ${(((r.gmacs / baselineGmacs) - 1) * 100).toFixed(1).padStart(7)}% ` +
+        `${(r.top1 * 100).toFixed(2).padStart(6)}% ${base ? ((r.top1 - base.top1) * 100).toFixed(2).padStart(7) : ''} ${r.throughput.toFixed(0).padStart(8)} ` +
+        `${r.latencyMsP50 !== null ? r.latencyMsP50.toFixed(2).padStart(7) : '     —'} ${r.mergeShare !== null ? (r.mergeShare * 100).toFixed(0).padStart(5) + '%' : '     —'}`,
+    );
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { command, args } = parse(argv);
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  onInterrupt();
+  if (command === 'eval') await evalCommand(args, argv);
+  else if (command === 'calibrate') await (await import('./calibrate.js')).calibrateCommand(args, { loadClassifier, loadData, labelsOf });
+  else await (await import('./bench.js')).benchCommand(args);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof InterruptedError || interrupt.requested) {
+    console.error('Stopped by Ctrl-C; sessions released.');
+    process.exit(130);
+  }
+  if (e instanceof UsageError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
+    console.error(`jmp-eval: ${(e as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  console.error(e);
+  process.exit(1);
+});
+

@@ -1,0 +1,112 @@
+import { countMacs, planTokens, type ModelShape } from '@jmpjs/core';
+import type { JMPOptions } from '@jmpjs/transformers-patch';
+
+/** The methods the app compares. */
+export const METHODS = ['baseline', 'jmp', 'jmp-token', 'prune', 'merge', 'tome', 'evit'] as const;
+export type MethodName = (typeof METHODS)[number];
+
+/** One method at one setting: what enableJMP gets (null: the plain model). */
+export interface Setting {
+  method: MethodName;
+  options: JMPOptions | null;
+  /** Planned GMACs per image (the run reports the real figure). */
+  plannedGmacs: number;
+  /** The GMACs reduction this setting was picked for (−0.2, −0.35, −0.5), if any. */
+  target?: number;
+}
+
+export const DEFAULT_BLOCKS = [4, 7, 10];
+/** GMACs reductions each method gets a point near, for comparisons at matched cost. */
+export const TARGETS = [0.2, 0.35, 0.5];
+
+export interface SweepContext {
+  shape: ModelShape;
+  /** τ of 'adaptive' and 'adaptive-token' for this model. */
+  tau: number;
+  tauToken: number;
+  blocks?: number[];
+}
+
+function plannedGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', schedule: { blocks: number[]; keep?: number; r?: number }): number {
+  const { shape } = ctx;
+  const plan = planTokens({ schedule, method, depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens });
+  return countMacs(shape, plan).gmacs;
+}
+
+/** The keep rate (JMP, EViT) or r (ToMe) whose planned GMACs are closest to `(1 − target) · baseline`. */
+export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', target: number): { keep?: number; r?: number; gmacs: number } {
+  const base = countMacs(ctx.shape, planTokens({ schedule: { blocks: [1], keep: 1 }, method: 'jmp', depth: ctx.shape.depth, tokens: ctx.shape.patches + ctx.shape.protectedTokens, protectedTokens: ctx.shape.protectedTokens })).gmacs;
+  const goal = (1 - target) * base;
+  let best: { keep?: number; r?: number; gmacs: number } = { gmacs: Infinity };
+  if (method === 'tome') {
+    const blocks = Array.from({ length: ctx.shape.depth }, (_, i) => i + 1);
+    for (let r = 0; r <= Math.floor(ctx.shape.patches / 2); r++) {
+      let g: number;
+      try {
+        g = plannedGmacs(ctx, 'tome', { blocks, r });
+      } catch {
+        break; // r too large for the later blocks
+      }
+      if (Math.abs(g - goal) < Math.abs(best.gmacs - goal)) best = { r, gmacs: g };
+    }
+  } else {
+    const blocks = ctx.blocks ?? DEFAULT_BLOCKS;
+    for (let k = 100; k >= 5; k--) {
+      const keep = k / 100;
+      const g = plannedGmacs(ctx, method, { blocks, keep });
+      if (Math.abs(g - goal) < Math.abs(best.gmacs - goal)) best = { keep, gmacs: g };
+    }
+  }
+  return best;
+}
+
+/** Options of one method at a keep rate / r. */
+export function optionsFor(method: MethodName, ctx: SweepContext, amount: { keep?: number; r?: number }): JMPOptions | null {
+  const blocks = ctx.blocks ?? DEFAULT_BLOCKS;
+  switch (method) {
+    case 'baseline':
+      return null;
+    case 'jmp':
+      return { method: 'jmp', strategy: 'adaptive', tau: ctx.tau, keep: amount.keep!, blocks };
+    case 'jmp-token':
+      return { method: 'jmp', strategy: 'adaptive-token', tau: ctx.tauToken, keep: amount.keep!, blocks };
+    case 'prune':
+      return { method: 'jmp', strategy: 'prune', keep: amount.keep!, blocks };
+    case 'merge':
+      return { method: 'jmp', strategy: 'merge', keep: amount.keep!, blocks };
+    case 'evit':
+      return { method: 'evit', keep: amount.keep!, blocks };
+    case 'tome':
+      return { method: 'tome', r: amount.r! };
+  }
+}
+
+/**
+ * Settings for a run: the baseline, and for each other method one point per GMACs target
+ * (`sweep`), or only the default schedule (keep 0.7 at blocks 4/7/10; ToMe at −35 %).
+ */
+export function buildSettings(methods: readonly MethodName[], ctx: SweepContext, sweep: boolean): Setting[] {
+  const out: Setting[] = [];
+  for (const method of methods) {
+    if (method === 'baseline') {
+      out.push({ method, options: null, plannedGmacs: plannedGmacs(ctx, 'jmp', { blocks: [1], keep: 1 }) });
+      continue;
+    }
+    const kind = method === 'tome' ? 'tome' : method === 'evit' ? 'evit' : 'jmp';
+    const points = sweep
+      ? TARGETS.map((t) => ({ target: t, ...matchGmacs(ctx, kind, t) }))
+      : [kind === 'tome' ? { target: 0.35, ...matchGmacs(ctx, 'tome', 0.35) } : { keep: 0.7, gmacs: plannedGmacs(ctx, kind, { blocks: ctx.blocks ?? DEFAULT_BLOCKS, keep: 0.7 }) }];
+    for (const p of points) {
+      out.push({ method, options: optionsFor(method, ctx, p), plannedGmacs: p.gmacs, ...('target' in p && p.target !== undefined ? { target: p.target } : {}) });
+    }
+  }
+  return out;
+}
+
+export function parseMethods(list: string): MethodName[] {
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(METHODS as readonly string[]).includes(n)) throw new Error(`--methods: unknown method '${n}' (known: ${METHODS.join(', ')})`);
+  }
+  return names as MethodName[];
+}

@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RawImage } from '@huggingface/transformers';
+import { modelPath } from '@jmpjs/fixtures';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EvalJson } from '../src/types.js';
+
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const run = (args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: path.dirname(cli), timeout: 240_000 });
+
+describe('jmp-eval command line', () => {
+  let dir: string;
+  beforeAll(async () => {
+    // An ImageFolder for the tiny ViT: class folders named like its labels, 3 images each.
+    dir = mkdtempSync(path.join(tmpdir(), 'jmp-eval-'));
+    for (const label of ['label_0', 'label_3']) {
+      mkdirSync(path.join(dir, 'data', label), { recursive: true });
+      for (let i = 0; i < 3; i++) {
+        const px = new Uint8ClampedArray(64 * 48 * 3).map((_, k) => (k * (i + 7) + label.length * 13) % 256);
+        await new RawImage(px, 64, 48, 3).save(path.join(dir, 'data', label, `${i}.png`));
+      }
+    }
+  });
+
+  it('evaluates an ImageFolder and writes the JSON and the report', { timeout: 240_000 }, () => {
+    const out = path.join(dir, 'out');
+    const r = run([
+      '--model', modelPath('tiny-vit'), '--data', path.join(dir, 'data'), '--methods', 'baseline,prune,merge,tome,evit',
+      '--no-sweep', '--batch', '4', '--latency-runs', '2', '--out', out, '--json', path.join(out, 'r.json'),
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(path.join(out, 'r.json'), 'utf8')) as EvalJson;
+    expect(json.images).toBe(6);
+    expect(json.dataset).toContain('matched to the model labels');
+    expect(json.results.map((x) => x.method)).toEqual(['baseline', 'prune', 'merge', 'tome', 'evit']);
+    for (const x of json.results) {
+      expect(x.top1).toBeGreaterThanOrEqual(0);
+      expect(x.top1).toBeLessThanOrEqual(1);
+      expect(x.throughput).toBeGreaterThan(0);
+      expect(x.latencyMsP50).toBeGreaterThan(0);
+    }
+    const base = json.results[0]!;
+    expect(json.results.slice(1).every((x) => x.gmacs < base.gmacs)).toBe(true);
+    expect(existsSync(path.join(out, 'report.html'))).toBe(true);
+    expect(existsSync(path.join(out, 'report.md'))).toBe(true);
+  });
+
+  it('rejects bad command lines with exit code 2 and the help', () => {
+    const r = run(['--limit', 'ten']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--limit: expected an integer');
+    expect(r.stderr).toContain('Usage:');
+  });
+
+  it('never calibrates on the test set', () => {
+    const r = run(['calibrate', '--data', 'fmnist-test']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('never calibrated on test data');
+  });
+});

@@ -1,0 +1,33 @@
+import { DEIT_SMALL, baselineMacs } from '@jmpjs/core';
+import { describe, expect, it } from 'vitest';
+import { TARGETS, buildSettings, matchGmacs, parseMethods, type SweepContext } from '../src/settings.js';
+
+const ctx: SweepContext = { shape: DEIT_SMALL, tau: 0.9, tauToken: 0.8 };
+const base = baselineMacs(DEIT_SMALL).gmacs;
+
+describe('sweeps at matched GMACs', () => {
+  it.each(['jmp', 'evit', 'tome'] as const)('%s has a point within 3 %% of each target', (method) => {
+    for (const target of TARGETS) {
+      const p = matchGmacs(ctx, method, target);
+      expect(Math.abs(p.gmacs / base - (1 - target))).toBeLessThan(0.03);
+    }
+  });
+
+  it('the −35 % JMP point is the default schedule, keep 0.7', () => {
+    expect(matchGmacs(ctx, 'jmp', 0.35).keep).toBe(0.7);
+  });
+
+  it('one baseline plus three points per method; default schedule only with sweep off', () => {
+    const all = buildSettings(parseMethods('baseline,jmp,jmp-token,prune,merge,tome,evit'), ctx, true);
+    expect(all).toHaveLength(1 + 6 * 3);
+    expect(all.filter((s) => s.method === 'jmp').map((s) => s.options?.tau)).toEqual([0.9, 0.9, 0.9]);
+    expect(all.find((s) => s.method === 'jmp-token')!.options).toMatchObject({ strategy: 'adaptive-token', tau: 0.8 });
+    const short = buildSettings(parseMethods('baseline,jmp,tome'), ctx, false);
+    expect(short.map((s) => s.method)).toEqual(['baseline', 'jmp', 'tome']);
+    expect(short[1]!.options).toMatchObject({ keep: 0.7, blocks: [4, 7, 10] });
+  });
+
+  it('rejects unknown methods', () => {
+    expect(() => parseMethods('jmp,fast')).toThrow(/unknown method 'fast'/);
+  });
+});
