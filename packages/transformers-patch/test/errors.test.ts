@@ -98,3 +98,20 @@ describe('errors and fallbacks', () => {
     expect(handle.enabled).toBe(false);
   });
 });
+
+describe('lifecycle', () => {
+  it('enabling twice on one pipeline is a typed error; the first handle keeps working', async () => {
+    const classifier = await loadClassifier('tiny-vit');
+    const jmp = await enableJMP(classifier, { strategy: 'prune', keep: 0.5 });
+    try {
+      const before = await logits(classifier, pixels(1));
+      const error = await enableJMP(classifier, { strategy: 'merge' }).catch((e: unknown) => e);
+      expect(JmpStateError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toContain('already on');
+      expect(jmp.enabled).toBe(true);
+      expect(maxAbsDiff(await logits(classifier, pixels(1)), before)).toBe(0);
+    } finally {
+      await classifier.dispose();
+    }
+  });
+});

@@ -71,3 +71,24 @@ describe('token counts follow the schedule and stats() reports them', () => {
     }
   });
 });
+
+describe('one-call form and inspection', () => {
+  it('createJMPPipeline builds the pipeline with JMP on; inspectJMP plans without changing anything', async () => {
+    const { createJMPPipeline, inspectJMP } = await import('../src/index.js');
+    const { modelPath } = await import('@jmpjs/fixtures');
+    const { classifier, jmp } = await createJMPPipeline(modelPath('tiny-vit'), { strategy: 'prune', keep: 0.5 }, { dtype: 'fp32' });
+    try {
+      expect(jmp.enabled).toBe(true);
+      expect(jmp.info!.architecture).toBe('vit');
+      expect(jmp.info!.protectedTokens).toBe(1);
+      await logits(classifier as unknown as Classifier, pixels(1));
+      expect(jmp.stats().lastCall!.blocks.map((b) => b.tokensIn)).toEqual([197, 197, 197, 197, 99, 99, 99, 50, 50, 50, 26, 26]);
+      const info = await inspectJMP(classifier as never, { method: 'tome', r: 10 });
+      expect(info.plannedTokens.at(-1)!.tokensOut).toBe(197 - 120);
+      expect(info.shape).toMatchObject({ hidden: 32, depth: 12, patches: 196, classes: 10, heads: 1 });
+      expect(jmp.enabled).toBe(true);
+    } finally {
+      await (classifier as unknown as Classifier).dispose();
+    }
+  });
+});

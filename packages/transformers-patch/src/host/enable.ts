@@ -144,6 +144,9 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
 export async function enableJMP(pipe: ImageClassificationPipelineLike, options?: JMPOptions): Promise<JMPHandle> {
   const o = resolveOptions(options);
   const model = hostModel(pipe);
+  if ((model.sessions.model as { [PATCHED]?: true })[PATCHED]) {
+    throw new JmpStateError('JMP is already on for this pipeline: call disable() or dispose() on its handle first.');
+  }
   const { source, env } = resolveSource(model, o);
   let plan: Plan;
   try {
@@ -234,6 +237,31 @@ function passthroughHandle(): JMPHandle {
   };
 }
 
+/**
+ * Session options of the segments: the pipeline's own, plus two settings for running several
+ * sessions back to back (each stays overridable through the pipeline's `session_options`):
+ * - intra-op threads do not spin after a run: a finished segment's spinning threads would compete
+ *   with the next segment's for the cores;
+ * - (CPU) the memory arena is shrunk after every run (`SEGMENT_RUN_OPTIONS`), so that four arenas
+ *   do not each keep their segment's peak activations.
+ * `bench` in apps/eval and `bench/memory.bench.ts` measure both.
+ */
+export function segmentSessionOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const extra = (options.extra ?? {}) as { session?: { intra_op?: Record<string, unknown> } };
+  return {
+    ...options,
+    extra: {
+      ...extra,
+      session: { ...extra.session, intra_op: { allow_spinning: '0', ...extra.session?.intra_op } },
+    },
+  };
+}
+
+const SEGMENT_RUN_OPTIONS = { extra: { memory: { enable_memory_arena_shrinkage: 'cpu:0' } } };
+
+/** Marks the session stand-in of a patched pipeline. */
+const PATCHED = Symbol.for('jmpjs.patched-session');
+
 /** A float32 tensor of transformers.js's own onnxruntime (defined here, not as a closure, so it keeps nothing alive). */
 function ortTensor(data: Float32Array, dims: number[]): OrtTensorLike {
   return (new Tensor('float32', data, dims) as unknown as { ort_tensor: OrtTensorLike }).ort_tensor;
@@ -255,6 +283,7 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Se
     shape: plan.shape,
     makeTensor: ortTensor,
     trackSources: o.trackSources,
+    runOptions: SEGMENT_RUN_OPTIONS,
   });
 }
 
@@ -301,13 +330,9 @@ class Patch implements JMPHandle {
     return session;
   }
 
-  /**
-   * A segment session: the pipeline's own session options, but without the CPU memory arena
-   * unless the user asked for it — one arena per segment would hold each segment's peak
-   * activations for good (`bench/memory.bench.ts` measures the difference).
-   */
+  /** A segment session: the pipeline's own session options, tuned for several sessions in a row. */
   private createSegment(bytes: Uint8Array): Promise<SessionLike> {
-    return createSession(this.ort, bytes, { enableCpuMemArena: false, ...this.source.options }) as Promise<SessionLike>;
+    return createSession(this.ort, bytes, segmentSessionOptions(this.source.options)) as Promise<SessionLike>;
   }
 
   async enable(): Promise<void> {
@@ -345,14 +370,17 @@ class Patch implements JMPHandle {
       collector.add(record);
       return { logits: new Tensor(logits as never) };
     };
-    this.model.sessions.model = {
-      run: async (feeds) => ({ logits: (await runner.run(feeds.pixel_values!)).logits }),
+    const facade = {
+      [PATCHED]: true,
+      run: async (feeds: Record<string, OrtTensorLike>) => ({ logits: (await runner.run(feeds.pixel_values!)).logits }),
       // pipeline.dispose() releases everything: the segments, without re-creating the plain session.
       release: () => this.releaseForGood(),
       config,
       inputNames: ['pixel_values'],
       outputNames: ['logits'],
-    } as SessionLike;
+    };
+    rememberSource(facade, this.source); // inspectJMP keeps working on the patched pipeline
+    this.model.sessions.model = facade as SessionLike;
   }
 
   async disable(): Promise<void> {
