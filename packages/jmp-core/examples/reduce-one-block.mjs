@@ -1,7 +1,7 @@
 // A runnable @jmpjs/core example: one JMP reduction on DeiT-S-sized token states, with the cost
 // model's token plan and GMACs for the default schedule.
 //
-//   npx pnpm@10 main        (from the repository root; builds @jmpjs/core first)
+//   npx -y pnpm@10 example   (from the repository root; builds @jmpjs/core first)
 import {
   DEFAULT_SCHEDULE,
   DEIT_SMALL,
