@@ -29,6 +29,12 @@ export interface JMPOptions {
   modelSource?: string | Uint8Array;
   /** Where warnings go (passthrough, fallbacks). Default `console.warn`. */
   warn?: (message: string) => void;
+  /**
+   * How the reduction runs: `'compiled'` (JMP spliced into the ONNX graph, one session),
+   * `'segments'` (the graph cut at the reduction blocks, `@jmpjs/core` between the pieces) or
+   * `'auto'` (default: compiled for JMP, segments for ToMe, EViT and `trackSources`).
+   */
+  runner?: 'auto' | 'compiled' | 'segments';
 }
 
 /** Options after validation and defaults, independent of the model. */
@@ -45,10 +51,11 @@ export interface ResolvedOptions {
   onUnsupported: 'throw' | 'passthrough';
   modelSource: string | Uint8Array | undefined;
   warn: (message: string) => void;
+  runner: 'auto' | 'compiled' | 'segments';
 }
 
 const KEYS = new Set([
-  'method', 'strategy', 'keep', 'blocks', 'tau', 'r', 'metric', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn',
+  'method', 'strategy', 'keep', 'blocks', 'tau', 'r', 'metric', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
 ]);
 
 function isNumberList(v: unknown): v is readonly number[] {
@@ -122,7 +129,20 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (o.warn !== undefined && typeof o.warn !== 'function') {
     throw new JmpArgumentError({ argument: 'options.warn', expected: 'a function', found: typeof o.warn });
   }
+  const runner = o.runner ?? 'auto';
+  if (runner !== 'auto' && runner !== 'compiled' && runner !== 'segments') {
+    throw new JmpArgumentError({ argument: 'options.runner', expected: "'auto', 'compiled' or 'segments'", found: runner });
+  }
+  const compilable = method === 'jmp' && metric === 'keys' && !o.trackSources;
+  if (runner === 'compiled' && !compilable) {
+    throw new JmpArgumentError({
+      argument: 'options.runner',
+      expected: "'segments' or 'auto' with ToMe, EViT, metric 'hidden' or trackSources (the compiled graph does JMP with key similarity)",
+      found: runner,
+    });
+  }
   return {
+    runner: compilable ? runner : 'segments',
     method,
     strategy,
     keep,

@@ -9,12 +9,14 @@ import { loadClassifier, logits, maxAbsDiff, pixels, type Dtype } from './helper
  */
 const TOLERANCE: Record<Dtype, number> = { fp32: 1e-5, fp16: 1e-3, q8: 1e-3 };
 
+const cases = ['fp32', 'fp16', 'q8'].flatMap((dtype) => (['compiled', 'segments'] as const).map((runner) => [`${dtype}, ${runner}`, dtype as Dtype, runner] as const));
+
 describe.each(['tiny-vit', 'tiny-deit'])('%s: keep = 1 matches the plain pipeline', (name) => {
-  it.each(['fp32', 'fp16', 'q8'] as const)('%s', async (dtype) => {
+  it.each(cases)('%s', async (_label, dtype, runner) => {
     const classifier = await loadClassifier(name, dtype);
     const input = pixels(4);
     const plain = await logits(classifier, input);
-    const jmp = await enableJMP(classifier, { strategy: 'prune', keep: 1 });
+    const jmp = await enableJMP(classifier, { strategy: 'prune', keep: 1, runner });
     try {
       expect(jmp.enabled).toBe(true);
       const patched = await logits(classifier, input);

@@ -39,10 +39,15 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s: patched pipeline = independent PyT
     await classifier.dispose();
   });
 
-  it.each(ref.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+  // JMP cases run through both runners (the compiled graph and the segments); ToMe and EViT through segments.
+  const runs = ref.cases.flatMap((c) =>
+    (c.options.method === 'jmp' ? (['compiled', 'segments'] as const) : (['segments'] as const)).map((runner) => [`${c.name} (${runner})`, c, runner] as const),
+  );
+  it.each(runs)('%s', async (_name, c, runner) => {
     const per = 3 * 224 * 224;
     const input = new Tensor('float32', pixels4.slice(0, c.batch * per), [c.batch, 3, 224, 224]);
-    const jmp = await enableJMP(classifier, c.options);
+    const jmp = await enableJMP(classifier, { ...c.options, runner });
+    expect(jmp.info!.runner).toBe(runner);
     try {
       const out = await logits(classifier, input);
       const call = jmp.stats().lastCall!;

@@ -1,5 +1,6 @@
 import { UnsupportedModelError } from '../errors.js';
-import { DataType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../onnx/proto.js';
+import { DataType, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx/proto.js';
+import { GraphBuilder } from './builder.js';
 import { indexGraph, type GraphIndex, type GraphLayout } from './layout.js';
 
 /** Names of the tensors a segment exchanges with the runner (all float32). */
@@ -186,66 +187,4 @@ function extractSegment(model: ModelProto, index: GraphIndex, layout: GraphLayou
 function valueInfo(name: string, dims: (string | number)[]): ValueInfoProto {
   const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
   return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } };
-}
-
-/** Small helper that makes nodes and int64 constants for the added ops, at the model's opset. */
-class GraphBuilder {
-  readonly initializers: TensorProto[] = [];
-  private counter = 0;
-
-  constructor(private readonly layout: GraphLayout) {}
-
-  private name(base: string): string {
-    return `${base}_${this.counter++}`;
-  }
-
-  private int64(values: number[]): string {
-    const name = this.name('jmp/const');
-    const raw = new Uint8Array(values.length * 8);
-    const view = new DataView(raw.buffer);
-    values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-    this.initializers.push({ name, dataType: DataType.INT64, dims: [values.length], rawData: raw });
-    return name;
-  }
-
-  private node(opType: string, input: string[], output: string, attribute: AttributeProto[] = []): NodeProto {
-    return { opType, input, output: [output], name: `${output}/${opType}`, attribute };
-  }
-
-  castToFloat(input: string, output: string): NodeProto {
-    return this.layout.floatType === DataType.FLOAT
-      ? this.node('Identity', [input], output)
-      : this.node('Cast', [input], output, [{ name: 'to', type: 2, i: DataType.FLOAT }]);
-  }
-
-  castFromFloat(input: string, output: string): NodeProto {
-    return this.layout.floatType === DataType.FLOAT
-      ? this.node('Identity', [input], output)
-      : this.node('Cast', [input], output, [{ name: 'to', type: 2, i: this.layout.floatType }]);
-  }
-
-  unsqueeze(input: string, axes: number[], output: string): NodeProto {
-    return this.layout.opset >= 13
-      ? this.node('Unsqueeze', [input, this.int64(axes)], output)
-      : this.node('Unsqueeze', [input], output, [{ name: 'axes', type: 7, ints: axes }]);
-  }
-
-  slice(input: string, starts: number[], ends: number[], axes: number[], output: string): NodeProto {
-    return this.node('Slice', [input, this.int64(starts), this.int64(ends), this.int64(axes)], output);
-  }
-
-  reduceMean(input: string, axes: number[], output: string): NodeProto {
-    const keepdims: AttributeProto = { name: 'keepdims', type: 2, i: 0 };
-    return this.layout.opset >= 18
-      ? this.node('ReduceMean', [input, this.int64(axes)], output, [keepdims])
-      : this.node('ReduceMean', [input], output, [{ name: 'axes', type: 7, ints: axes }, keepdims]);
-  }
-
-  reshape(input: string, shape: number[], output: string): NodeProto {
-    return this.node('Reshape', [input, this.int64(shape)], output);
-  }
-
-  add(a: string, b: string, output: string): NodeProto {
-    return this.node('Add', [a, b], output);
-  }
 }

@@ -2,10 +2,12 @@ import { Tensor, pipeline } from '@huggingface/transformers';
 import { JmpArgumentError, planTokens, resolveSchedule, type BlockTokens, type ModelShape } from '@jmpjs/core';
 import { JmpStateError, UnsupportedModelError } from '../errors.js';
 import { findLayout, type GraphLayout } from '../graph/layout.js';
+import { compileJMP } from '../graph/compile.js';
 import { buildSegments, type Segment } from '../graph/segments.js';
-import { decodeModel, encodeModel } from '../onnx/proto.js';
+import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
 import { defaultBlocks, methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
-import { SegmentRunner, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
+import { CompiledRunner } from '../runner/compiled-runner.js';
+import { SegmentRunner, type CallRecord, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
 import { createSession, hostOrt, rememberSource, sessionSource, trackSessions, type OrtModule, type SessionSource } from './ort-node.js';
 import { StatsCollector, type JMPStats } from './stats.js';
 
@@ -37,6 +39,8 @@ export interface JMPModelInfo {
   shape: ModelShape;
   device: string;
   dtype: string;
+  /** How the reduction runs: one compiled session, or segments with `@jmpjs/core` between them. */
+  runner: 'compiled' | 'segments';
 }
 
 /** Handle returned by {@link enableJMP}. */
@@ -85,8 +89,11 @@ interface Plan {
   shape: ModelShape;
   steps: { block: number; amount: number }[];
   planned: BlockTokens[];
-  /** The segment models; encoded one at a time when their sessions are created. */
+  heads: number;
+  /** The segment models (segments runner); encoded one at a time when their sessions are created. */
   segments: Segment[];
+  /** The model with JMP compiled in (compiled runner). */
+  compiled?: ModelProto;
 }
 
 async function readSource(source: string | Uint8Array): Promise<Uint8Array> {
@@ -113,8 +120,24 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   const schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep };
   const steps = resolveSchedule(schedule, o.method, depth);
   const planned = planTokens({ schedule, method: o.method, depth, tokens: (imageSize / patchSize) ** 2 + layout.protectedTokens, protectedTokens: layout.protectedTokens });
-  const segments = buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads });
+  // The compiled graph where it can be built (JMP, opset ≥ 13), else segments.
+  const compiled =
+    o.runner !== 'segments' && layout.opset >= 13
+      ? compileJMP(proto, layout, {
+          blocks,
+          keeps: steps.map((s) => s.amount),
+          strategy: o.strategy,
+          ...(o.tau !== undefined ? { tau: o.tau } : {}),
+          proportionalAttention: o.proportionalAttention,
+          heads,
+        })
+      : undefined;
+  if (o.runner === 'compiled' && !compiled) {
+    throw new UnsupportedModelError({ lookedFor: 'opset 13 or newer (runner: compiled)', found: `opset ${layout.opset}`, hint: "Use runner: 'segments'." });
+  }
+  const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads });
   return {
+    ...(compiled ? { compiled } : {}),
     layout,
     shape: {
       hidden,
@@ -129,6 +152,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
     },
     steps,
     planned,
+    heads,
     segments,
   };
 }
@@ -200,6 +224,7 @@ function planInfo(plan: Plan, env: { device: string; dtype: string }): JMPModelI
     shape: plan.shape,
     device: env.device,
     dtype: env.dtype,
+    runner: plan.compiled ? 'compiled' : 'segments',
   };
 }
 
@@ -262,13 +287,28 @@ const SEGMENT_RUN_OPTIONS = { extra: { memory: { enable_memory_arena_shrinkage: 
 /** Marks the session stand-in of a patched pipeline. */
 const PATCHED = Symbol.for('jmpjs.patched-session');
 
+/** What runs a patched forward: the compiled model or the segments. */
+interface Runner {
+  run(pixelValues: OrtTensorLike): Promise<{ logits: OrtTensorLike; record: CallRecord }>;
+  release(): Promise<void>;
+}
+
 /** A float32 tensor of transformers.js's own onnxruntime (defined here, not as a closure, so it keeps nothing alive). */
 function ortTensor(data: Float32Array, dims: number[]): OrtTensorLike {
   return (new Tensor('float32', data, dims) as unknown as { ort_tensor: OrtTensorLike }).ort_tensor;
 }
 
 /** The segment runner for a plan's sessions; keeps nothing of the plan but sizes and schedule. */
-function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): SegmentRunner {
+function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Runner {
+  if (plan.compiled) {
+    return new CompiledRunner({
+      session: sessions[0]!,
+      schedule: { blocks: plan.steps.map((s) => s.block), keep: plan.steps.map((s) => s.amount) },
+      strategy: o.strategy,
+      shape: plan.shape,
+      heads: plan.heads,
+    });
+  }
   const methods = methodsFor(o, plan.steps);
   return new SegmentRunner({
     segments: plan.segments.map((s, i) => ({
@@ -288,7 +328,7 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Se
 }
 
 class Patch implements JMPHandle {
-  private runner: SegmentRunner | null = null;
+  private runner: Runner | null = null;
   private readonly collector = new StatsCollector();
   private disposed = false;
   private plan: Plan | null;
@@ -330,6 +370,11 @@ class Patch implements JMPHandle {
     return session;
   }
 
+  /** The compiled model's session: exactly the pipeline's own session options. */
+  private createCompiled(bytes: Uint8Array): Promise<SessionLike> {
+    return createSession(this.ort, bytes, this.source.options) as Promise<SessionLike>;
+  }
+
   /** A segment session: the pipeline's own session options, tuned for several sessions in a row. */
   private createSegment(bytes: Uint8Array): Promise<SessionLike> {
     return createSession(this.ort, bytes, segmentSessionOptions(this.source.options)) as Promise<SessionLike>;
@@ -347,7 +392,8 @@ class Patch implements JMPHandle {
     await original.release();
     const sessions: SessionLike[] = [];
     try {
-      for (const segment of plan.segments) sessions.push(await this.createSegment(encodeModel(segment.model)));
+      if (plan.compiled) sessions.push(await this.createCompiled(encodeModel(plan.compiled)));
+      else for (const segment of plan.segments) sessions.push(await this.createSegment(encodeModel(segment.model)));
     } catch (e) {
       await Promise.all(sessions.map((s) => s.release()));
       this.model.sessions.model = await this.createPlain();
@@ -358,7 +404,7 @@ class Patch implements JMPHandle {
     this.install(runner, original.config);
   }
 
-  private install(runner: SegmentRunner, config: HostModel['sessions'][string]['config']): void {
+  private install(runner: Runner, config: HostModel['sessions'][string]['config']): void {
     this.runner = runner;
     const collector = this.collector;
     this.model.forward = async (inputs: Record<string, unknown>) => {
