@@ -159,6 +159,7 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
       notes: [
         'Throughput and latency time the model forward only (preprocessing is identical for all methods and done once).',
         'GMACs per image are counted from the token counts each run really had.',
+        'Every method runs as one ONNX graph with its reduction compiled in (the compiled runner of @jmpjs/transformers-patch), so their speeds compare like for like.',
       ],
     };
     const out = args.out ?? path.join(process.cwd(), 'apps/eval/out');

@@ -39,10 +39,8 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s: patched pipeline = independent PyT
     await classifier.dispose();
   });
 
-  // JMP cases run through both runners (the compiled graph and the segments); ToMe and EViT through segments.
-  const runs = ref.cases.flatMap((c) =>
-    (c.options.method === 'jmp' ? (['compiled', 'segments'] as const) : (['segments'] as const)).map((runner) => [`${c.name} (${runner})`, c, runner] as const),
-  );
+  // Every case through both runners: the compiled graph and the segments.
+  const runs = ref.cases.flatMap((c) => (['compiled', 'segments'] as const).map((runner) => [`${c.name} (${runner})`, c, runner] as const));
   it.each(runs)('%s', async (_name, c, runner) => {
     const per = 3 * 224 * 224;
     const input = new Tensor('float32', pixels4.slice(0, c.batch * per), [c.batch, 3, 224, 224]);

@@ -4,18 +4,24 @@ import { DataType, type AttributeProto, type ModelProto, type NodeProto, type Va
 import { GraphBuilder } from './builder.js';
 import type { GraphLayout } from './layout.js';
 
-/** What the compiled graph reduces: JMP at the given blocks (1-based, strictly increasing). */
+/** What the compiled graph reduces, at the given blocks (1-based, strictly increasing). */
 export interface CompileOptions {
+  /** JMP (all four strategies), or the baselines ToMe and EViT. Default 'jmp'. */
+  method?: 'jmp' | 'tome' | 'evit';
   blocks: readonly number[];
-  keeps: readonly number[];
-  strategy: Strategy;
+  /** Keep rate per block (JMP, EViT). */
+  keeps?: readonly number[];
+  /** Tokens merged per block (ToMe). */
+  rs?: readonly number[];
+  /** JMP strategy. */
+  strategy?: Strategy;
   /** Required by the adaptive strategies. */
   tau?: number;
   proportionalAttention: boolean;
   heads: number;
 }
 
-/** Extra outputs of a compiled model, per reduction k (0-based; none where keep = 1): σ [B] and merged tokens [B]. */
+/** Extra outputs of a compiled JMP model, per reduction k (0-based; none where keep = 1): σ [B] and merged tokens [B]. */
 export const compiledOutputs = (k: number) => ({ sigma: `jmp_sigma_${k}`, merged: `jmp_merged_${k}` });
 
 const BIG = 1e4;
@@ -23,15 +29,18 @@ const BIG = 1e4;
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
 /**
- * Splices JMP into the graph with standard ONNX operators (opset ≥ 13): importance from the
- * attention rows, TopK, cosine similarity by MatMul, the per-sample decision and the size-weighted
- * merge as a MatMul with a one-hot assignment; sizes flow on to a log-size attention bias. The token
- * count stays dynamic (K is computed from the running N). One session runs the whole model.
+ * Splices the reduction into the graph with standard ONNX operators (opset ≥ 13): importance from
+ * the attention rows, TopK, cosine similarity by MatMul, the per-sample decision, and the
+ * size-weighted merge as a MatMul with a one-hot assignment; sizes flow on to a log-size attention
+ * bias. The token count stays dynamic (K is computed from the running N). One session runs the
+ * whole model.
  */
 export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOptions): ModelProto {
   if (layout.opset < 13) {
     throw new UnsupportedModelError({ lookedFor: 'opset 13 or newer for the compiled graph', found: `opset ${layout.opset}` });
   }
+  const method = o.method ?? 'jmp';
+  const strategy = o.strategy ?? 'adaptive';
   const b = new GraphBuilder(layout);
   const P = layout.protectedTokens;
   const T = layout.floatType;
@@ -39,7 +48,6 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const attr = {
     i: (name: string, i: number): AttributeProto => ({ name, type: 2, i }),
     ints: (name: string, ints: number[]): AttributeProto => ({ name, type: 7, ints }),
-    f: (name: string, f: number): AttributeProto => ({ name, type: 1, f }),
   };
   const op = (opType: string, input: string[], attrs: AttributeProto[] = [], base = `jmp/${opType}`): string => {
     const out = b.name(base);
@@ -54,11 +62,48 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const slice = (x: string, start: number, end: number, axis: number) => op('Slice', [x, b.int64([start]), b.int64([end]), b.int64([axis])]);
   const toFloat = (x: string) => (T === DataType.FLOAT ? x : op('Cast', [x], [attr.i('to', DataType.FLOAT)]));
   const toT = (x: string) => (T === DataType.FLOAT ? x : op('Cast', [x], [attr.i('to', T)]));
+  const cast = (x: string, to: number) => op('Cast', [x], [attr.i('to', to)]);
   const f = (v: number) => b.float32([v], []);
+  const onesOfShape = (shape: string) =>
+    op('ConstantOfShape', [shape], [{ name: 'value', type: 4, t: { dims: [1], dataType: DataType.FLOAT, rawData: new Uint8Array(Float32Array.of(1).buffer) } }]);
+  /** TopK indices [B, k] along axis 1 (ties: the lower index first, as ONNX specifies). */
+  const topK = (x: string, k: string) => {
+    const values = op('TopK', [x, k], [attr.i('axis', 1), attr.i('largest', 1), attr.i('sorted', 1)]);
+    const indices = `${values}_indices`;
+    nodes[nodes.length - 1]!.output = [values, indices];
+    return indices;
+  };
+  /** [B, M] float: 1 at `indices`, 0 elsewhere (`zeros` gives the shape). */
+  const scatterOnes = (zeros: string, indices: string) => op('ScatterElements', [zeros, indices, onesOfShape(op('Shape', [indices]))], [attr.i('axis', 1)]);
+  /** Unit-length head-mean keys of the patch tokens [B, M0, d]. */
+  const unitKeys = (block: GraphLayout['blocks'][number]) => {
+    const keysMean = reduce('ReduceMean', toFloat(op('Reshape', [block.keys, b.int64([0, 0, o.heads, -1])])), [2], 0);
+    const km = slice(keysMean, P, INT64_MAX, 1);
+    return op('Div', [km, op('Add', [op('Sqrt', [reduce('ReduceSum', op('Mul', [km, km]), [2], 1)]), f(1e-30)])]);
+  };
+  /** Best match of every row among the columns where `colMask` is 1: [score, index] (ties: lower index). */
+  const bestMatch = (unit: string, colMask: string) => {
+    const sim = op('MatMul', [unit, op('Transpose', [unit], [attr.ints('perm', [0, 2, 1])])]);
+    const masked = op('Add', [sim, op('Mul', [op('Sub', [unsqueeze(colMask, [1]), f(1)]), f(BIG)])]);
+    return [reduce('ReduceMax', masked, [2], 0), op('ArgMax', [masked], [attr.i('axis', 2), attr.i('keepdims', 0), attr.i('select_last_index', 0)])] as const;
+  };
+  /**
+   * Size-weighted merge of the patch tokens: token j (weight ω_j, 0 = dropped) goes to output
+   * position tgt_j of `outCount`; returns [X' [B, K, C] float32, sizes [B, K]].
+   */
+  const merge = (Xp: string, tgt: string, omega: string, outCount: string) => {
+    const onehot = op('OneHot', [cast(tgt, DataType.INT64), outCount, b.float32([0, 1])], [attr.i('axis', -1)]); // [B, M0, K]
+    const A = op('Transpose', [op('Mul', [onehot, unsqueeze(omega, [2])])], [attr.ints('perm', [0, 2, 1])]); // [B, K, M0]
+    const S = reduce('ReduceSum', A, [2], 0);
+    return [op('Div', [op('MatMul', [A, Xp]), unsqueeze(S, [2])]), S] as const;
+  };
 
-  // keep = 1 reduces nothing: such blocks get no nodes at all (and no statistics outputs).
   const reductionAt = new Map(
-    o.blocks.flatMap((block, k) => (o.keeps[k]! < 1 ? [[layout.blocks[block - 1]!.attentionResidual, k] as const] : [])),
+    o.blocks.flatMap((block, k) => {
+      const active = method === 'tome' ? o.rs![k]! > 0 : o.keeps![k]! < 1;
+      // keep = 1 / r = 0 reduces nothing: such blocks get no nodes at all (and no statistics outputs).
+      return active ? [[layout.blocks[block - 1]!.attentionResidual, k] as const] : [];
+    }),
   );
   const renamed = new Map<string, string>();
   const extraOutputs: ValueInfoProto[] = [];
@@ -67,64 +112,69 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
 
   const emitReduction = (k: number, block: GraphLayout['blocks'][number]): string => {
     const X = block.attentionResidual;
-    const keep = o.keeps[k]!;
-    // Sizes before the first reduction: ones [B, N].
     const shapeX = op('Shape', [X]);
-    const BN = slice(shapeX, 0, 2, 0);
-    const s = sizes ?? op('ConstantOfShape', [BN], [{ name: 'value', type: 4, t: { dims: [1], dataType: DataType.FLOAT, rawData: new Uint8Array(Float32Array.of(1).buffer) } }]);
-    // K = ceil(keep · (N − P) − 1e-9), M0 = N − P.
-    const N = slice(shapeX, 1, 2, 0);
-    const M0 = op('Sub', [N, b.int64([P])]);
-    const Kf = op('Ceil', [op('Sub', [op('Mul', [op('Cast', [M0], [attr.i('to', DataType.FLOAT)]), f(keep)]), f(1e-9)])]);
-    const K = op('Cast', [Kf], [attr.i('to', DataType.INT64)]);
-    const Mf = op('Max', [op('Sub', [op('Cast', [M0], [attr.i('to', DataType.FLOAT)]), Kf]), f(1)]);
-    // Importance of the patch tokens: protected rows of the attention averaged over heads and rows.
-    const imp = reduce('ReduceMean', toFloat(slice(block.probs, 0, P, 2)), [1, 2], 0); // [B, N]
-    const a = slice(imp, P, INT64_MAX, 1); // [B, M0]
-    const topi = op('TopK', [a, K], [attr.i('axis', 1), attr.i('largest', 1), attr.i('sorted', 1)], 'jmp/TopK');
-    const topIdx = topi + '_idx';
-    nodes[nodes.length - 1]!.output = [topi, topIdx];
-    const zeros = op('Sub', [a, a]);
-    const ones = op('ConstantOfShape', [op('Shape', [topIdx])], [{ name: 'value', type: 4, t: { dims: [1], dataType: DataType.FLOAT, rawData: new Uint8Array(Float32Array.of(1).buffer) } }]);
-    const mask = op('ScatterElements', [zeros, topIdx, ones], [attr.i('axis', 1)]); // 1 = critical
-    const nc = op('Sub', [f(1), mask]);
-    const rank = op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]); // position among the critical tokens
-    // Which non-critical tokens merge (w), and into which critical token.
-    let w: string;
-    let tgt = op('Mul', [mask, rank]);
-    let sigma = op('Mul', [op('ReduceSum', [a, b.int64([1])], [attr.i('keepdims', 0)]), f(Number.NaN)]); // NaN [B] when unused
-    if (o.strategy !== 'prune') {
-      const keysMean = reduce('ReduceMean', toFloat(op('Reshape', [block.keys, b.int64([0, 0, o.heads, -1])])), [2], 0); // [B, N, d]
-      const km = slice(keysMean, P, INT64_MAX, 1);
-      const norm = op('Sqrt', [reduce('ReduceSum', op('Mul', [km, km]), [2], 1)]);
-      const unit = op('Div', [km, op('Add', [norm, f(1e-30)])]);
-      const sim = op('MatMul', [unit, op('Transpose', [unit], [attr.ints('perm', [0, 2, 1])])]); // [B, M0, M0]
-      const masked = op('Add', [sim, op('Mul', [op('Sub', [unsqueeze(mask, [1]), f(1)]), f(BIG)])]);
-      const best = reduce('ReduceMax', masked, [2], 0); // [B, M0]
-      const pi = op('ArgMax', [masked], [attr.i('axis', 2), attr.i('keepdims', 0), attr.i('select_last_index', 0)]);
-      tgt = op('Add', [tgt, op('Mul', [nc, op('GatherElements', [rank, pi], [attr.i('axis', 1)])])]);
-      sigma = op('Div', [op('ReduceSum', [op('Mul', [best, nc]), b.int64([1])], [attr.i('keepdims', 0)]), Mf]); // [B]
-      if (o.strategy === 'merge') w = nc;
-      else if (o.strategy === 'adaptive') w = op('Mul', [nc, unsqueeze(op('Cast', [op('GreaterOrEqual', [sigma, f(o.tau!)])], [attr.i('to', DataType.FLOAT)]), [1])]);
-      else w = op('Mul', [nc, op('Cast', [op('GreaterOrEqual', [best, f(o.tau!)])], [attr.i('to', DataType.FLOAT)])]);
-    } else w = zeros;
-    // Size-weighted merge: A[b, k, j] = ω_j if token j goes to critical k; X' = A·X / A·1.
+    const s = sizes ?? onesOfShape(slice(shapeX, 0, 2, 0)); // sizes before the first reduction: ones [B, N]
     const sp = slice(s, P, INT64_MAX, 1);
-    const omega = op('Mul', [op('Add', [mask, w]), sp]);
-    const onehot = op('OneHot', [op('Cast', [tgt], [attr.i('to', DataType.INT64)]), K, b.float32([0, 1])], [attr.i('axis', -1)]); // [B, M0, K]
-    const A = op('Transpose', [op('Mul', [onehot, unsqueeze(omega, [2])])], [attr.ints('perm', [0, 2, 1])]); // [B, K, M0]
-    const S = reduce('ReduceSum', A, [2], 0); // [B, K]
-    const Xp = toFloat(slice(X, P, INT64_MAX, 1));
-    const merged = op('Div', [op('MatMul', [A, Xp]), unsqueeze(S, [2])]);
-    const Xout = op('Concat', [slice(X, 0, P, 1), toT(merged)], [attr.i('axis', 1)], `jmp/reduced_${k}`);
-    sizes = op('Concat', [slice(s, 0, P, 1), S], [attr.i('axis', 1)]);
-    if (o.proportionalAttention) logBias = toT(unsqueeze(op('Log', [sizes]), [1, 2]));
-    // Statistics outputs.
-    const names = compiledOutputs(k);
-    nodes.push(b.node('Identity', [sigma], names.sigma), b.node('Identity', [reduce('ReduceSum', w, [1], 0)], names.merged));
-    for (const name of [names.sigma, names.merged]) {
-      extraOutputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }] } } } });
+    const Xp = toFloat(slice(X, P, INT64_MAX, 1)); // [B, M0, C]
+    const M0 = op('Sub', [slice(shapeX, 1, 2, 0), b.int64([P])]);
+    const M0f = cast(M0, DataType.FLOAT);
+    let reduced: string;
+    let S: string;
+    const tail: string[] = [];
+    const tailSizes: string[] = [];
+    if (method === 'tome') {
+      // Bipartite soft matching: set A = even offsets from P, set B = odd offsets.
+      const r = b.int64([o.rs![k]!]);
+      const t = op('Range', [b.int64([0], []), op('Squeeze', [M0, b.int64([0])]), b.int64([1], [])]);
+      const isB = unsqueeze(cast(op('Mod', [t, b.int64([2], [])]), DataType.FLOAT), [0]); // [1, M0]
+      const [best, match] = bestMatch(unitKeys(block), isB);
+      const scoreA = op('Add', [best, op('Mul', [isB, f(-4 * BIG)])]); // B tokens never chosen
+      const zeros = op('Sub', [scoreA, scoreA]);
+      const mergedMask = scatterOnes(zeros, topK(scoreA, r));
+      const keepMask = op('Sub', [f(1), mergedMask]);
+      const rank = op('Sub', [op('CumSum', [keepMask, b.int64([1], [])]), f(1)]);
+      const tgt = op('Add', [op('Mul', [keepMask, rank]), op('Mul', [mergedMask, op('GatherElements', [rank, match], [attr.i('axis', 1)])])]);
+      [reduced, S] = merge(Xp, tgt, sp, op('Sub', [M0, r]));
+    } else {
+      // Critical tokens: the K most attended patch tokens, K = ceil(keep · (N − P) − 1e-9).
+      const keep = o.keeps![k]!;
+      const Kf = op('Ceil', [op('Sub', [op('Mul', [M0f, f(keep)]), f(1e-9)])]);
+      const K = cast(Kf, DataType.INT64);
+      const imp = reduce('ReduceMean', toFloat(slice(block.probs, 0, P, 2)), [1, 2], 0); // [B, N]
+      const a = slice(imp, P, INT64_MAX, 1); // [B, M0]
+      const zeros = op('Sub', [a, a]);
+      const mask = scatterOnes(zeros, topK(a, K)); // 1 = critical
+      const nc = op('Sub', [f(1), mask]);
+      const rank = op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]); // position among the critical tokens
+      let tgt = op('Mul', [mask, rank]);
+      let w = zeros; // which non-critical tokens merge
+      let sigma = op('Mul', [op('ReduceSum', [a, b.int64([1])], [attr.i('keepdims', 0)]), f(Number.NaN)]); // NaN [B] when undefined
+      if (method === 'jmp' && strategy !== 'prune') {
+        const [best, pi] = bestMatch(unitKeys(block), mask);
+        tgt = op('Add', [tgt, op('Mul', [nc, op('GatherElements', [rank, pi], [attr.i('axis', 1)])])]);
+        const Mf = op('Max', [op('Sub', [M0f, Kf]), f(1)]);
+        sigma = op('Div', [op('ReduceSum', [op('Mul', [best, nc]), b.int64([1])], [attr.i('keepdims', 0)]), Mf]); // [B]
+        const atLeastTau = (x: string) => cast(op('GreaterOrEqual', [x, f(o.tau!)]), DataType.FLOAT);
+        if (strategy === 'merge') w = nc;
+        else if (strategy === 'adaptive') w = op('Mul', [nc, unsqueeze(atLeastTau(sigma), [1])]);
+        else w = op('Mul', [nc, atLeastTau(best)]);
+      }
+      [reduced, S] = merge(Xp, tgt, op('Mul', [op('Add', [mask, w]), sp]), K);
+      if (method === 'evit') {
+        // EViT's extra token: Σ a_j x_j over the non-critical tokens, size Σ s_j.
+        tail.push(toT(op('MatMul', [unsqueeze(op('Mul', [a, nc]), [1]), Xp])));
+        tailSizes.push(reduce('ReduceSum', op('Mul', [nc, sp]), [1], 1));
+      } else {
+        const names = compiledOutputs(k);
+        nodes.push(b.node('Identity', [sigma], names.sigma), b.node('Identity', [reduce('ReduceSum', w, [1], 0)], names.merged));
+        for (const name of [names.sigma, names.merged]) {
+          extraOutputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }] } } } });
+        }
+      }
     }
+    const Xout = op('Concat', [slice(X, 0, P, 1), toT(reduced), ...tail], [attr.i('axis', 1)], `jmp/reduced_${k}`);
+    sizes = op('Concat', [slice(s, 0, P, 1), S, ...tailSizes], [attr.i('axis', 1)]);
+    if (o.proportionalAttention) logBias = toT(unsqueeze(op('Log', [sizes]), [1, 2]));
     return Xout;
   };
 

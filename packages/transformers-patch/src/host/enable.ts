@@ -120,12 +120,13 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   const schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep };
   const steps = resolveSchedule(schedule, o.method, depth);
   const planned = planTokens({ schedule, method: o.method, depth, tokens: (imageSize / patchSize) ** 2 + layout.protectedTokens, protectedTokens: layout.protectedTokens });
-  // The compiled graph where it can be built (JMP, opset ≥ 13), else segments.
+  // The compiled graph where it can be built (opset ≥ 13), else segments.
   const compiled =
     o.runner !== 'segments' && layout.opset >= 13
       ? compileJMP(proto, layout, {
+          method: o.method,
           blocks,
-          keeps: steps.map((s) => s.amount),
+          ...(o.method === 'tome' ? { rs: steps.map((s) => s.amount) } : { keeps: steps.map((s) => s.amount) }),
           strategy: o.strategy,
           ...(o.tau !== undefined ? { tau: o.tau } : {}),
           proportionalAttention: o.proportionalAttention,
@@ -303,7 +304,8 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Ru
   if (plan.compiled) {
     return new CompiledRunner({
       session: sessions[0]!,
-      schedule: { blocks: plan.steps.map((s) => s.block), keep: plan.steps.map((s) => s.amount) },
+      method: o.method,
+      steps: plan.steps,
       strategy: o.strategy,
       shape: plan.shape,
       heads: plan.heads,
