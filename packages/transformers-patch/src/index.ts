@@ -2,6 +2,8 @@
 export { enableJMP, inspectJMP, createJMPPipeline } from './host/enable.js';
 export type { JMPHandle, JMPModelInfo, ImageClassificationPipelineLike } from './host/enable.js';
 export type { JMPOptions } from './options.js';
+export { compileJMPModel, inspectModel } from './compile-model.js';
+export type { CompileJMPModelParams, CompileJMPOptions, CompiledModelInfo, ModelInspection, ModelDtype } from './compile-model.js';
 export type { JMPStats } from './host/stats.js';
 export type { CallRecord, ImageReduction } from './runner/segment-runner.js';
 export { JmpError, JmpArgumentError, UnsupportedModelError, JmpStateError } from './errors.js';

@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+// `jmp`: compiles JMP into a standalone ONNX file, and inspects models.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { JmpArgumentError, UnsupportedModelError } from '../errors.js';
+import { compileJMPModel, inspectModel, type CompileJMPModelParams, type ModelInspection } from '../compile-model.js';
+
+const MAIN_USAGE = `Usage: jmp <command> [options]
+
+Compiles JMP token compression into a standalone ONNX file, or shows what JMP finds and plans in a model.
+
+Commands:
+  compile <model> --out <file>   write the model with JMP spliced into its ONNX graph
+  inspect <model>                show the blocks found, the planned tokens per block and the GMACs
+
+<model> is a model folder in transformers.js layout (config.json, onnx/model*.onnx) or an .onnx file.
+
+Options:
+  -h, --help       show this help ('jmp <command> --help' for a command's options)
+  -v, --version    print the version`;
+
+const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model folder: onnx/model.onnx, model_fp16.onnx or
+                                   model_quantized.onnx (default fp32)
+      --keep <rate[,rate...]>      share of patch tokens kept at each reduction block, one value or
+                                   one per block (default 0.7)
+      --blocks <b[,b...]>          1-based reduction blocks, strictly increasing (default 4,7,10;
+                                   scaled for other depths)
+      --strategy <name>            adaptive (default), adaptive-token, merge or prune
+      --tau <x>                    similarity threshold τ of adaptive and adaptive-token
+                                   (model-specific: calibrate it on held-out images)
+      --no-proportional-attention  do not add log(size) to the attention logits after a reduction
+      --heads <n>                  attention heads (read from config.json for a model folder;
+                                   needed to compile a bare .onnx file)`;
+
+const COMPILE_USAGE = `Usage: jmp compile <model> --out <file> [options]
+
+Writes <model> with JMP compiled into its ONNX graph: standard ONNX operators only (opset >= 13), one
+file that runs in any ONNX Runtime without this package. Input pixel_values [batch, 3, H, W]; outputs
+logits, and jmp_sigma_<k> and jmp_merged_<k> [batch] for each reduction k (0-based).
+
+Options:
+  -o, --out <file>                 where to write the compiled model (required)
+${SCHEDULE_OPTIONS}
+  -h, --help                       show this help
+
+Example:
+  jmp compile ./deit-small --out deit-small-jmp.onnx --keep 0.7 --blocks 4,7,10 --strategy adaptive --tau 0.9`;
+
+const INSPECT_USAGE = `Usage: jmp inspect <model> [options]
+
+Shows the blocks found in <model> (architecture, depth, protected tokens, opset, dtype), the planned
+token count of every block and the GMACs per image without and with JMP. --tau is not needed here.
+
+Options:
+${SCHEDULE_OPTIONS}
+      --json                       print the result as JSON
+  -h, --help                       show this help
+
+Example:
+  jmp inspect ./deit-small --keep 0.6,0.7,0.8`;
+
+/** A command line this tool cannot parse: exit code 2, with the usage. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage: string,
+  ) {
+    super(message);
+  }
+}
+
+const scheduleOptions = {
+  dtype: { type: 'string' },
+  keep: { type: 'string' },
+  blocks: { type: 'string' },
+  strategy: { type: 'string' },
+  tau: { type: 'string' },
+  'no-proportional-attention': { type: 'boolean' },
+  heads: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(args: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message, usage);
+  }
+}
+
+function number(option: string, text: string, usage: string): number {
+  const v = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(v)) throw new UsageError(`--${option}: expected a number, found ${JSON.stringify(text)}`, usage);
+  return v;
+}
+
+function numbers(option: string, text: string, usage: string): number[] {
+  return text.split(',').map((part) => number(option, part, usage));
+}
+
+/** Library parameters from the parsed command line. */
+function params(
+  model: string,
+  values: { dtype?: string; keep?: string; blocks?: string; strategy?: string; tau?: string; 'no-proportional-attention'?: boolean; heads?: string },
+  usage: string,
+): CompileJMPModelParams {
+  const keep = values.keep === undefined ? undefined : numbers('keep', values.keep, usage);
+  return {
+    model,
+    ...(values.dtype !== undefined ? { dtype: values.dtype as NonNullable<CompileJMPModelParams['dtype']> } : {}),
+    ...(values.heads !== undefined ? { heads: number('heads', values.heads, usage) } : {}),
+    options: {
+      ...(keep !== undefined ? { keep: keep.length === 1 ? keep[0]! : keep } : {}),
+      ...(values.blocks !== undefined ? { blocks: numbers('blocks', values.blocks, usage) } : {}),
+      ...(values.strategy !== undefined ? { strategy: values.strategy as NonNullable<NonNullable<CompileJMPModelParams['options']>['strategy']> } : {}),
+      ...(values.tau !== undefined ? { tau: number('tau', values.tau, usage) } : {}),
+      ...(values['no-proportional-attention'] ? { proportionalAttention: false } : {}),
+    },
+  };
+}
+
+function onePositional(positionals: string[], what: string, usage: string): string {
+  if (positionals.length === 0) throw new UsageError(`missing ${what}`, usage);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`, usage);
+  return positionals[0]!;
+}
+
+const gmacs = (g: number) => (g >= 1 ? g.toFixed(2) : g.toPrecision(3));
+const tokenPath = (info: ModelInspection) => [info.plannedTokens[0]!.tokensIn, ...info.plannedTokens.filter((b) => b.tokensOut !== b.tokensIn).map((b) => b.tokensOut)].join(' → ');
+const relative = (file: string) => {
+  const r = path.relative(process.cwd(), file);
+  return r && r.length < file.length ? r : file;
+};
+
+function describeSchedule(info: ModelInspection): string {
+  const keeps = [...new Set(info.schedule.map((s) => s.keep))];
+  const keep = keeps.length === 1 ? `keep ${keeps[0]}` : `keep ${info.schedule.map((s) => s.keep).join(', ')}`;
+  const tau =
+    info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? (info.tau === null ? ', τ not set (needed to compile)' : `, τ ${info.tau}`) : '';
+  return `JMP ${info.strategy}${tau}, ${keep} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}`;
+}
+
+function formatInspection(info: ModelInspection): string {
+  const P = info.protectedTokens;
+  const lines = [
+    `Model          ${relative(info.file)}`,
+    `Architecture   ${info.architecture}, ${info.depth} blocks, ${P} protected token${P === 1 ? ' (CLS)' : 's (CLS, distillation)'}`,
+    `Graph          opset ${info.opset}, dtype ${info.dtype}, width ${info.hidden}, ${info.heads ?? 'unknown'} heads, ${info.imageSize}×${info.imageSize} images, ${info.shape.patches} patches (sizes from ${info.sizesFrom})`,
+    `Schedule       ${describeSchedule(info)}`,
+    `Tokens         ${tokenPath(info)}`,
+    '',
+    'block  tokens in  tokens out',
+    ...info.plannedTokens.map(
+      (b) => `${String(b.block).padStart(5)}  ${String(b.tokensIn).padStart(9)}  ${String(b.tokensOut).padStart(10)}${b.tokensOut !== b.tokensIn ? '  (reduces)' : ''}`,
+    ),
+    '',
+    `GMACs / image  ${gmacs(info.gmacs.baseline)} plain, ${gmacs(info.gmacs.jmp)} with JMP (−${info.gmacs.reductionPercent.toFixed(1)}%)`,
+  ];
+  return lines.join('\n');
+}
+
+async function compileCommand(args: string[], out: NodeJS.WriteStream): Promise<void> {
+  const { values, positionals } = parse(args, { ...scheduleOptions, out: { type: 'string', short: 'o' } }, COMPILE_USAGE);
+  if (values.help) {
+    out.write(COMPILE_USAGE + '\n');
+    return;
+  }
+  const model = onePositional(positionals, '<model> (a model folder or an .onnx file)', COMPILE_USAGE);
+  if (values.out === undefined || values.out === '') throw new UsageError('missing --out <file>', COMPILE_USAGE);
+  const target = path.resolve(values.out);
+  const { bytes, info } = await compileJMPModel(params(model, values, COMPILE_USAGE));
+  if (target === info.file) throw new UsageError('--out is the input model itself: choose another file', COMPILE_USAGE);
+  await mkdir(path.dirname(target), { recursive: true });
+  await writeFile(target, bytes);
+  const extra = info.outputs.filter((o) => o !== 'logits');
+  out.write(
+    [
+      `Wrote ${relative(target)} (${(bytes.byteLength / 1e6).toFixed(2)} MB) from ${relative(info.file)}`,
+      `  ${info.architecture}, ${info.depth} blocks, ${info.protectedTokens} protected token${info.protectedTokens === 1 ? '' : 's'}, opset ${info.opset}, dtype ${info.dtype}`,
+      `  ${describeSchedule(info)}`,
+      `  tokens ${tokenPath(info)}; GMACs / image ${gmacs(info.gmacs.baseline)} → ${gmacs(info.gmacs.jmp)} (−${info.gmacs.reductionPercent.toFixed(1)}%)`,
+      `  inputs: ${info.inputs.join(', ')}; outputs: logits${extra.length > 0 ? `, ${extra.join(', ')}` : ''}`,
+    ].join('\n') + '\n',
+  );
+}
+
+async function inspectCommand(args: string[], out: NodeJS.WriteStream): Promise<void> {
+  const { values, positionals } = parse(args, { ...scheduleOptions, json: { type: 'boolean' } }, INSPECT_USAGE);
+  if (values.help) {
+    out.write(INSPECT_USAGE + '\n');
+    return;
+  }
+  const model = onePositional(positionals, '<model> (a model folder or an .onnx file)', INSPECT_USAGE);
+  const info = await inspectModel(params(model, values, INSPECT_USAGE));
+  out.write((values.json ? JSON.stringify(info, null, 2) : formatInspection(info)) + '\n');
+}
+
+function version(): string {
+  // package.json is two folders up from both src/cli/ and dist/cli/.
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
+/** Runs the command line; returns the exit code (0 done, 1 unsupported model / bad option / I/O error, 2 bad command line). */
+async function main(argv: string[]): Promise<number> {
+  const { stdout, stderr } = process;
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'compile':
+        await compileCommand(rest, stdout);
+        return 0;
+      case 'inspect':
+        await inspectCommand(rest, stdout);
+        return 0;
+      case 'help':
+        if (rest[0] === 'compile' || rest[0] === 'inspect') return main([rest[0], '--help']);
+        stdout.write(MAIN_USAGE + '\n');
+        return 0;
+      case '-h':
+      case '--help':
+        stdout.write(MAIN_USAGE + '\n');
+        return 0;
+      case '-v':
+      case '--version':
+        stdout.write(version() + '\n');
+        return 0;
+      case undefined:
+        throw new UsageError('missing command', MAIN_USAGE);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`, MAIN_USAGE);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      stderr.write(`jmp${command === 'compile' || command === 'inspect' ? ` ${command}` : ''}: ${e.message}\n\n${e.usage}\n`);
+      return 2;
+    }
+    if (JmpArgumentError.isInstance(e) || UnsupportedModelError.isInstance(e)) {
+      stderr.write(`jmp: ${e.name}: ${e.message}\n`);
+      return 1;
+    }
+    if (typeof (e as { syscall?: unknown } | null)?.syscall === 'string') {
+      // A file-system error (EACCES, EISDIR, ENOSPC…): its message names the path.
+      stderr.write(`jmp: ${(e as Error).message}\n`);
+      return 1;
+    }
+    stderr.write(`jmp: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,427 @@
+import type { Stats } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { JmpArgumentError, baselineMacs, countMacs, planTokens, resolveSchedule, type BlockTokens, type ModelShape, type Strategy } from '@jmpjs/core';
+import { UnsupportedModelError } from './errors.js';
+import { compileJMP } from './graph/compile.js';
+import { findLayout, type GraphLayout } from './graph/layout.js';
+import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from './onnx/proto.js';
+import { defaultBlocks, resolveOptions, type JMPOptions } from './options.js';
+
+/** Which ONNX file of a model folder: `onnx/model.onnx`, `onnx/model_fp16.onnx` or `onnx/model_quantized.onnx`. */
+export type ModelDtype = 'fp32' | 'fp16' | 'q8';
+
+const DTYPE_FILES: Record<ModelDtype, string> = { fp32: 'model.onnx', fp16: 'model_fp16.onnx', q8: 'model_quantized.onnx' };
+
+/** The JMP options a compiled model can have: the reduction is fixed in the graph, JMP with key similarity only. */
+export interface CompileJMPOptions {
+  /** Only `'jmp'` (the default): ToMe and EViT are not compiled. */
+  method?: 'jmp';
+  /** Keep rate of the patch tokens at each reduction block, one value or one per block. Default 0.7. */
+  keep?: JMPOptions['keep'];
+  /** 1-based reduction blocks, strictly increasing. Default `[4, 7, 10]` (scaled for other depths). */
+  blocks?: JMPOptions['blocks'];
+  /** `'adaptive'` (default), `'adaptive-token'`, `'merge'` or `'prune'`. */
+  strategy?: Strategy;
+  /** Similarity threshold τ, required by the adaptive strategies (compiled into the graph). */
+  tau?: number;
+  /** Add log(size) to the attention logits after the first reduction. Default true. */
+  proportionalAttention?: boolean;
+}
+
+/** Parameters of {@link compileJMPModel} and {@link inspectModel}. */
+export interface CompileJMPModelParams {
+  /** A model folder in transformers.js layout (`config.json`, `onnx/model*.onnx`), or an `.onnx` file. */
+  model: string;
+  /** Which file of a model folder (default `'fp32'`). For an `.onnx` file it is read from the graph; if given, it must agree. */
+  dtype?: ModelDtype;
+  options?: CompileJMPOptions;
+  /**
+   * Attention heads. Read from `config.json` for a model folder; required for a bare `.onnx` file
+   * (to compile; inspecting does not need it).
+   */
+  heads?: number;
+}
+
+/** What was found in a model and planned for it, as {@link inspectModel} and {@link compileJMPModel} report it. */
+export interface ModelInspection {
+  /** The ONNX file that was read. */
+  file: string;
+  /** The model folder, or null for a bare `.onnx` file. */
+  folder: string | null;
+  dtype: ModelDtype;
+  architecture: 'vit' | 'deit';
+  /** Number of transformer blocks. */
+  depth: number;
+  /** 1 (CLS) or 2 (CLS, distillation). */
+  protectedTokens: number;
+  /** Default-domain opset of the graph. */
+  opset: number;
+  /** Width C of the residual stream. */
+  hidden: number;
+  /** Attention heads; null when unknown (bare `.onnx` file without `heads`). */
+  heads: number | null;
+  /** Image side in pixels (square images). */
+  imageSize: number;
+  /** Where the sizes of the cost model came from. */
+  sizesFrom: 'config.json' | 'graph';
+  strategy: Strategy;
+  /** τ of the adaptive strategies; null where not set (or not used). */
+  tau: number | null;
+  proportionalAttention: boolean;
+  /** 1-based reduction blocks and their keep rates. */
+  schedule: { block: number; keep: number }[];
+  /** Token counts of every block at the model's image size. */
+  plannedTokens: BlockTokens[];
+  /** Sizes for the cost model (`countMacs` of `@jmpjs/core`). */
+  shape: ModelShape;
+  /** GMACs per image without and with JMP (reduction overhead not included), and the saving in percent. */
+  gmacs: { baseline: number; jmp: number; reductionPercent: number };
+}
+
+/** What {@link compileJMPModel} compiled. */
+export interface CompiledModelInfo extends ModelInspection {
+  heads: number;
+  /** Graph inputs and outputs of the compiled model: `pixel_values`; `logits`, then `jmp_sigma_{k}`, `jmp_merged_{k}` per reduction k (none where keep = 1). */
+  inputs: string[];
+  outputs: string[];
+}
+
+/** Hint of the unsupported-model errors here (the library's default one is about enableJMP's passthrough). */
+const SUPPORTED = 'JMP compiles Hugging Face ViT and DeiT image classifiers as Optimum exports them to ONNX (the transformers.js model layout).';
+
+const OPTION_KEYS = new Set(['method', 'keep', 'blocks', 'strategy', 'tau', 'proportionalAttention']);
+
+interface Loaded {
+  proto: ModelProto;
+  layout: GraphLayout;
+  config: Record<string, unknown> | null;
+  file: string;
+  folder: string | null;
+  dtype: ModelDtype;
+}
+
+async function statOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await stat(p);
+  } catch {
+    return null;
+  }
+}
+
+function checkDtype(dtype: unknown): asserts dtype is ModelDtype | undefined {
+  if (dtype !== undefined && !(typeof dtype === 'string' && dtype in DTYPE_FILES)) {
+    throw new JmpArgumentError({ argument: 'dtype', expected: "'fp32', 'fp16' or 'q8'", found: dtype });
+  }
+}
+
+/** fp32, fp16 or q8, from the graph itself. */
+function graphDtype(proto: ModelProto, layout: GraphLayout): ModelDtype {
+  if (layout.floatType === DataType.FLOAT16) return 'fp16';
+  const quantized = new Set(['MatMulInteger', 'ConvInteger', 'DynamicQuantizeLinear', 'QLinearMatMul', 'QLinearConv', 'DequantizeLinear']);
+  return proto.graph.node.some((n) => quantized.has(n.opType)) ? 'q8' : 'fp32';
+}
+
+async function loadModel(model: unknown, dtype: ModelDtype | undefined): Promise<Loaded> {
+  if (typeof model !== 'string' || model === '') {
+    throw new JmpArgumentError({ argument: 'model', expected: 'a model folder (transformers.js layout) or an .onnx file path', found: model });
+  }
+  const info = await statOrNull(model);
+  if (!info) {
+    throw new JmpArgumentError({
+      argument: 'model',
+      expected: 'an existing model folder (transformers.js layout) or .onnx file',
+      found: model,
+      hint: `Nothing at ${path.resolve(model)}. Hub model ids are not fetched: download the model folder first.`,
+    });
+  }
+  let file: string;
+  let folder: string | null = null;
+  let config: Record<string, unknown> | null = null;
+  if (info.isDirectory()) {
+    folder = path.resolve(model);
+    const name = DTYPE_FILES[dtype ?? 'fp32'];
+    file = path.join(folder, 'onnx', name);
+    if (!(await statOrNull(file))?.isFile()) {
+      const present = await readdir(path.join(folder, 'onnx')).catch(() => null);
+      throw new JmpArgumentError({
+        argument: 'model',
+        expected: `a model folder with onnx/${name} (dtype ${dtype ?? 'fp32'})`,
+        found: model,
+        hint: present
+          ? `Its onnx/ folder has ${present.filter((f) => f.endsWith('.onnx')).join(', ') || 'no .onnx file'}: choose another dtype (--dtype).`
+          : `There is no onnx/ folder in ${folder}.`,
+      });
+    }
+    const configFile = path.join(folder, 'config.json');
+    let text: string;
+    try {
+      text = await readFile(configFile, 'utf8');
+    } catch {
+      throw new JmpArgumentError({
+        argument: 'model',
+        expected: 'a model folder with config.json (transformers.js layout)',
+        found: model,
+        hint: `There is no ${configFile}; for a bare .onnx file, pass the file itself (and the attention heads).`,
+      });
+    }
+    try {
+      config = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new JmpArgumentError({ argument: 'model', expected: 'a config.json that parses as JSON', found: model, hint: `${configFile}: ${(e as Error).message}` });
+    }
+    const type = config.model_type;
+    if (type !== 'vit' && type !== 'deit') {
+      throw new UnsupportedModelError({
+        lookedFor: "a ViT-family model (config.model_type 'vit' or 'deit')",
+        found: `model_type ${JSON.stringify(type)}`,
+        hint: SUPPORTED,
+      });
+    }
+  } else {
+    file = path.resolve(model);
+  }
+  let proto: ModelProto;
+  try {
+    proto = decodeModel(await readFile(file));
+  } catch (e) {
+    throw new UnsupportedModelError({ lookedFor: 'an ONNX model file', found: `${file}, which does not decode as ONNX (${(e as Error).message})`, hint: SUPPORTED });
+  }
+  let layout: GraphLayout;
+  try {
+    layout = findLayout(proto);
+  } catch (e) {
+    throw rehint(e, file);
+  }
+  const found = graphDtype(proto, layout);
+  if (!folder && dtype !== undefined && dtype !== found) {
+    throw new JmpArgumentError({ argument: 'dtype', expected: `the .onnx file's own dtype (${found}) or none`, found: dtype });
+  }
+  return { proto, layout, config, file, folder, dtype: folder ? (dtype ?? 'fp32') : found };
+}
+
+/** The library's unsupported-model errors, with this module's hint (and the file) instead of enableJMP's. */
+function rehint(e: unknown, file: string): unknown {
+  if (!UnsupportedModelError.isInstance(e)) return e;
+  return new UnsupportedModelError({ lookedFor: e.lookedFor, found: `${e.found} (in ${file})`, hint: SUPPORTED });
+}
+
+function configNumber(config: Record<string, unknown>, key: string): number {
+  const v = config[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new UnsupportedModelError({ lookedFor: `config.${key} (a positive number) in config.json`, found: JSON.stringify(v) ?? 'undefined', hint: SUPPORTED });
+  }
+  return v;
+}
+
+/** Sizes from config.json, as enableJMP reads them. */
+function shapeFromConfig(config: Record<string, unknown>, layout: GraphLayout): { shape: ModelShape; imageSize: number; heads: number } {
+  const patchSize = configNumber(config, 'patch_size');
+  const imageSize = configNumber(config, 'image_size');
+  return {
+    shape: {
+      hidden: configNumber(config, 'hidden_size'),
+      depth: layout.blocks.length,
+      patches: (imageSize / patchSize) ** 2,
+      intermediate: configNumber(config, 'intermediate_size'),
+      channels: typeof config.num_channels === 'number' ? config.num_channels : 3,
+      patchSize,
+      classes: Object.keys((config.id2label as object | undefined) ?? {}).length,
+      heads: layout.protectedTokens,
+      protectedTokens: layout.protectedTokens,
+    },
+    imageSize,
+    heads: configNumber(config, 'num_attention_heads'),
+  };
+}
+
+/** Sizes from the graph's initializers (bare .onnx file). */
+function shapeFromGraph(proto: ModelProto, layout: GraphLayout): { shape: ModelShape; imageSize: number } {
+  const dims = new Map(proto.graph.initializer.map((t) => [t.name ?? '', t.dims.map(toNumber)]));
+  const root = layout.root;
+  const find = (what: string, names: string[], rank: number): number[] => {
+    for (const name of names) {
+      const d = dims.get(name);
+      if (d && d.length === rank) return d;
+    }
+    throw new UnsupportedModelError({ lookedFor: `${what} (initializer ${names.map((n) => `'${n}'`).join(' or ')})`, found: 'none', hint: SUPPORTED });
+  };
+  const pos = find('the position embeddings [1, N, C]', [`${root}.embeddings.position_embeddings`], 3);
+  const patchWeight = `${root}.embeddings.patch_embeddings.projection.weight`;
+  const conv = find('the patch embedding weight [C, channels, p, p]', [patchWeight, `${patchWeight}_quantized`], 4);
+  const intermediate = find('the MLP bias of block 1 [I]', [`${root}.encoder.layer.0.intermediate.dense.bias`], 1);
+  const logits = proto.graph.output[0]?.type?.tensorType?.shape?.dim[1]?.dimValue;
+  const classifier = ['classifier.bias', 'cls_classifier.bias'].map((n) => dims.get(n)).find((d) => d?.length === 1);
+  const classes = logits !== undefined ? toNumber(logits) : (classifier?.[0] ?? 0);
+  const patches = pos[1]! - layout.protectedTokens;
+  const patchSize = conv[2]!;
+  return {
+    shape: {
+      hidden: layout.hidden,
+      depth: layout.blocks.length,
+      patches,
+      intermediate: intermediate[0]!,
+      channels: conv[1]!,
+      patchSize,
+      classes,
+      heads: layout.protectedTokens,
+      protectedTokens: layout.protectedTokens,
+    },
+    imageSize: Math.round(Math.sqrt(patches)) * patchSize,
+  };
+}
+
+function checkHeads(heads: unknown, hidden: number, argument: string): number {
+  if (typeof heads !== 'number' || !Number.isInteger(heads) || heads < 1 || hidden % heads !== 0) {
+    throw new JmpArgumentError({ argument, expected: `a positive integer that divides the width ${hidden}`, found: heads });
+  }
+  return heads;
+}
+
+function needsTau(strategy: unknown): boolean {
+  return strategy === undefined || strategy === 'adaptive' || strategy === 'adaptive-token';
+}
+
+interface Prepared {
+  loaded: Loaded;
+  inspection: ModelInspection;
+  keeps: number[];
+}
+
+async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'inspect'): Promise<Prepared> {
+  if (!params || typeof params !== 'object') {
+    throw new JmpArgumentError({ argument: 'params', expected: '{ model, dtype?, options?, heads? }', found: params });
+  }
+  if (params.options !== undefined && (typeof params.options !== 'object' || params.options === null || Array.isArray(params.options))) {
+    throw new JmpArgumentError({ argument: 'options', expected: 'an options object', found: params.options });
+  }
+  const options: Record<string, unknown> = { ...params.options };
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new JmpArgumentError({
+        argument: `options.${key}`,
+        expected: `one of the options a compiled model can have (${[...OPTION_KEYS].join(', ')})`,
+        found: 'an unknown option',
+      });
+    }
+  }
+  if (options.method !== undefined && options.method !== 'jmp') {
+    throw new JmpArgumentError({ argument: 'options.method', expected: "'jmp' (ToMe and EViT are not compiled)", found: options.method });
+  }
+  checkDtype(params.dtype);
+  // Inspecting plans the tokens, which do not depend on τ: an adaptive strategy without τ is
+  // validated with a stand-in and reported as "τ not set". Compiling needs the real τ.
+  const tauMissing = purpose === 'inspect' && needsTau(options.strategy) && options.tau === undefined;
+  const o = resolveOptions({ ...(options as JMPOptions), ...(tauMissing ? { tau: 0 } : {}) });
+
+  const loaded = await loadModel(params.model, params.dtype);
+  const { layout, proto, config } = loaded;
+  let heads: number | null = params.heads === undefined ? null : checkHeads(params.heads, layout.hidden, 'heads');
+  let sizes: { shape: ModelShape; imageSize: number };
+  if (config) {
+    const fromConfig = shapeFromConfig(config, layout);
+    const configHeads = checkHeads(fromConfig.heads, layout.hidden, 'config.num_attention_heads');
+    if (heads !== null && heads !== configHeads) {
+      throw new JmpArgumentError({ argument: 'heads', expected: `none, or config.json's num_attention_heads (${configHeads})`, found: heads });
+    }
+    heads = configHeads;
+    sizes = fromConfig;
+  } else {
+    sizes = shapeFromGraph(proto, layout);
+  }
+  if (purpose === 'compile' && heads === null) {
+    throw new JmpArgumentError({
+      argument: 'heads',
+      expected: 'the number of attention heads (an .onnx file without config.json does not say it)',
+      found: undefined,
+      hint: 'Pass heads (CLI: --heads), or give the model folder with its config.json.',
+    });
+  }
+  const depth = layout.blocks.length;
+  const blocks = o.blocks ?? defaultBlocks('jmp', depth);
+  const steps = resolveSchedule({ blocks, keep: o.keep }, 'jmp', depth);
+  const plannedTokens = planTokens({
+    schedule: { blocks, keep: o.keep },
+    method: 'jmp',
+    depth,
+    tokens: sizes.shape.patches + layout.protectedTokens,
+    protectedTokens: layout.protectedTokens,
+  });
+  const baseline = baselineMacs(sizes.shape).gmacs;
+  const jmp = countMacs(sizes.shape, plannedTokens).gmacs;
+  return {
+    loaded,
+    keeps: steps.map((s) => s.amount),
+    inspection: {
+      file: loaded.file,
+      folder: loaded.folder,
+      dtype: loaded.dtype,
+      architecture: layout.root,
+      depth,
+      protectedTokens: layout.protectedTokens,
+      opset: layout.opset,
+      hidden: layout.hidden,
+      heads,
+      imageSize: sizes.imageSize,
+      sizesFrom: config ? 'config.json' : 'graph',
+      strategy: o.strategy,
+      tau: tauMissing || o.tau === undefined || !needsTau(o.strategy) ? null : o.tau,
+      proportionalAttention: o.proportionalAttention,
+      schedule: steps.map((s) => ({ block: s.block, keep: s.amount })),
+      plannedTokens,
+      shape: sizes.shape,
+      gmacs: { baseline, jmp, reductionPercent: baseline > 0 ? (1 - jmp / baseline) * 100 : 0 },
+    },
+  };
+}
+
+/**
+ * What {@link compileJMPModel} would find and plan for a model and options — architecture, blocks,
+ * protected tokens, opset, token counts per block, GMACs with and without JMP — without compiling.
+ * An adaptive strategy without τ is allowed here (the token counts do not depend on τ).
+ *
+ * Bad options or parameters throw a `JmpArgumentError`; a model that is not a recognised ViT / DeiT
+ * throws an `UnsupportedModelError`.
+ */
+export async function inspectModel(params: CompileJMPModelParams): Promise<ModelInspection> {
+  return (await prepare(params, 'inspect')).inspection;
+}
+
+/**
+ * Compiles JMP into a model's ONNX graph: the result is one standalone ONNX file of standard
+ * operators (opset ≥ 13) that runs in any ONNX Runtime, without this package. Input
+ * `pixel_values`, outputs `logits` plus `jmp_sigma_{k}` (σ, [batch]) and `jmp_merged_{k}` (merged
+ * tokens, [batch]) for each reduction k (0-based; none where keep = 1). Same options and defaults
+ * as `enableJMP` with `method: 'jmp'` (keep 0.7 at blocks 4, 7, 10; strategy 'adaptive', which
+ * needs `tau`), and the same logits.
+ *
+ * Bad options or parameters throw a `JmpArgumentError`; a model that is not a recognised ViT / DeiT
+ * throws an `UnsupportedModelError`.
+ */
+export async function compileJMPModel(params: CompileJMPModelParams): Promise<{ bytes: Uint8Array; info: CompiledModelInfo }> {
+  const { loaded, inspection, keeps } = await prepare(params, 'compile');
+  const heads = inspection.heads!;
+  let compiled: ModelProto;
+  try {
+    compiled = compileJMP(loaded.proto, loaded.layout, {
+      blocks: inspection.schedule.map((s) => s.block),
+      keeps,
+      strategy: inspection.strategy,
+      ...(inspection.tau !== null ? { tau: inspection.tau } : {}),
+      proportionalAttention: inspection.proportionalAttention,
+      heads,
+    });
+  } catch (e) {
+    throw rehint(e, loaded.file);
+  }
+  const initializers = new Set(compiled.graph.initializer.map((t) => t.name));
+  return {
+    bytes: encodeModel(compiled),
+    info: {
+      ...inspection,
+      heads,
+      inputs: compiled.graph.input.filter((v) => !initializers.has(v.name)).map((v) => v.name),
+      outputs: compiled.graph.output.map((v) => v.name),
+    },
+  };
+}
