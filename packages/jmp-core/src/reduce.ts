@@ -313,6 +313,10 @@ class SourceUpdater {
   }
 }
 
+function emptyStats(method: ReductionMethod['method'], tokensIn: number, tokensOut: number, overheadMacs: number, strategy?: Strategy): ReductionStats {
+  return { method, ...(strategy ? { strategy } : {}), tokensIn, tokensOut, decisions: [], sigma: [], merged: [], pruned: [], overheadMacs };
+}
+
 function finish(
   state: TokenState,
   dims: [number, number, number],
@@ -354,17 +358,7 @@ function reduceJmp(
   const criticalUnit = new Float32Array(K * D);
   const merger = new Merger(B, N, C, Nout);
   const sources = state.sources ? new SourceUpdater(state.sources, N, Nout, B) : undefined;
-  const stats: ReductionStats = {
-    method: 'jmp',
-    strategy,
-    tokensIn: N,
-    tokensOut: Nout,
-    decisions: [],
-    sigma: [],
-    merged: [],
-    pruned: [],
-    overheadMacs: unit ? B * M * K * D : 0,
-  };
+  const stats = emptyStats('jmp', N, Nout, unit ? B * M * K * D : 0, strategy);
 
   for (let b = 0; b < B; b++) {
     selectCritical(importance, b * N, N, P, K, order, critical);
@@ -462,16 +456,7 @@ function reduceEvit(
   const keptAt = new Int32Array(Nout);
   const merger = new Merger(B, N, C, Nout);
   const sources = state.sources ? new SourceUpdater(state.sources, N, Nout, B) : undefined;
-  const stats: ReductionStats = {
-    method: 'evit',
-    tokensIn: N,
-    tokensOut: Nout,
-    decisions: [],
-    sigma: [],
-    merged: [],
-    pruned: [],
-    overheadMacs: 0,
-  };
+  const stats = emptyStats('evit', N, Nout, 0);
   const fusedRow = new Float64Array(C);
   for (let b = 0; b < B; b++) {
     selectCritical(importance, b * N, N, P, K, order, critical);
@@ -529,16 +514,7 @@ function reduceTome(
   const keptAt = new Int32Array(Nout);
   const merger = new Merger(B, N, C, Nout);
   const sources = state.sources ? new SourceUpdater(state.sources, N, Nout, B) : undefined;
-  const stats: ReductionStats = {
-    method: 'tome',
-    tokensIn: N,
-    tokensOut: Nout,
-    decisions: [],
-    sigma: [],
-    merged: [],
-    pruned: [],
-    overheadMacs: r > 0 ? B * nA * nB * D : 0,
-  };
+  const stats = emptyStats('tome', N, Nout, r > 0 ? B * nA * nB * D : 0);
   const into = new Int32Array(N);
   const setB = new Float32Array(nB * D);
   for (let b = 0; b < B; b++) {
