@@ -92,8 +92,9 @@ interface Plan {
   heads: number;
   /** The segment models (segments runner); encoded one at a time when their sessions are created. */
   segments: Segment[];
-  /** The model with JMP compiled in (compiled runner). */
+  /** The model with JMP compiled in (compiled runner); dropped once encoded. */
   compiled?: ModelProto;
+  runner: 'compiled' | 'segments';
 }
 
 async function readSource(source: string | Uint8Array): Promise<Uint8Array> {
@@ -139,6 +140,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads });
   return {
     ...(compiled ? { compiled } : {}),
+    runner: compiled ? 'compiled' : 'segments',
     layout,
     shape: {
       hidden,
@@ -225,7 +227,7 @@ function planInfo(plan: Plan, env: { device: string; dtype: string }): JMPModelI
     shape: plan.shape,
     device: env.device,
     dtype: env.dtype,
-    runner: plan.compiled ? 'compiled' : 'segments',
+    runner: plan.runner,
   };
 }
 
@@ -301,7 +303,7 @@ function ortTensor(data: Float32Array, dims: number[]): OrtTensorLike {
 
 /** The segment runner for a plan's sessions; keeps nothing of the plan but sizes and schedule. */
 function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Runner {
-  if (plan.compiled) {
+  if (plan.runner === 'compiled') {
     return new CompiledRunner({
       session: sessions[0]!,
       method: o.method,
@@ -394,7 +396,11 @@ class Patch implements JMPHandle {
     await original.release();
     const sessions: SessionLike[] = [];
     try {
-      if (plan.compiled) sessions.push(await this.createCompiled(encodeModel(plan.compiled)));
+      if (plan.compiled) {
+        const bytes = encodeModel(plan.compiled);
+        delete plan.compiled; // the decoded model (and the file bytes it points into) can go before ORT parses
+        sessions.push(await this.createCompiled(bytes));
+      }
       else for (const segment of plan.segments) sessions.push(await this.createSegment(encodeModel(segment.model)));
     } catch (e) {
       await Promise.all(sessions.map((s) => s.release()));
