@@ -19,6 +19,8 @@ export interface Args {
   runs?: string;
   batches?: string;
   gate?: string;
+  runner?: string;
+  'keep-one'?: boolean;
   help?: boolean;
 }
 

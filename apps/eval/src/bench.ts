@@ -41,14 +41,19 @@ export async function benchCommand(args: Args): Promise<void> {
   const methods = parseMethods(args.methods ?? METHODS.join(','));
   const tau = num('tau', args.tau) ?? 0.9;
   const tauToken = num('tau-token', args['tau-token']) ?? 0.9;
+  const runner = args.runner ?? 'auto';
+  if (!['auto', 'compiled', 'segments'].includes(runner)) throw new UsageError(`--runner: expected auto, compiled or segments, found '${runner}'`);
   const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype] }));
   const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
   const plain = await load();
   const patched = await load();
   try {
     const info = await inspectJMP(patched, { strategy: 'prune' });
-    const settings = buildSettings(methods, { shape: info.shape, tau, tauToken, blocks: DEFAULT_BLOCKS }, false).filter((s) => s.method !== 'baseline');
-    console.log(`bench: ${dir} (${dtype}, ${args.device ?? 'cpu'}), ${runs} alternating rounds per setting, batches ${batches.join(', ')}`);
+    const settings = buildSettings(methods, { shape: info.shape, tau, tauToken, blocks: DEFAULT_BLOCKS }, false)
+      .filter((s) => s.method !== 'baseline')
+      .map((s) => ({ ...s, options: { ...s.options!, runner: runner as 'auto' } }));
+    if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: DEFAULT_BLOCKS, runner: runner as 'auto' }, plannedGmacs: 0 });
+    console.log(`bench: ${dir} (${dtype}, ${args.device ?? 'cpu'}, runner ${runner}), ${runs} alternating rounds per setting, batches ${batches.join(', ')}`);
     console.log(`(τ ${tau} / ${tauToken} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
     const results: BenchResult[] = [];
     for (const batch of batches) {

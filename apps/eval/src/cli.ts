@@ -44,6 +44,8 @@ Options:
   --grid <a:b:step>   calibrate: τ grid (default 0.70:0.99:0.01)
   --runs <n>          bench: alternating rounds per setting (default 5)
   --batches <list>    bench: batch sizes (default 1,32)
+  --runner <r>        bench: auto (default), compiled or segments
+  --keep-one          bench: also time keep = 1 (the runner's own overhead)
   -h, --help          this help
 `;
 
@@ -71,6 +73,8 @@ function parse(argv: string[]): { command: string; args: Args } {
       runs: { type: 'string' },
       batches: { type: 'string' },
       gate: { type: 'string' },
+      runner: { type: 'string' },
+      'keep-one': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
