@@ -5,6 +5,7 @@ import { JmpArgumentError, baselineMacs, countMacs, planTokens, resolveSchedule,
 import { UnsupportedModelError } from './errors.js';
 import { compileJMP } from './graph/compile.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
+import { shapeFromConfig } from './graph/model-shape.js';
 import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from './onnx/proto.js';
 import { defaultBlocks, resolveOptions, type JMPOptions } from './options.js';
 
@@ -206,33 +207,10 @@ function rehint(e: unknown, file: string): unknown {
   return new UnsupportedModelError({ lookedFor: e.lookedFor, found: `${e.found} (in ${file})`, hint: SUPPORTED });
 }
 
-function configNumber(config: Record<string, unknown>, key: string): number {
-  const v = config[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new UnsupportedModelError({ lookedFor: `config.${key} (a positive number) in config.json`, found: JSON.stringify(v) ?? 'undefined', hint: SUPPORTED });
-  }
-  return v;
-}
-
 /** Sizes from config.json, as enableJMP reads them. */
-function shapeFromConfig(config: Record<string, unknown>, layout: GraphLayout): { shape: ModelShape; imageSize: number; heads: number } {
-  const patchSize = configNumber(config, 'patch_size');
-  const imageSize = configNumber(config, 'image_size');
-  return {
-    shape: {
-      hidden: configNumber(config, 'hidden_size'),
-      depth: layout.blocks.length,
-      patches: (imageSize / patchSize) ** 2,
-      intermediate: configNumber(config, 'intermediate_size'),
-      channels: typeof config.num_channels === 'number' ? config.num_channels : 3,
-      patchSize,
-      classes: Object.keys((config.id2label as object | undefined) ?? {}).length,
-      heads: layout.protectedTokens,
-      protectedTokens: layout.protectedTokens,
-    },
-    imageSize,
-    heads: configNumber(config, 'num_attention_heads'),
-  };
+function sizesFromConfig(config: Record<string, unknown>, layout: GraphLayout): { shape: ModelShape; imageSize: number; heads: number } {
+  const { shape, heads } = shapeFromConfig(config, layout, SUPPORTED);
+  return { shape, heads, imageSize: Math.sqrt(shape.patches) * shape.patchSize };
 }
 
 /** Sizes from the graph's initializers (bare .onnx file). */
@@ -319,7 +297,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
   let heads: number | null = params.heads === undefined ? null : checkHeads(params.heads, layout.hidden, 'heads');
   let sizes: { shape: ModelShape; imageSize: number };
   if (config) {
-    const fromConfig = shapeFromConfig(config, layout);
+    const fromConfig = sizesFromConfig(config, layout);
     const configHeads = checkHeads(fromConfig.heads, layout.hidden, 'config.num_attention_heads');
     if (heads !== null && heads !== configHeads) {
       throw new JmpArgumentError({ argument: 'heads', expected: `none, or config.json's num_attention_heads (${configHeads})`, found: heads });

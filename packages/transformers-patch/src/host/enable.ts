@@ -2,6 +2,7 @@ import { Tensor, pipeline } from '@huggingface/transformers';
 import { JmpArgumentError, planTokens, resolveSchedule, type BlockTokens, type ModelShape } from '@jmpjs/core';
 import { JmpStateError, UnsupportedModelError } from '../errors.js';
 import { findLayout, type GraphLayout } from '../graph/layout.js';
+import { shapeFromConfig } from '../graph/model-shape.js';
 import { compileJMP } from '../graph/compile.js';
 import { buildSegments, type Segment } from '../graph/segments.js';
 import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
@@ -75,14 +76,6 @@ function hostModel(pipe: unknown): HostModel {
   return model as HostModel;
 }
 
-function configNumber(config: Record<string, unknown>, key: string): number {
-  const v = config[key];
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new UnsupportedModelError({ lookedFor: `config.${key} (a number)`, found: String(v) });
-  }
-  return v;
-}
-
 /** Everything built from the model and the options, before any session changes. */
 interface Plan {
   layout: GraphLayout;
@@ -112,15 +105,11 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   const proto = decodeModel(await readSource(source.source));
   const layout = findLayout(proto);
   const depth = layout.blocks.length;
-  const heads = configNumber(config, 'num_attention_heads');
-  const hidden = configNumber(config, 'hidden_size');
-  const patchSize = configNumber(config, 'patch_size');
-  const imageSize = configNumber(config, 'image_size');
-  const classes = Object.keys((config.id2label as object | undefined) ?? {}).length;
+  const { shape, heads } = shapeFromConfig(config, layout);
   const blocks = o.blocks ?? defaultBlocks(o.method, depth);
   const schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep };
   const steps = resolveSchedule(schedule, o.method, depth);
-  const planned = planTokens({ schedule, method: o.method, depth, tokens: (imageSize / patchSize) ** 2 + layout.protectedTokens, protectedTokens: layout.protectedTokens });
+  const planned = planTokens({ schedule, method: o.method, depth, tokens: shape.patches + layout.protectedTokens, protectedTokens: layout.protectedTokens });
   // The compiled graph where it can be built (opset ≥ 13), else segments.
   const compiled =
     o.runner !== 'segments' && layout.opset >= 13
@@ -142,17 +131,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
     ...(compiled ? { compiled } : {}),
     runner: compiled ? 'compiled' : 'segments',
     layout,
-    shape: {
-      hidden,
-      depth,
-      patches: (imageSize / patchSize) ** 2,
-      intermediate: configNumber(config, 'intermediate_size'),
-      channels: typeof config.num_channels === 'number' ? config.num_channels : 3,
-      patchSize,
-      classes,
-      heads: layout.protectedTokens,
-      protectedTokens: layout.protectedTokens,
-    },
+    shape,
     steps,
     planned,
     heads,
