@@ -152,13 +152,14 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     printTable(json, baselineGmacs);
     const jmpOptions = defaultJmp?.options ?? { strategy: 'merge' as const, keep: 0.7, blocks: ctx.blocks! };
     const maps = await tokenMaps(classifier, data, [0, 1, 2, 3, 4, 5].filter((i) => i < data.size), jmpOptions, labelsOf(classifier));
+    const calibration = await calibrationFile(name);
     const report: ReportData = {
       ...json,
       baselineGmacs,
       generatedAt: new Date().toISOString(),
       command: `pnpm eval ${argv.join(' ')}`.trim(),
       ...(sigma ? { sigma } : {}),
-      ...((await calibrationFile(name)) ? { calibration: (await calibrationFile(name))! } : {}),
+      ...(calibration ? { calibration } : {}),
       tokenMaps: { ...maps, setting: `${jmpOptions.strategy ?? 'adaptive'} keep ${String(jmpOptions.keep)}${jmpOptions.tau !== undefined ? `, τ ${jmpOptions.tau}` : ''}` },
       notes: [
         'Throughput and latency time the model forward only (preprocessing is identical for all methods and done once).',
