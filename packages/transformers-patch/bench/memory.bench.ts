@@ -4,7 +4,7 @@
  *   building the segments) over 20 calls on the DeiT-S-architecture fixture at batch 8, plain vs JMP;
  * - RSS growth over 1 000 calls on the tiny DeiT fixture with JMP on (after 50 warm-up calls).
  *
- *   pnpm --filter @jmpjs/transformers-patch exec tsx bench/memory.bench.ts
+ *   pnpm --filter @jmpjs/transformers-patch bench [-- --runner segments]
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ import { ensureBenchModel, modelPath } from '@jmpjs/fixtures';
 import { enableJMP } from '../src/index.js';
 
 env.allowRemoteModels = false;
+/** `--runner compiled|segments` (default: auto, the compiled runner). */
+const RUNNER = (process.argv.includes('--runner') ? process.argv[process.argv.indexOf('--runner') + 1] : 'auto') as 'auto' | 'compiled' | 'segments';
 type Model = (inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>;
 
 function pixels(batch: number): Tensor {
@@ -23,7 +25,7 @@ async function child(mode: string): Promise<void> {
   const [kind, model, calls] = mode.split(':') as [string, string, string];
   const dir = model === 'deit-small' ? await ensureBenchModel('deit-small', { dtypes: ['fp32'], quiet: true }) : modelPath(model);
   const classifier = (await pipeline('image-classification', dir)) as unknown as { model: Model; dispose(): Promise<void> };
-  if (kind === 'jmp') await enableJMP(classifier, { strategy: 'merge', keep: 0.7 });
+  if (kind === 'jmp') await enableJMP(classifier, { strategy: 'merge', keep: 0.7, runner: RUNNER });
   const x = pixels(model === 'deit-small' ? 8 : 1);
   const n = Number(calls);
   const warm = Math.min(50, Math.floor(n / 10));
@@ -49,7 +51,7 @@ async function child(mode: string): Promise<void> {
 }
 
 function run(mode: string): { maxRssMB: number; rssAfterWarmupMB: number; rssEndMB: number; rssCallsMB: number } {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', mode], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', mode, '--runner', RUNNER], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }

@@ -249,13 +249,13 @@ function passthroughHandle(): JMPHandle {
  * sessions back to back (each stays overridable through the pipeline's `session_options`):
  * - intra-op threads do not spin after a run: a finished segment's spinning threads would compete
  *   with the next segment's for the cores;
- * - (CPU) the memory arena is shrunk after every run (`SEGMENT_RUN_OPTIONS`), so that four arenas
- *   do not each keep their segment's peak activations.
- * `bench` in apps/eval and `bench/memory.bench.ts` measure both.
+ * - no CPU memory arena: one arena per segment would keep each segment's peak activations for
+ *   good (shrinking the arenas after each run did not bring RSS down in `bench/memory.bench.ts`).
  */
 export function segmentSessionOptions(options: Record<string, unknown>): Record<string, unknown> {
   const extra = (options.extra ?? {}) as { session?: { intra_op?: Record<string, unknown> } };
   return {
+    enableCpuMemArena: false,
     ...options,
     extra: {
       ...extra,
@@ -263,8 +263,6 @@ export function segmentSessionOptions(options: Record<string, unknown>): Record<
     },
   };
 }
-
-const SEGMENT_RUN_OPTIONS = { extra: { memory: { enable_memory_arena_shrinkage: 'cpu:0' } } };
 
 /** Marks the session stand-in of a patched pipeline. */
 const PATCHED = Symbol.for('jmpjs.patched-session');
@@ -306,7 +304,6 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Ru
     shape: plan.shape,
     makeTensor: ortTensor,
     trackSources: o.trackSources,
-    runOptions: SEGMENT_RUN_OPTIONS,
   });
 }
 

@@ -22,7 +22,7 @@ export interface OrtTensorLike {
 
 /** The parts of an onnxruntime InferenceSession this package uses. */
 export interface SessionLike {
-  run(feeds: Record<string, OrtTensorLike>, runOptions?: Record<string, unknown>): Promise<Record<string, OrtTensorLike>>;
+  run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
   release(): Promise<void>;
 }
 
@@ -76,8 +76,6 @@ export interface RunnerOptions {
   shape: Omit<ModelShape, 'patches'>;
   makeTensor: TensorFactory;
   trackSources: boolean;
-  /** Passed to every segment run. */
-  runOptions?: Record<string, unknown>;
 }
 
 function float32(t: OrtTensorLike, name: string): Float32Array {
@@ -101,7 +99,7 @@ export class SegmentRunner {
     let state: ReturnType<typeof createTokenState> | undefined;
     let lastBlock = 0;
     for (const seg of segments) {
-      const out = await seg.session.run(feeds, this.options.runOptions);
+      const out = await seg.session.run(feeds);
       if (seg.last) {
         const n = state ? state.dims[1] : 0;
         for (let b = lastBlock + 1; b <= depth; b++) blocks.push({ block: b, tokensIn: n, tokensOut: n });
