@@ -9,10 +9,11 @@ import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
 import { defaultBlocks, methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
 import { CompiledRunner } from '../runner/compiled-runner.js';
 import { SegmentRunner, type CallRecord, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
-import { createSession, hostOrt, rememberSource, sessionSource, trackSessions, type OrtModule, type SessionSource } from './ort-node.js';
+import { platform } from '#platform';
+import { createSession, rememberSource, sessionSource, trackSessions, type OrtModule, type SessionSource } from './sessions.js';
 import { StatsCollector, type JMPStats } from './stats.js';
 
-trackSessions();
+trackSessions(platform.ort());
 
 /** What of a transformers.js model this package touches. */
 interface HostModel {
@@ -90,19 +91,13 @@ interface Plan {
   runner: 'compiled' | 'segments';
 }
 
-async function readSource(source: string | Uint8Array): Promise<Uint8Array> {
-  if (typeof source !== 'string') return source;
-  const { readFile } = await import('node:fs/promises');
-  return readFile(source);
-}
-
 async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
   const config = model.config;
   const type = config.model_type;
   if (type !== 'vit' && type !== 'deit') {
     throw new UnsupportedModelError({ lookedFor: "a ViT-family model (config.model_type 'vit' or 'deit')", found: `model_type ${JSON.stringify(type)}` });
   }
-  const proto = decodeModel(await readSource(source.source));
+  const proto = decodeModel(await platform.readSource(source.source));
   const layout = findLayout(proto);
   const depth = layout.blocks.length;
   const { shape, heads } = shapeFromConfig(config, layout);
@@ -164,7 +159,7 @@ export async function enableJMP(pipe: ImageClassificationPipelineLike, options?:
     }
     throw e;
   }
-  return new Patch(model, hostOrt(), plan, o, source, env).start();
+  return new Patch(model, sessionClassOf(model.sessions.model!), plan, o, source, env).start();
 }
 
 /**
@@ -176,6 +171,17 @@ export async function inspectJMP(pipe: ImageClassificationPipelineLike, options?
   const model = hostModel(pipe);
   const { source, env } = resolveSource(model, o);
   return planInfo(await makePlan(model, o, source), env);
+}
+
+/**
+ * The onnxruntime that created the pipeline's session: its own class when it has `create` (so
+ * this package's sessions come from the very same onnxruntime instance, even if the app bundles
+ * two copies), else the platform's.
+ */
+function sessionClassOf(session: object): OrtModule {
+  const ctor: unknown = (session as { constructor?: unknown }).constructor;
+  const ownClass = typeof ctor === 'function' && ctor !== Object && typeof (ctor as { create?: unknown }).create === 'function';
+  return ownClass ? { InferenceSession: ctor as unknown as OrtModule['InferenceSession'] } : platform.ort();
 }
 
 function resolveSource(model: HostModel, o: ResolvedOptions): { source: SessionSource; env: { device: string; dtype: string } } {
@@ -190,7 +196,10 @@ function resolveSource(model: HostModel, o: ResolvedOptions): { source: SessionS
       argument: 'options.modelSource',
       expected: "the model's ONNX file path or bytes",
       found: undefined,
-      hint: 'The pipeline was created before @jmpjs/transformers-patch was imported, so its model file is unknown: import this package first, or pass modelSource.',
+      hint:
+        sessionClassOf(original).InferenceSession !== platform.ort().InferenceSession
+          ? `The pipeline's onnxruntime is not the one this package imported (${platform.name === 'web' ? 'onnxruntime-web' : 'onnxruntime-node'}): the app has two copies. Install the version @huggingface/transformers depends on, or pass modelSource.`
+          : 'The pipeline was created before @jmpjs/transformers-patch was imported, so its model file is unknown: import this package first, or pass modelSource.',
     });
   }
   return { source, env: { device, dtype } };

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-
 /** The parts of the onnxruntime module this package uses. */
 export interface OrtModule {
   InferenceSession: {
@@ -18,20 +16,11 @@ const UNTRACKED_CREATE = Symbol.for('jmpjs.session-create-untracked');
 const sources = new WeakMap<object, SessionSource>();
 
 /**
- * The onnxruntime module transformers.js itself uses in Node: resolved from transformers.js's own
- * location, so that sessions and tensors come from the very same instance.
- */
-export function hostOrt(): OrtModule {
-  const transformersUrl = import.meta.resolve('@huggingface/transformers');
-  return createRequire(transformersUrl)('onnxruntime-node') as OrtModule;
-}
-
-/**
  * Wraps `InferenceSession.create` of transformers.js's onnxruntime so that the file (or bytes) and
  * options each session was created from can be found again. Installed once, when this package is
  * imported; sessions created before that are unknown (pass `modelSource` then).
  */
-export function trackSessions(ort: OrtModule = hostOrt()): void {
+export function trackSessions(ort: OrtModule): void {
   const IS = ort.InferenceSession as OrtModule['InferenceSession'] & { [TRACKED]?: true; [UNTRACKED_CREATE]?: OrtModule['InferenceSession']['create'] };
   if (IS[TRACKED]) return;
   const create = IS.create.bind(IS);
