@@ -1,4 +1,4 @@
-import type { Strategy } from '@jmpjs/core';
+import { criticalCount, type Strategy } from '@jmpjs/core';
 import { UnsupportedModelError } from '../errors.js';
 import { DataType, type AttributeProto, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx/proto.js';
 import { GraphBuilder } from './builder.js';
@@ -25,6 +25,30 @@ export interface CompileOptions {
 export const compiledOutputs = (k: number) => ({ sigma: `jmp_sigma_${k}`, merged: `jmp_merged_${k}` });
 
 const BIG = 1e4;
+/** Fixed-point keep rates: 2^40 (products with token counts up to 2^16 stay below 2^57). */
+const FIXED_ONE = 2 ** 40;
+const FIXED_SLACK = Math.round(1e-9 * FIXED_ONE);
+const fixedChecked = new Map<number, number | null>();
+
+/** keep · 2^40 rounded, if the integer rule gives `criticalCount`'s K for every M ≤ 2^16 (else null). */
+function fixedPointKeep(keep: number): number | null {
+  let fixed = fixedChecked.get(keep);
+  if (fixed !== undefined) return fixed;
+  fixed = Math.round(keep * FIXED_ONE);
+  const big = BigInt(fixed);
+  const one = BigInt(FIXED_ONE);
+  const add = one - 1n - BigInt(FIXED_SLACK);
+  for (let M = 0; M <= 65536; M++) {
+    const expected = criticalCount(keep, M, 0);
+    const got = (BigInt(M) * big + add) / one;
+    if (BigInt(Math.min(M, Number(got))) !== BigInt(expected)) {
+      fixed = null;
+      break;
+    }
+  }
+  fixedChecked.set(keep, fixed);
+  return fixed;
+}
 /** "To the end" for Slice (clamped by ONNX; exactly representable, unlike 2^63 − 1). */
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
@@ -60,21 +84,48 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       : op(opType, [x], [attr.ints('axes', axes), attr.i('keepdims', keepdims)]);
   const unsqueeze = (x: string, axes: number[]) => op('Unsqueeze', [x, b.int64(axes)]);
   const slice = (x: string, start: number, end: number, axis: number) => op('Slice', [x, b.int64([start]), b.int64([end]), b.int64([axis])]);
+  /**
+   * K = min(M, ceil(keep · M − 1e-9)) from M (int64 [1]) in int64 arithmetic, keep as a fixed-point
+   * fraction of 2^40: shape math that ORT keeps on the CPU, where TopK and Slice need K (float math
+   * would run on the GPU and be read back). Checked against the float rule for M ≤ 2^16 when
+   * compiling; where they could differ, the float rule is compiled instead.
+   */
+  const criticalCountOf = (M: string, keep: number): string => {
+    const fixed = fixedPointKeep(keep);
+    if (fixed === null) return cast(op('Ceil', [op('Sub', [op('Mul', [cast(M, DataType.FLOAT), f(keep)]), f(1e-9)])]), DataType.INT64);
+    const numerator = op('Add', [op('Mul', [M, b.int64([fixed])]), b.int64([FIXED_ONE - 1 - FIXED_SLACK])]);
+    return op('Min', [op('Div', [numerator, b.int64([FIXED_ONE])]), M]);
+  };
+  /** x[:, :end] along axis 1, `end` a 1-element int64 tensor. */
+  const slice2 = (x: string, end: string) => op('Slice', [x, b.int64([0]), end, b.int64([1])]);
   const toFloat = (x: string) => (T === DataType.FLOAT ? x : op('Cast', [x], [attr.i('to', DataType.FLOAT)]));
   const toT = (x: string) => (T === DataType.FLOAT ? x : op('Cast', [x], [attr.i('to', T)]));
   const cast = (x: string, to: number) => op('Cast', [x], [attr.i('to', to)]);
   const f = (v: number) => b.float32([v], []);
   const onesOfShape = (shape: string) =>
     op('ConstantOfShape', [shape], [{ name: 'value', type: 4, t: { dims: [1], dataType: DataType.FLOAT, rawData: new Uint8Array(Float32Array.of(1).buffer) } }]);
-  /** TopK indices [B, k] along axis 1 (ties: the lower index first, as ONNX specifies). */
-  const topK = (x: string, k: string) => {
+  /**
+   * [B, M] float mask of the k largest of x [B, M] along axis 1, ties going to the lower index (as
+   * ONNX TopK orders them). Built from TopK's k-th value, not its int64 indices, so the mask is
+   * made where x is (on the GPU with WebGPU).
+   */
+  const topKMask = (x: string, k: string) => {
     const values = op('TopK', [x, k], [attr.i('axis', 1), attr.i('largest', 1), attr.i('sorted', 1)]);
-    const indices = `${values}_indices`;
-    nodes[nodes.length - 1]!.output = [values, indices];
-    return indices;
+    nodes[nodes.length - 1]!.output = [values, `${values}_indices`];
+    const kth = op('Slice', [values, op('Sub', [k, b.int64([1])]), k, b.int64([1])]); // [B, 1]
+    const above = cast(op('Greater', [x, kth]), DataType.FLOAT);
+    const tied = cast(op('Equal', [x, kth]), DataType.FLOAT);
+    const need = op('Sub', [cast(k, DataType.FLOAT), reduce('ReduceSum', above, [1], 1)]); // [B, 1]
+    const tiedRank = op('CumSum', [tied, b.int64([1], [])]); // 1-based among the ties
+    return op('Add', [above, op('Mul', [tied, cast(op('LessOrEqual', [tiedRank, need]), DataType.FLOAT)])]);
   };
-  /** [B, M] float: 1 at `indices`, 0 elsewhere (`zeros` gives the shape). */
-  const scatterOnes = (zeros: string, indices: string) => op('ScatterElements', [zeros, indices, onesOfShape(op('Shape', [indices]))], [attr.i('axis', 1)]);
+  // Index bookkeeping is done in float32 with elementwise ops (Equal against positions) rather than
+  // ScatterElements / OneHot: exact for these sizes, and every op stays on the WebGPU execution
+  // provider (which has neither), so no token index goes back to the CPU between blocks.
+  /** Positions 0, 1, …, M − 1 along axis 1 of a [B, M] float tensor. */
+  const positions = (like: string) => op('Sub', [op('CumSum', [op('Add', [op('Sub', [like, like]), f(1)]), b.int64([1], [])]), f(1)]);
+  /** [B, M, K] float: 1 where `values` [B, M] equals the position k of `pos` [B, K]. */
+  const oneHot = (values: string, pos: string) => cast(op('Equal', [unsqueeze(values, [2]), unsqueeze(pos, [1])]), DataType.FLOAT);
   /** Unit-length head-mean keys of the patch tokens [B, M0, d]. */
   const unitKeys = (block: GraphLayout['blocks'][number]) => {
     const keysMean = reduce('ReduceMean', toFloat(op('Reshape', [block.keys, b.int64([0, 0, o.heads, -1])])), [2], 0);
@@ -92,7 +143,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
    * position tgt_j of `outCount`; returns [X' [B, K, C] float32, sizes [B, K]].
    */
   const merge = (Xp: string, tgt: string, omega: string, outCount: string) => {
-    const onehot = op('OneHot', [cast(tgt, DataType.INT64), outCount, b.float32([0, 1])], [attr.i('axis', -1)]); // [B, M0, K]
+    const onehot = oneHot(tgt, slice2(positions(tgt), outCount)); // [B, M0, K]
     const A = op('Transpose', [op('Mul', [onehot, unsqueeze(omega, [2])])], [attr.ints('perm', [0, 2, 1])]); // [B, K, M0]
     const S = reduce('ReduceSum', A, [2], 0);
     return [op('Div', [op('MatMul', [A, Xp]), unsqueeze(S, [2])]), S] as const;
@@ -129,8 +180,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       const isB = unsqueeze(cast(op('Mod', [t, b.int64([2], [])]), DataType.FLOAT), [0]); // [1, M0]
       const [best, match] = bestMatch(unitKeys(block), isB);
       const scoreA = op('Add', [best, op('Mul', [isB, f(-4 * BIG)])]); // B tokens never chosen
-      const zeros = op('Sub', [scoreA, scoreA]);
-      const mergedMask = scatterOnes(zeros, topK(scoreA, r));
+      const mergedMask = topKMask(scoreA, r);
       const keepMask = op('Sub', [f(1), mergedMask]);
       const rank = op('Sub', [op('CumSum', [keepMask, b.int64([1], [])]), f(1)]);
       const tgt = op('Add', [op('Mul', [keepMask, rank]), op('Mul', [mergedMask, op('GatherElements', [rank, match], [attr.i('axis', 1)])])]);
@@ -138,12 +188,12 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     } else {
       // Critical tokens: the K most attended patch tokens, K = ceil(keep · (N − P) − 1e-9).
       const keep = o.keeps![k]!;
-      const Kf = op('Ceil', [op('Sub', [op('Mul', [M0f, f(keep)]), f(1e-9)])]);
-      const K = cast(Kf, DataType.INT64);
+      const K = criticalCountOf(M0, keep);
+      const Kf = cast(K, DataType.FLOAT);
       const imp = reduce('ReduceMean', toFloat(slice(block.probs, 0, P, 2)), [1, 2], 0); // [B, N]
       const a = slice(imp, P, INT64_MAX, 1); // [B, M0]
       const zeros = op('Sub', [a, a]);
-      const mask = scatterOnes(zeros, topK(a, K)); // 1 = critical
+      const mask = topKMask(a, K); // 1 = critical
       const nc = op('Sub', [f(1), mask]);
       const rank = op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]); // position among the critical tokens
       let tgt = op('Mul', [mask, rank]);

@@ -1,0 +1,8 @@
+// Public API of @jmpjs/transformers-patch in the browser (`browser` export condition): the Node
+// entry's, less the file-based `compileJMPModel` / `inspectModel` (use the `jmp` CLI in Node).
+export { enableJMP, inspectJMP, createJMPPipeline } from './host/enable.js';
+export type { JMPHandle, JMPModelInfo, ImageClassificationPipelineLike } from './host/enable.js';
+export type { JMPOptions } from './options.js';
+export type { JMPStats } from './host/stats.js';
+export type { CallRecord, ImageReduction } from './runner/segment-runner.js';
+export { JmpError, JmpArgumentError, UnsupportedModelError, JmpStateError } from './errors.js';

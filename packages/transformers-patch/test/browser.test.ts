@@ -1,0 +1,174 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { hasChromium, launchChromium, ortWebDist, serveStatic } from '@jmpjs/browser-testing';
+import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
+import { Tensor } from '@huggingface/transformers';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enableJMP, type JMPOptions } from '../src/index.js';
+import { buildPage } from './browser/build-page.js';
+import type { CaseInput, CaseResult } from './browser/page/main.js';
+import { loadClassifier, logits, maxAbsDiff } from './helpers.js';
+
+/**
+ * The same patched pipelines in a real Chromium (transformers.js's web build, onnxruntime-web):
+ * on `wasm` and on `webgpu` (SwiftShader here: slow, so few cases), against the independent
+ * PyTorch reference and against the Node results of the same cases.
+ */
+interface ReferenceCase {
+  name: string;
+  options: JMPOptions & { proportionalAttention: boolean };
+  batch: number;
+  logits: number[][];
+  tokens: number[];
+  decisions: string[][];
+}
+interface Reference {
+  tolerance: number;
+  inputs: { seed: number; batch: number; height: number; width: number; channels: number; mean: number[]; std: number[] };
+  cases: ReferenceCase[];
+}
+
+function reference(name: string): { ref: Reference; pixels: Float32Array } {
+  const ref = JSON.parse(readFileSync(path.join(modelPath(name), 'jmp-reference.json'), 'utf8')) as Reference;
+  const { seed, batch, height, width, channels, mean, std } = ref.inputs;
+  return { ref, pixels: pixelValuesFromU8(xorshift32Bytes(seed, batch * height * width * channels), { batch, height, width, channels, mean, std }) };
+}
+
+const PER_IMAGE = 3 * 224 * 224;
+const fixtures = path.dirname(modelPath('tiny-vit'));
+
+interface PageApi {
+  jmpTest: {
+    run(params: { model: string; device: string; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[] }): Promise<CaseResult[]>;
+    hasWebGPU(): Promise<boolean>;
+  };
+}
+
+describe.skipIf(!hasChromium())('in Chromium', () => {
+  let dir = '';
+  let server: Awaited<ReturnType<typeof serveStatic>>;
+  let context: BrowserContext & { cleanup(): Promise<void> };
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'jmp-browser-'));
+    await buildPage(path.join(dir, 'page'));
+    server = await serveStatic({ '/models/': fixtures, '/ort/': ortWebDist(process.cwd()), '/': path.join(dir, 'page') });
+    context = await launchChromium({ webgpu: true });
+    page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+  }, 120_000);
+  afterAll(async () => {
+    await context?.cleanup();
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function runInPage(model: string, device: 'wasm' | 'webgpu', dtype: string, batch: number, pixels: Float32Array, cases: CaseInput[]): Promise<CaseResult[]> {
+    const data = Array.from(pixels.subarray(0, batch * PER_IMAGE));
+    return page.evaluate(
+      (params) => (globalThis as unknown as PageApi).jmpTest.run(params),
+      { model, device, dtype, pixels: data, dims: [batch, 3, 224, 224], cases },
+    );
+  }
+
+  /** The Node results of the same cases (transformers.js on onnxruntime-node, compiled runner). */
+  async function nodeResults(model: string, dtype: 'fp32' | 'fp16' | 'q8', batch: number, pixels: Float32Array, cases: CaseInput[]): Promise<Float32Array[]> {
+    const classifier = await loadClassifier(model, dtype);
+    const input = new Tensor('float32', pixels.slice(0, batch * PER_IMAGE), [batch, 3, 224, 224]);
+    const out: Float32Array[] = [];
+    try {
+      for (const c of cases) {
+        const jmp = c.options ? await enableJMP(classifier, c.options) : null;
+        out.push(await logits(classifier, input));
+        await jmp?.dispose();
+      }
+    } finally {
+      await classifier.dispose();
+    }
+    return out;
+  }
+
+  const compiled = (c: ReferenceCase): CaseInput => ({ name: c.name, options: { ...c.options, runner: 'compiled' } });
+
+  describe.each(['tiny-vit', 'tiny-deit'])('%s on wasm', (model) => {
+    const { ref, pixels } = reference(model);
+    it.each([1, 4])('every reference case at batch %i = PyTorch reference = Node', async (batch) => {
+      const cases = ref.cases.filter((c) => c.batch === batch);
+      const results = await runInPage(model, 'wasm', 'fp32', batch, pixels, cases.map(compiled));
+      const node = await nodeResults(model, 'fp32', batch, pixels, cases.map(compiled));
+      cases.forEach((c, i) => {
+        const r = results[i]!;
+        expect(r.runner, c.name).toBe('compiled');
+        expect(r.tokens, c.name).toEqual(c.tokens);
+        expect(r.decisions, c.name).toEqual(c.decisions);
+        expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
+        expect(maxAbsDiff(Float32Array.from(r.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
+      });
+    }, 300_000);
+  });
+
+  it.each(['fp16', 'q8'] as const)('tiny-deit %s on wasm = Node', async (dtype) => {
+    const { ref, pixels } = reference('tiny-deit');
+    const cases = ref.cases.filter((c) => c.batch === 4 && ['adaptive', 'merge'].includes(c.options.strategy ?? '') && c.options.method === 'jmp').slice(0, 2);
+    expect(cases.length).toBe(2);
+    const inputs: CaseInput[] = [{ name: 'plain', options: null }, ...cases.map(compiled)];
+    const [plain, ...results] = await runInPage('tiny-deit', 'wasm', dtype, 4, pixels, inputs);
+    const [nodePlain, ...node] = await nodeResults('tiny-deit', dtype, 4, pixels, inputs);
+    // wasm's and Node's CPU kernels differ (q8: dynamic quantization rounds differently; measured
+    // here, plain 2.2e-2 and JMP 4.6e-2 apart), so the bound scales with how far apart the plain
+    // pipelines are, and is at least 1e-3 (fp16: 1.9e-4 plain, 5.1e-4 JMP)
+    const bound = Math.max(1e-3, 3 * maxAbsDiff(Float32Array.from(plain!.logits), nodePlain!));
+    cases.forEach((c, i) => {
+      expect(results[i]!.tokens).toEqual(c.tokens);
+      expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node[i]!), c.name).toBeLessThanOrEqual(bound);
+    });
+  }, 300_000);
+
+  describe('on WebGPU (SwiftShader)', () => {
+    let webgpu = false;
+    beforeAll(async () => {
+      webgpu = await page.evaluate(() => (globalThis as unknown as PageApi).jmpTest.hasWebGPU());
+      // WebGPU is part of the suite: without an adapter the browser flags are wrong, not optional
+      expect(webgpu, 'navigator.gpu with an adapter (Chromium flags --enable-unsafe-webgpu --use-webgpu-adapter=swiftshader)').toBe(true);
+    });
+
+    it('JMP, ToMe and EViT = PyTorch reference (1e-3); token states never read back: only the outputs are', async () => {
+      const { ref, pixels } = reference('tiny-deit');
+      const pick = (method: string, strategy?: string) =>
+        ref.cases.find((c) => c.batch === 4 && c.options.method === method && (strategy === undefined || c.options.strategy === strategy))!;
+      const cases = [pick('jmp', 'adaptive'), pick('jmp', 'adaptive-token'), pick('tome'), pick('evit')];
+      const plainCase: CaseInput = { name: 'plain', options: null };
+      const results = await runInPage('tiny-deit', 'webgpu', 'fp32', 4, pixels, [plainCase, ...cases.map(compiled)]);
+      const [plain, ...patched] = results;
+      const numLabels = c0Labels(ref);
+      const logitsBytes = 4 * numLabels * 4;
+      // the plain pipeline reads back its logits only
+      expect(plain!.readbacks).toEqual([logitsBytes]);
+      cases.forEach((c, i) => {
+        const r = patched[i]!;
+        expect(r.tokens, c.name).toEqual(c.tokens);
+        expect(r.decisions, c.name).toEqual(c.decisions);
+        expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(1e-3);
+        // Every buffer mapped for reading during the forward pass is a graph output: the logits and,
+        // per JMP reduction, σ [B] and the merged count [B] (statistics). Nothing of size
+        // tokens × channels, no index tensor, no token count.
+        const stats = c.options.method === 'jmp' ? c.options.blocks!.length * 2 : 0;
+        expect([...r.readbacks].sort((a, b) => a - b), c.name).toEqual([...Array<number>(stats).fill(4 * 4), logitsBytes]);
+      });
+    }, 600_000);
+  });
+});
+
+function c0Labels(ref: Reference): number {
+  return ref.cases[0]!.logits[0]!.length;
+}

@@ -1,0 +1,99 @@
+// Browser-test helpers shared by the packages and apps: Debian's Chromium (headless, WebGPU through
+// SwiftShader: flags from the transformers.js notes) and a static server for what a page needs.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+export function hasChromium() {
+  if (existsSync(CHROMIUM)) return true;
+  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) — .ci/run does.`);
+  return false;
+}
+
+const BASE_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+
+export async function launchChromium(options = {}) {
+  const { chromium } = await import('playwright-core');
+  const profile = await mkdtemp(join(tmpdir(), 'jmp-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: options.viewport ?? { width: 1280, height: 900 },
+    args: [...BASE_ARGS, ...(options.webgpu ? WEBGPU_ARGS : ['--disable-gpu'])],
+  });
+  return Object.assign(context, {
+    async cleanup() {
+      await context.close().catch(() => {});
+      await rm(profile, { recursive: true, force: true });
+    },
+  });
+}
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+};
+
+export async function serveStatic(routes) {
+  const prefixes = Object.keys(routes).sort((a, b) => b.length - a.length);
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const prefix = prefixes.find((p) => path.startsWith(p));
+    const headers = {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cache-Control': 'no-store',
+    };
+    if (prefix === undefined) {
+      res.writeHead(404, headers).end('not found');
+      return;
+    }
+    const root = routes[prefix];
+    let file = normalize(join(root, path.slice(prefix.length)));
+    if (file !== root && !file.startsWith(root.endsWith(sep) ? root : root + sep)) {
+      res.writeHead(403, headers).end('forbidden');
+      return;
+    }
+    try {
+      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404, headers).end('not found');
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = server.address();
+  return {
+    // localhost: a secure context (WebGPU needs one)
+    url: `http://localhost:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+  };
+}
+
+export function ortWebDist(fromPackageDir) {
+  const require = createRequire(join(fromPackageDir, 'package.json'));
+  // transformers.js's own onnxruntime-web (its exports name the wasm files, not package.json)
+  const ortRequire = createRequire(require.resolve('@huggingface/transformers'));
+  return dirname(ortRequire.resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm'));
+}
