@@ -32,7 +32,7 @@ export interface JMPOptions {
   /**
    * How the reduction runs: `'compiled'` (JMP spliced into the ONNX graph, one session),
    * `'segments'` (the graph cut at the reduction blocks, `@jmpjs/core` between the pieces) or
-   * `'auto'` (default: compiled, segments with `trackSources` or metric `'hidden'`).
+   * `'auto'` (default: compiled; segments with metric `'hidden'`).
    */
   runner?: 'auto' | 'compiled' | 'segments';
 }
@@ -133,11 +133,11 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (runner !== 'auto' && runner !== 'compiled' && runner !== 'segments') {
     throw new JmpArgumentError({ argument: 'options.runner', expected: "'auto', 'compiled' or 'segments'", found: runner });
   }
-  const compilable = metric === 'keys' && !o.trackSources;
+  const compilable = metric === 'keys';
   if (runner === 'compiled' && !compilable) {
     throw new JmpArgumentError({
       argument: 'options.runner',
-      expected: "'segments' or 'auto' with metric 'hidden' or trackSources (the compiled graph uses key similarity and keeps no sources)",
+      expected: "'segments' or 'auto' with metric 'hidden' (the compiled graph uses key similarity)",
       found: runner,
     });
   }

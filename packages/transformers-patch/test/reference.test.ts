@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Tensor } from '@huggingface/transformers';
 import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enableJMP, type JMPOptions } from '../src/index.js';
+import { enableJMP, type CallRecord, type JMPOptions } from '../src/index.js';
 import { loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.js';
 
 /**
@@ -55,5 +55,39 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s: patched pipeline = independent PyT
     } finally {
       await jmp.dispose();
     }
+  });
+});
+
+describe.each(['tiny-vit', 'tiny-deit'])('%s: token sources (trackSources) from the compiled graph = from the segments', (name) => {
+  const ref = JSON.parse(readFileSync(path.join(modelPath(name), 'jmp-reference.json'), 'utf8')) as Reference;
+  let classifier: Classifier;
+  let input: Tensor;
+  beforeAll(async () => {
+    classifier = await loadClassifier(name);
+    const { seed, batch, height, width, channels, mean, std } = ref.inputs;
+    input = new Tensor('float32', pixelValuesFromU8(xorshift32Bytes(seed, batch * height * width * channels), { batch, height, width, channels, mean, std }), [batch, 3, 224, 224]);
+  });
+  afterAll(async () => {
+    await classifier.dispose();
+  });
+
+  it.each(ref.cases.filter((c) => c.batch === 4).map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const after: NonNullable<CallRecord['sourcesAfter']>[] = [];
+    for (const runner of ['compiled', 'segments'] as const) {
+      const jmp = await enableJMP(classifier, { ...c.options, runner, trackSources: true });
+      try {
+        await logits(classifier, input);
+        after.push(jmp.stats().lastCall!.sourcesAfter!);
+      } finally {
+        await jmp.dispose();
+      }
+    }
+    const [compiled, segments] = after;
+    expect(compiled!.map((s) => [s.block, s.tokens])).toEqual(segments!.map((s) => [s.block, s.tokens]));
+    expect(compiled!.length).toBe(c.options.blocks!.length);
+    compiled!.forEach((s, i) => {
+      expect(Array.from(s.sources.assignment), `block ${s.block}`).toEqual(Array.from(segments![i]!.sources.assignment));
+      expect(Array.from(s.sources.anchors), `block ${s.block}`).toEqual(Array.from(segments![i]!.sources.anchors));
+    });
   });
 });

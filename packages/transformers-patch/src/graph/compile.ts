@@ -19,10 +19,18 @@ export interface CompileOptions {
   tau?: number;
   proportionalAttention: boolean;
   heads: number;
+  /** Add an output per reduction with what happened to each patch token (see {@link compiledOutputs}). Default false. */
+  trackSources?: boolean;
 }
 
-/** Extra outputs of a compiled JMP model, per reduction k (0-based; none where keep = 1): σ [B] and merged tokens [B]. */
-export const compiledOutputs = (k: number) => ({ sigma: `jmp_sigma_${k}`, merged: `jmp_merged_${k}` });
+/**
+ * Extra outputs of a compiled model, per reduction k (0-based; none where keep = 1 / r = 0):
+ * - JMP: σ [B] and merged tokens [B];
+ * - with `trackSources`: `dest` [B, M] float, for each patch token j of the input: the output
+ *   patch position d ≥ 0 it was kept at, −1 if pruned, or −2 − d if merged (fused, EViT) into
+ *   output patch position d.
+ */
+export const compiledOutputs = (k: number) => ({ sigma: `jmp_sigma_${k}`, merged: `jmp_merged_${k}`, dest: `jmp_dest_${k}` });
 
 const BIG = 1e4;
 /** Fixed-point keep rates: 2^40 (products with token counts up to 2^16 stay below 2^57). */
@@ -149,6 +157,12 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     return [op('Div', [op('MatMul', [A, Xp]), unsqueeze(S, [2])]), S] as const;
   };
 
+  /** The `dest` encoding of {@link compiledOutputs}: kept at tgt, merged into tgt (−2 − tgt), or pruned (−1). */
+  const destinations = (tgt: string, kept: string, merged: string) => {
+    const pruned = op('Sub', [op('Sub', [f(1), kept]), merged]);
+    return op('Sub', [op('Sub', [op('Mul', [kept, tgt]), op('Mul', [merged, op('Add', [tgt, f(2)])])]), pruned]);
+  };
+
   const reductionAt = new Map(
     o.blocks.flatMap((block, k) => {
       const active = method === 'tome' ? o.rs![k]! > 0 : o.keeps![k]! < 1;
@@ -171,6 +185,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     const M0f = cast(M0, DataType.FLOAT);
     let reduced: string;
     let S: string;
+    let dest: string;
     const tail: string[] = [];
     const tailSizes: string[] = [];
     if (method === 'tome') {
@@ -185,6 +200,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       const rank = op('Sub', [op('CumSum', [keepMask, b.int64([1], [])]), f(1)]);
       const tgt = op('Add', [op('Mul', [keepMask, rank]), op('Mul', [mergedMask, op('GatherElements', [rank, match], [attr.i('axis', 1)])])]);
       [reduced, S] = merge(Xp, tgt, sp, op('Sub', [M0, r]));
+      dest = destinations(tgt, keepMask, mergedMask);
     } else {
       // Critical tokens: the K most attended patch tokens, K = ceil(keep · (N − P) − 1e-9).
       const keep = o.keeps![k]!;
@@ -210,6 +226,8 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         else w = op('Mul', [nc, atLeastTau(best)]);
       }
       [reduced, S] = merge(Xp, tgt, op('Mul', [op('Add', [mask, w]), sp]), K);
+      // EViT fuses every non-critical token into the extra token at position K
+      dest = method === 'evit' ? destinations(op('Add', [tgt, op('Mul', [nc, Kf])]), mask, nc) : destinations(tgt, mask, w);
       if (method === 'evit') {
         // EViT's extra token: Σ a_j x_j over the non-critical tokens, size Σ s_j.
         tail.push(toT(op('MatMul', [unsqueeze(op('Mul', [a, nc]), [1]), Xp])));
@@ -221,6 +239,11 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
           extraOutputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }] } } } });
         }
       }
+    }
+    if (o.trackSources) {
+      const name = compiledOutputs(k).dest;
+      nodes.push(b.node('Identity', [dest], name));
+      extraOutputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }, { dimParam: `jmp_patches_${k}` }] } } } });
     }
     const Xout = op('Concat', [slice(X, 0, P, 1), toT(reduced), ...tail], [attr.i('axis', 1)], `jmp/reduced_${k}`);
     sizes = op('Concat', [slice(s, 0, P, 1), S, ...tailSizes], [attr.i('axis', 1)]);

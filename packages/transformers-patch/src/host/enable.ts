@@ -115,6 +115,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
           strategy: o.strategy,
           ...(o.tau !== undefined ? { tau: o.tau } : {}),
           proportionalAttention: o.proportionalAttention,
+          trackSources: o.trackSources,
           heads,
         })
       : undefined;
@@ -297,6 +298,7 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Ru
       strategy: o.strategy,
       shape: plan.shape,
       heads: plan.heads,
+      trackSources: o.trackSources,
     });
   }
   const methods = methodsFor(o, plan.steps);

@@ -1,4 +1,4 @@
-import { countMacs, criticalCount, planTokens, type Decision, type ModelShape } from '@jmpjs/core';
+import { countMacs, criticalCount, planTokens, type BlockTokens, type Decision, type ModelShape, type SourceMap } from '@jmpjs/core';
 import { compiledOutputs } from '../graph/compile.js';
 import { IO } from '../graph/segments.js';
 import type { CallRecord, ImageReduction, OrtTensorLike, SessionLike } from './segment-runner.js';
@@ -11,6 +11,8 @@ export interface CompiledRunnerOptions {
   strategy: string;
   shape: ModelShape;
   heads: number;
+  /** The graph has the `dest` outputs: compose sources from them. */
+  trackSources?: boolean;
 }
 
 /**
@@ -56,13 +58,68 @@ export class CompiledRunner {
       }
     });
     const cost = countMacs({ ...shape, patches }, blocks);
-    return {
-      logits: out[IO.logits]!,
-      record: { batchSize: B, blocks, gmacsPerImage: cost.gmacs, reductionOverheadMacsPerImage: overhead, images, finalTokens: blocks.at(-1)!.tokensOut },
-    };
+    const record: CallRecord = { batchSize: B, blocks, gmacsPerImage: cost.gmacs, reductionOverheadMacsPerImage: overhead, images, finalTokens: blocks.at(-1)!.tokensOut };
+    if (this.options.trackSources) {
+      const sourcesAfter = composeSources(out, steps, blocks, B, patches + P, P);
+      Object.assign(record, { sources: sourcesAfter.at(-1)?.sources ?? identitySources(B, patches + P), sourcesAfter });
+    }
+    return { logits: out[IO.logits]!, record };
   }
 
   release(): Promise<void> {
     return this.options.session.release();
   }
+}
+
+function identitySources(B: number, N0: number): SourceMap {
+  const assignment = new Int32Array(B * N0);
+  for (let b = 0; b < B; b++) for (let o = 0; o < N0; o++) assignment[b * N0 + o] = o;
+  return { originalTokens: N0, assignment, anchors: assignment.slice() };
+}
+
+/** Sources after each reduction, from the graph's `dest` outputs (encoding in `compiledOutputs`). */
+function composeSources(
+  out: Record<string, OrtTensorLike>,
+  steps: readonly { block: number }[],
+  blocks: readonly BlockTokens[],
+  B: number,
+  N0: number,
+  P: number,
+): NonNullable<CallRecord['sourcesAfter']> {
+  let { assignment, anchors } = identitySources(B, N0);
+  let n = N0;
+  const after: NonNullable<CallRecord['sourcesAfter']> = [];
+  steps.forEach(({ block }, k) => {
+    const dest = out[compiledOutputs(k).dest];
+    if (!dest) return; // keep = 1 / r = 0: nothing happened at this block
+    const data = dest.data as Float32Array;
+    const nOut = blocks[block - 1]!.tokensOut;
+    const M = n - P;
+    const nextAnchors = new Int32Array(B * nOut).fill(-1); // −1 stays for a fused token (EViT)
+    const nextAssignment = new Int32Array(B * N0);
+    const map = new Int32Array(n);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < n; t++) {
+        if (t < P) {
+          map[t] = t;
+          nextAnchors[b * nOut + t] = anchors[b * n + t]!;
+          continue;
+        }
+        const v = Math.round(data[b * M + t - P]!);
+        if (v >= 0) {
+          map[t] = P + v;
+          nextAnchors[b * nOut + P + v] = anchors[b * n + t]!;
+        } else map[t] = v === -1 ? -1 : P + (-v - 2);
+      }
+      for (let o = 0; o < N0; o++) {
+        const a = assignment[b * N0 + o]!;
+        nextAssignment[b * N0 + o] = a < 0 ? -1 : map[a]!;
+      }
+    }
+    assignment = nextAssignment;
+    anchors = nextAnchors;
+    n = nOut;
+    after.push({ block, tokens: nOut, sources: { originalTokens: N0, assignment, anchors } });
+  });
+  return after;
 }

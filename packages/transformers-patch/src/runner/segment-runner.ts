@@ -64,6 +64,8 @@ export interface CallRecord {
   images: ImageReduction[][];
   /** Source tracking of the final tokens, when enabled. */
   sources?: SourceMap;
+  /** Source tracking after each reduction, when enabled: the block, its output token count, the sources then. */
+  sourcesAfter?: { block: number; tokens: number; sources: SourceMap }[];
   /** Token count of the final state (with `sources`). */
   finalTokens: number;
 }
@@ -98,6 +100,7 @@ export class SegmentRunner {
     let feeds: Record<string, OrtTensorLike> = { [IO.pixels]: pixelValues };
     let state: ReturnType<typeof createTokenState> | undefined;
     let lastBlock = 0;
+    const sourcesAfter: NonNullable<CallRecord['sourcesAfter']> = [];
     for (const seg of segments) {
       const out = await seg.session.run(feeds);
       if (seg.last) {
@@ -114,7 +117,7 @@ export class SegmentRunner {
             gmacsPerImage: cost.gmacs,
             reductionOverheadMacsPerImage: cost.reductionOverhead,
             images,
-            ...(state?.sources ? { sources: state.sources } : {}),
+            ...(state?.sources ? { sources: state.sources, sourcesAfter } : {}),
             finalTokens: n,
           },
         };
@@ -139,6 +142,7 @@ export class SegmentRunner {
         images[b]!.push({ block, decision: stats.decisions[b]!, sigma: stats.sigma[b]!, merged: stats.merged[b]!, pruned: stats.pruned[b]! });
       }
       blocks.push({ block, tokensIn: N, tokensOut: next.dims[1] });
+      if (next.sources) sourcesAfter.push({ block, tokens: next.dims[1], sources: next.sources });
       lastBlock = block;
       state = next;
       hidden.dispose?.();
