@@ -44,6 +44,8 @@ interface PageApi {
   jmpTest: {
     run(params: { model: string; device: string; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[] }): Promise<CaseResult[]>;
     hasWebGPU(): Promise<boolean>;
+    withoutWebGPU(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{ warnings: string[]; device: string | null; logits: number[] }>;
+    concurrent(params: { model: string; device: string; options: JMPOptions; pixels: number[]; dims: number[]; calls: number }): Promise<{ sequential: number[][]; concurrent: number[][] }>;
   };
 }
 
@@ -133,6 +135,36 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
       expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node[i]!), c.name).toBeLessThanOrEqual(bound);
     });
   }, 300_000);
+
+  it('16 calls in flight at once on one patched pipeline (wasm) = the same calls one by one', async () => {
+    const { ref, pixels } = reference('tiny-deit');
+    const c = ref.cases.find((x) => x.batch === 4 && x.options.strategy === 'adaptive')!;
+    const out = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.concurrent(params), {
+      model: 'tiny-deit',
+      device: 'wasm',
+      options: { ...c.options, runner: 'compiled' as const },
+      pixels: Array.from(pixels.subarray(0, 4 * PER_IMAGE)),
+      dims: [4, 3, 224, 224],
+      calls: 16,
+    });
+    expect(out.concurrent).toHaveLength(16);
+    out.concurrent.forEach((logitsOf, i) => expect(logitsOf, `call ${i}`).toEqual(out.sequential[i]));
+  }, 120_000);
+
+  it("createJMPPipeline asked for 'webgpu' without a WebGPU adapter: warns and runs on wasm", async () => {
+    const { ref, pixels } = reference('tiny-deit');
+    const c = ref.cases.find((x) => x.batch === 1 && x.options.strategy === 'adaptive')!;
+    const out = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.withoutWebGPU(params), {
+      model: 'tiny-deit',
+      options: { ...c.options, runner: 'compiled' as const },
+      pixels: Array.from(pixels.subarray(0, PER_IMAGE)),
+      dims: [1, 3, 224, 224],
+    });
+    expect(out.warnings).toHaveLength(1);
+    expect(out.warnings[0]).toContain("device 'wasm'");
+    expect(out.device).toBe('wasm');
+    expect(maxAbsDiff(Float32Array.from(out.logits), Float32Array.from(c.logits.flat()))).toBeLessThanOrEqual(ref.tolerance);
+  }, 120_000);
 
   describe('on WebGPU (SwiftShader)', () => {
     let webgpu = false;

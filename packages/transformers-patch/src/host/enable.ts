@@ -230,7 +230,12 @@ export async function createJMPPipeline(
   jmpOptions: JMPOptions,
   pipelineOptions: Record<string, unknown> = {},
 ): Promise<{ classifier: Awaited<ReturnType<typeof pipeline<'image-classification'>>>; jmp: JMPHandle }> {
-  resolveOptions(jmpOptions);
+  const o = resolveOptions(jmpOptions);
+  if (pipelineOptions.device === 'webgpu' && !(await platform.webgpuAvailable())) {
+    // transformers.js itself would throw ("Unsupported device"): fall back to wasm, as documented
+    o.warn("[jmp] WebGPU is not available here (no navigator.gpu adapter): the pipeline runs on device 'wasm' instead.");
+    pipelineOptions = { ...pipelineOptions, device: 'wasm' };
+  }
   const classifier = await pipeline('image-classification', model, pipelineOptions);
   try {
     const jmp = await enableJMP(classifier as unknown as ImageClassificationPipelineLike, jmpOptions);

@@ -15,4 +15,7 @@ export const platform: Platform = {
   async readSource(source) {
     return typeof source === 'string' ? readFile(source) : source;
   },
+  async webgpuAvailable() {
+    return true;
+  },
 };

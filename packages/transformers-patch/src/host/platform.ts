@@ -11,4 +11,9 @@ export interface Platform {
   ort(): OrtModule;
   /** The bytes of a model given as a file path (Node) or URL (browser), or the bytes themselves. */
   readSource(source: string | Uint8Array): Promise<Uint8Array>;
+  /**
+   * Whether device `webgpu` can work here: the browser has a WebGPU adapter. In Node, transformers.js
+   * decides (onnxruntime-node's experimental WebGPU), so this says true.
+   */
+  webgpuAvailable(): Promise<boolean>;
 }

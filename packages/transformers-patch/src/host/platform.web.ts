@@ -26,4 +26,13 @@ export const platform: Platform = {
     }
     return new Uint8Array(await response.arrayBuffer());
   },
+  async webgpuAvailable() {
+    const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
+    if (!gpu) return false;
+    try {
+      return (await gpu.requestAdapter()) !== null;
+    } catch {
+      return false;
+    }
+  },
 };

@@ -3,7 +3,7 @@
 // `wasm` or `webgpu`. It records every GPU buffer mapped for reading, so that a test can prove
 // that nothing but the outputs comes back to the CPU during a forward pass.
 import { Tensor, env, pipeline } from '@huggingface/transformers';
-import { enableJMP, type JMPOptions } from '../../../src/index.web.js';
+import { createJMPPipeline, enableJMP, type JMPOptions } from '../../../src/index.web.js';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
@@ -77,10 +77,51 @@ async function run(params: { model: string; device: 'wasm' | 'webgpu'; dtype: st
   return results;
 }
 
+/** `calls` forward passes in flight at once on one patched pipeline, and the same calls one by one. */
+async function concurrent(params: { model: string; device: 'wasm' | 'webgpu'; options: JMPOptions; pixels: number[]; dims: number[]; calls: number }): Promise<{ sequential: number[][]; concurrent: number[][] }> {
+  const classifier = (await pipeline('image-classification', params.model, { device: params.device, dtype: 'fp32' })) as unknown as Classifier;
+  const jmp = await enableJMP(classifier as never, params.options);
+  try {
+    const per = params.dims.slice(1).reduce((a, b) => a * b, 1);
+    // call i gets image i mod B of the batch, so the calls differ
+    const inputs = Array.from({ length: params.calls }, (_, i) => {
+      const b = i % params.dims[0]!;
+      return new Tensor('float32', Float32Array.from(params.pixels.slice(b * per, (b + 1) * per)), [1, ...params.dims.slice(1)]);
+    });
+    const sequential: number[][] = [];
+    for (const input of inputs) sequential.push(Array.from((await classifier.model({ pixel_values: input })).logits.data as Float32Array));
+    const results = await Promise.all(inputs.map((input) => classifier.model({ pixel_values: input })));
+    return { sequential, concurrent: results.map((r) => Array.from(r.logits.data as Float32Array)) };
+  } finally {
+    await jmp.dispose();
+    await classifier.dispose();
+  }
+}
+
+/** createJMPPipeline asked for `webgpu` where no WebGPU adapter is found (stubbed here). */
+async function withoutWebGPU(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{ warnings: string[]; device: string | null; logits: number[] }> {
+  const gpu = (navigator as { gpu?: { requestAdapter: () => Promise<unknown> } }).gpu;
+  const requestAdapter = gpu?.requestAdapter;
+  if (gpu) gpu.requestAdapter = async () => null;
+  const warnings: string[] = [];
+  try {
+    const { classifier, jmp } = await createJMPPipeline(params.model, { ...params.options, warn: (m) => warnings.push(m) }, { device: 'webgpu', dtype: 'fp32' });
+    try {
+      const out = await (classifier as unknown as Classifier).model({ pixel_values: new Tensor('float32', Float32Array.from(params.pixels), params.dims) });
+      return { warnings, device: jmp.info?.device ?? null, logits: Array.from(out.logits.data as Float32Array) };
+    } finally {
+      await jmp.dispose();
+      await (classifier as unknown as Classifier).dispose();
+    }
+  } finally {
+    if (gpu && requestAdapter) gpu.requestAdapter = requestAdapter;
+  }
+}
+
 async function hasWebGPU(): Promise<boolean> {
   const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   return !!gpu && (await gpu.requestAdapter()) !== null;
 }
 
-Object.assign(globalThis, { jmpTest: { run, hasWebGPU } });
+Object.assign(globalThis, { jmpTest: { run, concurrent, withoutWebGPU, hasWebGPU } });
 document.getElementById('status')!.textContent = 'ready';
