@@ -1,0 +1,254 @@
+/// <reference lib="dom" />
+// (page.evaluate callbacks run in the page)
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hasChromium, launchChromium, serveStatic } from '@jmpjs/browser-testing';
+import { modelPath } from '@jmpjs/fixtures';
+import type { BrowserContext, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoConfig } from '../vite.demo.config.js';
+
+/**
+ * End to end: the demo page (apps/eval/demo) built with Vite, served as static files, in headless
+ * Chromium on the wasm device. A bundled sample is classified by the plain pipeline and by JMP.
+ */
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+const CLASSES = Object.values((JSON.parse(readFileSync(path.join(modelPath('fmnist-deit'), 'config.json'), 'utf8')) as { id2label: Record<string, string> }).id2label);
+/** transformers.js asks whether the model has a tokenizer; the bundled image model has none. */
+const TOKENIZER_PROBE = /\/models\/fmnist-deit\/tokenizer_config\.json$/;
+
+interface Top5Row {
+  label: string;
+  score: string;
+}
+interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+describe.skipIf(!hasChromium())('demo page in Chromium', () => {
+  let dir = '';
+  let bundledModules: string[] = [];
+  let server: Awaited<ReturnType<typeof serveStatic>>;
+  let context: BrowserContext & { cleanup(): Promise<void> };
+  let page: Page;
+  const errors: string[] = [];
+  const requests: string[] = [];
+  const failed: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'jmp-demo-'));
+    const out = await build({ ...demoConfig(path.join(dir, 'site')), configFile: false, logLevel: 'warn' });
+    const outputs = Array.isArray(out) ? out : [out];
+    bundledModules = outputs.flatMap((o) => ('output' in o ? o.output : [])).flatMap((c) => (c.type === 'chunk' ? c.moduleIds : []));
+    server = await serveStatic({ '/': path.join(dir, 'site') });
+    context = await launchChromium();
+    page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !TOKENIZER_PROBE.test(m.location().url)) errors.push(`console: ${m.text()} (${m.location().url})`);
+    });
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !TOKENIZER_PROBE.test(r.url())) failed.push(`${r.url()}: HTTP ${r.status()}`);
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.cleanup();
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('bundles the built @jmpjs/transformers-patch (browser entry), not its sources', () => {
+    const norm = bundledModules.map((m) => m.split(path.sep).join('/'));
+    // (re-export-only modules such as dist/index.web.js are folded away and not listed)
+    expect(norm.some((m) => m.endsWith('packages/transformers-patch/dist/host/enable.js'))).toBe(true);
+    expect(norm.some((m) => m.endsWith('packages/transformers-patch/dist/host/platform.web.js'))).toBe(true);
+    expect(norm.filter((m) => m.includes('packages/transformers-patch/src/'))).toEqual([]);
+    expect(norm.filter((m) => m.includes('platform.node'))).toEqual([]);
+  });
+
+  it('classifies a bundled sample with and without JMP: top-5, time per image, token maps', async () => {
+    await page.goto(`${server.url}/index.html`);
+    const sample = page.locator('#sample-1'); // Trouser
+    await sample.waitFor();
+    const name = await sample.getAttribute('data-name');
+    expect(name).toMatch(/^fmnist-test #\d+$/);
+    await sample.click();
+    await page.waitForFunction(
+      (n) => {
+        const s = document.getElementById('status');
+        return s?.dataset.state === 'error' || (s?.dataset.state === 'done' && s.dataset.image === n);
+      },
+      name,
+      { timeout: 120_000 },
+    );
+    expect(await page.textContent('#status')).toContain('done');
+
+    // top-5 of both pipelines: five Fashion-MNIST classes each, with scores in descending order
+    for (const id of ['#top5-plain', '#top5-jmp']) {
+      const rows: Top5Row[] = await page.$$eval(`${id} li`, (lis) =>
+        lis.map((li) => ({ label: li.querySelector('.label')?.textContent ?? '', score: li.querySelector('.score')?.textContent ?? '' })),
+      );
+      expect(rows, id).toHaveLength(5);
+      expect(new Set(rows.map((r) => r.label)).size, id).toBe(5);
+      for (const r of rows) expect(CLASSES, id).toContain(r.label);
+      const scores = rows.map((r) => {
+        expect(r.score, id).toMatch(/^\d+(\.\d+)? %$/);
+        return Number.parseFloat(r.score);
+      });
+      for (const s of scores) expect(s).toBeGreaterThanOrEqual(0);
+      expect(scores.reduce((a, b) => a + b, 0), id).toBeLessThanOrEqual(100.5);
+      expect([...scores].sort((a, b) => b - a), id).toEqual(scores);
+    }
+
+    // time per image of both, measured in the page (positive; never its value), and their ratio
+    for (const id of ['#time-plain', '#time-jmp']) {
+      const ms = Number(await page.getAttribute(id, 'data-ms'));
+      expect(ms, id).toBeGreaterThan(0);
+      expect(Number.isFinite(ms), id).toBe(true);
+      expect(await page.textContent(id), id).toMatch(/\d ms \(median of \d+\)/);
+    }
+    expect(Number(await page.getAttribute('#speedup', 'data-ratio'))).toBeGreaterThan(0);
+
+    // one token map per reduction block (the default schedule), token counts falling
+    const blocks = (await page.getAttribute('#token-maps', 'data-blocks'))?.split(',').map(Number);
+    expect(blocks).toEqual([4, 7, 10]);
+    const maps = await page.$$eval('#token-maps figure.token-map', (figs) =>
+      figs.map((f) => {
+        const canvas = f.querySelector('canvas')!;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        // distinct saturated colours (the image itself is grey)
+        const colours = new Set<number>();
+        let coloured = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!];
+          if (Math.max(r, g, b) - Math.min(r, g, b) > 40) {
+            colours.add((r << 16) | (g << 8) | b);
+            coloured++;
+          }
+        }
+        return {
+          block: Number((f as HTMLElement).dataset.block),
+          tokens: Number((f as HTMLElement).dataset.tokens),
+          width: canvas.width,
+          colours: colours.size,
+          colouredShare: coloured / (data.length / 4),
+          caption: f.querySelector('figcaption')?.textContent ?? '',
+        };
+      }),
+    );
+    expect(maps.map((m) => m.block)).toEqual(blocks);
+    for (const m of maps) {
+      expect(m.width, `block ${m.block}`).toBeGreaterThanOrEqual(14 * 4);
+      expect(m.colours, `block ${m.block}: distinct colours`).toBeGreaterThanOrEqual(12);
+      // every patch that is still a token is tinted with its token's colour (pruned ones are dark)
+      expect(m.colouredShare, `block ${m.block}: share of coloured pixels`).toBeGreaterThan(0.5);
+      expect(m.caption).toMatch(new RegExp(`block ${m.block} · \\d+ → ${m.tokens} tokens`));
+    }
+    expect(maps.map((m) => m.tokens)).toEqual([...maps.map((m) => m.tokens)].sort((a, b) => b - a));
+    expect(maps[0]!.tokens).toBeLessThan(198);
+
+    // nothing failed, nothing left the machine: the model and the wasm files came from the page's server
+    expect(errors).toEqual([]);
+    expect(failed).toEqual([]);
+    const origin = new URL(server.url);
+    const elsewhere = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).hostname !== origin.hostname);
+    expect(elsewhere).toEqual([]);
+    const paths = requests.map((u) => (u.startsWith('http') ? new URL(u).pathname : u));
+    expect(paths).toContain('/models/fmnist-deit/onnx/model.onnx');
+    expect(paths).toContain('/ort/ort-wasm-simd-threaded.asyncify.wasm');
+
+    // the screenshot: a real PNG that shows the top-5 labels and the token maps
+    const shot = await page.screenshot({ fullPage: true });
+    const file = path.join(dir, 'demo.png');
+    await writeFile(file, shot);
+    await mkdir(path.join(appDir, 'out'), { recursive: true });
+    await writeFile(path.join(appDir, 'out', 'demo.png'), shot);
+    const png = await readFile(file);
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(png.length).toBeGreaterThan(50_000);
+    const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+    expect(width).toBe(1280);
+    expect(height).toBeGreaterThanOrEqual(800);
+
+    const regions = await page.evaluate(() => {
+      const box = (el: Element) => {
+        const r = el.getBoundingClientRect();
+        return { x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height };
+      };
+      return {
+        labels: Array.from(document.querySelectorAll('#top5-plain, #top5-jmp'), box),
+        maps: Array.from(document.querySelectorAll('#token-maps canvas'), box),
+      };
+    });
+    // read the screenshot's pixels back (decoded by the browser) in those regions
+    const seen = await page.evaluate(
+      async ({ b64, labels, maps }) => {
+        const img = new Image();
+        img.src = `data:image/png;base64,${b64}`;
+        await img.decode();
+        const canvas = document.createElement('canvas');
+        canvas.width = img.width;
+        canvas.height = img.height;
+        const ctx = canvas.getContext('2d')!;
+        ctx.drawImage(img, 0, 0);
+        const stats = (r: Region) => {
+          const d = ctx.getImageData(Math.round(r.x), Math.round(r.y), Math.max(1, Math.round(r.width)), Math.max(1, Math.round(r.height))).data;
+          const saturated = new Set<number>();
+          let dark = 0;
+          for (let i = 0; i < d.length; i += 4) {
+            const [red, green, blue] = [d[i]!, d[i + 1]!, d[i + 2]!];
+            if (Math.max(red, green, blue) - Math.min(red, green, blue) > 40) saturated.add((red << 16) | (green << 8) | blue);
+            if (red + green + blue < 200) dark++;
+          }
+          return { saturated: saturated.size, darkShare: dark / (d.length / 4) };
+        };
+        return { labels: labels.map(stats), maps: maps.map(stats) };
+      },
+      { b64: shot.toString('base64'), ...regions },
+    );
+    expect(seen.labels).toHaveLength(2);
+    for (const l of seen.labels) {
+      expect(l.darkShare, 'text in the top-5 lists').toBeGreaterThan(0.01);
+      expect(l.saturated, 'score bars').toBeGreaterThan(0);
+    }
+    expect(seen.maps).toHaveLength(3);
+    for (const m of seen.maps) expect(m.saturated, 'coloured patches in the token map').toBeGreaterThanOrEqual(12);
+  }, 180_000);
+
+  it("an image of the user's (file input) with strategy prune: pruned patches in every map", async () => {
+    await page.selectOption('#strategy', 'prune');
+    const png = await page.screenshot(); // any picture will do
+    await page.setInputFiles('#file', { name: 'user-image.png', mimeType: 'image/png', buffer: png });
+    await page.waitForFunction(
+      () => {
+        const s = document.getElementById('status');
+        return s?.dataset.state === 'error' || (s?.dataset.state === 'done' && s.dataset.image === 'user-image.png');
+      },
+      null,
+      { timeout: 120_000 },
+    );
+    expect(await page.textContent('#status')).toContain('done');
+    expect(await page.$$eval('#top5-jmp li', (lis) => lis.length)).toBe(5);
+    const captions = await page.$$eval('#token-maps figcaption', (cs) => cs.map((c) => c.textContent ?? ''));
+    expect(captions).toHaveLength(3);
+    for (const c of captions) {
+      expect(c).toContain('prune');
+      const [, kept, merged, pruned] = /(\d+) kept · (\d+) merged · (\d+) pruned/.exec(c) ?? [];
+      expect(Number(merged), c).toBe(0);
+      expect(Number(pruned), c).toBeGreaterThan(0);
+      expect(Number(kept) + Number(pruned), c).toBe(196);
+    }
+    expect(errors).toEqual([]);
+    expect(failed).toEqual([]);
+  }, 120_000);
+});

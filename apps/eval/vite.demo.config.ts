@@ -1,0 +1,116 @@
+// Vite config of the browser demo (apps/eval/demo): `pnpm --filter @jmpjs/eval demo:build` writes
+// a static site to out/demo that runs offline: the bundled Fashion-MNIST DeiT and onnxruntime-web's
+// wasm files are copied beside the page, and a few test images are bundled as pixel bytes.
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { cp, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { modelPath, readImageSet } from '@jmpjs/fixtures';
+import { defaultClientConditions, defineConfig, type Plugin, type UserConfig } from 'vite';
+
+const appDir = path.dirname(fileURLToPath(import.meta.url));
+
+/** The model the demo serves (transformers.js local layout under /models/<name>/). */
+export const DEMO_MODEL = 'fmnist-deit';
+const MODEL_FILES = ['config.json', 'preprocessor_config.json', 'onnx/model.onnx', 'onnx/model_fp16.onnx', 'onnx/model_quantized.onnx'];
+/** onnxruntime-web's wasm build that transformers.js's web bundle (onnxruntime-web/webgpu) loads, for wasm and webgpu alike. */
+const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+const SAMPLES_ID = 'virtual:fmnist-samples';
+
+/** onnxruntime-web's dist folder: the copy transformers.js itself imports. */
+function ortDist(): string {
+  const fromApp = createRequire(path.join(appDir, 'package.json'));
+  const fromTransformers = createRequire(fromApp.resolve('@huggingface/transformers'));
+  return path.dirname(fromTransformers.resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm'));
+}
+
+/** Files the page fetches at run time: URL path (no leading slash) → file on disk. */
+function runtimeFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const f of MODEL_FILES) files.set(`models/${DEMO_MODEL}/${f}`, path.join(modelPath(DEMO_MODEL), f));
+  const ort = ortDist();
+  for (const f of ORT_FILES) files.set(`ort/${f}`, path.join(ort, f));
+  return files;
+}
+
+/**
+ * The first image of every class of the committed Fashion-MNIST test set, as a module:
+ * `{ rows, cols, classes, samples: [{ index, label, pixels (base64, rows·cols bytes) }] }`.
+ */
+function samplesModule(): string {
+  const config = JSON.parse(readFileSync(path.join(modelPath(DEMO_MODEL), 'config.json'), 'utf8')) as { id2label: Record<string, string> };
+  const classes = Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label[k]!);
+  const set = readImageSet('fmnist-test');
+  const per = set.rows * set.cols;
+  const samples: { index: number; label: number; pixels: string }[] = [];
+  const seen = new Set<number>();
+  for (let i = 0; i < set.count && seen.size < 10; i++) {
+    const label = set.labels[i]!;
+    if (seen.has(label)) continue;
+    seen.add(label);
+    samples.push({ index: i, label, pixels: Buffer.from(set.images.subarray(i * per, (i + 1) * per)).toString('base64') });
+  }
+  samples.sort((a, b) => a.label - b.label);
+  return `export default ${JSON.stringify({ rows: set.rows, cols: set.cols, classes, samples })};\n`;
+}
+
+const TYPES: Record<string, string> = { '.json': 'application/json', '.onnx': 'application/octet-stream', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+
+/** Bundled samples, and the model and wasm files: served by the dev server, copied into the build. */
+export function demoAssets(): Plugin {
+  let outDir = '';
+  return {
+    name: 'jmp-demo-assets',
+    resolveId: (id) => (id === SAMPLES_ID ? `\0${SAMPLES_ID}` : null),
+    load: (id) => (id === `\0${SAMPLES_ID}` ? samplesModule() : null),
+    configResolved(config) {
+      outDir = path.resolve(config.root, config.build.outDir);
+    },
+    configureServer(server) {
+      const files = runtimeFiles();
+      server.middlewares.use((req, res, next) => {
+        const url = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\//, '');
+        const file = files.get(url);
+        if (!file || !existsSync(file)) {
+          if (!/^(models|ort)\//.test(url)) return next();
+          res.statusCode = 404;
+          res.end('not found');
+          return;
+        }
+        res.setHeader('Content-Type', TYPES[path.extname(file)] ?? 'application/octet-stream');
+        res.setHeader('Content-Length', statSync(file).size);
+        createReadStream(file).pipe(res);
+      });
+    },
+    async writeBundle() {
+      for (const [url, file] of runtimeFiles()) {
+        const to = path.join(outDir, url);
+        await mkdir(path.dirname(to), { recursive: true });
+        await cp(file, to);
+      }
+    },
+  };
+}
+
+// onnxruntime-web runs multi-threaded only in a cross-origin isolated page
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+/** The demo's config; `outDir` overrides out/demo (the end-to-end test builds into a temp folder). */
+export function demoConfig(outDir = path.join(appDir, 'out/demo')): UserConfig {
+  return {
+    root: path.join(appDir, 'demo'),
+    base: './',
+    // no index.html fallback for missing files: transformers.js probes for files a model may not
+    // have (tokenizer_config.json) and must get a 404
+    appType: 'mpa',
+    plugins: [demoAssets()],
+    // onnxruntime-web's build without the wasm inlined as an asset: it loads the files copied to ort/
+    resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
+    build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2048 },
+    server: { headers: ISOLATION },
+    preview: { headers: ISOLATION },
+  };
+}
+
+export default defineConfig(demoConfig());
