@@ -30,11 +30,16 @@ async function child(mode: string): Promise<void> {
   const n = Number(calls);
   const warm = Math.min(50, Math.floor(n / 10));
   let rssAfterWarmup = 0;
+  const rssEveryHundred: number[] = []; // RSS after GC every 100 calls: a leak grows linearly, allocator warm-up levels off
   for (let i = 0; i < n; i++) {
     await classifier.model({ pixel_values: x });
     if (i === warm - 1) {
       globalThis.gc?.();
       rssAfterWarmup = process.memoryUsage().rss;
+    }
+    if ((i + 1) % 100 === 0) {
+      globalThis.gc?.();
+      rssEveryHundred.push(process.memoryUsage().rss / 2 ** 20);
     }
   }
   globalThis.gc?.();
@@ -46,7 +51,9 @@ async function child(mode: string): Promise<void> {
     globalThis.gc?.();
     rssCalls = Math.max(rssCalls, process.memoryUsage().rss);
   }
-  console.log(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024, rssAfterWarmupMB: rssAfterWarmup / 2 ** 20, rssEndMB: rssEnd / 2 ** 20, rssCallsMB: rssCalls / 2 ** 20 }));
+  console.log(
+    JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024, rssAfterWarmupMB: rssAfterWarmup / 2 ** 20, rssEndMB: rssEnd / 2 ** 20, rssCallsMB: rssCalls / 2 ** 20, rssEveryHundredMB: rssEveryHundred }),
+  );
   await classifier.dispose();
 }
 

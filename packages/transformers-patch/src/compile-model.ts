@@ -186,7 +186,8 @@ async function loadModel(model: unknown, dtype: ModelDtype | undefined): Promise
   try {
     proto = decodeModel(await readFile(file));
   } catch (e) {
-    throw new UnsupportedModelError({ lookedFor: 'an ONNX model file', found: `${file}, which does not decode as ONNX (${(e as Error).message})`, hint: SUPPORTED });
+    if (UnsupportedModelError.isInstance(e)) throw rehint(e, file); // bytes that do not decode
+    throw new UnsupportedModelError({ lookedFor: 'an ONNX model file', found: `${file}, which could not be read (${(e as Error).message})`, hint: SUPPORTED });
   }
   let layout: GraphLayout;
   try {

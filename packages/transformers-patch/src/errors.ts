@@ -2,12 +2,24 @@ import { JmpError } from '@jmpjs/core';
 
 export { JmpError, JmpArgumentError } from '@jmpjs/core';
 
+/*
+ * The errors of this package form one small hierarchy, all recognisable across copies of the
+ * package by a `Symbol.for` marker (`isInstance`), each message naming what was expected, what was
+ * found and what to do:
+ *
+ *   JmpError                  (from @jmpjs/core) base class
+ *   ├─ JmpArgumentError       (from @jmpjs/core) a bad option, argument or input tensor
+ *   ├─ UnsupportedModelError  the model is not one this package can read or recognise
+ *   └─ JmpStateError          a call the handle's or the pipeline's state does not allow
+ */
+
 const UNSUPPORTED_MARKER = Symbol.for('jmpjs.error.unsupported-model');
 
 /**
- * The model is not a ViT-family image classifier whose ONNX graph this package recognises.
- * Says what was looked for and what was found; `onUnsupported: 'passthrough'` turns it into a
- * warning and leaves the pipeline unchanged.
+ * The model is not a ViT-family image classifier whose ONNX graph this package recognises — or
+ * its bytes are not a readable ONNX model at all (corrupt, truncated). Says what was looked for
+ * and what was found; `onUnsupported: 'passthrough'` turns it into a warning and leaves the
+ * pipeline unchanged.
  */
 export class UnsupportedModelError extends JmpError {
   private readonly [UNSUPPORTED_MARKER] = true;
@@ -15,10 +27,11 @@ export class UnsupportedModelError extends JmpError {
   readonly lookedFor: string;
   readonly found: string;
 
-  constructor(params: { lookedFor: string; found: string; hint?: string }) {
+  constructor(params: { lookedFor: string; found: string; hint?: string; cause?: unknown }) {
     super(
       `Unsupported model for JMP: looked for ${params.lookedFor}, found ${params.found}. ` +
         (params.hint ?? "Use onUnsupported: 'passthrough' to leave such pipelines unchanged."),
+      params.cause === undefined ? undefined : { cause: params.cause },
     );
     this.lookedFor = params.lookedFor;
     this.found = params.found;
@@ -31,10 +44,28 @@ export class UnsupportedModelError extends JmpError {
 
 const STATE_MARKER = Symbol.for('jmpjs.error.state');
 
-/** A call that the patch's current state does not allow (e.g. after dispose). */
+/**
+ * A call that the current state of a JMP handle or of its pipeline does not allow: enabling JMP
+ * on a pipeline that has it already, `enable()` after `dispose()`, running a pipeline after
+ * `pipeline.dispose()`. Names the operation, the state it needs and the state found.
+ */
 export class JmpStateError extends JmpError {
   private readonly [STATE_MARKER] = true;
   override readonly name: string = 'JmpStateError';
+  /** What was attempted, e.g. `enable()`. */
+  readonly operation: string;
+  readonly expected: string;
+  readonly found: string;
+
+  constructor(params: { operation: string; expected: string; found: string; hint: string; cause?: unknown }) {
+    super(
+      `Cannot ${params.operation}: expected ${params.expected}, found ${params.found}. ${params.hint}`,
+      params.cause === undefined ? undefined : { cause: params.cause },
+    );
+    this.operation = params.operation;
+    this.expected = params.expected;
+    this.found = params.found;
+  }
 
   static override isInstance(error: unknown): error is JmpStateError {
     return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[STATE_MARKER] === true;

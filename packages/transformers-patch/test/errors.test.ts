@@ -82,7 +82,10 @@ describe('errors and fallbacks', () => {
   it('corrupt ONNX bytes', async () => {
     const bytes = readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx')).subarray(0, 5000);
     const error = await enableJMP(classifier, { strategy: 'prune', modelSource: bytes }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
+    expect(UnsupportedModelError.isInstance(error)).toBe(true);
+    expect((error as UnsupportedModelError).lookedFor).toContain('ONNX model');
+    expect((error as UnsupportedModelError).found).toMatch(/^5000 bytes that do not decode/);
+    expect((error as Error).message).toContain('truncated');
     expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
   });
 

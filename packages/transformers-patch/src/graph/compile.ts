@@ -229,9 +229,11 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       // EViT fuses every non-critical token into the extra token at position K
       dest = method === 'evit' ? destinations(op('Add', [tgt, op('Mul', [nc, Kf])]), mask, nc) : destinations(tgt, mask, w);
       if (method === 'evit') {
-        // EViT's extra token: Σ a_j x_j over the non-critical tokens, size Σ s_j.
-        tail.push(toT(op('MatMul', [unsqueeze(op('Mul', [a, nc]), [1]), Xp])));
-        tailSizes.push(reduce('ReduceSum', op('Mul', [nc, sp]), [1], 1));
+        // EViT's extra token: Σ a_j x_j over the non-critical tokens, size Σ s_j — only where there
+        // are non-critical tokens (keep < 1 can still keep all of them: K = M0 gives no extra token).
+        const extra = op('Min', [op('Sub', [M0, K]), b.int64([1])]); // 0 or 1 tokens
+        tail.push(slice2(toT(op('MatMul', [unsqueeze(op('Mul', [a, nc]), [1]), Xp])), extra));
+        tailSizes.push(slice2(reduce('ReduceSum', op('Mul', [nc, sp]), [1], 1), extra));
       } else {
         const names = compiledOutputs(k);
         nodes.push(b.node('Identity', [sigma], names.sigma), b.node('Identity', [reduce('ReduceSum', w, [1], 0)], names.merged));

@@ -148,7 +148,7 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   }
   const opset = toNumber(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) {
-    throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: `opset ${opset}` });
+    throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: opset === 0 ? 'no default-domain opset import (a truncated file?)' : `opset ${opset}` });
   }
   return { root, blocks, protectedTokens, floatType, hidden, opset, inputName, outputName: graph.output[0]!.name };
 }

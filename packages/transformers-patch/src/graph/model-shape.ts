@@ -17,9 +17,22 @@ function configNumber(config: Record<string, unknown>, key: string, hint?: strin
 export function shapeFromConfig(config: Record<string, unknown>, layout: GraphLayout, hint?: string): { shape: ModelShape; heads: number } {
   const patchSize = configNumber(config, 'patch_size', hint);
   const imageSize = configNumber(config, 'image_size', hint);
+  const hidden = configNumber(config, 'hidden_size', hint);
+  // The graph must be the model config.json describes (a modelSource of another model would
+  // otherwise run silently, with the other model's weights and labels).
+  const mismatch = "The ONNX graph is not the model config.json describes (enableJMP's modelSource must be the pipeline's own model).";
+  if (typeof config.model_type === 'string' && config.model_type !== layout.root) {
+    throw new UnsupportedModelError({ lookedFor: `a graph of model_type '${config.model_type}' (config.json)`, found: `a /${layout.root}/… graph`, hint: mismatch });
+  }
+  if (layout.hidden !== hidden) {
+    throw new UnsupportedModelError({ lookedFor: `a graph of width config.hidden_size = ${hidden}`, found: `width ${layout.hidden} (position embeddings)`, hint: mismatch });
+  }
+  if (typeof config.num_hidden_layers === 'number' && config.num_hidden_layers !== layout.blocks.length) {
+    throw new UnsupportedModelError({ lookedFor: `a graph of config.num_hidden_layers = ${config.num_hidden_layers} blocks`, found: `${layout.blocks.length} blocks`, hint: mismatch });
+  }
   return {
     shape: {
-      hidden: configNumber(config, 'hidden_size', hint),
+      hidden,
       depth: layout.blocks.length,
       patches: (imageSize / patchSize) ** 2,
       intermediate: configNumber(config, 'intermediate_size', hint),

@@ -1,6 +1,6 @@
 import { Tensor, pipeline } from '@huggingface/transformers';
 import { JmpArgumentError, planTokens, resolveSchedule, type BlockTokens, type ModelShape } from '@jmpjs/core';
-import { JmpStateError, UnsupportedModelError } from '../errors.js';
+import { JmpError, JmpStateError, UnsupportedModelError } from '../errors.js';
 import { findLayout, type GraphLayout } from '../graph/layout.js';
 import { shapeFromConfig } from '../graph/model-shape.js';
 import { compileJMP } from '../graph/compile.js';
@@ -8,6 +8,7 @@ import { buildSegments, type Segment } from '../graph/segments.js';
 import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
 import { defaultBlocks, methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
 import { CompiledRunner } from '../runner/compiled-runner.js';
+import { checkPixelValues } from '../runner/input.js';
 import { SegmentRunner, type CallRecord, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
 import { platform } from '#platform';
 import { createSession, rememberSource, sessionSource, trackSessions, type OrtModule, type SessionSource } from './sessions.js';
@@ -45,7 +46,11 @@ export interface JMPModelInfo {
   runner: 'compiled' | 'segments';
 }
 
-/** Handle returned by {@link enableJMP}. */
+/**
+ * Handle returned by {@link enableJMP}. `enable()`, `disable()` and `dispose()` (and the
+ * pipeline's own `dispose()`) run one after another and wait for the calls in flight: those finish
+ * as they started, calls made meanwhile wait and run in the new state.
+ */
 export interface JMPHandle {
   /** True while the pipeline runs with token reduction. */
   readonly enabled: boolean;
@@ -54,11 +59,11 @@ export interface JMPHandle {
   /** Totals since enable (or the last reset) and the last call in detail. */
   stats(): JMPStats;
   resetStats(): void;
-  /** Restores the plain pipeline (the original session is re-created, the segments released). */
+  /** Restores the plain pipeline (the original session is re-created, the segments released). Nothing to do when off. */
   disable(): Promise<void>;
-  /** Turns token reduction on again after `disable()`, with the same options. */
+  /** Turns token reduction on again after `disable()`, with the same options. Nothing to do when on; a `JmpStateError` after `dispose()`. */
   enable(): Promise<void>;
-  /** Restores the plain pipeline if needed and releases everything; the handle can't be used afterwards. */
+  /** Restores the plain pipeline if needed and releases everything; `enable()` is a `JmpStateError` afterwards. */
   dispose(): Promise<void>;
 }
 
@@ -146,14 +151,13 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
 export async function enableJMP(pipe: ImageClassificationPipelineLike, options?: JMPOptions): Promise<JMPHandle> {
   const o = resolveOptions(options);
   const model = hostModel(pipe);
-  if ((model.sessions.model as { [PATCHED]?: true })[PATCHED]) {
-    throw new JmpStateError('JMP is already on for this pipeline: call disable() or dispose() on its handle first.');
-  }
   const { source, env } = resolveSource(model, o);
+  claimPipeline(model); // before any await: a second enableJMP on this pipeline is a JmpStateError
   let plan: Plan;
   try {
-    plan = await makePlan(model, o, source);
+    plan = await planFor(model, o, source);
   } catch (e) {
+    unclaimPipeline(model);
     if (UnsupportedModelError.isInstance(e) && o.onUnsupported === 'passthrough') {
       o.warn(`[jmp] ${e.message} The pipeline is left unchanged.`);
       return passthroughHandle();
@@ -171,7 +175,7 @@ export async function inspectJMP(pipe: ImageClassificationPipelineLike, options?
   const o = resolveOptions(options);
   const model = hostModel(pipe);
   const { source, env } = resolveSource(model, o);
-  return planInfo(await makePlan(model, o, source), env);
+  return planInfo(await planFor(model, o, source), env);
 }
 
 /**
@@ -323,11 +327,101 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Ru
   });
 }
 
+/**
+ * Which pipeline models have a JMP handle: one at a time per pipeline. `'starting'` is set
+ * synchronously when enableJMP begins (so two concurrent enableJMP calls cannot both patch), and
+ * `'disposed'` once the pipeline itself was disposed with JMP set up on it.
+ */
+const handles = new WeakMap<object, 'starting' | 'disposed' | Patch>();
+
+/** Claims a pipeline for a new handle, or throws a {@link JmpStateError} saying why not. */
+function claimPipeline(model: HostModel): void {
+  const current = handles.get(model);
+  if (current === 'disposed') {
+    throw new JmpStateError({ operation: 'enable JMP', expected: 'a pipeline that was not disposed', found: 'a pipeline disposed with pipeline.dispose()', hint: 'Create the pipeline again.' });
+  }
+  if (current) {
+    throw new JmpStateError({
+      operation: 'enable JMP',
+      expected: 'a pipeline without a JMP handle',
+      found: current === 'starting' ? 'JMP already being turned on for this pipeline (another enableJMP call)' : `JMP already ${current.enabled ? 'on' : 'set up (now off)'} for this pipeline`,
+      hint: 'Use that handle (enable() / disable()), or call dispose() on it first.',
+    });
+  }
+  handles.set(model, 'starting');
+}
+
+/** Gives a claim back after enableJMP failed or passed the pipeline through. */
+function unclaimPipeline(model: HostModel): void {
+  if (handles.get(model) === 'starting') handles.delete(model);
+}
+
+/**
+ * {@link makePlan} with every failure typed: an unreadable file given as `modelSource` is a
+ * {@link JmpArgumentError}; anything else that is not already a {@link JmpError} (an unreadable
+ * file of the pipeline, an unexpected error while planning) an {@link UnsupportedModelError}
+ * that keeps the original as `cause` (so `onUnsupported: 'passthrough'` covers it too).
+ */
+async function planFor(model: HostModel, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
+  try {
+    return await makePlan(model, o, source);
+  } catch (e) {
+    if (JmpError.isInstance(e)) throw e;
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    if (typeof (e as { code?: unknown } | null)?.code === 'string' && typeof source.source === 'string') {
+      // Reading the file failed (ENOENT, EISDIR, EACCES…).
+      if (o.modelSource !== undefined) {
+        throw new JmpArgumentError({ argument: 'options.modelSource', expected: 'the path of a readable ONNX file, or its bytes', found: o.modelSource, hint: `Reading it failed (${message}).` });
+      }
+      throw new UnsupportedModelError({ lookedFor: `the pipeline's ONNX file ${source.source}`, found: `a file that could not be read (${message})`, hint: 'Pass the model as modelSource (its path or bytes).', cause: e });
+    }
+    throw new UnsupportedModelError({
+      lookedFor: 'a model this package can read and plan',
+      found: `an error while planning (${message})`,
+      hint: "This is probably a bug in @jmpjs/transformers-patch: please report it with the model. onUnsupported: 'passthrough' leaves such pipelines unchanged.",
+      cause: e,
+    });
+  }
+}
+
+/** Resolves after the tasks already queued (onnxruntime-node runs each session run in its own `setImmediate`). */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => (typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
+/**
+ * One pipeline with JMP set up on it. From `start()` until `dispose()` the model's `forward` is
+ * this handle's router: with JMP on it validates `pixel_values` and runs the runner, with JMP off
+ * it calls the model's own forward. Every call is counted while in flight, so that
+ * enable / disable / dispose / pipeline.dispose() (run one after another) never release a session
+ * under a running call: they close a gate (calls arriving meanwhile wait for the switch, then run
+ * in the new state), wait for the calls in flight, switch the sessions and open the gate again.
+ */
 class Patch implements JMPHandle {
   private runner: Runner | null = null;
   private readonly collector = new StatsCollector();
-  private disposed = false;
+  private mode: 'off' | 'on' | 'disposed' = 'off';
+  /** Why the handle is disposed, for the errors of later calls (what was found). */
+  private disposedBy: { found: string; expected: string; hint: string } | null = null;
   private plan: Plan | null;
+  /** Open while sessions are switched: calls arriving wait for it. */
+  private gate: Promise<void> | null = null;
+  /** enable / disable / dispose / pipeline.dispose(), one after another. */
+  private queue: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+  /** The plain session while JMP is off; its `release` is watched (pipeline.dispose() calls it). */
+  private plain: { session: SessionLike; release: () => Promise<void>; restore: () => void } | null = null;
+  /** The model's own `forward` property, if it had one (else the prototype's is used). */
+  private readonly ownForward: PropertyDescriptor | undefined;
+  /** sessions.model while JMP is on, and after pipeline.dispose(). */
+  private readonly facade: SessionLike;
+  /**
+   * What the plain session is re-created from: the file the pipeline's own session was created
+   * from where it is known (so that a `modelSource` never replaces the pipeline's model after
+   * disable()), else the model JMP runs.
+   */
+  private readonly plainSource: SessionSource;
   readonly info: JMPModelInfo;
 
   constructor(
@@ -340,14 +434,35 @@ class Patch implements JMPHandle {
   ) {
     this.plan = plan;
     this.info = planInfo(plan, env);
+    this.ownForward = Object.getOwnPropertyDescriptor(model, 'forward');
+    this.plainSource = sessionSource(model.sessions.model!) ?? source;
+    this.facade = {
+      [PATCHED]: true,
+      run: (feeds: Record<string, OrtTensorLike>) => this.runFacade(feeds),
+      // pipeline.dispose() releases everything: the segments, without re-creating the plain session.
+      release: () => this.serial(() => this.pipelineDisposed()),
+      config: model.sessions.model!.config,
+      inputNames: ['pixel_values'],
+      outputNames: ['logits'],
+    } as SessionLike;
+    rememberSource(this.facade, source); // inspectJMP keeps working on the patched pipeline
   }
 
   get enabled(): boolean {
-    return this.runner !== null;
+    return this.mode === 'on';
   }
 
   async start(): Promise<this> {
-    await this.enable();
+    this.watchPlain(this.model.sessions.model!);
+    this.model.forward = this.route;
+    try {
+      await this.enable();
+    } catch (e) {
+      this.restorePipeline();
+      unclaimPipeline(this.model);
+      throw e;
+    }
+    handles.set(this.model, this);
     return this;
   }
 
@@ -359,10 +474,264 @@ class Patch implements JMPHandle {
     this.collector.reset();
   }
 
+  enable(): Promise<void> {
+    return this.serial(() => this.switchOn());
+  }
+
+  disable(): Promise<void> {
+    return this.serial(() => this.switchOff());
+  }
+
+  dispose(): Promise<void> {
+    return this.serial(() => this.close());
+  }
+
+  // ---- calls ----------------------------------------------------------------------------------
+
+  /** The model's forward while this handle exists. */
+  private readonly route = (inputs: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    if (this.gate) return this.gate.then(() => this.model.forward(inputs));
+    if (this.mode === 'on') return this.track(() => this.forwardJMP(inputs));
+    return this.track(() => this.plainForward(inputs));
+  };
+
+  private async forwardJMP(inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const pixels = inputs.pixel_values as { ort_tensor?: OrtTensorLike } | undefined;
+    if (!pixels?.ort_tensor) {
+      throw new JmpArgumentError({ argument: 'pixel_values', expected: 'a transformers.js Tensor [B, C, H, W]', found: inputs.pixel_values });
+    }
+    const logits = await this.runChecked(pixels.ort_tensor);
+    return { logits: new Tensor(logits as never) };
+  }
+
+  /** sessions.model.run, for code that runs the session directly. */
+  private runFacade(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>> {
+    if (this.gate) return this.gate.then(() => this.model.sessions.model!.run(feeds));
+    if (this.mode === 'disposed') return Promise.reject(this.disposedError('run the pipeline'));
+    if (this.mode === 'off') return this.model.sessions.model!.run(feeds);
+    return this.track(async () => {
+      const pixels = feeds.pixel_values;
+      if (!pixels) throw new JmpArgumentError({ argument: 'feeds.pixel_values', expected: 'an onnxruntime Tensor [B, C, H, W]', found: undefined });
+      return { logits: await this.runChecked(pixels) };
+    });
+  }
+
+  /** Checks the input, runs the runner, records the call; errors are typed. */
+  private async runChecked(pixelValues: OrtTensorLike): Promise<OrtTensorLike> {
+    checkPixelValues(pixelValues, this.info.shape);
+    let result: Awaited<ReturnType<Runner['run']>>;
+    try {
+      result = await this.runner!.run(pixelValues);
+    } catch (e) {
+      if (JmpError.isInstance(e)) throw e;
+      throw new JmpError(
+        `JMP's forward failed inside onnxruntime (${e instanceof Error ? e.message : String(e)}) on a checked input of dims [${pixelValues.dims.join(', ')}]. ` +
+          'This is not expected: please report it with the model and options; jmp.disable() gives the plain pipeline back.',
+        { cause: e },
+      );
+    }
+    this.collector.add(result.record);
+    return result.logits;
+  }
+
+  private plainForward(inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const forward = (this.ownForward?.value ?? Object.getPrototypeOf(this.model).forward) as HostModel['forward'];
+    return forward.call(this.model, inputs);
+  }
+
+  /** Runs a call, counted while in flight. */
+  private track<T>(run: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    const done = () => {
+      if (--this.inFlight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+    };
+    let result: Promise<T>;
+    try {
+      result = run();
+    } catch (e) {
+      done();
+      return Promise.reject(e);
+    }
+    return result.finally(done);
+  }
+
+  // ---- switching ------------------------------------------------------------------------------
+
+  /** Runs lifecycle operations one after another (a failed one does not block the next). */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(op);
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  /**
+   * Makes calls arriving from now on wait, then waits for the calls in flight (and for session
+   * runs already queued by calls that started before enableJMP). Returns what opens it again.
+   */
+  private async closeGate(): Promise<() => void> {
+    let open!: () => void;
+    this.gate = new Promise<void>((resolve) => (open = resolve));
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    await nextTask();
+    return () => {
+      this.gate = null;
+      open();
+    };
+  }
+
+  private async switchOn(): Promise<void> {
+    if (this.mode === 'disposed') throw this.disposedError('enable()');
+    if (this.mode === 'on') return;
+    // Planning (decoding, compiling) happens while calls still run on the plain session.
+    let plan: Plan | null = this.plan ?? (await planFor(this.model, this.o, this.source));
+    this.plan = null;
+    const open = await this.closeGate();
+    try {
+      // Release the plain session first, then create the new sessions one by one (each segment's
+      // bytes are encoded just before its session and dropped right after), so that peak memory
+      // stays near the plain pipeline's.
+      await this.plain!.release();
+      this.plain = null;
+      const sessions: SessionLike[] = [];
+      try {
+        if (plan.compiled) {
+          const bytes = encodeModel(plan.compiled);
+          delete plan.compiled; // the decoded model (and the file bytes it points into) can go before ORT parses
+          sessions.push(await this.createCompiled(bytes));
+        } else for (const segment of plan.segments) sessions.push(await this.createSegment(encodeModel(segment.model)));
+      } catch (e) {
+        await Promise.all(sessions.map((s) => s.release()));
+        this.watchPlain(await this.createPlain());
+        if (JmpError.isInstance(e)) throw e;
+        throw new UnsupportedModelError({
+          lookedFor: `onnxruntime to load the ${plan.runner === 'compiled' ? 'compiled' : 'segment'} model built from this model`,
+          found: `an error (${e instanceof Error ? e.message : String(e)})`,
+          hint: `The plain pipeline was restored. Try runner: '${plan.runner === 'compiled' ? 'segments' : 'compiled'}', and please report this with the model.`,
+          cause: e,
+        });
+      }
+      this.runner = makeRunner(plan, sessions, this.o);
+      plan = null; // nothing below keeps the model bytes alive
+      this.model.sessions.model = this.facade;
+      this.mode = 'on';
+    } finally {
+      open();
+    }
+  }
+
+  private async switchOff(): Promise<void> {
+    if (this.mode !== 'on') return;
+    const open = await this.closeGate();
+    try {
+      const runner = this.runner!;
+      this.runner = null;
+      this.mode = 'off';
+      await runner.release();
+      let plain: SessionLike;
+      try {
+        plain = await this.createPlain();
+      } catch (e) {
+        // Nothing to run the pipeline with: later calls get a typed error too.
+        const found = `a plain session that onnxruntime could not create again (${e instanceof Error ? e.message : String(e)})`;
+        await this.retire({ found, expected: 'a pipeline that can run', hint: 'Create the pipeline again.' });
+        throw new JmpStateError({ operation: 'disable()', expected: 'the plain session to be created again', found, hint: 'The pipeline cannot run any more: create it again.', cause: e });
+      }
+      this.watchPlain(plain);
+    } finally {
+      open();
+    }
+  }
+
+  /** jmp.dispose(): the plain pipeline, exactly as it was without this handle. */
+  private async close(): Promise<void> {
+    await this.switchOff();
+    if (this.isDisposed()) return;
+    this.restorePipeline();
+    this.plain = null;
+    this.mode = 'disposed';
+    this.disposedBy = { found: 'a disposed handle', expected: 'a JMP handle that was not disposed', hint: 'Call enableJMP(pipeline, options) again for a new handle.' };
+    handles.delete(this.model);
+  }
+
+  private isDisposed(): boolean {
+    return this.mode === 'disposed';
+  }
+
+  /** pipeline.dispose() (it releases sessions.model, the facade or the watched plain session). */
+  private async pipelineDisposed(): Promise<void> {
+    if (this.mode === 'disposed') return;
+    const open = await this.closeGate();
+    try {
+      const runner = this.runner;
+      this.runner = null;
+      await runner?.release();
+      await this.retire({ found: 'a pipeline disposed with pipeline.dispose()', expected: 'a pipeline that was not disposed', hint: 'Create the pipeline again (then enableJMP on it).' });
+    } finally {
+      open();
+    }
+  }
+
+  /**
+   * The pipeline cannot run any more (disposed): releases the plain session (if any) and leaves
+   * the facade as sessions.model, whose run() then throws a typed error.
+   */
+  private async retire(why: NonNullable<Patch['disposedBy']>): Promise<void> {
+    const plain = this.plain;
+    this.plain = null;
+    this.model.sessions.model = this.facade;
+    this.restoreForward();
+    this.mode = 'disposed';
+    this.disposedBy = why;
+    handles.set(this.model, 'disposed');
+    await plain?.release();
+  }
+
+  private disposedError(operation: string): JmpStateError {
+    const why = this.disposedBy ?? { found: 'a disposed handle', expected: 'a JMP handle that was not disposed', hint: 'Call enableJMP(pipeline, options) again.' };
+    return new JmpStateError({ operation, ...why });
+  }
+
+  // ---- sessions -------------------------------------------------------------------------------
+
+  /** Makes `session` the pipeline's plain session; pipeline.dispose() calling its release disposes this handle. */
+  private watchPlain(session: SessionLike): void {
+    const own = Object.getOwnPropertyDescriptor(session, 'release');
+    const release = session.release;
+    const restore = () => {
+      if (own) Object.defineProperty(session, 'release', own);
+      else delete (session as Partial<SessionLike>).release;
+    };
+    session.release = () => this.serial(() => this.pipelineDisposed());
+    this.plain = {
+      session,
+      release: () => {
+        restore();
+        return release.call(session);
+      },
+      restore,
+    };
+    this.model.sessions.model = session;
+  }
+
+  /** Gives the pipeline its own forward back, and its plain session its own release. */
+  private restorePipeline(): void {
+    this.restoreForward();
+    this.plain?.restore();
+  }
+
+  private restoreForward(): void {
+    if (this.model.forward !== this.route) return;
+    if (this.ownForward) Object.defineProperty(this.model, 'forward', this.ownForward);
+    else delete (this.model as Partial<HostModel>).forward; // back to the prototype's forward
+  }
+
   /** The plain session, as transformers.js created it. */
   private async createPlain(): Promise<SessionLike> {
-    const session = (await createSession(this.ort, this.source.source, this.source.options)) as SessionLike;
-    rememberSource(session, this.source); // so that enableJMP works on this pipeline again
+    const session = (await createSession(this.ort, this.plainSource.source, this.plainSource.options)) as SessionLike;
+    rememberSource(session, this.plainSource); // so that enableJMP works on this pipeline again
     return session;
   }
 
@@ -374,81 +743,5 @@ class Patch implements JMPHandle {
   /** A segment session: the pipeline's own session options, tuned for several sessions in a row. */
   private createSegment(bytes: Uint8Array): Promise<SessionLike> {
     return createSession(this.ort, bytes, segmentSessionOptions(this.source.options)) as Promise<SessionLike>;
-  }
-
-  async enable(): Promise<void> {
-    if (this.disposed) throw new JmpStateError('This JMP handle was disposed: call enableJMP again.');
-    if (this.runner) return;
-    let plan: Plan | null = this.plan ?? (await makePlan(this.model, this.o, this.source));
-    this.plan = null;
-    const original = this.model.sessions.model!;
-    // Release the plain session first, then create the segments one by one (each segment's bytes
-    // are encoded just before its session and dropped right after), so that peak memory stays
-    // near the plain pipeline's.
-    await original.release();
-    const sessions: SessionLike[] = [];
-    try {
-      if (plan.compiled) {
-        const bytes = encodeModel(plan.compiled);
-        delete plan.compiled; // the decoded model (and the file bytes it points into) can go before ORT parses
-        sessions.push(await this.createCompiled(bytes));
-      }
-      else for (const segment of plan.segments) sessions.push(await this.createSegment(encodeModel(segment.model)));
-    } catch (e) {
-      await Promise.all(sessions.map((s) => s.release()));
-      this.model.sessions.model = await this.createPlain();
-      throw e;
-    }
-    const runner = makeRunner(plan, sessions, this.o);
-    plan = null; // nothing below keeps the model bytes alive
-    this.install(runner, original.config);
-  }
-
-  private install(runner: Runner, config: HostModel['sessions'][string]['config']): void {
-    this.runner = runner;
-    const collector = this.collector;
-    this.model.forward = async (inputs: Record<string, unknown>) => {
-      const pixels = inputs.pixel_values as { ort_tensor?: OrtTensorLike } | undefined;
-      if (!pixels?.ort_tensor) {
-        throw new JmpArgumentError({ argument: 'pixel_values', expected: 'a transformers.js Tensor [B, C, H, W]', found: inputs.pixel_values });
-      }
-      const { logits, record } = await runner.run(pixels.ort_tensor);
-      collector.add(record);
-      return { logits: new Tensor(logits as never) };
-    };
-    const facade = {
-      [PATCHED]: true,
-      run: async (feeds: Record<string, OrtTensorLike>) => ({ logits: (await runner.run(feeds.pixel_values!)).logits }),
-      // pipeline.dispose() releases everything: the segments, without re-creating the plain session.
-      release: () => this.releaseForGood(),
-      config,
-      inputNames: ['pixel_values'],
-      outputNames: ['logits'],
-    };
-    rememberSource(facade, this.source); // inspectJMP keeps working on the patched pipeline
-    this.model.sessions.model = facade as SessionLike;
-  }
-
-  async disable(): Promise<void> {
-    const runner = this.runner;
-    if (!runner) return;
-    this.runner = null;
-    delete (this.model as Partial<HostModel>).forward; // back to the prototype's forward
-    await runner.release();
-    this.model.sessions.model = await this.createPlain();
-  }
-
-  private async releaseForGood(): Promise<void> {
-    const runner = this.runner;
-    this.runner = null;
-    this.disposed = true;
-    delete (this.model as Partial<HostModel>).forward;
-    await runner?.release();
-  }
-
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    await this.disable();
-    this.disposed = true;
   }
 }

@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs/light.js';
+import { UnsupportedModelError } from '../errors.js';
 import descriptor from './onnx-proto.json' with { type: 'json' };
 
 /**
@@ -100,11 +101,29 @@ export const DataType = {
   DOUBLE: 11,
 } as const;
 
-/** Decodes ONNX model bytes. Tensor data are views into `bytes` (not copies) in Node. */
+/**
+ * Decodes ONNX model bytes. Tensor data are views into `bytes` (not copies) in Node. Bytes that
+ * are not an ONNX model with a graph (corrupt, truncated, another file) throw an
+ * {@link UnsupportedModelError}.
+ */
 export function decodeModel(bytes: Uint8Array): ModelProto {
   const T = ModelProtoType();
-  const message = T.decode(bytes);
-  return T.toObject(message, { longs: Number, arrays: true, defaults: false, bytes: Uint8Array }) as unknown as ModelProto;
+  const hint = 'The file may be truncated (an interrupted download?) or not an ONNX model: check it, or the modelSource option.';
+  let model: ModelProto;
+  try {
+    model = T.toObject(T.decode(bytes), { longs: Number, arrays: true, defaults: false, bytes: Uint8Array }) as unknown as ModelProto;
+  } catch (e) {
+    throw new UnsupportedModelError({
+      lookedFor: 'the bytes of an ONNX model (a protobuf ModelProto)',
+      found: `${bytes.length} bytes that do not decode as one (${(e as Error).message})`,
+      hint,
+      cause: e,
+    });
+  }
+  if (!model.graph) {
+    throw new UnsupportedModelError({ lookedFor: 'an ONNX model with a graph', found: `${bytes.length} bytes that decode to a ModelProto without a graph`, hint });
+  }
+  return model;
 }
 
 /** Encodes a model to bytes. */
