@@ -44,6 +44,13 @@ interface PageApi {
   jmpTest: {
     run(params: { model: string; device: string; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[] }): Promise<CaseResult[]>;
     hasWebGPU(): Promise<boolean>;
+    deviceLost(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{
+      warnings: string[];
+      before: number[];
+      after: number[] | null;
+      error: string | null;
+      enabled: boolean;
+    }>;
     withoutWebGPU(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{ warnings: string[]; device: string | null; logits: number[] }>;
     concurrent(params: { model: string; device: string; options: JMPOptions; pixels: number[]; dims: number[]; calls: number }): Promise<{ sequential: number[][]; concurrent: number[][] }>;
   };
@@ -197,6 +204,31 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
         const stats = c.options.method === 'jmp' ? c.options.blocks!.length * 2 : 0;
         expect([...r.readbacks].sort((a, b) => a - b), c.name).toEqual([...Array<number>(stats).fill(4 * 4), logitsBytes]);
       });
+    }, 600_000);
+
+    it('the WebGPU device is lost between two calls: a warning, and the call runs on wasm', async () => {
+      const { ref, pixels } = reference('tiny-deit');
+      const c = ref.cases.find((x) => x.batch === 1 && x.options.strategy === 'adaptive')!;
+      // a page of its own: the lost device stays lost for onnxruntime-web in that page
+      const lostPage = await context.newPage();
+      try {
+        await lostPage.goto(`${server.url}/index.html`);
+        await lostPage.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+        const out = await lostPage.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.deviceLost(params), {
+          model: 'tiny-deit',
+          options: { ...c.options, runner: 'compiled' as const },
+          pixels: Array.from(pixels.subarray(0, PER_IMAGE)),
+          dims: [1, 3, 224, 224],
+        });
+        expect(out.error).toBeNull();
+        expect(out.enabled).toBe(true);
+        expect(out.warnings).toHaveLength(1);
+        expect(out.warnings[0]).toMatch(/WebGPU device was lost.*wasm/);
+        expect(maxAbsDiff(Float32Array.from(out.before), Float32Array.from(c.logits.flat()))).toBeLessThanOrEqual(1e-3);
+        expect(maxAbsDiff(Float32Array.from(out.after!), Float32Array.from(c.logits.flat()))).toBeLessThanOrEqual(ref.tolerance);
+      } finally {
+        await lostPage.close();
+      }
     }, 600_000);
   });
 });

@@ -283,6 +283,18 @@ export function segmentSessionOptions(options: Record<string, unknown>): Record<
   };
 }
 
+/** Whether session options put the model on WebGPU. */
+function onWebGPU(options: Record<string, unknown>): boolean {
+  const providers = options.executionProviders;
+  return Array.isArray(providers) && providers.some((p) => p === 'webgpu' || (typeof p === 'object' && p !== null && (p as { name?: unknown }).name === 'webgpu'));
+}
+
+/** The same session options on the wasm execution provider (outputs on the CPU). */
+function onWasm(options: Record<string, unknown>): Record<string, unknown> {
+  const { preferredOutputLocation: _location, ...rest } = options;
+  return { ...rest, executionProviders: ['wasm'] };
+}
+
 /** Marks the session stand-in of a patched pipeline. */
 const PATCHED = Symbol.for('jmpjs.patched-session');
 
@@ -421,15 +433,19 @@ class Patch implements JMPHandle {
    * from where it is known (so that a `modelSource` never replaces the pipeline's model after
    * disable()), else the model JMP runs.
    */
-  private readonly plainSource: SessionSource;
+  private plainSource: SessionSource;
   readonly info: JMPModelInfo;
+  /** With a WebGPU session: says whether onnxruntime's WebGPU device was lost (then JMP goes on on wasm). */
+  private webgpuLost: (() => boolean) | null = null;
+  /** The switch to wasm after a lost WebGPU device, shared by the calls that saw it. */
+  private recovery: Promise<void> | null = null;
 
   constructor(
     private readonly model: HostModel,
     private readonly ort: OrtModule,
     plan: Plan,
     private readonly o: ResolvedOptions,
-    private readonly source: SessionSource,
+    private source: SessionSource,
     env: { device: string; dtype: string },
   ) {
     this.plan = plan;
@@ -524,6 +540,18 @@ class Patch implements JMPHandle {
       result = await this.runner!.run(pixelValues);
     } catch (e) {
       if (JmpError.isInstance(e)) throw e;
+      if (this.webgpuLost?.() || this.recovery) {
+        // The documented fallback: the WebGPU device is gone, JMP goes on on wasm.
+        try {
+          await this.recoverOnWasm();
+        } catch (failure) {
+          throw new JmpError(
+            `The WebGPU device was lost and JMP could not go on with device 'wasm' (${failure instanceof Error ? failure.message : String(failure)}). Create the pipeline again.`,
+            { cause: failure },
+          );
+        }
+        return this.runChecked(pixelValues);
+      }
       throw new JmpError(
         `JMP's forward failed inside onnxruntime (${e instanceof Error ? e.message : String(e)}) on a checked input of dims [${pixelValues.dims.join(', ')}]. ` +
           'This is not expected: please report it with the model and options; jmp.disable() gives the plain pipeline back.',
@@ -595,15 +623,10 @@ class Patch implements JMPHandle {
       // stays near the plain pipeline's.
       await this.plain!.release();
       this.plain = null;
-      const sessions: SessionLike[] = [];
+      let sessions: SessionLike[];
       try {
-        if (plan.compiled) {
-          const bytes = encodeModel(plan.compiled);
-          delete plan.compiled; // the decoded model (and the file bytes it points into) can go before ORT parses
-          sessions.push(await this.createCompiled(bytes));
-        } else for (const segment of plan.segments) sessions.push(await this.createSegment(encodeModel(segment.model)));
+        sessions = await this.createSessions(plan);
       } catch (e) {
-        await Promise.all(sessions.map((s) => s.release()));
         this.watchPlain(await this.createPlain());
         if (JmpError.isInstance(e)) throw e;
         throw new UnsupportedModelError({
@@ -615,6 +638,7 @@ class Patch implements JMPHandle {
       }
       this.runner = makeRunner(plan, sessions, this.o);
       plan = null; // nothing below keeps the model bytes alive
+      this.webgpuLost = onWebGPU(this.source.options) ? await platform.watchWebGPUDevice() : null;
       this.model.sessions.model = this.facade;
       this.mode = 'on';
     } finally {
@@ -733,6 +757,42 @@ class Patch implements JMPHandle {
     const session = (await createSession(this.ort, this.plainSource.source, this.plainSource.options)) as SessionLike;
     rememberSource(session, this.plainSource); // so that enableJMP works on this pipeline again
     return session;
+  }
+
+  /** The sessions of a plan, one by one (each segment's bytes encoded just before its session); none left on failure. */
+  private async createSessions(plan: Plan): Promise<SessionLike[]> {
+    const sessions: SessionLike[] = [];
+    try {
+      if (plan.compiled) {
+        const bytes = encodeModel(plan.compiled);
+        delete plan.compiled; // the decoded model (and the file bytes it points into) can go before ORT parses
+        sessions.push(await this.createCompiled(bytes));
+      } else for (const segment of plan.segments) sessions.push(await this.createSegment(encodeModel(segment.model)));
+      return sessions;
+    } catch (e) {
+      await Promise.all(sessions.map((s) => s.release()));
+      throw e;
+    }
+  }
+
+  /**
+   * After onnxruntime's WebGPU device was lost: warns once, rebuilds the JMP sessions on wasm (and
+   * the plain session will be re-created on wasm by disable()). Calls that saw the loss wait for it.
+   */
+  private recoverOnWasm(): Promise<void> {
+    this.recovery ??= (async () => {
+      this.o.warn("[jmp] The WebGPU device was lost: JMP goes on with device 'wasm' (the same results, more slowly).");
+      this.webgpuLost = null;
+      this.source = { ...this.source, options: onWasm(this.source.options) };
+      this.plainSource = { ...this.plainSource, options: onWasm(this.plainSource.options) };
+      const plan = await planFor(this.model, this.o, this.source);
+      const sessions = await this.createSessions(plan);
+      const lost = this.runner;
+      this.runner = makeRunner(plan, sessions, this.o);
+      this.info.device = 'wasm';
+      await lost?.release().catch(() => {}); // sessions of a lost device may not release cleanly
+    })();
+    return this.recovery;
   }
 
   /** The compiled model's session: exactly the pipeline's own session options. */

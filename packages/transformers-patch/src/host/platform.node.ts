@@ -18,4 +18,7 @@ export const platform: Platform = {
   async webgpuAvailable() {
     return true;
   },
+  async watchWebGPUDevice() {
+    return null;
+  },
 };

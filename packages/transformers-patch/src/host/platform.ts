@@ -16,4 +16,9 @@ export interface Platform {
    * decides (onnxruntime-node's experimental WebGPU), so this says true.
    */
   webgpuAvailable(): Promise<boolean>;
+  /**
+   * For a session on WebGPU: a check that says whether onnxruntime's WebGPU device has been lost
+   * since (null where there is no such device to watch).
+   */
+  watchWebGPUDevice(): Promise<(() => boolean) | null>;
 }

@@ -26,6 +26,18 @@ export const platform: Platform = {
     }
     return new Uint8Array(await response.arrayBuffer());
   },
+  async watchWebGPUDevice() {
+    // onnxruntime-web's env.webgpu.device resolves to the GPUDevice its WebGPU backend uses
+    const device = (await Promise.resolve((ort.env as { webgpu?: { device?: unknown } }).webgpu?.device).catch(() => undefined)) as
+      | { lost?: Promise<unknown> }
+      | undefined;
+    if (!device?.lost) return null;
+    let lost = false;
+    void device.lost.then(() => {
+      lost = true;
+    });
+    return () => lost;
+  },
   async webgpuAvailable() {
     const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
     if (!gpu) return false;

@@ -118,10 +118,44 @@ async function withoutWebGPU(params: { model: string; options: JMPOptions; pixel
   }
 }
 
+/**
+ * A patched pipeline on WebGPU whose device is lost between two calls (destroyed here): the second
+ * call should warn and run on wasm. Leaves this page without WebGPU.
+ */
+async function deviceLost(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{
+  warnings: string[];
+  before: number[];
+  after: number[] | null;
+  error: string | null;
+  enabled: boolean;
+}> {
+  const warnings: string[] = [];
+  const classifier = (await pipeline('image-classification', params.model, { device: 'webgpu', dtype: 'fp32' })) as unknown as Classifier;
+  const jmp = await enableJMP(classifier as never, { ...params.options, warn: (m) => warnings.push(m) });
+  const input = new Tensor('float32', Float32Array.from(params.pixels), params.dims);
+  try {
+    const before = Array.from((await classifier.model({ pixel_values: input })).logits.data as Float32Array);
+    const device = (await (env.backends.onnx as { webgpu: { device: Promise<{ destroy(): void; lost: Promise<unknown> }> } }).webgpu.device);
+    device.destroy();
+    await device.lost;
+    let after: number[] | null = null;
+    let error: string | null = null;
+    try {
+      after = Array.from((await classifier.model({ pixel_values: input })).logits.data as Float32Array);
+    } catch (e) {
+      error = String(e);
+    }
+    return { warnings, before, after, error, enabled: jmp.enabled };
+  } finally {
+    await jmp.dispose().catch(() => {});
+    await classifier.dispose().catch(() => {});
+  }
+}
+
 async function hasWebGPU(): Promise<boolean> {
   const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   return !!gpu && (await gpu.requestAdapter()) !== null;
 }
 
-Object.assign(globalThis, { jmpTest: { run, concurrent, withoutWebGPU, hasWebGPU } });
+Object.assign(globalThis, { jmpTest: { run, concurrent, withoutWebGPU, deviceLost, hasWebGPU } });
 document.getElementById('status')!.textContent = 'ready';
