@@ -44,6 +44,7 @@ interface PageApi {
   jmpTest: {
     run(params: { model: string; device: string; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[] }): Promise<CaseResult[]>;
     hasWebGPU(): Promise<boolean>;
+    hasShaderF16(): Promise<boolean>;
     deviceLost(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{
       warnings: string[];
       before: number[];
@@ -204,6 +205,17 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
         const stats = c.options.method === 'jmp' ? c.options.blocks!.length * 2 : 0;
         expect([...r.readbacks].sort((a, b) => a - b), c.name).toEqual([...Array<number>(stats).fill(4 * 4), logitsBytes]);
       });
+    }, 600_000);
+
+    it('fp16: JMP = Node fp16 (same token counts, logits within 1e-2), where the adapter has shader-f16', async (ctx) => {
+      // SwiftShader has no shader-f16 (transformers.js refuses fp16 on such a device): this runs on real GPUs
+      if (!(await page.evaluate(() => (globalThis as unknown as PageApi).jmpTest.hasShaderF16()))) ctx.skip();
+      const { ref, pixels } = reference('tiny-vit');
+      const c = ref.cases.find((x) => x.batch === 4 && x.options.strategy === 'adaptive')!;
+      const [result] = await runInPage('tiny-vit', 'webgpu', 'fp16', 4, pixels, [compiled(c)]);
+      const [node] = await nodeResults('tiny-vit', 'fp16', 4, pixels, [compiled(c)]);
+      expect(result!.tokens).toEqual(c.tokens);
+      expect(maxAbsDiff(Float32Array.from(result!.logits), node!)).toBeLessThanOrEqual(1e-2);
     }, 600_000);
 
     it('the WebGPU device is lost between two calls: a warning, and the call runs on wasm', async () => {

@@ -152,10 +152,17 @@ async function deviceLost(params: { model: string; options: JMPOptions; pixels: 
   }
 }
 
+/** Whether the WebGPU adapter has shader-f16 (transformers.js needs it for fp16 models on webgpu). */
+async function hasShaderF16(): Promise<boolean> {
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ features: { has(f: string): boolean } } | null> } }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter() : null;
+  return !!adapter?.features.has('shader-f16');
+}
+
 async function hasWebGPU(): Promise<boolean> {
   const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   return !!gpu && (await gpu.requestAdapter()) !== null;
 }
 
-Object.assign(globalThis, { jmpTest: { run, concurrent, withoutWebGPU, deviceLost, hasWebGPU } });
+Object.assign(globalThis, { jmpTest: { run, concurrent, withoutWebGPU, deviceLost, hasWebGPU, hasShaderF16 } });
 document.getElementById('status')!.textContent = 'ready';
