@@ -1,42 +1,21 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hasChromium, launchChromium, ortWebDist, serveStatic } from '@jmpjs/browser-testing';
-import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
+import { modelPath } from '@jmpjs/fixtures';
 import { Tensor } from '@huggingface/transformers';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enableJMP, type JMPOptions } from '../src/index.js';
 import { buildPage } from './browser/build-page.js';
 import type { CaseInput, CaseResult } from './browser/page/main.js';
-import { loadClassifier, logits, maxAbsDiff } from './helpers.js';
+import { jmpReference, loadClassifier, logits, maxAbsDiff, type JmpReference, type ReferenceCase } from './helpers.js';
 
 /**
  * The same patched pipelines in a real Chromium (transformers.js's web build, onnxruntime-web):
  * on `wasm` and on `webgpu` (SwiftShader here: slow, so few cases), against the independent
  * PyTorch reference and against the Node results of the same cases.
  */
-interface ReferenceCase {
-  name: string;
-  options: JMPOptions & { proportionalAttention: boolean };
-  batch: number;
-  logits: number[][];
-  tokens: number[];
-  decisions: string[][];
-}
-interface Reference {
-  tolerance: number;
-  inputs: { seed: number; batch: number; height: number; width: number; channels: number; mean: number[]; std: number[] };
-  cases: ReferenceCase[];
-}
-
-function reference(name: string): { ref: Reference; pixels: Float32Array } {
-  const ref = JSON.parse(readFileSync(path.join(modelPath(name), 'jmp-reference.json'), 'utf8')) as Reference;
-  const { seed, batch, height, width, channels, mean, std } = ref.inputs;
-  return { ref, pixels: pixelValuesFromU8(xorshift32Bytes(seed, batch * height * width * channels), { batch, height, width, channels, mean, std }) };
-}
-
 const PER_IMAGE = 3 * 224 * 224;
 const fixtures = path.dirname(modelPath('tiny-vit'));
 
@@ -111,7 +90,7 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
   const compiled = (c: ReferenceCase): CaseInput => ({ name: c.name, options: { ...c.options, runner: 'compiled' } });
 
   describe.each(['tiny-vit', 'tiny-deit'])('%s on wasm', (model) => {
-    const { ref, pixels } = reference(model);
+    const { ref, pixels } = jmpReference(model);
     it.each([1, 4])('every reference case at batch %i = PyTorch reference = Node', async (batch) => {
       const cases = ref.cases.filter((c) => c.batch === batch);
       const results = await runInPage(model, 'wasm', 'fp32', batch, pixels, cases.map(compiled));
@@ -128,7 +107,7 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
   });
 
   it.each(['fp16', 'q8'] as const)('tiny-deit %s on wasm = Node', async (dtype) => {
-    const { ref, pixels } = reference('tiny-deit');
+    const { ref, pixels } = jmpReference('tiny-deit');
     const cases = ref.cases.filter((c) => c.batch === 4 && ['adaptive', 'merge'].includes(c.options.strategy ?? '') && c.options.method === 'jmp').slice(0, 2);
     expect(cases.length).toBe(2);
     const inputs: CaseInput[] = [{ name: 'plain', options: null }, ...cases.map(compiled)];
@@ -145,7 +124,7 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
   }, 300_000);
 
   it('16 calls in flight at once on one patched pipeline (wasm) = the same calls one by one', async () => {
-    const { ref, pixels } = reference('tiny-deit');
+    const { ref, pixels } = jmpReference('tiny-deit');
     const c = ref.cases.find((x) => x.batch === 4 && x.options.strategy === 'adaptive')!;
     const out = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.concurrent(params), {
       model: 'tiny-deit',
@@ -160,7 +139,7 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
   }, 120_000);
 
   it("createJMPPipeline asked for 'webgpu' without a WebGPU adapter: warns and runs on wasm", async () => {
-    const { ref, pixels } = reference('tiny-deit');
+    const { ref, pixels } = jmpReference('tiny-deit');
     const c = ref.cases.find((x) => x.batch === 1 && x.options.strategy === 'adaptive')!;
     const out = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.withoutWebGPU(params), {
       model: 'tiny-deit',
@@ -183,7 +162,7 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
     });
 
     it('JMP, ToMe and EViT = PyTorch reference (1e-3); token states never read back: only the outputs are', async () => {
-      const { ref, pixels } = reference('tiny-deit');
+      const { ref, pixels } = jmpReference('tiny-deit');
       const pick = (method: string, strategy?: string) =>
         ref.cases.find((c) => c.batch === 4 && c.options.method === method && (strategy === undefined || c.options.strategy === strategy))!;
       const cases = [pick('jmp', 'adaptive'), pick('jmp', 'adaptive-token'), pick('tome'), pick('evit')];
@@ -210,7 +189,7 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
     it('fp16: JMP = Node fp16 (same token counts, logits within 1e-2), where the adapter has shader-f16', async (ctx) => {
       // SwiftShader has no shader-f16 (transformers.js refuses fp16 on such a device): this runs on real GPUs
       if (!(await page.evaluate(() => (globalThis as unknown as PageApi).jmpTest.hasShaderF16()))) ctx.skip();
-      const { ref, pixels } = reference('tiny-vit');
+      const { ref, pixels } = jmpReference('tiny-vit');
       const c = ref.cases.find((x) => x.batch === 4 && x.options.strategy === 'adaptive')!;
       const [result] = await runInPage('tiny-vit', 'webgpu', 'fp16', 4, pixels, [compiled(c)]);
       const [node] = await nodeResults('tiny-vit', 'fp16', 4, pixels, [compiled(c)]);
@@ -219,7 +198,7 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
     }, 600_000);
 
     it('the WebGPU device is lost between two calls: a warning, and the call runs on wasm', async () => {
-      const { ref, pixels } = reference('tiny-deit');
+      const { ref, pixels } = jmpReference('tiny-deit');
       const c = ref.cases.find((x) => x.batch === 1 && x.options.strategy === 'adaptive')!;
       // a page of its own: the lost device stays lost for onnxruntime-web in that page
       const lostPage = await context.newPage();
@@ -245,6 +224,6 @@ describe.skipIf(!hasChromium())('in Chromium', () => {
   });
 });
 
-function c0Labels(ref: Reference): number {
+function c0Labels(ref: JmpReference): number {
   return ref.cases[0]!.logits[0]!.length;
 }

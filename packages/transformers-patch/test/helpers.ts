@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Tensor, env, pipeline } from '@huggingface/transformers';
 import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
-import type { ImageClassificationPipelineLike } from '../src/index.js';
+import type { ImageClassificationPipelineLike, JMPOptions } from '../src/index.js';
 
 env.allowRemoteModels = false;
 
@@ -41,4 +43,26 @@ export function argmaxRows(x: ArrayLike<number>, cols: number): number[] {
     out.push(best);
   }
   return out;
+}
+
+/** A case of a fixture's jmp-reference.json (tooling/fixtures/jmp_reference.py: PyTorch, written from the spec). */
+export interface ReferenceCase {
+  name: string;
+  options: JMPOptions & { proportionalAttention: boolean };
+  batch: number;
+  logits: number[][];
+  tokens: number[];
+  decisions: string[][];
+}
+export interface JmpReference {
+  tolerance: number;
+  inputs: { seed: number; batch: number; height: number; width: number; channels: number; mean: number[]; std: number[] };
+  cases: ReferenceCase[];
+}
+
+/** A fixture's independent reference and its input pixels [batch, 3, 224, 224]. */
+export function jmpReference(name: string): { ref: JmpReference; pixels: Float32Array } {
+  const ref = JSON.parse(readFileSync(path.join(modelPath(name), 'jmp-reference.json'), 'utf8')) as JmpReference;
+  const { seed, batch, height, width, channels, mean, std } = ref.inputs;
+  return { ref, pixels: pixelValuesFromU8(xorshift32Bytes(seed, batch * height * width * channels), { batch, height, width, channels, mean, std }) };
 }

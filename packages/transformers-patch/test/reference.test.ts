@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Tensor } from '@huggingface/transformers';
-import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enableJMP, type CallRecord, type JMPOptions } from '../src/index.js';
-import { loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.js';
+import { enableJMP, type CallRecord } from '../src/index.js';
+import { jmpReference, loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.js';
 
 /**
  * The patched pipeline against an independent reference: tooling/fixtures/jmp_reference.py runs the
@@ -12,28 +9,11 @@ import { loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.j
  * not from this code) and stores the logits. τ values were chosen there away from every σ / m_j.
  * Tolerance: the reference file's (1e-4 on the logits).
  */
-interface ReferenceCase {
-  name: string;
-  options: JMPOptions & { proportionalAttention: boolean };
-  batch: number;
-  logits: number[][];
-  tokens: number[];
-  decisions: string[][];
-}
-interface Reference {
-  tolerance: number;
-  inputs: { seed: number; batch: number; height: number; width: number; channels: number; mean: number[]; std: number[] };
-  cases: ReferenceCase[];
-}
-
 describe.each(['tiny-vit', 'tiny-deit'])('%s: patched pipeline = independent PyTorch reference', (name) => {
-  const ref = JSON.parse(readFileSync(path.join(modelPath(name), 'jmp-reference.json'), 'utf8')) as Reference;
+  const { ref, pixels: pixels4 } = jmpReference(name);
   let classifier: Classifier;
-  let pixels4: Float32Array;
   beforeAll(async () => {
     classifier = await loadClassifier(name);
-    const { seed, batch, height, width, channels, mean, std } = ref.inputs;
-    pixels4 = pixelValuesFromU8(xorshift32Bytes(seed, batch * height * width * channels), { batch, height, width, channels, mean, std });
   });
   afterAll(async () => {
     await classifier.dispose();
@@ -59,13 +39,11 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s: patched pipeline = independent PyT
 });
 
 describe.each(['tiny-vit', 'tiny-deit'])('%s: token sources (trackSources) from the compiled graph = from the segments', (name) => {
-  const ref = JSON.parse(readFileSync(path.join(modelPath(name), 'jmp-reference.json'), 'utf8')) as Reference;
+  const { ref, pixels } = jmpReference(name);
+  const input = new Tensor('float32', pixels, [ref.inputs.batch, 3, 224, 224]);
   let classifier: Classifier;
-  let input: Tensor;
   beforeAll(async () => {
     classifier = await loadClassifier(name);
-    const { seed, batch, height, width, channels, mean, std } = ref.inputs;
-    input = new Tensor('float32', pixelValuesFromU8(xorshift32Bytes(seed, batch * height * width * channels), { batch, height, width, channels, mean, std }), [batch, 3, 224, 224]);
   });
   afterAll(async () => {
     await classifier.dispose();
