@@ -107,7 +107,14 @@ export function demoConfig(outDir = path.join(appDir, 'out/demo')): UserConfig {
     plugins: [demoAssets()],
     // onnxruntime-web's build without the wasm inlined as an asset: it loads the files copied to ort/
     resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
-    build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2048 },
+    build: {
+      outDir,
+      emptyOutDir: true,
+      target: 'es2022',
+      chunkSizeWarningLimit: 2048,
+      // the demo, and the page `pnpm bench --browser` drives
+      rollupOptions: { input: { demo: path.join(appDir, 'demo/index.html'), bench: path.join(appDir, 'demo/bench.html') } },
+    },
     server: { headers: ISOLATION },
     preview: { headers: ISOLATION },
   };

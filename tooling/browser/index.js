@@ -24,6 +24,8 @@ const BASE_ARGS = [
   '--no-first-run',
 ];
 const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+// A machine with a GPU (Vulkan driver): Chromium's own adapter choice, the blocklist ignored.
+const HARDWARE_WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--ignore-gpu-blocklist'];
 
 export async function launchChromium(options = {}) {
   const { chromium } = await import('playwright-core');
@@ -32,7 +34,7 @@ export async function launchChromium(options = {}) {
     executablePath: CHROMIUM,
     headless: true,
     viewport: options.viewport ?? { width: 1280, height: 900 },
-    args: [...BASE_ARGS, ...(options.webgpu ? WEBGPU_ARGS : ['--disable-gpu'])],
+    args: [...BASE_ARGS, ...(options.webgpu === 'hardware' ? HARDWARE_WEBGPU_ARGS : options.webgpu ? WEBGPU_ARGS : ['--disable-gpu'])],
   });
   return Object.assign(context, {
     async cleanup() {

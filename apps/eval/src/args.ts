@@ -21,6 +21,8 @@ export interface Args {
   gate?: string;
   runner?: string;
   'keep-one'?: boolean;
+  browser?: string;
+  gpu?: string;
   help?: boolean;
 }
 

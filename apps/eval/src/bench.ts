@@ -43,8 +43,14 @@ export async function benchCommand(args: Args): Promise<void> {
   const tauToken = num('tau-token', args['tau-token']) ?? 0.9;
   const runner = args.runner ?? 'auto';
   if (!['auto', 'compiled', 'segments'].includes(runner)) throw new UsageError(`--runner: expected auto, compiled or segments, found '${runner}'`);
+  const browser = args.browser;
+  if (browser !== undefined && browser !== 'wasm' && browser !== 'webgpu') throw new UsageError(`--browser: expected wasm or webgpu, found '${browser}'`);
+  const gpu = args.gpu ?? 'swiftshader';
+  if (gpu !== 'swiftshader' && gpu !== 'hardware') throw new UsageError(`--gpu: expected swiftshader or hardware, found '${gpu}'`);
+  if (browser && args.device) throw new UsageError('--device is for Node; in the browser --browser names the device');
   const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype] }));
   const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
+  if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauToken, runner, device: browser, gpu, load });
   const plain = await load();
   const patched = await load();
   try {
@@ -118,5 +124,64 @@ async function compare(plain: Classifier, patched: Classifier, setting: Setting,
     return { plainMs, patchedMs, gmacs: jmp.stats().meanGmacsPerImage };
   } finally {
     await jmp.dispose();
+  }
+}
+
+/** `bench --browser wasm|webgpu`: the same settings and table, timed in headless Chromium. */
+async function benchBrowserCommand(
+  args: Args,
+  o: {
+    dir: string;
+    dtype: string;
+    runs: number;
+    batches: number[];
+    methods: ReturnType<typeof parseMethods>;
+    tau: number;
+    tauToken: number;
+    runner: string;
+    device: 'wasm' | 'webgpu';
+    gpu: 'swiftshader' | 'hardware';
+    load: () => Promise<Classifier>;
+  },
+): Promise<void> {
+  // the plan's sizes come from a Node pipeline of the same model (nothing is timed in Node)
+  const probe = await o.load();
+  let info: Awaited<ReturnType<typeof inspectJMP>>;
+  try {
+    info = await inspectJMP(probe, { strategy: 'prune' });
+  } finally {
+    await probe.dispose();
+  }
+  const settings = buildSettings(o.methods, { shape: info.shape, tau: o.tau, tauToken: o.tauToken, blocks: DEFAULT_BLOCKS }, false)
+    .filter((s) => s.method !== 'baseline')
+    .map((s) => ({ ...s, options: { ...s.options!, runner: o.runner as 'auto' } }));
+  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: DEFAULT_BLOCKS, runner: o.runner as 'auto' }, plannedGmacs: 0 });
+  console.log(`bench: ${o.dir} (${o.dtype}) in headless Chromium on ${o.device}${o.device === 'webgpu' ? ` (${o.gpu})` : ''}, runner ${o.runner}, ${o.runs} alternating rounds per setting, batches ${o.batches.join(', ')}`);
+  if (o.device === 'webgpu' && o.gpu === 'swiftshader') console.log('(SwiftShader is WebGPU in software: these timings say nothing about a GPU)');
+  console.log(`(τ ${o.tau} / ${o.tauToken} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
+  const { benchInBrowser } = await import('./bench-browser.js');
+  const results: BenchResult[] = [];
+  const { adapter } = await benchInBrowser({
+    modelDir: o.dir,
+    device: o.device,
+    gpu: o.gpu,
+    dtype: o.dtype,
+    batches: o.batches,
+    runs: o.runs,
+    settings: settings.map((s, i) => ({ label: String(i), options: s.options! })),
+    onRow: (batch, row) => {
+      const setting = settings[Number(row.label)]!;
+      results.push(entry(setting, batch, row.gmacs, row.patchedMs));
+      console.log(
+        `batch ${String(batch).padStart(2)}  ${setting.method.padEnd(9)} ${summary(setting).padEnd(18)} ${row.gmacs.toFixed(2)} GMACs  plain ${row.plainMs.toFixed(1).padStart(8)} ms  patched ${row.patchedMs.toFixed(1).padStart(8)} ms  speedup ${(row.plainMs / row.patchedMs).toFixed(3)}x`,
+      );
+    },
+  });
+  if (adapter) console.log(`\nWebGPU adapter: ${adapter}`);
+  if (args.json) {
+    const json: BenchJson = { model: o.dir, dataset: 'random pixels', images: 0, device: `browser-${o.device}`, dtype: o.dtype, batchSize: o.batches[0]!, results };
+    await mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
+    await writeFile(args.json, JSON.stringify(json, null, 2) + '\n');
+    console.log(`json: ${args.json}`);
   }
 }

@@ -46,6 +46,8 @@ Options:
   --batches <list>    bench: batch sizes (default 1,32)
   --runner <r>        bench: auto (default), compiled or segments
   --keep-one          bench: also time keep = 1 (the runner's own overhead)
+  --browser <device>  bench: in headless Chromium (onnxruntime-web) on wasm or webgpu
+  --gpu <adapter>     bench --browser webgpu: swiftshader (default; correctness only) or hardware
   -h, --help          this help
 `;
 
@@ -75,6 +77,8 @@ function parse(argv: string[]): { command: string; args: Args } {
       gate: { type: 'string' },
       runner: { type: 'string' },
       'keep-one': { type: 'boolean' },
+      browser: { type: 'string' },
+      gpu: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -56,6 +56,27 @@ describe('jmp-eval command line', () => {
     expect(r.stderr).toContain('Usage:');
   });
 
+  it('rejects a bad --browser device before any work', () => {
+    const r = run(['bench', '--browser', 'gpu', '--model', modelPath('tiny-deit')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--browser: expected wasm or webgpu, found 'gpu'");
+  });
+
+  it('bench --browser wasm: the same table and JSON, timed in headless Chromium', { timeout: 240_000 }, () => {
+    const json = path.join(dir, 'bench.json');
+    const r = run(['bench', '--browser', 'wasm', '--model', modelPath('tiny-deit'), '--batches', '2', '--runs', '1', '--methods', 'jmp', '--keep-one', '--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('in headless Chromium on wasm');
+    expect(r.stdout).toMatch(/batch {2}2 {2}jmp {7}keep 1 .* speedup \d+\.\d{3}x/);
+    expect(r.stdout).toMatch(/batch {2}2 {2}jmp {7}keep 0\.7 .* speedup \d+\.\d{3}x/);
+    const out = JSON.parse(readFileSync(json, 'utf8')) as { device: string; results: { method: string; gmacs: number; batchSize: number; throughput: number }[] };
+    expect(out.device).toBe('browser-wasm');
+    expect(out.results).toHaveLength(2);
+    // GMACs from the token counts the page's patched pipeline really had: keep 1 is the full model, keep 0.7 less
+    expect(out.results[1]!.gmacs).toBeLessThan(out.results[0]!.gmacs * 0.8);
+    for (const x of out.results) expect(x.throughput).toBeGreaterThan(0);
+  });
+
   it('never calibrates on the test set', () => {
     const r = run(['calibrate', '--data', 'fmnist-test']);
     expect(r.status).toBe(2);
