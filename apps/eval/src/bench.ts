@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Tensor, pipeline } from '@huggingface/transformers';
+import { pipeline, type Tensor } from '@huggingface/transformers';
 import { baselineMacs } from '@jmpjs/core';
 import { ensureBenchModel } from '@jmpjs/fixtures';
 import { enableJMP, inspectJMP, type JMPHandle } from '@jmpjs/transformers-patch';
@@ -8,19 +8,10 @@ import { UsageError, int, num, type Args } from './args.js';
 import { describeParams, type Classifier } from './evaluate.js';
 import { interrupt, InterruptedError } from './progress.js';
 import { DEFAULT_BLOCKS, buildSettings, parseMethods, METHODS, type Setting } from './settings.js';
+import { randomPixels } from './random-pixels.js';
 import type { BenchJson, BenchResult } from './types.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function randomPixels(batch: number): Tensor {
-  const data = new Float32Array(batch * 3 * 224 * 224);
-  let x = 12345;
-  for (let i = 0; i < data.length; i++) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    data[i] = (x / 0x7fffffff) * 2 - 1;
-  }
-  return new Tensor('float32', data, [batch, 3, 224, 224]);
-}
 
 async function timed(c: Classifier, x: Tensor): Promise<number> {
   const t0 = performance.now();

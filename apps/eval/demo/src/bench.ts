@@ -1,16 +1,11 @@
 // The browser benchmark's page (driven by `pnpm bench --browser wasm|webgpu`): a plain and a
 // patched pipeline of the same model, timed in alternating rounds on the model alone (the same
 // forward-only timing as the Node benchmark), per setting and batch size.
-import { Tensor, env, pipeline } from '@huggingface/transformers';
+import { pipeline, type Tensor } from '@huggingface/transformers';
 import { enableJMP, type JMPOptions } from '@jmpjs/transformers-patch';
+import { randomPixels } from '../../src/random-pixels.js';
+import './offline-env.js';
 import { median, timeAlternating } from './timing.js';
-
-const here = new URL('./', document.baseURI);
-env.allowRemoteModels = false;
-env.allowLocalModels = true;
-env.localModelPath = new URL('models/', here).pathname;
-env.useBrowserCache = false;
-(env.backends.onnx as { wasm: { wasmPaths: unknown } }).wasm.wasmPaths = new URL('ort/', here).pathname;
 
 type Model = ((inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>) & object;
 type Classifier = { model: Model; dispose(): Promise<void> };
@@ -29,17 +24,6 @@ export interface BenchRow {
   plainMs: number;
   patchedMs: number;
   gmacs: number;
-}
-
-/** Seeded pixels in [-1, 1] (as the Node benchmark). */
-function randomPixels(batch: number): Tensor {
-  const data = new Float32Array(batch * 3 * 224 * 224);
-  let x = 12345;
-  for (let i = 0; i < data.length; i++) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    data[i] = (x / 0x7fffffff) * 2 - 1;
-  }
-  return new Tensor('float32', data, [batch, 3, 224, 224]);
 }
 
 async function bench(params: BenchParams): Promise<BenchRow[]> {

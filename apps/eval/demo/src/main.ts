@@ -1,6 +1,7 @@
 // The demo page: a plain transformers.js image-classification pipeline and the same model with
 // JMP, side by side — top-5, time per image, and token maps of each reduction block.
 import { RawImage, env, pipeline } from '@huggingface/transformers';
+import './offline-env.js';
 import { baselineMacs } from '@jmpjs/core';
 import { enableJMP, type JMPHandle, type JMPOptions } from '@jmpjs/transformers-patch';
 import bundled from 'virtual:fmnist-samples';
@@ -12,15 +13,6 @@ const BUNDLED_MODEL = 'fmnist-deit';
 const CALIBRATED = CALIBRATED_TAU[BUNDLED_MODEL]!;
 const WARMUPS = 2;
 
-// Offline by default: the bundled model and onnxruntime-web's wasm files are served beside the page
-// (transformers.js would otherwise point wasmPaths at a CDN). localModelPath must be a path, not a
-// URL: transformers.js only looks for local files at paths.
-const here = new URL('./', document.baseURI);
-env.allowRemoteModels = false;
-env.allowLocalModels = true;
-env.localModelPath = new URL('models/', here).pathname;
-env.useBrowserCache = false;
-(env.backends.onnx as { wasm: { wasmPaths: unknown } }).wasm.wasmPaths = new URL('ort/', here).pathname;
 
 type Strategy = 'adaptive' | 'adaptive-token' | 'merge' | 'prune';
 type Device = 'wasm' | 'webgpu';
