@@ -3,9 +3,9 @@
 // wasm files are copied beside the page, and a few test images are bundled as pixel bytes.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { cp, mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ortWebDist } from '@jmpjs/browser-testing';
 import { modelPath, readImageSet } from '@jmpjs/fixtures';
 import { defaultClientConditions, defineConfig, type Plugin, type UserConfig } from 'vite';
 
@@ -18,18 +18,11 @@ const MODEL_FILES = ['config.json', 'preprocessor_config.json', 'onnx/model.onnx
 const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
 const SAMPLES_ID = 'virtual:fmnist-samples';
 
-/** onnxruntime-web's dist folder: the copy transformers.js itself imports. */
-function ortDist(): string {
-  const fromApp = createRequire(path.join(appDir, 'package.json'));
-  const fromTransformers = createRequire(fromApp.resolve('@huggingface/transformers'));
-  return path.dirname(fromTransformers.resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm'));
-}
-
 /** Files the page fetches at run time: URL path (no leading slash) → file on disk. */
 function runtimeFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const f of MODEL_FILES) files.set(`models/${DEMO_MODEL}/${f}`, path.join(modelPath(DEMO_MODEL), f));
-  const ort = ortDist();
+  const ort = ortWebDist(appDir); // the copy transformers.js itself imports
   for (const f of ORT_FILES) files.set(`ort/${f}`, path.join(ort, f));
   return files;
 }

@@ -46,10 +46,7 @@ export async function benchCommand(args: Args): Promise<void> {
   const patched = await load();
   try {
     const info = await inspectJMP(patched, { strategy: 'prune' });
-    const settings = buildSettings(methods, { shape: info.shape, tau, tauToken, blocks: DEFAULT_BLOCKS }, false)
-      .filter((s) => s.method !== 'baseline')
-      .map((s) => ({ ...s, options: { ...s.options!, runner: runner as 'auto' } }));
-    if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: DEFAULT_BLOCKS, runner: runner as 'auto' }, plannedGmacs: 0 });
+    const settings = benchSettings(args, methods, info, tau, tauToken, runner);
     console.log(`bench: ${dir} (${dtype}, ${args.device ?? 'cpu'}, runner ${runner}), ${runs} alternating rounds per setting, batches ${batches.join(', ')}`);
     console.log(`(τ ${tau} / ${tauToken} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
     const results: BenchResult[] = [];
@@ -62,9 +59,7 @@ export async function benchCommand(args: Args): Promise<void> {
         const p = median(patchedMs);
         const b = median(plainMs);
         results.push(entry(setting, batch, gmacs, p));
-        console.log(
-          `batch ${String(batch).padStart(2)}  ${setting.method.padEnd(9)} ${summary(setting).padEnd(18)} ${gmacs.toFixed(2)} GMACs  plain ${b.toFixed(1).padStart(8)} ms  patched ${p.toFixed(1).padStart(8)} ms  speedup ${(b / p).toFixed(3)}x`,
-        );
+        console.log(benchLine(batch, setting, gmacs, b, p));
       }
       const b = median(baseTimes);
       results.splice(results.length - settings.length, 0, { method: 'baseline', params: {}, gmacs: baselineMacs(info.shape).gmacs, top1: null, top5: null, throughput: (batch * 1000) / b, latencyMsP50: batch === 1 ? b : null, mergeShare: null, batchSize: batch });
@@ -79,6 +74,20 @@ export async function benchCommand(args: Args): Promise<void> {
     await plain.dispose();
     await patched.dispose();
   }
+}
+
+/** The settings a benchmark times: each method at the default schedule (and keep = 1 with --keep-one), on the chosen runner. */
+function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, info: Awaited<ReturnType<typeof inspectJMP>>, tau: number, tauToken: number, runner: string): Setting[] {
+  const settings = buildSettings(methods, { shape: info.shape, tau, tauToken, blocks: DEFAULT_BLOCKS }, false)
+    .filter((s) => s.method !== 'baseline')
+    .map((s) => ({ ...s, options: { ...s.options!, runner: runner as 'auto' } }));
+  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: DEFAULT_BLOCKS, runner: runner as 'auto' }, plannedGmacs: 0 });
+  return settings;
+}
+
+/** One row of the benchmark's table. */
+function benchLine(batch: number, setting: Setting, gmacs: number, plainMs: number, patchedMs: number): string {
+  return `batch ${String(batch).padStart(2)}  ${setting.method.padEnd(9)} ${summary(setting).padEnd(18)} ${gmacs.toFixed(2)} GMACs  plain ${plainMs.toFixed(1).padStart(8)} ms  patched ${patchedMs.toFixed(1).padStart(8)} ms  speedup ${(plainMs / patchedMs).toFixed(3)}x`;
 }
 
 function summary(s: Setting): string {
@@ -143,10 +152,7 @@ async function benchBrowserCommand(
   } finally {
     await probe.dispose();
   }
-  const settings = buildSettings(o.methods, { shape: info.shape, tau: o.tau, tauToken: o.tauToken, blocks: DEFAULT_BLOCKS }, false)
-    .filter((s) => s.method !== 'baseline')
-    .map((s) => ({ ...s, options: { ...s.options!, runner: o.runner as 'auto' } }));
-  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: DEFAULT_BLOCKS, runner: o.runner as 'auto' }, plannedGmacs: 0 });
+  const settings = benchSettings(args, o.methods, info, o.tau, o.tauToken, o.runner);
   console.log(`bench: ${o.dir} (${o.dtype}) in headless Chromium on ${o.device}${o.device === 'webgpu' ? ` (${o.gpu})` : ''}, runner ${o.runner}, ${o.runs} alternating rounds per setting, batches ${o.batches.join(', ')}`);
   if (o.device === 'webgpu' && o.gpu === 'swiftshader') console.log('(SwiftShader is WebGPU in software: these timings say nothing about a GPU)');
   console.log(`(τ ${o.tau} / ${o.tauToken} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
@@ -163,9 +169,7 @@ async function benchBrowserCommand(
     onRow: (batch, row) => {
       const setting = settings[Number(row.label)]!;
       results.push(entry(setting, batch, row.gmacs, row.patchedMs));
-      console.log(
-        `batch ${String(batch).padStart(2)}  ${setting.method.padEnd(9)} ${summary(setting).padEnd(18)} ${row.gmacs.toFixed(2)} GMACs  plain ${row.plainMs.toFixed(1).padStart(8)} ms  patched ${row.patchedMs.toFixed(1).padStart(8)} ms  speedup ${(row.plainMs / row.patchedMs).toFixed(3)}x`,
-      );
+      console.log(benchLine(batch, setting, row.gmacs, row.plainMs, row.patchedMs));
     },
   });
   if (adapter) console.log(`\nWebGPU adapter: ${adapter}`);

@@ -535,9 +535,10 @@ class Patch implements JMPHandle {
   /** Checks the input, runs the runner, records the call; errors are typed. */
   private async runChecked(pixelValues: OrtTensorLike): Promise<OrtTensorLike> {
     checkPixelValues(pixelValues, this.info.shape);
+    const runner = this.runner!;
     let result: Awaited<ReturnType<Runner['run']>>;
     try {
-      result = await this.runner!.run(pixelValues);
+      result = await runner.run(pixelValues);
     } catch (e) {
       if (JmpError.isInstance(e)) throw e;
       if (this.webgpuLost?.() || this.recovery) {
@@ -550,7 +551,8 @@ class Patch implements JMPHandle {
             { cause: failure },
           );
         }
-        return this.runChecked(pixelValues);
+        // once, on the rebuilt runner (a failure of the wasm runner itself is reported below)
+        if (this.runner !== runner) return this.runChecked(pixelValues);
       }
       throw new JmpError(
         `JMP's forward failed inside onnxruntime (${e instanceof Error ? e.message : String(e)}) on a checked input of dims [${pixelValues.dims.join(', ')}]. ` +
@@ -672,16 +674,12 @@ class Patch implements JMPHandle {
   /** jmp.dispose(): the plain pipeline, exactly as it was without this handle. */
   private async close(): Promise<void> {
     await this.switchOff();
-    if (this.isDisposed()) return;
+    if (this.mode === 'disposed') return;
     this.restorePipeline();
     this.plain = null;
     this.mode = 'disposed';
     this.disposedBy = { found: 'a disposed handle', expected: 'a JMP handle that was not disposed', hint: 'Call enableJMP(pipeline, options) again for a new handle.' };
     handles.delete(this.model);
-  }
-
-  private isDisposed(): boolean {
-    return this.mode === 'disposed';
   }
 
   /** pipeline.dispose() (it releases sessions.model, the facade or the watched plain session). */
