@@ -502,9 +502,13 @@ function reduceTome(
 ): ReductionResult {
   const P = state.protectedTokens;
   const Nout = N - r;
-  const U = N - P;
-  const nA = Math.ceil(U / 2);
-  const nB = Math.floor(U / 2);
+  // ToMe's split, by absolute position as in its bipartite_soft_matching: set A = even positions, set
+  // B = odd ones. Protected tokens take part in neither: the class token (position 0, in A) is never
+  // merged, and nothing merges into a distillation token (position 1, in B).
+  const firstA = P + (P % 2); // first even position ≥ P
+  const firstB = P + 1 - (P % 2); // first odd position ≥ P
+  const nA = Math.max(0, Math.ceil((N - firstA) / 2));
+  const nB = Math.max(0, Math.ceil((N - firstB) / 2));
   const D = metric ? metric.dims[2]! : 0;
   const unit = metric ? normalizeRows(metric.data, B * N, D) : undefined;
   const score = new Float64Array(nA);
@@ -518,18 +522,16 @@ function reduceTome(
   const into = new Int32Array(N);
   const setB = new Float32Array(nB * D);
   for (let b = 0; b < B; b++) {
-    // Set A: unprotected tokens at even offsets from P; set B: odd offsets (ToMe's alternation).
     into.fill(-1);
     if (unit && r > 0) {
       for (let k = 0; k < nB; k++) {
-        const src = (b * N + P + 2 * k + 1) * D;
+        const src = (b * N + firstB + 2 * k) * D;
         setB.set(unit.subarray(src, src + D), k * D);
       }
       for (let a = 0; a < nA; a++) {
-        const { score: m, index } = bestMatch(unit, (b * N + P + 2 * a) * D, setB, nB, D);
-        const arg = P + 2 * index + 1;
+        const { score: m, index } = bestMatch(unit, (b * N + firstA + 2 * a) * D, setB, nB, D);
         score[a] = m;
-        match[a] = arg;
+        match[a] = firstB + 2 * index;
         order[a] = a;
       }
       order.sort((x, y) => {
@@ -538,7 +540,7 @@ function reduceTome(
       });
       for (let i = 0; i < r; i++) {
         const a = order[i]!;
-        into[P + 2 * a] = match[a]!;
+        into[firstA + 2 * a] = match[a]!;
       }
     }
     let pos = 0;

@@ -189,9 +189,10 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     const tail: string[] = [];
     const tailSizes: string[] = [];
     if (method === 'tome') {
-      // Bipartite soft matching: set A = even offsets from P, set B = odd offsets.
+      // Bipartite soft matching with ToMe's split by absolute position: set A = even positions, set
+      // B = odd ones (the protected tokens, first, take part in neither).
       const r = b.int64([o.rs![k]!]);
-      const t = op('Range', [b.int64([0], []), op('Squeeze', [M0, b.int64([0])]), b.int64([1], [])]);
+      const t = op('Range', [b.int64([P], []), op('Squeeze', [slice(shapeX, 1, 2, 0), b.int64([0])]), b.int64([1], [])]); // absolute positions P…N−1
       const isB = unsqueeze(cast(op('Mod', [t, b.int64([2], [])]), DataType.FLOAT), [0]); // [1, M0]
       const [best, match] = bestMatch(unitKeys(block), isB);
       const scoreA = op('Add', [best, op('Mul', [isB, f(-4 * BIG)])]); // B tokens never chosen
