@@ -1,11 +1,14 @@
-import { fileURLToPath } from 'node:url';
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Tests run the workspace's sources: the `source` export condition of @jmpjs/core and of this
+// package (and of `#platform`, the Node platform), so one package's tests run on a fresh clone
+// without building anything first.
+const conditions = ['source', ...defaultServerConditions];
+
 export default defineConfig({
-  resolve: {
-    // Node tests run the sources: `#platform` is the Node platform (package.json `imports`).
-    alias: { '#platform': fileURLToPath(new URL('./src/host/platform.node.ts', import.meta.url)) },
-  },
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['source'] } },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
   },

@@ -1,10 +1,20 @@
 // Types of index.js.
 import type { BrowserContext } from 'playwright-core';
 
-/** Debian's Chromium. */
+/** Debian's Chromium: /usr/bin/chromium, or $JMP_CHROMIUM when set. */
 export const CHROMIUM: string;
-/** Whether Chromium is installed; under CI (CI=true) its absence is an error, not a skip. */
+/** Whether CI is set (any value but '', '0', 'false'). */
+export function isCI(): boolean;
+/** Whether Chromium is installed at `CHROMIUM`. */
 export function hasChromium(): boolean;
+/**
+ * Whether the browser suite `suite` runs here: true with Chromium. Without it, prints one line
+ * naming the suite and what to install and returns false (the suite skips), except under CI,
+ * where it throws: CI runs every browser suite.
+ */
+export function browserSuite(suite: string): boolean;
+/** "<what> needs Chromium at … : apt-get install …", for commands that need it. */
+export function missingChromiumMessage(what: string): string;
 /**
  * Headless Chromium with a fresh profile; `webgpu: true` adds the SwiftShader WebGPU flags (no GPU
  * needed), `webgpu: 'hardware'` the flags for a real GPU (Vulkan).

@@ -7,12 +7,30 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 
-export const CHROMIUM = '/usr/bin/chromium';
+// JMP_CHROMIUM points the check elsewhere (a test of the skip rule points it at a missing path).
+export const CHROMIUM = process.env.JMP_CHROMIUM || '/usr/bin/chromium';
+const INSTALL = "apt-get install -y chromium (Debian's package; .ci/run installs it)";
+
+/** CI=true (or any value but '', 0, false): what CI runs must not skip. */
+export function isCI() {
+  const v = (process.env.CI ?? '').trim().toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false';
+}
 
 export function hasChromium() {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) — .ci/run does.`);
+  return existsSync(CHROMIUM);
+}
+
+export function browserSuite(suite) {
+  if (hasChromium()) return true;
+  if (isCI()) throw new Error(`${suite}: ${CHROMIUM} is missing and CI is set, so this browser suite may not skip: ${INSTALL}.`);
+  console.log(`[skipped] ${suite}: no Chromium at ${CHROMIUM}. To run it: ${INSTALL}.`);
   return false;
+}
+
+/** The error for a command (not a test) that needs Chromium. */
+export function missingChromiumMessage(what) {
+  return `${what} needs Chromium at ${CHROMIUM}: ${INSTALL}`;
 }
 
 const BASE_ARGS = [

@@ -12,6 +12,7 @@ export interface Args {
   tau?: string;
   'tau-token'?: string;
   'latency-runs'?: string;
+  'speed-runs'?: string;
   out?: string;
   json?: string;
   strategy?: string;
@@ -41,4 +42,23 @@ export function num(name: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new UsageError(`--${name}: expected a number, found '${v}'`);
   return n;
+}
+
+/**
+ * The command line as npm users type it, made parseable: a bare `--` is a separator and dropped
+ * (`pnpm eval -- --limit 100` hands the `--` through), and a negative number after an option that
+ * takes a value is that value (`--tau -1` reads as `--tau=-1`).
+ */
+export function normalizeArgv(argv: readonly string[], valueOptions: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') continue;
+    const next = argv[i + 1];
+    if (next !== undefined && a.startsWith('--') && !a.includes('=') && valueOptions.has(a.slice(2)) && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }

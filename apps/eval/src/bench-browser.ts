@@ -38,8 +38,8 @@ export async function benchInBrowser(params: {
   onRow: (batch: number, row: BrowserBenchRow) => void;
 }): Promise<{ adapter: string | null }> {
   const { build } = await import('vite');
-  const { hasChromium, launchChromium, serveStatic } = await import('@jmpjs/browser-testing');
-  if (!hasChromium()) throw new Error('--browser needs Debian\'s Chromium (/usr/bin/chromium): apt-get install -y chromium');
+  const { hasChromium, launchChromium, missingChromiumMessage, serveStatic } = await import('@jmpjs/browser-testing');
+  if (!hasChromium()) throw new Error(missingChromiumMessage('--browser'));
   const dir = await mkdtemp(path.join(tmpdir(), 'jmp-bench-page-'));
   const name = path.basename(params.modelDir);
   try {

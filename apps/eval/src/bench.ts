@@ -6,18 +6,11 @@ import { ensureBenchModel } from '@jmpjs/fixtures';
 import { enableJMP, inspectJMP, type JMPHandle } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
 import { describeParams, type Classifier } from './evaluate.js';
-import { interrupt, InterruptedError } from './progress.js';
 import { DEFAULT_BLOCKS, buildSettings, parseMethods, METHODS, type Setting } from './settings.js';
 import { randomPixels } from './random-pixels.js';
+import { alternatingRounds, median } from './timing.js';
 import type { BenchJson, BenchResult } from './types.js';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function timed(c: Classifier, x: Tensor): Promise<number> {
-  const t0 = performance.now();
-  await c.model({ pixel_values: x });
-  return performance.now() - t0;
-}
 
 /**
  * Throughput and latency on the DeiT-S-architecture fixture: a plain and a patched pipeline of the
@@ -112,15 +105,7 @@ function entry(setting: Setting, batch: number, gmacs: number, ms: number): Benc
 async function compare(plain: Classifier, patched: Classifier, setting: Setting, x: Tensor, runs: number) {
   const jmp: JMPHandle = await enableJMP(patched, setting.options!);
   try {
-    await timed(plain, x);
-    await timed(patched, x);
-    const plainMs: number[] = [];
-    const patchedMs: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      if (interrupt.requested) throw new InterruptedError();
-      plainMs.push(await timed(plain, x));
-      patchedMs.push(await timed(patched, x));
-    }
+    const { plainMs, patchedMs } = await alternatingRounds(plain, patched, x, runs);
     return { plainMs, patchedMs, gmacs: jmp.stats().meanGmacsPerImage };
   } finally {
     await jmp.dispose();

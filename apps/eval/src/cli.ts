@@ -13,7 +13,7 @@ import { InterruptedError, Progress, interrupt, onInterrupt } from './progress.j
 import { renderReport } from './report/render.js';
 import { DEFAULT_BLOCKS, METHODS, buildSettings, parseMethods, type SweepContext } from './settings.js';
 import type { CalibrationCurve, EvalJson, EvalResult, ReportData } from './types.js';
-import { UsageError, int, num, type Args } from './args.js';
+import { UsageError, int, normalizeArgv, num, type Args } from './args.js';
 
 env.allowRemoteModels = process.env.JMP_ALLOW_REMOTE === '1';
 
@@ -37,6 +37,8 @@ Options:
   --tau <x>           τ of 'jmp' (default: the calibrated value for the embedded model)
   --tau-token <x>     τ of 'jmp-token'
   --latency-runs <n>  batch-1 forwards timed per setting (default 32)
+  --speed-runs <n>    eval: rounds alternating each setting with a plain pipeline on one batch, for
+                      the paired speedup column (default 5; 0: not measured)
   --out <dir>         report folder (default apps/eval/out)
   --json <file>       also write the results as JSON
   --gate <file>       fail (exit 3) when JMP's top-1 drop or GMACs saving is outside these bounds
@@ -51,37 +53,37 @@ Options:
   -h, --help          this help
 `;
 
+const OPTIONS = {
+  model: { type: 'string' },
+  data: { type: 'string' },
+  limit: { type: 'string' },
+  full: { type: 'boolean' },
+  batch: { type: 'string' },
+  device: { type: 'string' },
+  dtype: { type: 'string' },
+  methods: { type: 'string' },
+  'no-sweep': { type: 'boolean' },
+  tau: { type: 'string' },
+  'tau-token': { type: 'string' },
+  'latency-runs': { type: 'string' },
+  'speed-runs': { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'string' },
+  strategy: { type: 'string' },
+  grid: { type: 'string' },
+  runs: { type: 'string' },
+  batches: { type: 'string' },
+  gate: { type: 'string' },
+  runner: { type: 'string' },
+  'keep-one': { type: 'boolean' },
+  browser: { type: 'string' },
+  gpu: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+const VALUE_OPTIONS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type === 'string').map(([name]) => name));
+
 function parse(argv: string[]): { command: string; args: Args } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      data: { type: 'string' },
-      limit: { type: 'string' },
-      full: { type: 'boolean' },
-      batch: { type: 'string' },
-      device: { type: 'string' },
-      dtype: { type: 'string' },
-      methods: { type: 'string' },
-      'no-sweep': { type: 'boolean' },
-      tau: { type: 'string' },
-      'tau-token': { type: 'string' },
-      'latency-runs': { type: 'string' },
-      out: { type: 'string' },
-      json: { type: 'string' },
-      strategy: { type: 'string' },
-      grid: { type: 'string' },
-      runs: { type: 'string' },
-      batches: { type: 'string' },
-      gate: { type: 'string' },
-      runner: { type: 'string' },
-      'keep-one': { type: 'boolean' },
-      browser: { type: 'string' },
-      gpu: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const command = positionals[0] ?? 'eval';
   if (!['eval', 'calibrate', 'bench'].includes(command) || positionals.length > 1) {
     throw new UsageError(`unknown command '${positionals.join(' ')}' (expected eval, calibrate or bench)`);
@@ -136,6 +138,7 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const defaultJmp = settings.find((s) => s.method === 'jmp' && (s.target === 0.35 || s.target === undefined));
     const baselineGmacs = baselineMacs(shape).gmacs;
     const latencyRuns = int('latency-runs', args['latency-runs'], 32, 0);
+    const speedRuns = int('speed-runs', args['speed-runs'], 5, 0);
     console.log(`model ${name} (${info.architecture}, ${shape.depth} blocks, ${info.protectedTokens} protected tokens), ${data.name}: ${limit} images, batch ${batchSize}, ${settings.length} settings`);
 
     const prep = new Progress(limit, 'preprocessing');
@@ -144,16 +147,31 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const progress = new Progress(limit * settings.length, '');
     const results: EvalResult[] = [];
     let sigma: ReportData['sigma'];
-    for (const setting of settings) {
-      progress.setLabel(`${setting.method} ${JSON.stringify(setting.options ? { keep: setting.options.keep, r: setting.options.r } : {})}`);
-      const run = await runSetting(setting, { classifier, batches, baselineGmacs, numClasses: labelsOf(classifier).length, latencyRuns, progress });
-      results.push(run.result);
-      if (setting === defaultJmp) sigma = sigmaDistributions(run.sigma, tau!);
+    // the paired speedup's reference: a second pipeline of the same model, never patched
+    const plain = speedRuns > 0 ? (await loadClassifier(args)).classifier : undefined;
+    let baselineCorrect: Uint8Array | undefined;
+    const runs: { result: EvalResult; correct: Uint8Array }[] = [];
+    try {
+      for (const setting of settings) {
+        progress.setLabel(`${setting.method} ${JSON.stringify(setting.options ? { keep: setting.options.keep, r: setting.options.r } : {})}`);
+        const run = await runSetting(setting, { classifier, batches, baselineGmacs, numClasses: labelsOf(classifier).length, latencyRuns, plain, speedRuns, progress });
+        runs.push(run);
+        if (setting.method === 'baseline') baselineCorrect = run.correct;
+        if (setting === defaultJmp) sigma = sigmaDistributions(run.sigma, tau!);
+      }
+    } finally {
+      await plain?.dispose();
     }
     progress.finish();
+    for (const run of runs) results.push(baselineCorrect ? { ...run.result, paired: pairedCounts(run.correct, baselineCorrect) } : run.result);
 
     const json: EvalJson = { model: name, dataset: data.name, images: limit, device: args.device ?? 'cpu', dtype: args.dtype ?? 'fp32', batchSize, results };
     printTable(json, baselineGmacs);
+    console.log(
+      `+/− vs base: images right here and wrong in the baseline / the other way round. speedup: paired, plain time / this time, ` +
+        (speedRuns > 0 ? `medians of ${speedRuns} rounds alternating with a plain pipeline on one batch of ${batches[0]!.labels.length}.` : 'not measured (--speed-runs 0).') +
+        ' img/s*: unpaired, each setting timed at its own moment (compare speeds by the speedup).',
+    );
     const jmpOptions = defaultJmp?.options ?? { strategy: 'merge' as const, keep: 0.7, blocks: ctx.blocks! };
     const maps = await tokenMaps(classifier, data, [0, 1, 2, 3, 4, 5].filter((i) => i < data.size), jmpOptions, labelsOf(classifier));
     const calibration = await calibrationFile(name);
@@ -192,21 +210,34 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
   }
 }
 
+/** Images right in `a` and wrong in `b` (gained), and the other way round (lost). */
+export function pairedCounts(a: Uint8Array, b: Uint8Array): { gained: number; lost: number } {
+  let gained = 0;
+  let lost = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] && !b[i]) gained++;
+    else if (!a[i] && b[i]) lost++;
+  }
+  return { gained, lost };
+}
+
 function printTable(json: EvalJson, baselineGmacs: number): void {
   const base = json.results.find((r) => r.method === 'baseline');
-  console.log(`\n${'method'.padEnd(10)} ${'setting'.padEnd(22)} ${'GMACs'.padStart(8)} ${'ΔGMACs'.padStart(8)} ${'top-1'.padStart(7)} ${'Δtop-1'.padStart(7)} ${'img/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'merge'.padStart(6)}`);
+  console.log(`\n${'method'.padEnd(10)} ${'setting'.padEnd(22)} ${'GMACs'.padStart(8)} ${'ΔGMACs'.padStart(8)} ${'top-1'.padStart(7)} ${'Δtop-1'.padStart(7)} ${'+/− vs base'.padStart(11)} ${'speedup'.padStart(7)} ${'img/s*'.padStart(8)} ${'p50 ms'.padStart(7)} ${'merge'.padStart(6)}`);
   for (const r of json.results) {
     const p = r.params as { keep?: number; r?: number; tau?: number };
     const setting = p.r !== undefined ? `r ${p.r}` : p.keep !== undefined ? `keep ${p.keep}${p.tau !== undefined ? ` τ ${p.tau}` : ''}` : '';
     console.log(
       `${r.method.padEnd(10)} ${setting.padEnd(22)} ${r.gmacs.toFixed(4).padStart(8)} ${(((r.gmacs / baselineGmacs) - 1) * 100).toFixed(1).padStart(7)}% ` +
-        `${(r.top1 * 100).toFixed(2).padStart(6)}% ${base ? ((r.top1 - base.top1) * 100).toFixed(2).padStart(7) : ''} ${r.throughput.toFixed(0).padStart(8)} ` +
+        `${(r.top1 * 100).toFixed(2).padStart(6)}% ${base ? ((r.top1 - base.top1) * 100).toFixed(2).padStart(7) : ''} ${(r.paired ? `+${r.paired.gained}/−${r.paired.lost}` : '—').padStart(11)} ` +
+        `${r.speedup != null ? `${r.speedup.toFixed(2)}x`.padStart(7) : '      —'} ${r.throughput.toFixed(0).padStart(8)} ` +
         `${r.latencyMsP50 !== null ? r.latencyMsP50.toFixed(2).padStart(7) : '     —'} ${r.mergeShare !== null ? (r.mergeShare * 100).toFixed(0).padStart(5) + '%' : '     —'}`,
     );
   }
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(raw: string[]): Promise<void> {
+  const argv = normalizeArgv(raw, VALUE_OPTIONS);
   const { command, args } = parse(argv);
   if (args.help) {
     console.log(HELP);

@@ -4,6 +4,7 @@ import { enableJMP, type ImageClassificationPipelineLike, type JMPHandle, type J
 import type { Dataset } from './data.js';
 import { InterruptedError, interrupt, type Progress } from './progress.js';
 import type { Setting } from './settings.js';
+import { alternatingRounds, median } from './timing.js';
 import type { EvalResult, PatchFates, SigmaDistribution, TokenMapImage } from './types.js';
 
 export type Model = ((inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>) & { config: Record<string, unknown> };
@@ -55,6 +56,8 @@ export interface SettingRun {
   result: EvalResult;
   /** σ of each image at each reduction block (JMP adaptive strategies). */
   sigma: Map<number, number[]>;
+  /** 1 where the image's top-1 was right, in dataset order: for paired counts between settings. */
+  correct: Uint8Array;
 }
 
 export interface RunOptions {
@@ -64,6 +67,12 @@ export interface RunOptions {
   numClasses: number;
   /** Single-image forwards timed for the latency percentiles (0: none). */
   latencyRuns: number;
+  /**
+   * A second, never patched pipeline of the same model: the setting's speed is timed against it in
+   * `speedRuns` alternating rounds on the first batch (the paired `speedup`).
+   */
+  plain?: Classifier;
+  speedRuns?: number;
   progress: Progress;
 }
 
@@ -87,6 +96,7 @@ export async function runSetting(setting: Setting, o: RunOptions): Promise<Setti
     let seconds = 0;
     let mergedTokens = 0;
     let removedTokens = 0;
+    const correct = new Uint8Array(batches.reduce((a, b) => a + b.labels.length, 0));
     const sigma = new Map<number, number[]>();
     for (const batch of batches) {
       if (interrupt.requested) throw new InterruptedError();
@@ -97,7 +107,10 @@ export async function runSetting(setting: Setting, o: RunOptions): Promise<Setti
       const C = o.numClasses;
       batch.labels.forEach((label, b) => {
         const r = rankOf(data.subarray(b * C, (b + 1) * C), label);
-        if (r === 0) correct1++;
+        if (r === 0) {
+          correct1++;
+          correct[images + b] = 1;
+        }
         if (r < 5) correct5++;
       });
       images += batch.labels.length;
@@ -126,6 +139,13 @@ export async function runSetting(setting: Setting, o: RunOptions): Promise<Setti
       await classifier.model({ pixel_values: x });
       latencies.push(performance.now() - t0);
     }
+    let speedup: number | null = null;
+    if (o.plain && o.speedRuns) {
+      if (jmp) {
+        const { plainMs, patchedMs } = await alternatingRounds(o.plain, classifier, first.pixels, o.speedRuns);
+        speedup = median(plainMs) / median(patchedMs);
+      } else speedup = 1;
+    }
     const stats = jmp?.stats();
     let mergeShare: number | null = null;
     if (setting.method === 'jmp' && stats) {
@@ -143,11 +163,12 @@ export async function runSetting(setting: Setting, o: RunOptions): Promise<Setti
       top1: correct1 / images,
       top5: o.numClasses > 5 ? correct5 / images : null,
       throughput: images / seconds,
+      speedup,
       latencyMsP50: latencies.length ? percentile(latencies, 0.5) : null,
       latencyMsP95: latencies.length ? percentile(latencies, 0.95) : null,
       mergeShare,
     };
-    return { result, sigma };
+    return { result, sigma, correct };
   } finally {
     await jmp?.dispose();
   }

@@ -15,8 +15,22 @@ export interface EvalResult {
   top1: number;
   /** Top-5 accuracy in [0, 1]; null when the model has 5 classes or fewer. */
   top5: number | null;
-  /** Images per second over the accuracy run, at `batchSize` (or the entry's own batchSize in bench). */
+  /**
+   * Images per second over the accuracy run, at `batchSize` (or the entry's own batchSize in bench).
+   * Unpaired: each setting is timed at its own moment, so on a busy machine these compare poorly;
+   * `speedup` is the paired figure.
+   */
   throughput: number;
+  /**
+   * eval only: plain time / this setting's time, medians of alternating rounds against a plain
+   * pipeline on the same batch (1 for the baseline); null when not measured.
+   */
+  speedup?: number | null;
+  /**
+   * eval only: paired counts against the baseline on the same images: `gained` right here and wrong
+   * in the baseline, `lost` the other way round (top-1 difference = (gained − lost) / images).
+   */
+  paired?: { gained: number; lost: number };
   /** Latency at batch 1, median of a short run; null when not measured. */
   latencyMsP50: number | null;
   /** Latency at batch 1, 95th percentile; null when not measured. */

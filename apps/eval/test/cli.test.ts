@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawImage } from '@huggingface/transformers';
+import { browserSuite } from '@jmpjs/browser-testing';
 import { modelPath } from '@jmpjs/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvalJson } from '../src/types.js';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const run = (args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: path.dirname(cli), timeout: 240_000 });
+  spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: path.dirname(cli), timeout: 240_000 });
 
 describe('jmp-eval command line', () => {
   let dir: string;
@@ -62,7 +63,7 @@ describe('jmp-eval command line', () => {
     expect(r.stderr).toContain("--browser: expected wasm or webgpu, found 'gpu'");
   });
 
-  it('bench --browser wasm: the same table and JSON, timed in headless Chromium', { timeout: 240_000 }, () => {
+  it.skipIf(!browserSuite('eval: bench --browser wasm'))('bench --browser wasm: the same table and JSON, timed in headless Chromium', { timeout: 240_000 }, () => {
     const json = path.join(dir, 'bench.json');
     const r = run(['bench', '--browser', 'wasm', '--model', modelPath('tiny-deit'), '--batches', '2', '--runs', '1', '--methods', 'jmp', '--keep-one', '--json', json]);
     expect(r.status, r.stderr).toBe(0);
@@ -75,6 +76,17 @@ describe('jmp-eval command line', () => {
     // GMACs from the token counts the page's patched pipeline really had: keep 1 is the full model, keep 0.7 less
     expect(out.results[1]!.gmacs).toBeLessThan(out.results[0]!.gmacs * 0.8);
     for (const x of out.results) expect(x.throughput).toBeGreaterThan(0);
+  });
+
+  it('takes a leading -- and negative values as npm users type them', () => {
+    // `pnpm eval -- calibrate …` hands the -- through: it is a separator, not a command
+    const sep = run(['--', 'calibrate', '--data', 'fmnist-test']);
+    expect(sep.status).toBe(2);
+    expect(sep.stderr).toContain('never calibrated on test data');
+    // `--limit -3` is the value -3 (refused by the range check, not by the parser)
+    const neg = run(['--', '--limit', '-3']);
+    expect(neg.status).toBe(2);
+    expect(neg.stderr).toContain("--limit: expected an integer ≥ 1, found '-3'");
   });
 
   it('never calibrates on the test set', () => {

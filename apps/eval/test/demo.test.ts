@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hasChromium, launchChromium, serveStatic } from '@jmpjs/browser-testing';
+import { browserSuite, launchChromium, serveStatic } from '@jmpjs/browser-testing';
 import { modelPath } from '@jmpjs/fixtures';
 import type { BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -32,7 +32,11 @@ interface Region {
   height: number;
 }
 
-describe.skipIf(!hasChromium())('demo page in Chromium', () => {
+// The token maps tint translucently over the image: its luminance must still explain most of the
+// map's (opaque fills, as before, hid the garment).
+const IMAGE_CORRELATION_MIN = 0.6;
+
+describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () => {
   let dir = '';
   let bundledModules: string[] = [];
   let server: Awaited<ReturnType<typeof serveStatic>>;
@@ -136,7 +140,24 @@ describe.skipIf(!hasChromium())('demo page in Chromium', () => {
             coloured++;
           }
         }
+        // the image shows through: the map's luminance follows the input image's (drawn at the map's size)
+        const preview = document.getElementById('preview') as HTMLCanvasElement;
+        const tmp = document.createElement('canvas');
+        tmp.width = canvas.width;
+        tmp.height = canvas.height;
+        const tctx = tmp.getContext('2d')!;
+        tctx.drawImage(preview, 0, 0, tmp.width, tmp.height);
+        const src = tctx.getImageData(0, 0, tmp.width, tmp.height).data;
+        const lum = (d: Uint8ClampedArray, i: number) => 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+        let n = 0, sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const a = lum(data, i);
+          const b = lum(src, i);
+          n++; sa += a; sb += b; saa += a * a; sbb += b * b; sab += a * b;
+        }
+        const imageCorrelation = (sab - (sa * sb) / n) / Math.sqrt((saa - (sa * sa) / n) * (sbb - (sb * sb) / n));
         return {
+          imageCorrelation,
           block: Number((f as HTMLElement).dataset.block),
           tokens: Number((f as HTMLElement).dataset.tokens),
           width: canvas.width,
@@ -152,6 +173,8 @@ describe.skipIf(!hasChromium())('demo page in Chromium', () => {
       expect(m.colours, `block ${m.block}: distinct colours`).toBeGreaterThanOrEqual(12);
       // every patch that is still a token is tinted with its token's colour (pruned ones are dark)
       expect(m.colouredShare, `block ${m.block}: share of coloured pixels`).toBeGreaterThan(0.5);
+      console.log(`demo token map, block ${m.block}: luminance correlation with the input image ${m.imageCorrelation.toFixed(3)}`);
+      expect(m.imageCorrelation, `block ${m.block}: the garment shows through the tint`).toBeGreaterThan(IMAGE_CORRELATION_MIN);
       expect(m.caption).toMatch(new RegExp(`block ${m.block} · \\d+ → ${m.tokens} tokens`));
     }
     expect(maps.map((m) => m.tokens)).toEqual([...maps.map((m) => m.tokens)].sort((a, b) => b - a));

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
+import { browserSuite, launchChromium } from '@jmpjs/browser-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigmaBins } from '../src/report/charts.js';
 import { formatParams, paretoMask } from '../src/report/format.js';
@@ -14,9 +14,7 @@ import { groupColors, patchData } from '../src/report/tokenmaps.js';
 import type { EvalJson, EvalResult, PatchFates, ReportData } from '../src/types.js';
 import { makeReportData, makeRgbReportData } from './fixtures/report-data.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-if (!HAS_CHROMIUM) console.warn(`report.test: skipping the headless-browser test, ${CHROMIUM} is missing`);
+const HAS_CHROMIUM = browserSuite('eval: report in headless Chromium');
 
 const CHART_FILES = ['top1-vs-gmacs.svg', 'throughput-vs-gmacs.svg', 'sigma.svg', 'calibration.svg', 'token-maps.svg'];
 
@@ -78,7 +76,7 @@ function bruteForcePareto(results: readonly EvalResult[]): boolean[] {
 function checkCells(cells: readonly CellInfo[], data: ReportData): void {
   const base = data.results.find((r) => r.method === 'baseline');
   const front = bruteForcePareto(data.results);
-  expect(cells.length).toBe(data.results.length * 12);
+  expect(cells.length).toBe(data.results.length * 14);
   data.results.forEach((r, i) => {
     const row = new Map(cells.filter((c) => c.row === i).map((c) => [c.field, c]));
     const cell = (field: string): CellInfo => {
@@ -102,6 +100,9 @@ function checkCells(cells: readonly CellInfo[], data: ReportData): void {
     expectShown(cell('deltaTop1Pts').text, base ? (r.top1 - base.top1) * 100 : null, what('Δtop1'));
     raw('top5', r.top5);
     expectShown(cell('top5').text, r.top5 === null ? null : r.top5 * 100, what('top5'));
+    expect(cell('paired').text, what('paired')).toBe(r.paired ? `+${r.paired.gained} / −${r.paired.lost}` : '—');
+    raw('speedup', r.speedup ?? null);
+    expect(cell('speedup').text, what('speedup')).toBe(r.speedup != null ? `${r.speedup.toFixed(2)}×` : '—');
     raw('throughput', r.throughput);
     expectShown(cell('throughput').text, r.throughput, what('throughput'));
     raw('latencyMsP50', r.latencyMsP50);
@@ -271,7 +272,7 @@ describe('renderReport', () => {
     expect(table).toHaveLength(data.results.length + 2);
     table.slice(2).forEach((line, i) => {
       const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
-      expect(cells).toHaveLength(12);
+      expect(cells).toHaveLength(14);
       expect(cells[1]).toBe(data.results[i]?.method);
     });
   });
@@ -356,23 +357,7 @@ describe.skipIf(!HAS_CHROMIUM)('report in headless Chromium', () => {
   });
 
   it('renders: charts with size and marks, decodable images, table text = JSON, a non-blank screenshot', async () => {
-    const { chromium } = await import('playwright-core');
-    const profile = join(dir, 'profile');
-    // a fresh profile: playwright takes the user data dir here (it refuses --user-data-dir in args)
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const context = await launchChromium();
     try {
       const page = await context.newPage();
       const external: string[] = [];
@@ -448,7 +433,7 @@ describe.skipIf(!HAS_CHROMIUM)('report in headless Chromium', () => {
       expect(shot.length).toBeGreaterThan(blank.length * 10);
       expect(external).toEqual([]);
     } finally {
-      await context.close();
+      await context.cleanup();
     }
   }, 60_000);
 });

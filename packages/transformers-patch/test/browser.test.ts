@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { hasChromium, launchChromium, ortWebDist, serveStatic } from '@jmpjs/browser-testing';
+import { browserSuite, launchChromium, ortWebDist, serveStatic } from '@jmpjs/browser-testing';
 import { modelPath } from '@jmpjs/fixtures';
 import { Tensor } from '@huggingface/transformers';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -36,7 +36,7 @@ interface PageApi {
   };
 }
 
-describe.skipIf(!hasChromium())('in Chromium', () => {
+describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, WebGPU)'))('in Chromium', () => {
   let dir = '';
   let server: Awaited<ReturnType<typeof serveStatic>>;
   let context: BrowserContext & { cleanup(): Promise<void> };

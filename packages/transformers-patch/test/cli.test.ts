@@ -19,7 +19,7 @@ import { loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.j
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function jmp(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/jmp.ts', ...args], { cwd: packageDir, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli/jmp.ts', ...args], { cwd: packageDir, encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

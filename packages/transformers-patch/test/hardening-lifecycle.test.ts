@@ -330,7 +330,7 @@ describe.each(RUNNERS)('lifecycle (%s runner)', (runner) => {
       async () => {
         // The memory bench's child mode: 50 warm-up calls, then RSS after GC before and after 1 000 calls.
         const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-        const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/memory.bench.ts', '--child', `jmp:${MODEL}:1000`, '--runner', runner], {
+        const r = spawnSync(process.execPath, ['--expose-gc', '--conditions=source', '--import', 'tsx', 'bench/memory.bench.ts', '--child', `jmp:${MODEL}:1000`, '--runner', runner], {
           cwd: dir,
           encoding: 'utf8',
           timeout: 110_000,

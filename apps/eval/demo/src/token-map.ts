@@ -1,5 +1,7 @@
-// Token maps: the image, upscaled, with every patch coloured by what happened to it up to a
-// reduction block — kept (outlined), merged into which token (the kept patch's colour), pruned.
+// Token maps: the image, upscaled, with every patch tinted translucently by what happened to it up
+// to a reduction block — kept (outlined), merged into which token (the kept patch's colour), pruned
+// (darkened, hatched) — and the borders between tokens drawn, as ToMe's pictures do, so the image
+// stays visible underneath and a person sees what was merged with what.
 import { tokenFates, type SourceMap, type TokenFate } from '@jmpjs/core';
 
 export interface TokenMapInput {
@@ -76,7 +78,7 @@ export function drawTokenMap(canvas: HTMLCanvasElement, image: CanvasImageSource
     const y = Math.floor(p / grid.cols) * ch;
     if (fate.fate === 'pruned') {
       counts.pruned++;
-      ctx.fillStyle = 'rgba(15, 15, 20, 0.85)';
+      ctx.fillStyle = 'rgba(15, 15, 20, 0.6)';
       ctx.fillRect(x, y, cw, ch);
       ctx.save();
       ctx.beginPath();
@@ -96,9 +98,9 @@ export function drawTokenMap(canvas: HTMLCanvasElement, image: CanvasImageSource
     const anchor = anchorOf(fate, o)!;
     const single = (groupSize.get(anchor) ?? 1) === 1;
     if (anchor < 0) {
-      ctx.fillStyle = 'rgba(128, 128, 128, 0.7)'; // a fused token (EViT): no anchor patch
+      ctx.fillStyle = 'rgba(128, 128, 128, 0.45)'; // a fused token (EViT): no anchor patch
     } else {
-      ctx.fillStyle = `hsla(${tokenHue(anchor).toFixed(1)}, 85%, ${tokenLightness(anchor)}%, ${single ? 0.3 : 0.72})`;
+      ctx.fillStyle = `hsla(${tokenHue(anchor).toFixed(1)}, 85%, ${tokenLightness(anchor)}%, ${single ? 0.3 : 0.45})`;
     }
     ctx.fillRect(x, y, cw, ch);
     if (fate.fate === 'kept') {
@@ -110,7 +112,30 @@ export function drawTokenMap(canvas: HTMLCanvasElement, image: CanvasImageSource
       counts.merged++;
     }
   }
+  drawBorders(ctx, fates, P, grid, cw, ch);
   return counts;
+}
+
+/** Lines between neighbouring patches that belong to different tokens (pruned patches are apart from all). */
+function drawBorders(ctx: CanvasRenderingContext2D, fates: readonly TokenFate[], P: number, grid: { cols: number; rows: number }, cw: number, ch: number): void {
+  const group = (p: number): number => anchorOf(fates[p + P]!, p + P) ?? -2 - p;
+  ctx.strokeStyle = 'rgba(255, 255, 255, 0.75)';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  for (let r = 0; r < grid.rows; r++) {
+    for (let c = 0; c < grid.cols; c++) {
+      const p = r * grid.cols + c;
+      if (c + 1 < grid.cols && group(p) !== group(p + 1)) {
+        ctx.moveTo((c + 1) * cw - 0.5, r * ch);
+        ctx.lineTo((c + 1) * cw - 0.5, (r + 1) * ch);
+      }
+      if (r + 1 < grid.rows && group(p) !== group(p + grid.cols)) {
+        ctx.moveTo(c * cw, (r + 1) * ch - 0.5);
+        ctx.lineTo((c + 1) * cw, (r + 1) * ch - 0.5);
+      }
+    }
+  }
+  ctx.stroke();
 }
 
 /** The map with its caption, as a figure. */

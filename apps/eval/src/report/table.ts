@@ -27,6 +27,8 @@ export type FieldName =
   | 'top1'
   | 'deltaTop1Pts'
   | 'top5'
+  | 'paired'
+  | 'speedup'
   | 'throughput'
   | 'latencyMsP50'
   | 'latencyMsP95'
@@ -49,7 +51,9 @@ export const COLUMNS: readonly Column[] = [
   { field: 'top1', header: 'top-1 %', help: 'top-1 accuracy in %', numeric: true },
   { field: 'deltaTop1Pts', header: 'Δtop-1 pp', help: 'top-1 vs the baseline entry, in points', numeric: true },
   { field: 'top5', header: 'top-5 %', help: 'top-5 accuracy in %', numeric: true },
-  { field: 'throughput', header: 'img/s', help: 'images per second over the accuracy run', numeric: true },
+  { field: 'paired', header: '+/− vs base', help: 'paired counts: images right here and wrong in the baseline / wrong here and right in the baseline', numeric: false },
+  { field: 'speedup', header: 'speedup', help: 'paired: plain time / this time, medians of rounds alternating with a plain pipeline on one batch', numeric: true },
+  { field: 'throughput', header: 'img/s (unpaired)', help: 'images per second over the accuracy run; each setting timed at its own moment, so compare speeds by the speedup column', numeric: true },
   { field: 'latencyMsP50', header: 'p50 ms', help: 'latency at batch 1, median', numeric: true },
   { field: 'latencyMsP95', header: 'p95 ms', help: 'latency at batch 1, 95th percentile', numeric: true },
   { field: 'mergeShare', header: 'merge %', help: 'share of (image, reduction) decisions that merged', numeric: true },
@@ -94,6 +98,8 @@ export function buildTable(data: ReportData): TableRow[] {
       { field: 'top1', text: fmtPct(r.top1), value: r.top1 },
       { field: 'deltaTop1Pts', text: fmtDeltaTop1(r.top1, baseTop1), value: dT },
       { field: 'top5', text: fmtPct(r.top5), value: r.top5 },
+      { field: 'paired', text: r.paired ? `+${r.paired.gained} / −${r.paired.lost}` : '—', value: r.paired ? `+${r.paired.gained}/-${r.paired.lost}` : null },
+      { field: 'speedup', text: r.speedup != null ? `${r.speedup.toFixed(2)}×` : '—', value: r.speedup ?? null },
       { field: 'throughput', text: fmtThroughput(r.throughput), value: r.throughput },
       { field: 'latencyMsP50', text: fmtMs(r.latencyMsP50), value: r.latencyMsP50 },
       { field: 'latencyMsP95', text: fmtMs(p95), value: p95 },

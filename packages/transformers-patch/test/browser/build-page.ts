@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
+import { build, defaultClientConditions } from 'vite';
 
 /** Builds the test page (test/browser/page) with the package's browser platform into `outDir`. */
 export async function buildPage(outDir: string): Promise<void> {
@@ -10,6 +10,8 @@ export async function buildPage(outDir: string): Promise<void> {
     logLevel: 'warn',
     resolve: {
       alias: { '#platform': fileURLToPath(new URL('../../src/host/platform.web.ts', import.meta.url)) },
+      // @jmpjs/core from its sources (no build needed)
+      conditions: ['source', ...defaultClientConditions],
     },
     build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, chunkSizeWarningLimit: 1e9 },
   });
