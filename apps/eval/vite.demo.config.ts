@@ -98,9 +98,8 @@ export function demoConfig(outDir = path.join(appDir, 'out/demo')): UserConfig {
     // have (tokenizer_config.json) and must get a 404
     appType: 'mpa',
     plugins: [demoAssets()],
-    // onnxruntime-web's build without the wasm inlined as an asset (it loads the files copied to ort/);
-    // the workspace packages from their sources (`source` condition), so no build is needed first
-    resolve: { conditions: ['onnxruntime-web-use-extern-wasm', 'source', ...defaultClientConditions] },
+    // onnxruntime-web's build without the wasm inlined as an asset: it loads the files copied to ort/
+    resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
     build: {
       outDir,
       emptyOutDir: true,

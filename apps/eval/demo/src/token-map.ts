@@ -78,7 +78,7 @@ export function drawTokenMap(canvas: HTMLCanvasElement, image: CanvasImageSource
     const y = Math.floor(p / grid.cols) * ch;
     if (fate.fate === 'pruned') {
       counts.pruned++;
-      ctx.fillStyle = 'rgba(15, 15, 20, 0.6)';
+      ctx.fillStyle = 'rgba(15, 15, 20, 0.5)';
       ctx.fillRect(x, y, cw, ch);
       ctx.save();
       ctx.beginPath();
@@ -100,7 +100,7 @@ export function drawTokenMap(canvas: HTMLCanvasElement, image: CanvasImageSource
     if (anchor < 0) {
       ctx.fillStyle = 'rgba(128, 128, 128, 0.45)'; // a fused token (EViT): no anchor patch
     } else {
-      ctx.fillStyle = `hsla(${tokenHue(anchor).toFixed(1)}, 85%, ${tokenLightness(anchor)}%, ${single ? 0.3 : 0.45})`;
+      ctx.fillStyle = `hsla(${tokenHue(anchor).toFixed(1)}, 85%, ${tokenLightness(anchor)}%, ${single ? 0.3 : 0.35})`;
     }
     ctx.fillRect(x, y, cw, ch);
     if (fate.fate === 'kept') {
