@@ -230,7 +230,7 @@ function printTable(json: EvalJson, baselineGmacs: number): void {
     console.log(
       `${r.method.padEnd(10)} ${setting.padEnd(22)} ${r.gmacs.toFixed(4).padStart(8)} ${(((r.gmacs / baselineGmacs) - 1) * 100).toFixed(1).padStart(7)}% ` +
         `${(r.top1 * 100).toFixed(2).padStart(6)}% ${base ? ((r.top1 - base.top1) * 100).toFixed(2).padStart(7) : ''} ${(r.paired ? `+${r.paired.gained}/−${r.paired.lost}` : '—').padStart(11)} ` +
-        `${r.speedup != null ? `${r.speedup.toFixed(2)}x`.padStart(7) : '      —'} ${r.throughput.toFixed(0).padStart(8)} ` +
+        `${typeof r.speedup === 'number' ? `${r.speedup.toFixed(2)}x`.padStart(7) : '      —'} ${r.throughput.toFixed(0).padStart(8)} ` +
         `${r.latencyMsP50 !== null ? r.latencyMsP50.toFixed(2).padStart(7) : '     —'} ${r.mergeShare !== null ? (r.mergeShare * 100).toFixed(0).padStart(5) + '%' : '     —'}`,
     );
   }

@@ -102,7 +102,7 @@ function checkCells(cells: readonly CellInfo[], data: ReportData): void {
     expectShown(cell('top5').text, r.top5 === null ? null : r.top5 * 100, what('top5'));
     expect(cell('paired').text, what('paired')).toBe(r.paired ? `+${r.paired.gained} / −${r.paired.lost}` : '—');
     raw('speedup', r.speedup ?? null);
-    expect(cell('speedup').text, what('speedup')).toBe(r.speedup != null ? `${r.speedup.toFixed(2)}×` : '—');
+    expect(cell('speedup').text, what('speedup')).toBe(typeof r.speedup === 'number' ? `${r.speedup.toFixed(2)}×` : '—');
     raw('throughput', r.throughput);
     expectShown(cell('throughput').text, r.throughput, what('throughput'));
     raw('latencyMsP50', r.latencyMsP50);

@@ -99,7 +99,7 @@ export function buildTable(data: ReportData): TableRow[] {
       { field: 'deltaTop1Pts', text: fmtDeltaTop1(r.top1, baseTop1), value: dT },
       { field: 'top5', text: fmtPct(r.top5), value: r.top5 },
       { field: 'paired', text: r.paired ? `+${r.paired.gained} / −${r.paired.lost}` : '—', value: r.paired ? `+${r.paired.gained}/-${r.paired.lost}` : null },
-      { field: 'speedup', text: r.speedup != null ? `${r.speedup.toFixed(2)}×` : '—', value: r.speedup ?? null },
+      { field: 'speedup', text: typeof r.speedup === 'number' ? `${r.speedup.toFixed(2)}×` : '—', value: r.speedup ?? null },
       { field: 'throughput', text: fmtThroughput(r.throughput), value: r.throughput },
       { field: 'latencyMsP50', text: fmtMs(r.latencyMsP50), value: r.latencyMsP50 },
       { field: 'latencyMsP95', text: fmtMs(p95), value: p95 },
