@@ -15,7 +15,7 @@ interface Helpers {
 }
 
 export function parseGrid(spec: string): number[] {
-  const m = /^([\d.]+):([\d.]+):([\d.]+)$/.exec(spec);
+  const m = /^(-?[\d.]+):(-?[\d.]+):([\d.]+)$/.exec(spec);
   const [a, b, step] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [NaN, NaN, NaN];
   if (!m || !(step > 0) || !(b >= a)) throw new UsageError(`--grid: expected from:to:step (e.g. 0.70:0.99:0.01), found '${spec}'`);
   const out: number[] = [];
