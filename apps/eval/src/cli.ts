@@ -7,7 +7,7 @@ import { baselineMacs } from '@jmpjs/core';
 import { inspectJMP } from '@jmpjs/transformers-patch';
 import { committedDataset, imageFolder, type Dataset } from './data.js';
 import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA, DEFAULT_DATA, DEFAULT_LIMIT, DEFAULT_MODEL, resolveModel } from './defaults.js';
-import { prepareBatches, runSetting, sigmaDistributions, tokenMaps, type Classifier } from './evaluate.js';
+import { pairedCounts, prepareBatches, runSetting, sigmaDistributions, tokenMaps, type Classifier } from './evaluate.js';
 import { checkGate, readBounds } from './gate.js';
 import { InterruptedError, Progress, interrupt, onInterrupt } from './progress.js';
 import { renderReport } from './report/render.js';
@@ -145,7 +145,6 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
     prep.finish();
     const progress = new Progress(limit * settings.length, '');
-    const results: EvalResult[] = [];
     let sigma: ReportData['sigma'];
     // the paired speedup's reference: a second pipeline of the same model, never patched
     const plain = speedRuns > 0 ? (await loadClassifier(args)).classifier : undefined;
@@ -163,7 +162,7 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
       await plain?.dispose();
     }
     progress.finish();
-    for (const run of runs) results.push(baselineCorrect ? { ...run.result, paired: pairedCounts(run.correct, baselineCorrect) } : run.result);
+    const results: EvalResult[] = runs.map((run) => (baselineCorrect ? { ...run.result, paired: pairedCounts(run.correct, baselineCorrect) } : run.result));
 
     const json: EvalJson = { model: name, dataset: data.name, images: limit, device: args.device ?? 'cpu', dtype: args.dtype ?? 'fp32', batchSize, results };
     printTable(json, baselineGmacs);
@@ -208,17 +207,6 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
   } finally {
     await classifier.dispose();
   }
-}
-
-/** Images right in `a` and wrong in `b` (gained), and the other way round (lost). */
-export function pairedCounts(a: Uint8Array, b: Uint8Array): { gained: number; lost: number } {
-  let gained = 0;
-  let lost = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] && !b[i]) gained++;
-    else if (!a[i] && b[i]) lost++;
-  }
-  return { gained, lost };
 }
 
 function printTable(json: EvalJson, baselineGmacs: number): void {

@@ -174,6 +174,17 @@ export async function runSetting(setting: Setting, o: RunOptions): Promise<Setti
   }
 }
 
+/** Images right in `a` and wrong in `b` (gained), and the other way round (lost). */
+export function pairedCounts(a: Uint8Array, b: Uint8Array): { gained: number; lost: number } {
+  let gained = 0;
+  let lost = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] && !b[i]) gained++;
+    else if (!a[i] && b[i]) lost++;
+  }
+  return { gained, lost };
+}
+
 export function describeParams(options: JMPOptions | null): Record<string, unknown> {
   if (!options) return {};
   const { method, strategy, keep, blocks, tau, r, proportionalAttention } = options;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeArgv } from '../src/args.js';
+import { pairedCounts } from '../src/evaluate.js';
 
 const VALUES = new Set(['tau', 'limit', 'grid', 'model']);
 
@@ -22,5 +23,14 @@ describe('normalizeArgv: the command line as npm users type it', () => {
     expect(normalizeArgv(['--full', '-1'], VALUES)).toEqual(['--full', '-1']);
     expect(normalizeArgv(['--tau=-1', 'bench'], VALUES)).toEqual(['--tau=-1', 'bench']);
     expect(normalizeArgv(['--model', 'my-model'], VALUES)).toEqual(['--model', 'my-model']);
+  });
+});
+
+describe('pairedCounts', () => {
+  it('counts images right on one side only, both ways', () => {
+    const a = Uint8Array.from([1, 1, 0, 0, 1]);
+    const b = Uint8Array.from([1, 0, 1, 0, 0]);
+    expect(pairedCounts(a, b)).toEqual({ gained: 2, lost: 1 });
+    expect(pairedCounts(b, a)).toEqual({ gained: 1, lost: 2 });
   });
 });
