@@ -24,6 +24,8 @@ export interface Args {
   'keep-one'?: boolean;
   browser?: string;
   gpu?: string;
+  only?: string;
+  targets?: string;
   help?: boolean;
 }
 

@@ -78,6 +78,8 @@ const OPTIONS = {
   'keep-one': { type: 'boolean' },
   browser: { type: 'string' },
   gpu: { type: 'string' },
+  only: { type: 'string' },
+  targets: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 const VALUE_OPTIONS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type === 'string').map(([name]) => name));
@@ -85,8 +87,8 @@ const VALUE_OPTIONS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type =
 function parse(argv: string[]): { command: string; args: Args } {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const command = positionals[0] ?? 'eval';
-  if (!['eval', 'calibrate', 'bench'].includes(command) || positionals.length > 1) {
-    throw new UsageError(`unknown command '${positionals.join(' ')}' (expected eval, calibrate or bench)`);
+  if (!['eval', 'calibrate', 'ablate', 'bench'].includes(command) || positionals.length > 1) {
+    throw new UsageError(`unknown command '${positionals.join(' ')}' (expected eval, calibrate, ablate or bench)`);
   }
   return { command, args: values as Args };
 }
@@ -234,6 +236,7 @@ async function main(raw: string[]): Promise<void> {
   onInterrupt();
   if (command === 'eval') await evalCommand(args, argv);
   else if (command === 'calibrate') await (await import('./calibrate.js')).calibrateCommand(args, { loadClassifier, loadData, labelsOf });
+  else if (command === 'ablate') await (await import('./ablate.js')).ablateCommand(args, { loadClassifier, loadData, labelsOf });
   else await (await import('./bench.js')).benchCommand(args);
 }
 

@@ -13,11 +13,12 @@ export { importanceFromAttention, importanceFromRows } from './importance.js';
 export { headMeanKeys, headMeanKeysPacked } from './metric.js';
 
 // Reductions: JMP (adaptive, adaptive-token, merge, prune), ToMe, EViT
-export { reduceTokens, criticalCount, STRATEGIES } from './reduce.js';
+export { reduceTokens, criticalCount, STRATEGIES, JMP_SELECTS } from './reduce.js';
 export type {
   Strategy,
   ReductionMethod,
   JmpMethod,
+  JmpSelect,
   ToMeMethod,
   EvitMethod,
   ReductionSignals,

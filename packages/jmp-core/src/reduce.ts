@@ -3,6 +3,7 @@ import { checkTokenState, type TokenState } from './state.js';
 import { reduceEvit } from './methods/evit.js';
 import { reduceJmp } from './methods/jmp.js';
 import { reduceTome } from './methods/tome.js';
+import { bipartiteSplit } from './methods/shared.js';
 import { checkFinite, checkTensor, type Tensor } from './tensor.js';
 
 /**
@@ -26,7 +27,31 @@ export interface JmpMethod {
   tau?: number;
   /** Similarity metric: head-mean keys (`'keys'`, default, given as `signals.metric`) or the token states. */
   metric?: 'keys' | 'hidden';
+  /**
+   * How the `M = N − P − K` non-critical tokens are chosen:
+   * - `'attention'` (default; the spec's step 2): the least important by `signals.importance`;
+   * - `'redundancy'`: the most redundant, with ToMe's split of the tokens by absolute position —
+   *   the `M` tokens of set A (even positions) whose best match in set B (odd positions) is most
+   *   similar leave, and that match is the critical token they merge into. Needs no importance;
+   *   at most the tokens of set A (about half) can leave.
+   */
+  select?: JmpSelect;
+  /**
+   * Select 'redundancy': how much importance keeps a token from leaving. A token of set A leaves by
+   * `m_a − importanceWeight · a_a / ā` (ā: the mean importance of the unprotected tokens), so
+   * important tokens stay even when they are redundant. Default 0 (needs `signals.importance` when > 0).
+   */
+  importanceWeight?: number;
+  /**
+   * Select 'redundancy': how much merged sizes keep a pair apart (ATM's size-aware matching): the
+   * score is lowered by `sizeWeight · ln((s_a + s_b) / 2)`, so tokens that already stand for many
+   * patches grow more slowly. Default 0.
+   */
+  sizeWeight?: number;
 }
+
+export type JmpSelect = 'attention' | 'redundancy';
+export const JMP_SELECTS: readonly JmpSelect[] = ['attention', 'redundancy'];
 
 /** ToMe's bipartite soft matching: merges the `r` most similar pairs. */
 export interface ToMeMethod {
@@ -114,15 +139,37 @@ export function reduceTokens(state: TokenState, signals: ReductionSignals, metho
       if (metricKind !== 'keys' && metricKind !== 'hidden') {
         throw new JmpArgumentError({ argument: 'method.metric', expected: "'keys' or 'hidden'", found: metricKind });
       }
-      const importance = checkImportance(signals.importance, B, N);
+      const select = method.select ?? 'attention';
+      if (!JMP_SELECTS.includes(select)) {
+        throw new JmpArgumentError({ argument: 'method.select', expected: `one of ${JMP_SELECTS.join(', ')}`, found: select });
+      }
       const K = criticalCount(keep, N, P);
-      const needsMetric = strategy !== 'prune' && N - P - K > 0;
+      const M = N - P - K;
+      if (select === 'redundancy') {
+        const { nA } = bipartiteSplit(N, P);
+        if (M > nA) {
+          throw new JmpArgumentError({
+            argument: 'method.keep',
+            expected: `a keep rate that leaves at most ${nA} of the ${N - P} unprotected tokens (set A) with select 'redundancy'`,
+            found: keep,
+            hint: 'Reduce at more blocks with a higher keep rate.',
+          });
+        }
+      }
+      const importanceWeight = method.importanceWeight ?? 0;
+      const sizeWeight = method.sizeWeight ?? 0;
+      for (const [name, v] of [['importanceWeight', importanceWeight], ['sizeWeight', sizeWeight]] as const) {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new JmpArgumentError({ argument: `method.${name}`, expected: 'a finite number ≥ 0', found: v });
+        if (v > 0 && select !== 'redundancy') throw new JmpArgumentError({ argument: `method.${name}`, expected: "0 unless select is 'redundancy'", found: v });
+      }
+      const importance = select === 'attention' || importanceWeight > 0 ? checkImportance(signals.importance, B, N) : undefined;
+      const needsMetric = M > 0 && (strategy !== 'prune' || select === 'redundancy');
       const metric = needsMetric
         ? metricKind === 'hidden'
           ? { data: state.tokens, dims: state.dims }
           : checkMetric(signals.metric, B, N)
         : undefined;
-      return reduceJmp(state, [B, N, C], importance, metric, K, strategy, needsTau ? method.tau! : 0);
+      return reduceJmp(state, [B, N, C], { importance, metric, K, strategy, tau: needsTau ? method.tau! : 0, select, importanceWeight, sizeWeight });
     }
     case 'evit': {
       const keep = checkKeep('method.keep', method.keep);

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { JmpArgumentError, baselineMacs, countMacs, planTokens, resolveSchedule, type BlockTokens, type ModelShape, type Strategy } from '@jmpjs/core';
+import { JmpArgumentError, baselineMacs, countMacs, planTokens, resolveSchedule, type BlockTokens, type ModelShape, type JmpSelect, type Strategy } from '@jmpjs/core';
 import { UnsupportedModelError } from './errors.js';
 import { compileJMP } from './graph/compile.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
@@ -67,6 +67,8 @@ export interface ModelInspection {
   /** Where the sizes of the cost model came from. */
   sizesFrom: 'config.json' | 'graph';
   strategy: Strategy;
+  /** How the non-critical tokens are chosen ('attention' or 'redundancy'). */
+  select: JmpSelect;
   /** τ of the adaptive strategies; null where not set (or not used). */
   tau: number | null;
   proportionalAttention: boolean;
@@ -344,6 +346,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
       imageSize: sizes.imageSize,
       sizesFrom: config ? 'config.json' : 'graph',
       strategy: o.strategy,
+      select: o.select,
       tau: tauMissing || o.tau === undefined || !needsTau(o.strategy) ? null : o.tau,
       proportionalAttention: o.proportionalAttention,
       schedule: steps.map((s) => ({ block: s.block, keep: s.amount })),
@@ -386,6 +389,7 @@ export async function compileJMPModel(params: CompileJMPModelParams): Promise<{ 
       blocks: inspection.schedule.map((s) => s.block),
       keeps,
       strategy: inspection.strategy,
+      select: inspection.select,
       ...(inspection.tau !== null ? { tau: inspection.tau } : {}),
       proportionalAttention: inspection.proportionalAttention,
       heads,

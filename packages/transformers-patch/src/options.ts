@@ -1,4 +1,4 @@
-import { JmpArgumentError, STRATEGIES, type ReductionMethod, type Strategy } from '@jmpjs/core';
+import { JMP_SELECTS, JmpArgumentError, STRATEGIES, type JmpSelect, type ReductionMethod, type Strategy } from '@jmpjs/core';
 
 /** Options of {@link enableJMP}. Every field is optional but `tau` (adaptive strategies) and `r` (ToMe). */
 export interface JMPOptions {
@@ -16,6 +16,17 @@ export interface JMPOptions {
   r?: number | readonly number[];
   /** Similarity metric: head-mean attention keys (`'keys'`, default) or token states (`'hidden'`). */
   metric?: 'keys' | 'hidden';
+  /**
+   * JMP: how the tokens that leave are chosen — `'attention'` (default; the paper's rule as
+   * reconstructed: the least attended by the class token) or `'redundancy'` (the most redundant:
+   * ToMe's split of the tokens by position, the tokens whose best match is most similar leave and
+   * merge into that match, or are pruned by the strategy). See `@jmpjs/core`'s README.
+   */
+  select?: JmpSelect;
+  /** JMP, select 'redundancy': how much importance keeps a redundant token from leaving (see `@jmpjs/core`). Default 0. */
+  importanceWeight?: number;
+  /** JMP, select 'redundancy': how much merged sizes keep a pair apart (see `@jmpjs/core`). Default 0. */
+  sizeWeight?: number;
   /** Add log(size) to the attention logits after the first reduction. Default true (false for EViT). */
   proportionalAttention?: boolean;
   /** Keep which original patches each token stands for (for token maps in `stats()`). Default false. */
@@ -46,6 +57,9 @@ export interface ResolvedOptions {
   tau: number | undefined;
   r: number | readonly number[] | undefined;
   metric: 'keys' | 'hidden';
+  select: JmpSelect;
+  importanceWeight: number;
+  sizeWeight: number;
   proportionalAttention: boolean;
   trackSources: boolean;
   onUnsupported: 'throw' | 'passthrough';
@@ -55,7 +69,7 @@ export interface ResolvedOptions {
 }
 
 const KEYS = new Set([
-  'method', 'strategy', 'keep', 'blocks', 'tau', 'r', 'metric', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
+  'method', 'strategy', 'keep', 'blocks', 'tau', 'r', 'metric', 'select', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
 ]);
 
 function isNumberList(v: unknown): v is readonly number[] {
@@ -114,6 +128,19 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (metric !== 'keys' && metric !== 'hidden') {
     throw new JmpArgumentError({ argument: 'options.metric', expected: "'keys' or 'hidden'", found: metric });
   }
+  const select = o.select ?? 'attention';
+  if (!JMP_SELECTS.includes(select)) {
+    throw new JmpArgumentError({ argument: 'options.select', expected: `one of ${JMP_SELECTS.join(', ')}`, found: select });
+  }
+  if (o.select !== undefined && method !== 'jmp') {
+    throw new JmpArgumentError({ argument: 'options.select', expected: `no select with method '${method}' (select is JMP's)`, found: o.select });
+  }
+  for (const key of ['importanceWeight', 'sizeWeight'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new JmpArgumentError({ argument: `options.${key}`, expected: 'a finite number ≥ 0', found: v });
+    if (v > 0 && select !== 'redundancy') throw new JmpArgumentError({ argument: `options.${key}`, expected: "0 unless select is 'redundancy'", found: v });
+  }
   for (const key of ['proportionalAttention', 'trackSources'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') {
       throw new JmpArgumentError({ argument: `options.${key}`, expected: 'a boolean', found: o[key] });
@@ -133,11 +160,14 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (runner !== 'auto' && runner !== 'compiled' && runner !== 'segments') {
     throw new JmpArgumentError({ argument: 'options.runner', expected: "'auto', 'compiled' or 'segments'", found: runner });
   }
-  const compilable = metric === 'keys';
+  // the compiled graph: key similarity, and no importance or size terms in the redundancy score
+  const compilable = metric === 'keys' && !(o.importanceWeight ?? 0) && !(o.sizeWeight ?? 0);
   if (runner === 'compiled' && !compilable) {
     throw new JmpArgumentError({
       argument: 'options.runner',
-      expected: "'segments' or 'auto' with metric 'hidden' (the compiled graph uses key similarity)",
+      expected: metric !== 'keys'
+        ? "'segments' or 'auto' with metric 'hidden' (the compiled graph uses key similarity)"
+        : "'segments' or 'auto' with importanceWeight or sizeWeight (the compiled graph has neither)",
       found: runner,
     });
   }
@@ -150,6 +180,9 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     tau: o.tau,
     r: o.r,
     metric,
+    select,
+    importanceWeight: o.importanceWeight ?? 0,
+    sizeWeight: o.sizeWeight ?? 0,
     proportionalAttention: o.proportionalAttention ?? method !== 'evit',
     trackSources: o.trackSources ?? false,
     onUnsupported,
@@ -170,6 +203,6 @@ export function methodsFor(o: ResolvedOptions, steps: { block: number; amount: n
   return steps.map(({ amount }) => {
     if (o.method === 'tome') return { method: 'tome', r: amount };
     if (o.method === 'evit') return { method: 'evit', keep: amount };
-    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric, ...(o.tau !== undefined ? { tau: o.tau } : {}) };
+    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric, select: o.select, importanceWeight: o.importanceWeight, sizeWeight: o.sizeWeight, ...(o.tau !== undefined ? { tau: o.tau } : {}) };
   });
 }

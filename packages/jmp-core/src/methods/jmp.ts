@@ -1,19 +1,29 @@
 import { normalizeRows } from '../metric.js';
-import type { ReductionResult, Strategy } from '../reduce.js';
+import type { JmpSelect, ReductionResult, Strategy } from '../reduce.js';
 import type { TokenState } from '../state.js';
 import type { Tensor } from '../tensor.js';
-import { Merger, SourceUpdater, bestMatch, emptyStats, finish, selectCritical } from './shared.js';
+import { Merger, SourceUpdater, bestMatch, bipartiteSplit, emptyStats, finish, matchAtoB, rankDescending, selectCritical } from './shared.js';
 
-/** JMP (spec steps 2–5): critical set by importance, best critical match, merge or prune per sample or token. */
-export function reduceJmp(
-  state: TokenState,
-  [B, N, C]: [number, number, number],
-  importance: Float32Array,
-  metric: Tensor | undefined,
-  K: number,
-  strategy: Strategy,
-  tau: number,
-): ReductionResult {
+export interface JmpStep {
+  /** `[B, N]`; needed by select 'attention'. */
+  importance: Float32Array | undefined;
+  /** `[B, N, D]`; needed when tokens merge, and by select 'redundancy'. */
+  metric: Tensor | undefined;
+  K: number;
+  strategy: Strategy;
+  tau: number;
+  select: JmpSelect;
+  importanceWeight: number;
+  sizeWeight: number;
+}
+
+/**
+ * JMP (spec steps 2–5): the critical set (by importance, or by redundancy with ToMe's split), each
+ * non-critical token's best critical match, and the choice between merging and pruning, per sample
+ * (`adaptive`, by σ) or per token (`adaptive-token`, by m_j).
+ */
+export function reduceJmp(state: TokenState, [B, N, C]: [number, number, number], step: JmpStep): ReductionResult {
+  const { importance, metric, K, strategy, tau, select, importanceWeight, sizeWeight } = step;
   const P = state.protectedTokens;
   const M = N - P - K;
   const Nout = P + K;
@@ -26,13 +36,50 @@ export function reduceJmp(
   const criticalList = new Int32Array(K);
   const best = new Float64Array(N);
   const match = new Int32Array(N);
-  const criticalUnit = new Float32Array(K * D);
+  const byRedundancy = select === 'redundancy';
+  const criticalUnit = new Float32Array(byRedundancy ? 0 : K * D);
+  const split = bipartiteSplit(N, P);
+  const scoreA = new Float64Array(byRedundancy ? split.nA : 0);
+  const matchA = new Int32Array(scoreA.length);
+  const orderA = new Int32Array(scoreA.length);
+  const leave = new Float64Array(scoreA.length);
+  const setB = new Float32Array(byRedundancy ? split.nB * D : 0);
   const merger = new Merger(B, N, C, Nout);
   const sources = state.sources ? new SourceUpdater(state.sources, N, Nout, B) : undefined;
-  const stats = emptyStats('jmp', N, Nout, unit ? B * M * K * D : 0, strategy);
+  const overhead = !unit ? 0 : byRedundancy ? B * split.nA * split.nB * D : B * M * K * D;
+  const stats = emptyStats('jmp', N, Nout, overhead, strategy);
 
   for (let b = 0; b < B; b++) {
-    selectCritical(importance, b * N, N, P, K, order, critical);
+    if (byRedundancy) {
+      // The M tokens of set A with the most similar best match in set B leave; that match (a B
+      // token, always critical) is the token they merge into.
+      critical.fill(1);
+      if (unit && M > 0) {
+        matchAtoB(unit, b, N, D, split, setB, scoreA, matchA);
+        // what decides who leaves: the similarity, less the importance and size terms
+        if (importanceWeight > 0 || sizeWeight > 0) {
+          let mean = 0;
+          if (importanceWeight > 0) {
+            for (let j = P; j < N; j++) mean += importance![b * N + j]!;
+            mean /= N - P;
+          }
+          for (let a = 0; a < split.nA; a++) {
+            const j = split.firstA + 2 * a;
+            leave[a] = scoreA[a]!;
+            if (importanceWeight > 0 && mean > 0) leave[a]! -= (importanceWeight * importance![b * N + j]!) / mean;
+            if (sizeWeight > 0) leave[a]! -= sizeWeight * Math.log((state.sizes[b * N + j]! + state.sizes[b * N + matchA[a]!]!) / 2);
+          }
+          rankDescending(leave, orderA);
+        } else rankDescending(scoreA, orderA);
+        for (let i = 0; i < M; i++) {
+          const a = orderA[i]!;
+          const j = split.firstA + 2 * a;
+          critical[j] = 0;
+          best[j] = scoreA[a]!;
+          match[j] = matchA[a]!;
+        }
+      }
+    } else selectCritical(importance!, b * N, N, P, K, order, critical);
     let pos = 0;
     for (let j = 0; j < N; j++) {
       if (critical[j]) {
@@ -44,7 +91,11 @@ export function reduceJmp(
     }
     // Similarity of each non-critical token to its best critical match (ties: lower index).
     let sigma = Number.NaN;
-    if (unit && M > 0) {
+    if (byRedundancy && unit && M > 0) {
+      let sum = 0;
+      for (let j = P; j < N; j++) if (!critical[j]) sum += best[j]!;
+      sigma = sum / M;
+    } else if (unit && M > 0) {
       for (let i = 0; i < K; i++) {
         const src = (b * N + criticalList[i]!) * D;
         criticalUnit.set(unit.subarray(src, src + D), i * D);

@@ -118,6 +118,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
           blocks,
           ...(o.method === 'tome' ? { rs: steps.map((s) => s.amount) } : { keeps: steps.map((s) => s.amount) }),
           strategy: o.strategy,
+          select: o.select,
           ...(o.tau !== undefined ? { tau: o.tau } : {}),
           proportionalAttention: o.proportionalAttention,
           trackSources: o.trackSources,

@@ -1,0 +1,56 @@
+import type { JmpSelect, Strategy } from '@jmpjs/core';
+import { DataType } from '../../onnx/proto.js';
+import type { GraphOps } from '../ops.js';
+import type { ReductionInput, ReductionOutput } from './types.js';
+
+export interface JmpGraphStep {
+  keep: number;
+  strategy: Strategy;
+  /** Required by the adaptive strategies. */
+  tau: number | undefined;
+  select: JmpSelect;
+}
+
+/**
+ * JMP: the critical set (the K most attended tokens, or — select 'redundancy' — all but the M
+ * tokens of set A whose best B match is most similar), each non-critical token's match among the
+ * critical ones, and merging or pruning per sample (σ ≥ τ) or per token (m_j ≥ τ).
+ */
+export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): ReductionOutput {
+  const { b, op, f, attr, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, bestMatch, unitKeys, topKMask, rankIn, merge, destinations } = g;
+  const { strategy } = step;
+  let K: string;
+  let mask: string; // 1 = critical
+  let best: string | undefined; // each token's best similarity to the critical set (non-critical tokens)
+  let pi: string | undefined; // and that match
+  if (step.select === 'redundancy') {
+    K = criticalCountOf(x.M0, step.keep);
+    const leaveCount = op('Sub', [x.M0, K]);
+    const bi = bipartite(x.block, x.shapeX);
+    // TopK needs k ≥ 1: with nothing to remove, k = 1 and the mask is zeroed
+    const some = cast(op('Greater', [leaveCount, b.int64([0])]), DataType.FLOAT);
+    const leave = op('Mul', [topKMask(bi.scoreA, op('Max', [leaveCount, b.int64([1])])), some]);
+    mask = op('Sub', [f(1), leave]);
+    [best, pi] = [bi.best, bi.match];
+  } else {
+    const c = criticalByAttention(x.block, x.M0, step.keep);
+    [K, mask] = [c.K, c.mask];
+    if (strategy !== 'prune') [best, pi] = bestMatch(unitKeys(x.block), mask);
+  }
+  const nc = op('Sub', [f(1), mask]);
+  const rank = rankIn(mask);
+  let tgt = op('Mul', [mask, rank]);
+  let w = op('Mul', [nc, f(0)]); // which non-critical tokens merge
+  let sigma = op('Mul', [reduce('ReduceSum', nc, [1], 0), f(Number.NaN)]); // NaN [B] when undefined
+  if (best && pi) {
+    tgt = op('Add', [tgt, op('Mul', [nc, op('GatherElements', [rank, pi], [attr.i('axis', 1)])])]);
+    const Mf = op('Max', [reduce('ReduceSum', nc, [1], 0), f(1)]);
+    sigma = op('Div', [reduce('ReduceSum', op('Mul', [best, nc]), [1], 0), Mf]); // [B]
+    const atLeastTau = (v: string) => cast(op('GreaterOrEqual', [v, f(step.tau!)]), DataType.FLOAT);
+    if (strategy === 'merge') w = nc;
+    else if (strategy === 'adaptive') w = op('Mul', [nc, unsqueeze(atLeastTau(sigma), [1])]);
+    else if (strategy === 'adaptive-token') w = op('Mul', [nc, atLeastTau(best)]);
+  }
+  const [reduced, S] = merge(x.Xp, tgt, op('Mul', [op('Add', [mask, w]), x.sp]), K);
+  return { reduced, S, dest: destinations(tgt, mask, w), stats: { sigma, merged: reduce('ReduceSum', w, [1], 0) } };
+}

@@ -1,0 +1,157 @@
+import { criticalCount } from '@jmpjs/core';
+import { DataType, type AttributeProto, type NodeProto } from '../onnx/proto.js';
+import type { GraphBuilder } from './builder.js';
+import type { GraphLayout } from './layout.js';
+
+export const BIG = 1e4;
+/** Fixed-point keep rates: 2^40 (products with token counts up to 2^16 stay below 2^57). */
+const FIXED_ONE = 2 ** 40;
+const FIXED_SLACK = Math.round(1e-9 * FIXED_ONE);
+const fixedChecked = new Map<number, number | null>();
+
+/** keep · 2^40 rounded, if the integer rule gives `criticalCount`'s K for every M ≤ 2^16 (else null). */
+function fixedPointKeep(keep: number): number | null {
+  let fixed = fixedChecked.get(keep);
+  if (fixed !== undefined) return fixed;
+  fixed = Math.round(keep * FIXED_ONE);
+  const big = BigInt(fixed);
+  const one = BigInt(FIXED_ONE);
+  const add = one - 1n - BigInt(FIXED_SLACK);
+  for (let M = 0; M <= 65536; M++) {
+    const expected = criticalCount(keep, M, 0);
+    const got = (BigInt(M) * big + add) / one;
+    if (BigInt(Math.min(M, Number(got))) !== BigInt(expected)) {
+      fixed = null;
+      break;
+    }
+  }
+  fixedChecked.set(keep, fixed);
+  return fixed;
+}
+/** "To the end" for Slice (clamped by ONNX; exactly representable, unlike 2^63 − 1). */
+export const INT64_MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The ONNX building blocks the reductions are written in, appending to `nodes`: shape math, masks,
+ * best matches, the size-weighted merge. Shared by every method's emitter (graph/methods/*).
+ */
+export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, nodes: NodeProto[]) {
+  const P = layout.protectedTokens;
+  const T = layout.floatType;
+  const attr = {
+    i: (name: string, i: number): AttributeProto => ({ name, type: 2, i }),
+    ints: (name: string, ints: number[]): AttributeProto => ({ name, type: 7, ints }),
+  };
+  const op = (opType: string, input: string[], attrs: AttributeProto[] = [], base = `jmp/${opType}`): string => {
+    const out = b.name(base);
+    nodes.push(b.node(opType, input, out, attrs));
+    return out;
+  };
+  const reduce = (opType: string, x: string, axes: number[], keepdims: 0 | 1): string =>
+    opType === 'ReduceSum' || layout.opset >= 18
+      ? op(opType, [x, b.int64(axes)], [attr.i('keepdims', keepdims)])
+      : op(opType, [x], [attr.ints('axes', axes), attr.i('keepdims', keepdims)]);
+  const unsqueeze = (x: string, axes: number[]) => op('Unsqueeze', [x, b.int64(axes)]);
+  const slice = (x: string, start: number, end: number, axis: number) => op('Slice', [x, b.int64([start]), b.int64([end]), b.int64([axis])]);
+  /**
+   * K = min(M, ceil(keep · M − 1e-9)) from M (int64 [1]) in int64 arithmetic, keep as a fixed-point
+   * fraction of 2^40: shape math that ORT keeps on the CPU, where TopK and Slice need K (float math
+   * would run on the GPU and be read back). Checked against the float rule for M ≤ 2^16 when
+   * compiling; where they could differ, the float rule is compiled instead.
+   */
+  const criticalCountOf = (M: string, keep: number): string => {
+    const fixed = fixedPointKeep(keep);
+    if (fixed === null) return cast(op('Ceil', [op('Sub', [op('Mul', [cast(M, DataType.FLOAT), f(keep)]), f(1e-9)])]), DataType.INT64);
+    const numerator = op('Add', [op('Mul', [M, b.int64([fixed])]), b.int64([FIXED_ONE - 1 - FIXED_SLACK])]);
+    return op('Min', [op('Div', [numerator, b.int64([FIXED_ONE])]), M]);
+  };
+  /** x[:, :end] along axis 1, `end` a 1-element int64 tensor. */
+  const slice2 = (x: string, end: string) => op('Slice', [x, b.int64([0]), end, b.int64([1])]);
+  const toFloat = (x: string) => (T === DataType.FLOAT ? x : op('Cast', [x], [attr.i('to', DataType.FLOAT)]));
+  const toT = (x: string) => (T === DataType.FLOAT ? x : op('Cast', [x], [attr.i('to', T)]));
+  const cast = (x: string, to: number) => op('Cast', [x], [attr.i('to', to)]);
+  const f = (v: number) => b.float32([v], []);
+  const onesOfShape = (shape: string) =>
+    op('ConstantOfShape', [shape], [{ name: 'value', type: 4, t: { dims: [1], dataType: DataType.FLOAT, rawData: new Uint8Array(Float32Array.of(1).buffer) } }]);
+  /**
+   * [B, M] float mask of the k largest of x [B, M] along axis 1, ties going to the lower index (as
+   * ONNX TopK orders them). Built from TopK's k-th value, not its int64 indices, so the mask is
+   * made where x is (on the GPU with WebGPU).
+   */
+  const topKMask = (x: string, k: string) => {
+    const values = op('TopK', [x, k], [attr.i('axis', 1), attr.i('largest', 1), attr.i('sorted', 1)]);
+    nodes[nodes.length - 1]!.output = [values, `${values}_indices`];
+    const kth = op('Slice', [values, op('Sub', [k, b.int64([1])]), k, b.int64([1])]); // [B, 1]
+    const above = cast(op('Greater', [x, kth]), DataType.FLOAT);
+    const tied = cast(op('Equal', [x, kth]), DataType.FLOAT);
+    const need = op('Sub', [cast(k, DataType.FLOAT), reduce('ReduceSum', above, [1], 1)]); // [B, 1]
+    const tiedRank = op('CumSum', [tied, b.int64([1], [])]); // 1-based among the ties
+    return op('Add', [above, op('Mul', [tied, cast(op('LessOrEqual', [tiedRank, need]), DataType.FLOAT)])]);
+  };
+  // Index bookkeeping is done in float32 with elementwise ops (Equal against positions) rather than
+  // ScatterElements / OneHot: exact for these sizes, and every op stays on the WebGPU execution
+  // provider (which has neither), so no token index goes back to the CPU between blocks.
+  /** Positions 0, 1, …, M − 1 along axis 1 of a [B, M] float tensor. */
+  const positions = (like: string) => op('Sub', [op('CumSum', [op('Add', [op('Sub', [like, like]), f(1)]), b.int64([1], [])]), f(1)]);
+  /** [B, M, K] float: 1 where `values` [B, M] equals the position k of `pos` [B, K]. */
+  const oneHot = (values: string, pos: string) => cast(op('Equal', [unsqueeze(values, [2]), unsqueeze(pos, [1])]), DataType.FLOAT);
+  /** Unit-length head-mean keys of the patch tokens [B, M0, d]. */
+  const unitKeys = (block: GraphLayout['blocks'][number]) => {
+    const keysMean = reduce('ReduceMean', toFloat(op('Reshape', [block.keys, b.int64([0, 0, heads, -1])])), [2], 0);
+    const km = slice(keysMean, P, INT64_MAX, 1);
+    return op('Div', [km, op('Add', [op('Sqrt', [reduce('ReduceSum', op('Mul', [km, km]), [2], 1)]), f(1e-30)])]);
+  };
+  /** Best match of every row among the columns where `colMask` is 1: [score, index] (ties: lower index). */
+  const bestMatch = (unit: string, colMask: string) => {
+    const sim = op('MatMul', [unit, op('Transpose', [unit], [attr.ints('perm', [0, 2, 1])])]);
+    const masked = op('Add', [sim, op('Mul', [op('Sub', [unsqueeze(colMask, [1]), f(1)]), f(BIG)])]);
+    return [reduce('ReduceMax', masked, [2], 0), op('ArgMax', [masked], [attr.i('axis', 2), attr.i('keepdims', 0), attr.i('select_last_index', 0)])] as const;
+  };
+  /**
+   * Size-weighted merge of the patch tokens: token j (weight ω_j, 0 = dropped) goes to output
+   * position tgt_j of `outCount`; returns [X' [B, K, C] float32, sizes [B, K]].
+   */
+  const merge = (Xp: string, tgt: string, omega: string, outCount: string) => {
+    const onehot = oneHot(tgt, slice2(positions(tgt), outCount)); // [B, M0, K]
+    const A = op('Transpose', [op('Mul', [onehot, unsqueeze(omega, [2])])], [attr.ints('perm', [0, 2, 1])]); // [B, K, M0]
+    const S = reduce('ReduceSum', A, [2], 0);
+    return [op('Div', [op('MatMul', [A, Xp]), unsqueeze(S, [2])]), S] as const;
+  };
+
+  /** The `dest` encoding of {@link compiledOutputs}: kept at tgt, merged into tgt (−2 − tgt), or pruned (−1). */
+  const destinations = (tgt: string, kept: string, merged: string) => {
+    const pruned = op('Sub', [op('Sub', [f(1), kept]), merged]);
+    return op('Sub', [op('Sub', [op('Mul', [kept, tgt]), op('Mul', [merged, op('Add', [tgt, f(2)])])]), pruned]);
+  };
+
+  /**
+   * The attention-critical set of the spec's step 2: K = ceil(keep · M0 − 1e-9) patch tokens with the
+   * largest importance (CLS / distillation attention rows, head-mean). `mask` 1 = critical, `rank` the
+   * position among them.
+   */
+  const criticalByAttention = (block: GraphLayout['blocks'][number], M0: string, keep: number) => {
+    const K = criticalCountOf(M0, keep);
+    const imp = reduce('ReduceMean', toFloat(slice(block.probs, 0, P, 2)), [1, 2], 0); // [B, N]
+    const a = slice(imp, P, INT64_MAX, 1); // [B, M0]
+    const mask = topKMask(a, K);
+    return { K, a, mask };
+  };
+  /**
+   * ToMe's split by absolute position (A = even, B = odd; protected tokens in neither) and each
+   * token's best B match: `isB` [1, M0], `best` / `match` [B, M0], `scoreA` = best for A tokens and
+   * far below any similarity for B tokens (they never leave).
+   */
+  const bipartite = (block: GraphLayout['blocks'][number], shapeX: string) => {
+    const t = op('Range', [b.int64([P], []), op('Squeeze', [slice(shapeX, 1, 2, 0), b.int64([0])]), b.int64([1], [])]); // absolute positions P…N−1
+    const isB = unsqueeze(cast(op('Mod', [t, b.int64([2], [])]), DataType.FLOAT), [0]); // [1, M0]
+    const [best, match] = bestMatch(unitKeys(block), isB);
+    const scoreA = op('Add', [best, op('Mul', [isB, f(-4 * BIG)])]);
+    return { isB, best, match, scoreA };
+  };
+  /** Position among the tokens where `mask` [B, M0] is 1. */
+  const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
+
+  return { b, P, T, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, positions, oneHot, unitKeys, bestMatch, merge, destinations };
+}
+
+export type GraphOps = ReturnType<typeof graphOps>;

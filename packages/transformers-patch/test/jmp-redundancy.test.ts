@@ -1,0 +1,56 @@
+import { Tensor } from '@huggingface/transformers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enableJMP, type JMPOptions } from '../src/index.js';
+import { jmpReference, loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.js';
+
+/**
+ * JMP with select 'redundancy' (the non-critical tokens are the most redundant, with ToMe's split):
+ * the compiled graph (graph/methods/jmp.ts) against the segments runner, which runs @jmpjs/core's
+ * methods/jmp.ts between the graph's pieces, on the reference images of both tiny fixtures: logits,
+ * token counts, per-image decisions and merged counts, and the token sources.
+ */
+const CASES: [string, JMPOptions][] = [
+  ['merge, 4/7/10', { select: 'redundancy', strategy: 'merge', keep: 0.7, blocks: [4, 7, 10] }],
+  ['prune, 4/7/10', { select: 'redundancy', strategy: 'prune', keep: 0.7, blocks: [4, 7, 10] }],
+  ['adaptive-token τ 0.6, 4/7/10', { select: 'redundancy', strategy: 'adaptive-token', tau: 0.6, keep: 0.6, blocks: [4, 7, 10] }],
+  ['adaptive τ 0.5, every block', { select: 'redundancy', strategy: 'adaptive', tau: 0.5, keep: 0.9, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] }],
+];
+
+describe.each(['tiny-vit', 'tiny-deit'])('%s: select redundancy, compiled graph = segments (core)', (name) => {
+  const { ref, pixels } = jmpReference(name);
+  const input = new Tensor('float32', pixels, [ref.inputs.batch, 3, 224, 224]);
+  let classifier: Classifier;
+  beforeAll(async () => {
+    classifier = await loadClassifier(name);
+  });
+  afterAll(async () => {
+    await classifier.dispose();
+  });
+
+  it.each(CASES)('%s', async (_name, options) => {
+    const runs = [];
+    for (const runner of ['compiled', 'segments'] as const) {
+      const jmp = await enableJMP(classifier, { ...options, runner, trackSources: true });
+      expect(jmp.info!.runner).toBe(runner);
+      try {
+        const out = await logits(classifier, input);
+        runs.push({ out, call: jmp.stats().lastCall! });
+      } finally {
+        await jmp.dispose();
+      }
+    }
+    const [c, s] = runs;
+    expect(maxAbsDiff(c!.out, s!.out)).toBeLessThanOrEqual(1e-4);
+    expect(c!.call.blocks.map((b) => b.tokensIn)).toEqual(s!.call.blocks.map((b) => b.tokensIn));
+    expect(c!.call.images.map((im) => im.map((r) => [r.decision, r.merged, r.pruned]))).toEqual(s!.call.images.map((im) => im.map((r) => [r.decision, r.merged, r.pruned])));
+    c!.call.images.flat().forEach((r, i) => expect(r.sigma).toBeCloseTo(s!.call.images.flat()[i]!.sigma, 4));
+    c!.call.sourcesAfter!.forEach((src, i) => {
+      expect(Array.from(src.sources.assignment), `block ${src.block}`).toEqual(Array.from(s!.call.sourcesAfter![i]!.sources.assignment));
+    });
+    // the choice between merging and pruning happened where the strategy allows it
+    const merged = c!.call.images.flat().reduce((a, r) => a + r.merged, 0);
+    if (options.strategy === 'prune') expect(merged).toBe(0);
+    else expect(merged).toBeGreaterThan(0);
+    if (options.strategy === 'adaptive-token') expect(c!.call.images.flat().some((r) => r.decision === 'mixed')).toBe(true);
+  });
+});
