@@ -2,7 +2,7 @@ import { countMacs, planTokens, type ModelShape } from '@jmpjs/core';
 import { inspectJMP, type JMPOptions } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
 import type { Dataset } from './data.js';
-import { DEFAULT_CALIBRATION_DATA } from './defaults.js';
+import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA } from './defaults.js';
 import { pairedCounts, prepareBatches, runSetting, type Classifier } from './evaluate.js';
 import { Progress } from './progress.js';
 import { TARGETS } from './settings.js';
@@ -14,7 +14,7 @@ interface Helpers {
 }
 
 /** Where reductions happen and how much each removes, as one scalar to match a GMACs budget. */
-type Family = 'three' | 'every' | 'linear';
+type Family = 'three' | 'half' | 'every' | 'linear';
 
 /** One lever setting: JMP options without the schedule, plus the schedule family. */
 export interface Variant {
@@ -48,6 +48,7 @@ export function linearKeeps(shape: ModelShape, r: number): number[] | undefined 
 function schedule(shape: ModelShape, family: Family, amount: number): { blocks: number[]; keep: number | number[] } | undefined {
   if (family === 'three') return { blocks: THREE.filter((b) => b <= shape.depth), keep: amount };
   if (family === 'every') return { blocks: everyBlock(shape.depth), keep: amount };
+  if (family === 'half') return { blocks: everyBlock(shape.depth).filter((b) => b % 2 === 0), keep: amount };
   const keep = linearKeeps(shape, amount);
   return keep ? { blocks: everyBlock(shape.depth), keep } : undefined;
 }
@@ -74,19 +75,20 @@ export function scheduleFor(shape: ModelShape, family: Family, target: number, b
   return best;
 }
 
-/** The levers, one change at a time from the paper's rule as reconstructed. */
-export function variants(tau: number): Variant[] {
+/** The levers, one change at a time from the paper's rule as reconstructed to the default JMP and beyond. */
+export function variants(tau: number, tauSpec: number): Variant[] {
   const red = { select: 'redundancy' as const };
+  const jmp = { ...red, strategy: 'adaptive-token' as const, tau };
   return [
-    { name: 'spec: attention, adaptive, 4/7/10', family: 'three', options: { strategy: 'adaptive', tau } },
-    { name: 'attention, merge, 4/7/10', family: 'three', options: { strategy: 'merge' } },
-    { name: 'redundancy, merge, 4/7/10', family: 'three', options: { strategy: 'merge', ...red } },
-    { name: 'redundancy, merge, every block (keep)', family: 'every', options: { strategy: 'merge', ...red } },
-    { name: 'redundancy, merge, every block (r)', family: 'linear', options: { strategy: 'merge', ...red } },
-    ...[0.02, 0.05, 0.1].map((w): Variant => ({ name: `redundancy, merge, 4/7/10, importance ${w}`, family: 'three', options: { strategy: 'merge', ...red, importanceWeight: w } })),
-    ...[0.02, 0.05, 0.1].map((w): Variant => ({ name: `redundancy, merge, 4/7/10, size ${w}`, family: 'three', options: { strategy: 'merge', ...red, sizeWeight: w } })),
-    ...[0.5, 0.7, 0.9].map((t): Variant => ({ name: `redundancy, adaptive-token τ ${t}, 4/7/10`, family: 'three', options: { strategy: 'adaptive-token', tau: t, ...red } })),
-    ...[0.7, 0.8, 0.9].map((t): Variant => ({ name: `redundancy, adaptive τ ${t}, 4/7/10`, family: 'three', options: { strategy: 'adaptive', tau: t, ...red } })),
+    { name: "paper's rule: attention, adaptive, 4/7/10", family: 'three', options: { select: 'attention', strategy: 'adaptive', tau: tauSpec } },
+    { name: 'attention, merge, 4/7/10', family: 'three', options: { select: 'attention', strategy: 'merge' } },
+    { name: 'redundancy, merge, 4/7/10', family: 'three', options: { ...red, strategy: 'merge' } },
+    { name: `redundancy, adaptive-token τ ${tau}, 4/7/10`, family: 'three', options: jmp },
+    { name: `redundancy, adaptive-token τ ${tau}, even blocks`, family: 'half', options: jmp },
+    { name: `redundancy, adaptive-token τ ${tau}, every block`, family: 'every', options: jmp },
+    { name: 'redundancy, merge, every block, r per block (= ToMe)', family: 'linear', options: { ...red, strategy: 'merge' } },
+    { name: `… 4/7/10, importanceWeight 0.05`, family: 'three', options: { ...jmp, importanceWeight: 0.05 } },
+    { name: `… 4/7/10, sizeWeight 0.05`, family: 'three', options: { ...jmp, sizeWeight: 0.05 } },
   ];
 }
 
@@ -101,12 +103,14 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     const data = await h.loadData(args.data ?? DEFAULT_CALIBRATION_DATA, classifier);
     const limit = Math.min(data.size, int('limit', args.limit, data.size));
     const batchSize = int('batch', args.batch, 32);
-    const tau = num('tau', args.tau);
-    if (tau === undefined) throw new UsageError('ablate: --tau (of the paper\'s rule, from `calibrate`) is required');
+    const calibrated = CALIBRATED_TAU[name];
+    const tau = num('tau', args.tau) ?? calibrated?.tau;
+    const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
+    if (tau === undefined || tauSpec === undefined) throw new UsageError(`ablate: --tau and --tau-spec: no calibrated τ for '${name}' (run calibrate on held-out images)`);
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
     const baseline = countMacs(shape, planTokens({ schedule: { blocks: [1], keep: 1 }, method: 'jmp', depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens })).gmacs;
-    const list = variants(tau).filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
+    const list = variants(tau, tauSpec).filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
     const targets = args.targets ? args.targets.split(',').map(Number) : TARGETS;
     console.log(`ablate: ${name} on ${data.name} (${limit} images), targets ${targets.map((t) => `−${t * 100} %`).join(', ')}`);
     const prep = new Progress(limit, 'preprocessing');
@@ -119,7 +123,7 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     const rows: string[] = [];
     const line = (label: string, gmacs: number, top1: number, correct: Uint8Array) => {
       const p = pairedCounts(correct, base.correct);
-      rows.push(`${label.padEnd(44)} ${((gmacs / baseline - 1) * 100).toFixed(1).padStart(6)}% ${(top1 * 100).toFixed(2).padStart(7)}% ${((top1 - base.result.top1) * 100).toFixed(2).padStart(7)}  ${`+${p.gained}/−${p.lost}`.padStart(10)}`);
+      rows.push(`${label.padEnd(56)} ${((gmacs / baseline - 1) * 100).toFixed(1).padStart(6)}% ${(top1 * 100).toFixed(2).padStart(7)}% ${((top1 - base.result.top1) * 100).toFixed(2).padStart(7)}  ${`+${p.gained}/−${p.lost}`.padStart(10)}`);
     };
     for (const target of targets) {
       for (const v of list) {
@@ -142,7 +146,7 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     }
     progress.finish();
     console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} %\n`);
-    console.log(`${'lever'.padEnd(44)} ${'ΔGMACs'.padStart(7)} ${'top-1'.padStart(8)} ${'Δtop-1'.padStart(7)}  ${'+/− vs base'.padStart(10)}`);
+    console.log(`${'lever'.padEnd(56)} ${'ΔGMACs'.padStart(7)} ${'top-1'.padStart(8)} ${'Δtop-1'.padStart(7)}  ${'+/− vs base'.padStart(10)}`);
     for (const r of rows) console.log(r);
   } finally {
     await classifier.dispose();

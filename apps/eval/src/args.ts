@@ -10,7 +10,7 @@ export interface Args {
   methods?: string;
   'no-sweep'?: boolean;
   tau?: string;
-  'tau-token'?: string;
+  'tau-spec'?: string;
   'latency-runs'?: string;
   'speed-runs'?: string;
   out?: string;
@@ -25,6 +25,8 @@ export interface Args {
   browser?: string;
   gpu?: string;
   only?: string;
+  keeps?: string;
+  select?: string;
   targets?: string;
   help?: boolean;
 }

@@ -6,7 +6,7 @@ import { ensureBenchModel } from '@jmpjs/fixtures';
 import { enableJMP, inspectJMP, type JMPHandle } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
 import { describeParams, type Classifier } from './evaluate.js';
-import { DEFAULT_BLOCKS, buildSettings, parseMethods, METHODS, type Setting } from './settings.js';
+import { buildSettings, jmpBlocks, parseMethods, METHODS, type Setting } from './settings.js';
 import { randomPixels } from './random-pixels.js';
 import { alternatingRounds, median } from './timing.js';
 import type { BenchJson, BenchResult } from './types.js';
@@ -24,7 +24,7 @@ export async function benchCommand(args: Args): Promise<void> {
   const batches = (args.batches ?? '1,32').split(',').map((b) => int('batches', b, 1));
   const methods = parseMethods(args.methods ?? METHODS.join(','));
   const tau = num('tau', args.tau) ?? 0.9;
-  const tauToken = num('tau-token', args['tau-token']) ?? 0.9;
+  const tauSpec = num('tau-spec', args['tau-spec']) ?? 0.9;
   const runner = args.runner ?? 'auto';
   if (!['auto', 'compiled', 'segments'].includes(runner)) throw new UsageError(`--runner: expected auto, compiled or segments, found '${runner}'`);
   const browser = args.browser;
@@ -34,14 +34,14 @@ export async function benchCommand(args: Args): Promise<void> {
   if (browser && args.device) throw new UsageError('--device is for Node; in the browser --browser names the device');
   const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype] }));
   const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
-  if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauToken, runner, device: browser, gpu, load });
+  if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner, device: browser, gpu, load });
   const plain = await load();
   const patched = await load();
   try {
     const info = await inspectJMP(patched, { strategy: 'prune' });
-    const settings = benchSettings(args, methods, info, tau, tauToken, runner);
+    const settings = benchSettings(args, methods, info, tau, tauSpec, runner);
     console.log(`bench: ${dir} (${dtype}, ${args.device ?? 'cpu'}, runner ${runner}), ${runs} alternating rounds per setting, batches ${batches.join(', ')}`);
-    console.log(`(τ ${tau} / ${tauToken} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
+    console.log(`(τ ${tau} / ${tauSpec} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
     const results: BenchResult[] = [];
     for (const batch of batches) {
       const x = randomPixels(batch);
@@ -70,11 +70,11 @@ export async function benchCommand(args: Args): Promise<void> {
 }
 
 /** The settings a benchmark times: each method at the default schedule (and keep = 1 with --keep-one), on the chosen runner. */
-function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, info: Awaited<ReturnType<typeof inspectJMP>>, tau: number, tauToken: number, runner: string): Setting[] {
-  const settings = buildSettings(methods, { shape: info.shape, tau, tauToken, blocks: DEFAULT_BLOCKS }, false)
+function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, info: Awaited<ReturnType<typeof inspectJMP>>, tau: number, tauSpec: number, runner: string): Setting[] {
+  const settings = buildSettings(methods, { shape: info.shape, tau, tauSpec }, false)
     .filter((s) => s.method !== 'baseline')
     .map((s) => ({ ...s, options: { ...s.options!, runner: runner as 'auto' } }));
-  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: DEFAULT_BLOCKS, runner: runner as 'auto' }, plannedGmacs: 0 });
+  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: jmpBlocks(info.shape.depth), runner: runner as 'auto' }, plannedGmacs: 0 });
   return settings;
 }
 
@@ -122,7 +122,7 @@ async function benchBrowserCommand(
     batches: number[];
     methods: ReturnType<typeof parseMethods>;
     tau: number;
-    tauToken: number;
+    tauSpec: number;
     runner: string;
     device: 'wasm' | 'webgpu';
     gpu: 'swiftshader' | 'hardware';
@@ -137,10 +137,10 @@ async function benchBrowserCommand(
   } finally {
     await probe.dispose();
   }
-  const settings = benchSettings(args, o.methods, info, o.tau, o.tauToken, o.runner);
+  const settings = benchSettings(args, o.methods, info, o.tau, o.tauSpec, o.runner);
   console.log(`bench: ${o.dir} (${o.dtype}) in headless Chromium on ${o.device}${o.device === 'webgpu' ? ` (${o.gpu})` : ''}, runner ${o.runner}, ${o.runs} alternating rounds per setting, batches ${o.batches.join(', ')}`);
   if (o.device === 'webgpu' && o.gpu === 'swiftshader') console.log('(SwiftShader is WebGPU in software: these timings say nothing about a GPU)');
-  console.log(`(τ ${o.tau} / ${o.tauToken} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
+  console.log(`(τ ${o.tau} / ${o.tauSpec} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
   const { benchInBrowser } = await import('./bench-browser.js');
   const results: BenchResult[] = [];
   const { adapter } = await benchInBrowser({

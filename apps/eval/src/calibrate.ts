@@ -1,12 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { inspectJMP } from '@jmpjs/transformers-patch';
 import { UsageError, int, type Args } from './args.js';
 import type { Dataset } from './data.js';
 import { DEFAULT_CALIBRATION_DATA, DEFAULT_DATA } from './defaults.js';
 import { prepareBatches, runSetting, type Classifier } from './evaluate.js';
 import { Progress } from './progress.js';
-import { DEFAULT_BLOCKS, type Setting } from './settings.js';
-import type { CalibrationCurve } from './types.js';
+import { SPEC_BLOCKS, TARGETS, jmpBlocks, matchGmacs, type Setting } from './settings.js';
+import type { CalibrationCurve, EvalResult } from './types.js';
 
 interface Helpers {
   loadClassifier(args: Args): Promise<{ classifier: Classifier; name: string }>;
@@ -35,30 +36,43 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   const strategy = args.strategy ?? 'adaptive';
   if (strategy !== 'adaptive' && strategy !== 'adaptive-token') throw new UsageError(`--strategy: expected adaptive or adaptive-token, found '${strategy}'`);
   const grid = parseGrid(args.grid ?? '0.70:0.99:0.01');
+  const select = args.select ?? 'redundancy';
+  if (select !== 'attention' && select !== 'redundancy') throw new UsageError(`--select: expected attention or redundancy, found '${select}'`);
   const { classifier, name } = await h.loadClassifier(args);
   try {
     const data = await h.loadData(dataSpec, classifier);
     const limit = Math.min(data.size, int('limit', args.limit, data.size));
     const batchSize = int('batch', args.batch, 32);
-    console.log(`calibrating τ of '${strategy}' for ${name} on ${data.name} (${limit} images), keep 0.7 at blocks ${DEFAULT_BLOCKS.join('/')}, grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`);
+    // τ is chosen for the budgets the eval compares: the keep rates at −20, −35 and −50 % GMACs
+    // (blocks 4/7/10), the top-1 averaged over them, unless --keeps names others
+    const shape = (await inspectJMP(classifier, { strategy: 'prune' })).shape;
+    const blocks = select === 'attention' ? SPEC_BLOCKS.filter((b) => b <= shape.depth) : jmpBlocks(shape.depth);
+    const keeps = args.keeps
+      ? args.keeps.split(',').map((k) => {
+          const v = Number(k);
+          if (!(v > 0 && v <= 1)) throw new UsageError(`--keeps: expected keep rates in (0, 1], found '${k}'`);
+          return v;
+        })
+      : TARGETS.map((t) => matchGmacs({ shape, tau: 0, tauSpec: 0 }, 'jmp', t, blocks).keep!);
+    console.log(`calibrating τ of '${strategy}' (select '${select}') for ${name} on ${data.name} (${limit} images), keep ${keeps.join(' / ')} at blocks ${blocks.join('/')} (top-1 averaged), grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`);
     const prep = new Progress(limit, 'preprocessing');
     const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
     prep.finish();
     const numClasses = h.labelsOf(classifier).length;
-    const progress = new Progress(limit * (grid.length + 1), '');
+    const progress = new Progress(limit * (grid.length * keeps.length + 1), '');
     const common = { classifier, batches, baselineGmacs: 0, numClasses, latencyRuns: 0, progress };
     progress.setLabel('baseline');
     const base = await runSetting({ method: 'baseline', options: null, plannedGmacs: 0 }, common);
     const points: CalibrationCurve['points'] = [];
     for (const tau of grid) {
       progress.setLabel(`τ ${tau}`);
-      const setting: Setting = {
-        method: strategy === 'adaptive' ? 'jmp' : 'jmp-token',
-        options: { strategy, tau, keep: 0.7, blocks: DEFAULT_BLOCKS },
-        plannedGmacs: 0,
-      };
-      const { result } = await runSetting(setting, common);
-      points.push({ tau, top1: result.top1, mergeShare: result.mergeShare ?? 0, gmacs: result.gmacs });
+      const results: EvalResult[] = [];
+      for (const keep of keeps) {
+        const setting: Setting = { method: select === 'attention' ? 'jmp-spec' : 'jmp', options: { select, strategy, tau, keep, blocks }, plannedGmacs: 0 };
+        results.push((await runSetting(setting, common)).result);
+      }
+      const mean = (f: (r: (typeof results)[number]) => number) => results.reduce((a, r) => a + f(r), 0) / results.length;
+      points.push({ tau, top1: mean((r) => r.top1), mergeShare: mean((r) => r.mergeShare ?? 0), gmacs: mean((r) => r.gmacs), perKeep: results.map((r, i) => ({ keep: keeps[i]!, top1: r.top1 })) });
     }
     progress.finish();
     let best = points[0]!;
@@ -69,9 +83,11 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     }
     console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} % on this split`);
     console.log(`best τ (${strategy}) = ${best.tau}: top-1 ${(best.top1 * 100).toFixed(2)} %, merge share ${(best.mergeShare * 100).toFixed(1)} %`);
-    const curve: CalibrationCurve & { model: string; strategy: string; baselineTop1: number; images: number; command: string } = {
+    const curve: CalibrationCurve & { model: string; strategy: string; select: string; keeps: number[]; baselineTop1: number; images: number; command: string } = {
       model: name,
       strategy,
+      select,
+      keeps,
       split: `${data.name} (${limit} images)`,
       images: limit,
       baselineTop1: base.result.top1,

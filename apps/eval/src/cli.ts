@@ -11,7 +11,7 @@ import { pairedCounts, prepareBatches, runSetting, sigmaDistributions, tokenMaps
 import { checkGate, readBounds } from './gate.js';
 import { InterruptedError, Progress, interrupt, onInterrupt } from './progress.js';
 import { renderReport } from './report/render.js';
-import { DEFAULT_BLOCKS, METHODS, buildSettings, parseMethods, type SweepContext } from './settings.js';
+import { METHODS, buildSettings, jmpBlocks, parseMethods, type SweepContext } from './settings.js';
 import type { CalibrationCurve, EvalJson, EvalResult, ReportData } from './types.js';
 import { UsageError, int, normalizeArgv, num, type Args } from './args.js';
 
@@ -33,9 +33,10 @@ Options:
   --device <d>        transformers.js device (default cpu)
   --dtype <t>         fp32 (default), fp16, q8
   --methods <list>    comma-separated, from ${METHODS.join(', ')} (default: all)
-  --no-sweep          only the default schedule (keep 0.7 at blocks 4/7/10; ToMe at −35 % GMACs)
-  --tau <x>           τ of 'jmp' (default: the calibrated value for the embedded model)
-  --tau-token <x>     τ of 'jmp-token'
+  --no-sweep          only each method's default schedule (JMP keep 0.85 at every second block;
+                      jmp-spec and EViT keep 0.7 at blocks 4/7/10; ToMe at −35 % GMACs)
+  --tau <x>           τ of 'jmp', the default JMP (default: the calibrated value of a committed model)
+  --tau-spec <x>      τ of 'jmp-spec', the paper's rule as reconstructed (likewise)
   --latency-runs <n>  batch-1 forwards timed per setting (default 32)
   --speed-runs <n>    eval: rounds alternating each setting with a plain pipeline on one batch, for
                       the paired speedup column (default 5; 0: not measured)
@@ -44,6 +45,8 @@ Options:
   --gate <file>       fail (exit 3) when JMP's top-1 drop or GMACs saving is outside these bounds
   --strategy <s>      calibrate: adaptive (default) or adaptive-token
   --grid <a:b:step>   calibrate: τ grid (default 0.70:0.99:0.01)
+  --select <s>        calibrate: redundancy (default: the default JMP) or attention (the paper's rule)
+  --keeps <list>      calibrate: keep rates whose mean top-1 τ maximises (default: the −20/−35/−50 % GMACs points)
   --runs <n>          bench: alternating rounds per setting (default 5)
   --batches <list>    bench: batch sizes (default 1,32)
   --runner <r>        bench: auto (default), compiled or segments
@@ -64,7 +67,7 @@ const OPTIONS = {
   methods: { type: 'string' },
   'no-sweep': { type: 'boolean' },
   tau: { type: 'string' },
-  'tau-token': { type: 'string' },
+  'tau-spec': { type: 'string' },
   'latency-runs': { type: 'string' },
   'speed-runs': { type: 'string' },
   out: { type: 'string' },
@@ -79,6 +82,8 @@ const OPTIONS = {
   browser: { type: 'string' },
   gpu: { type: 'string' },
   only: { type: 'string' },
+  keeps: { type: 'string' },
+  select: { type: 'string' },
   targets: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -128,13 +133,15 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const methods = parseMethods(args.methods ?? METHODS.join(','));
     const calibrated = CALIBRATED_TAU[name];
     const tau = num('tau', args.tau) ?? calibrated?.tau;
-    const tauToken = num('tau-token', args['tau-token']) ?? calibrated?.tauToken;
-    if ((methods.includes('jmp') && tau === undefined) || (methods.includes('jmp-token') && tauToken === undefined)) {
-      throw new UsageError(`--tau / --tau-token: no calibrated τ for '${name}'. Run \`pnpm eval calibrate --model ${name} --data <held-out images>\` and pass the value.`);
+    const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
+    if ((methods.includes('jmp') && tau === undefined) || (methods.includes('jmp-spec') && tauSpec === undefined)) {
+      throw new UsageError(
+        `--tau / --tau-spec: no calibrated τ for '${name}'. Run \`pnpm eval calibrate --model ${name} --data <held-out images> --strategy adaptive-token\` (and \`--select attention --strategy adaptive\` for jmp-spec) and pass the values.`,
+      );
     }
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
-    const ctx: SweepContext = { shape, tau: tau ?? 0, tauToken: tauToken ?? 0, blocks: DEFAULT_BLOCKS.filter((b) => b <= shape.depth) };
+    const ctx: SweepContext = { shape, tau: tau ?? 0, tauSpec: tauSpec ?? 0 };
     const settings = buildSettings(methods, ctx, !args['no-sweep']);
     // The JMP setting at about −35 % GMACs (the paper's operating point): σ histograms and token maps.
     const defaultJmp = settings.find((s) => s.method === 'jmp' && (s.target === 0.35 || s.target === undefined));
@@ -173,7 +180,7 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
         (speedRuns > 0 ? `medians of ${speedRuns} rounds alternating with a plain pipeline on one batch of ${batches[0]!.labels.length}.` : 'not measured (--speed-runs 0).') +
         ' img/s*: unpaired, each setting timed at its own moment (compare speeds by the speedup).',
     );
-    const jmpOptions = defaultJmp?.options ?? { strategy: 'merge' as const, keep: 0.7, blocks: ctx.blocks! };
+    const jmpOptions = defaultJmp?.options ?? { strategy: 'merge' as const, keep: 0.85, blocks: jmpBlocks(shape.depth) };
     const maps = await tokenMaps(classifier, data, [0, 1, 2, 3, 4, 5].filter((i) => i < data.size), jmpOptions, labelsOf(classifier));
     const calibration = await calibrationFile(name);
     const report: ReportData = {

@@ -148,12 +148,14 @@ export async function runSetting(setting: Setting, o: RunOptions): Promise<Setti
     }
     const stats = jmp?.stats();
     let mergeShare: number | null = null;
-    if (setting.method === 'jmp' && stats) {
+    // the share of what merged, where JMP chooses: per image (adaptive) or per token (adaptive-token)
+    const strategy = setting.options && (setting.options.method ?? 'jmp') === 'jmp' ? (setting.options.strategy ?? 'adaptive-token') : undefined;
+    if (strategy === 'adaptive' && stats) {
       const d = Object.values(stats.decisions);
       const merges = d.reduce((a, x) => a + x.merge, 0);
       const total = d.reduce((a, x) => a + x.merge + x.prune, 0);
       mergeShare = total > 0 ? merges / total : null;
-    } else if (setting.method === 'jmp-token') {
+    } else if (strategy === 'adaptive-token') {
       mergeShare = removedTokens > 0 ? mergedTokens / removedTokens : null;
     }
     const result: EvalResult = {

@@ -2,7 +2,12 @@ import { countMacs, planTokens, type ModelShape } from '@jmpjs/core';
 import type { JMPOptions } from '@jmpjs/transformers-patch';
 
 /** The methods the app compares. */
-export const METHODS = ['baseline', 'jmp', 'jmp-token', 'prune', 'merge', 'tome', 'evit'] as const;
+/**
+ * `jmp` is the default JMP (select 'redundancy', strategy 'adaptive-token'); `jmp-spec` the paper's
+ * rule as reconstructed (select 'attention', strategy 'adaptive'); `prune` / `merge` the default
+ * with the strategy forced.
+ */
+export const METHODS = ['baseline', 'jmp', 'jmp-spec', 'prune', 'merge', 'tome', 'evit'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 /** One method at one setting: what enableJMP gets (null: the plain model). */
@@ -15,16 +20,30 @@ export interface Setting {
   target?: number;
 }
 
-export const DEFAULT_BLOCKS = [4, 7, 10];
+/** The paper's rule and EViT reduce at blocks 4, 7 and 10 (of 12). */
+export const SPEC_BLOCKS = [4, 7, 10];
+/** The default JMP reduces at every second block: 2, 4, …, 12 for 12 blocks. */
+export function jmpBlocks(depth: number): number[] {
+  return depth < 2 ? [1] : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
+}
+/** Keep rate of the no-sweep setting: about −35 % GMACs on DeiT-S at each method's blocks. */
+const DEFAULT_KEEP = { jmp: 0.85, spec: 0.7 } as const;
 /** GMACs reductions each method gets a point near, for comparisons at matched cost. */
 export const TARGETS = [0.2, 0.35, 0.5];
 
 export interface SweepContext {
   shape: ModelShape;
-  /** τ of 'adaptive' and 'adaptive-token' for this model. */
+  /** τ of the default JMP (`jmp`) and of the paper's rule (`jmp-spec`) for this model. */
   tau: number;
-  tauToken: number;
+  tauSpec: number;
+  /** Override of every keep-based method's blocks (default: each method's own). */
   blocks?: number[];
+}
+
+/** The reduction blocks of a keep-based method: the default JMP family at every second block, the paper's rule and EViT at 4/7/10. */
+export function blocksFor(method: MethodName, ctx: SweepContext): number[] {
+  if (ctx.blocks) return ctx.blocks;
+  return method === 'jmp-spec' || method === 'evit' ? SPEC_BLOCKS.filter((b) => b <= ctx.shape.depth) : jmpBlocks(ctx.shape.depth);
 }
 
 function plannedGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', schedule: { blocks: number[]; keep?: number; r?: number }): number {
@@ -33,8 +52,8 @@ function plannedGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', schedu
   return countMacs(shape, plan).gmacs;
 }
 
-/** The keep rate (JMP, EViT) or r (ToMe) whose planned GMACs are closest to `(1 − target) · baseline`. */
-export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', target: number): { keep?: number; r?: number; gmacs: number } {
+/** The keep rate (JMP, EViT, at `blocks`) or r (ToMe) whose planned GMACs are closest to `(1 − target) · baseline`. */
+export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', target: number, blocks: number[] = SPEC_BLOCKS): { keep?: number; r?: number; gmacs: number } {
   const base = countMacs(ctx.shape, planTokens({ schedule: { blocks: [1], keep: 1 }, method: 'jmp', depth: ctx.shape.depth, tokens: ctx.shape.patches + ctx.shape.protectedTokens, protectedTokens: ctx.shape.protectedTokens })).gmacs;
   const goal = (1 - target) * base;
   let best: { keep?: number; r?: number; gmacs: number } = { gmacs: Infinity };
@@ -50,7 +69,6 @@ export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', t
       if (Math.abs(g - goal) < Math.abs(best.gmacs - goal)) best = { r, gmacs: g };
     }
   } else {
-    const blocks = ctx.blocks ?? DEFAULT_BLOCKS;
     for (let k = 100; k >= 5; k--) {
       const keep = k / 100;
       const g = plannedGmacs(ctx, method, { blocks, keep });
@@ -62,18 +80,18 @@ export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', t
 
 /** Options of one method at a keep rate / r. */
 export function optionsFor(method: MethodName, ctx: SweepContext, amount: { keep?: number; r?: number }): JMPOptions | null {
-  const blocks = ctx.blocks ?? DEFAULT_BLOCKS;
+  const blocks = blocksFor(method, ctx);
   switch (method) {
     case 'baseline':
       return null;
     case 'jmp':
-      return { method: 'jmp', strategy: 'adaptive', tau: ctx.tau, keep: amount.keep!, blocks };
-    case 'jmp-token':
-      return { method: 'jmp', strategy: 'adaptive-token', tau: ctx.tauToken, keep: amount.keep!, blocks };
+      return { method: 'jmp', select: 'redundancy', strategy: 'adaptive-token', tau: ctx.tau, keep: amount.keep!, blocks };
+    case 'jmp-spec':
+      return { method: 'jmp', select: 'attention', strategy: 'adaptive', tau: ctx.tauSpec, keep: amount.keep!, blocks };
     case 'prune':
-      return { method: 'jmp', strategy: 'prune', keep: amount.keep!, blocks };
+      return { method: 'jmp', select: 'redundancy', strategy: 'prune', keep: amount.keep!, blocks };
     case 'merge':
-      return { method: 'jmp', strategy: 'merge', keep: amount.keep!, blocks };
+      return { method: 'jmp', select: 'redundancy', strategy: 'merge', keep: amount.keep!, blocks };
     case 'evit':
       return { method: 'evit', keep: amount.keep!, blocks };
     case 'tome':
@@ -83,7 +101,8 @@ export function optionsFor(method: MethodName, ctx: SweepContext, amount: { keep
 
 /**
  * Settings for a run: the baseline, and for each other method one point per GMACs target
- * (`sweep`), or only the default schedule (keep 0.7 at blocks 4/7/10; ToMe at −35 %).
+ * (`sweep`), or only the default schedule (JMP keep 0.85 at every second block; the paper's rule
+ * and EViT keep 0.7 at blocks 4/7/10; ToMe at −35 %).
  */
 export function buildSettings(methods: readonly MethodName[], ctx: SweepContext, sweep: boolean): Setting[] {
   const out: Setting[] = [];
@@ -93,9 +112,11 @@ export function buildSettings(methods: readonly MethodName[], ctx: SweepContext,
       continue;
     }
     const kind = method === 'tome' ? 'tome' : method === 'evit' ? 'evit' : 'jmp';
+    const blocks = blocksFor(method, ctx);
+    const keep = method === 'jmp-spec' || method === 'evit' ? DEFAULT_KEEP.spec : DEFAULT_KEEP.jmp;
     const points = sweep
-      ? TARGETS.map((t) => ({ target: t, ...matchGmacs(ctx, kind, t) }))
-      : [kind === 'tome' ? { target: 0.35, ...matchGmacs(ctx, 'tome', 0.35) } : { keep: 0.7, gmacs: plannedGmacs(ctx, kind, { blocks: ctx.blocks ?? DEFAULT_BLOCKS, keep: 0.7 }) }];
+      ? TARGETS.map((t) => ({ target: t, ...matchGmacs(ctx, kind, t, blocks) }))
+      : [kind === 'tome' ? { target: 0.35, ...matchGmacs(ctx, 'tome', 0.35) } : { keep, gmacs: plannedGmacs(ctx, kind, { blocks, keep }) }];
     for (const p of points) {
       out.push({ method, options: optionsFor(method, ctx, p), plannedGmacs: p.gmacs, ...('target' in p && p.target !== undefined ? { target: p.target } : {}) });
     }

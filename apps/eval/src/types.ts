@@ -5,7 +5,7 @@
 
 /** One method at one setting. */
 export interface EvalResult {
-  /** `baseline`, `jmp`, `jmp-token`, `prune`, `merge`, `tome`, `evit`. */
+  /** `baseline`, `jmp`, `jmp-spec`, `prune`, `merge`, `tome`, `evit`. */
   method: string;
   /** The setting: keep, blocks, tau, r, strategy, proportionalAttention… */
   params: Record<string, unknown>;
@@ -69,7 +69,8 @@ export interface SigmaDistribution {
 export interface CalibrationCurve {
   /** e.g. "fmnist-calibration (1 000 training images held out of training)". */
   split: string;
-  points: { tau: number; top1: number; mergeShare: number; gmacs: number }[];
+  /** top1, mergeShare and gmacs: means over the calibrated keep rates (`perKeep` has each). */
+  points: { tau: number; top1: number; mergeShare: number; gmacs: number; perKeep?: { keep: number; top1: number }[] }[];
   /** The τ picked (best top-1; ties → the larger τ). */
   best: number;
 }

@@ -2,7 +2,7 @@ import { DEIT_SMALL, baselineMacs } from '@jmpjs/core';
 import { describe, expect, it } from 'vitest';
 import { TARGETS, buildSettings, matchGmacs, parseMethods, type SweepContext } from '../src/settings.js';
 
-const ctx: SweepContext = { shape: DEIT_SMALL, tau: 0.9, tauToken: 0.8 };
+const ctx: SweepContext = { shape: DEIT_SMALL, tau: 0.9, tauSpec: 0.8 };
 const base = baselineMacs(DEIT_SMALL).gmacs;
 
 describe('sweeps at matched GMACs', () => {
@@ -18,13 +18,18 @@ describe('sweeps at matched GMACs', () => {
   });
 
   it('one baseline plus three points per method; default schedule only with sweep off', () => {
-    const all = buildSettings(parseMethods('baseline,jmp,jmp-token,prune,merge,tome,evit'), ctx, true);
+    const all = buildSettings(parseMethods('baseline,jmp,jmp-spec,prune,merge,tome,evit'), ctx, true);
     expect(all).toHaveLength(1 + 6 * 3);
     expect(all.filter((s) => s.method === 'jmp').map((s) => s.options?.tau)).toEqual([0.9, 0.9, 0.9]);
-    expect(all.find((s) => s.method === 'jmp-token')!.options).toMatchObject({ strategy: 'adaptive-token', tau: 0.8 });
+    expect(all.find((s) => s.method === 'jmp')!.options).toMatchObject({ select: 'redundancy', strategy: 'adaptive-token' });
+    expect(all.find((s) => s.method === 'jmp-spec')!.options).toMatchObject({ select: 'attention', strategy: 'adaptive', tau: 0.8 });
     const short = buildSettings(parseMethods('baseline,jmp,tome'), ctx, false);
     expect(short.map((s) => s.method)).toEqual(['baseline', 'jmp', 'tome']);
-    expect(short[1]!.options).toMatchObject({ keep: 0.7, blocks: [4, 7, 10] });
+    // the default JMP: keep 0.85 at every second block (−34.5 % GMACs on DeiT-S)
+    expect(short[1]!.options).toMatchObject({ select: 'redundancy', strategy: 'adaptive-token', keep: 0.85, blocks: [2, 4, 6, 8, 10, 12] });
+    expect(short[1]!.plannedGmacs / all[0]!.plannedGmacs).toBeCloseTo(1 - 0.345, 2);
+    const spec = buildSettings(parseMethods('jmp-spec,evit'), ctx, false);
+    for (const s of spec) expect(s.options).toMatchObject({ keep: 0.7, blocks: [4, 7, 10] });
   });
 
   it('rejects unknown methods', () => {

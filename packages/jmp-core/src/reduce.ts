@@ -144,18 +144,7 @@ export function reduceTokens(state: TokenState, signals: ReductionSignals, metho
         throw new JmpArgumentError({ argument: 'method.select', expected: `one of ${JMP_SELECTS.join(', ')}`, found: select });
       }
       const K = criticalCount(keep, N, P);
-      const M = N - P - K;
-      if (select === 'redundancy') {
-        const { nA } = bipartiteSplit(N, P);
-        if (M > nA) {
-          throw new JmpArgumentError({
-            argument: 'method.keep',
-            expected: `a keep rate that leaves at most ${nA} of the ${N - P} unprotected tokens (set A) with select 'redundancy'`,
-            found: keep,
-            hint: 'Reduce at more blocks with a higher keep rate.',
-          });
-        }
-      }
+      if (select === 'redundancy') checkRedundancyKeep('method.keep', keep, N, P, K);
       const importanceWeight = method.importanceWeight ?? 0;
       const sizeWeight = method.sizeWeight ?? 0;
       for (const [name, v] of [['importanceWeight', importanceWeight], ['sizeWeight', sizeWeight]] as const) {
@@ -163,7 +152,7 @@ export function reduceTokens(state: TokenState, signals: ReductionSignals, metho
         if (v > 0 && select !== 'redundancy') throw new JmpArgumentError({ argument: `method.${name}`, expected: "0 unless select is 'redundancy'", found: v });
       }
       const importance = select === 'attention' || importanceWeight > 0 ? checkImportance(signals.importance, B, N) : undefined;
-      const needsMetric = M > 0 && (strategy !== 'prune' || select === 'redundancy');
+      const needsMetric = N - P - K > 0 && (strategy !== 'prune' || select === 'redundancy');
       const metric = needsMetric
         ? metricKind === 'hidden'
           ? { data: state.tokens, dims: state.dims }
@@ -203,6 +192,19 @@ export function criticalCount(keep: number, tokens: number, protectedTokens: num
   // Guard against keep·M landing a hair above an integer through float rounding (0.7·196 = 137.2 is fine,
   // but e.g. 0.5·(N−P) must not become one more than half).
   return Math.min(tokens - protectedTokens, Math.ceil(keep * (tokens - protectedTokens) - 1e-9));
+}
+
+/** With select 'redundancy', at most the tokens of ToMe's set A can leave: `N − P − K ≤ |A|`. */
+export function checkRedundancyKeep(argument: string, keep: number, N: number, P: number, K: number): void {
+  const { nA } = bipartiteSplit(N, P);
+  if (N - P - K > nA) {
+    throw new JmpArgumentError({
+      argument,
+      expected: `a keep rate that removes at most ${nA} of the ${N - P} unprotected tokens (ToMe's set A) with select 'redundancy'`,
+      found: keep,
+      hint: 'Reduce at more blocks with a higher keep rate, or use select: \'attention\'.',
+    });
+  }
 }
 
 export function checkKeep(argument: string, keep: unknown): number {

@@ -1,5 +1,5 @@
 import { JmpArgumentError } from './errors.js';
-import { checkKeep, criticalCount, type ReductionMethod } from './reduce.js';
+import { checkKeep, checkRedundancyKeep, criticalCount, type JmpSelect, type ReductionMethod } from './reduce.js';
 
 /**
  * Where and how much to reduce. Blocks are 1-based and strictly increasing; the reduction of a
@@ -40,6 +40,11 @@ export interface PlanOptions {
   tokens: number;
   /** `P`. */
   protectedTokens: number;
+  /**
+   * JMP's selection: with `'redundancy'` a reduction can remove at most the tokens of ToMe's set A
+   * (about half); a schedule that asks for more is refused here, before any work.
+   */
+  select?: JmpSelect;
 }
 
 /**
@@ -77,6 +82,7 @@ export function planTokens(options: PlanOptions): BlockTokens[] {
         next = n - step.amount;
       } else {
         const K = criticalCount(step.amount, n, P);
+        if (method === 'jmp' && options.select === 'redundancy') checkRedundancyKeep(`schedule.keep (block ${block})`, step.amount, n, P, K);
         next = P + K + (method === 'evit' && K < n - P ? 1 : 0);
       }
     }

@@ -18,11 +18,13 @@ const DTYPE_FILES: Record<ModelDtype, string> = { fp32: 'model.onnx', fp16: 'mod
 export interface CompileJMPOptions {
   /** Only `'jmp'` (the default): ToMe and EViT are not compiled. */
   method?: 'jmp';
-  /** Keep rate of the patch tokens at each reduction block, one value or one per block. Default 0.7. */
+  /** Keep rate of the patch tokens at each reduction block, one value or one per block. Default 0.85 (0.7 with select 'attention'). */
   keep?: JMPOptions['keep'];
-  /** 1-based reduction blocks, strictly increasing. Default `[4, 7, 10]` (scaled for other depths). */
+  /** 1-based reduction blocks, strictly increasing. Default every second block (`[4, 7, 10]`, scaled for other depths, with select 'attention'). */
   blocks?: JMPOptions['blocks'];
-  /** `'adaptive'` (default), `'adaptive-token'`, `'merge'` or `'prune'`. */
+  /** Which tokens leave: `'redundancy'` (default) or `'attention'` (the paper's rule), as in `enableJMP`. */
+  select?: JmpSelect;
+  /** `'adaptive-token'` (default), `'adaptive'`, `'merge'` or `'prune'`. */
   strategy?: Strategy;
   /** Similarity threshold τ, required by the adaptive strategies (compiled into the graph). */
   tau?: number;
@@ -93,7 +95,7 @@ export interface CompiledModelInfo extends ModelInspection {
 /** Hint of the unsupported-model errors here (the library's default one is about enableJMP's passthrough). */
 const SUPPORTED = 'JMP compiles Hugging Face ViT and DeiT image classifiers as Optimum exports them to ONNX (the transformers.js model layout).';
 
-const OPTION_KEYS = new Set(['method', 'keep', 'blocks', 'strategy', 'tau', 'proportionalAttention']);
+const OPTION_KEYS = new Set(['method', 'keep', 'blocks', 'select', 'strategy', 'tau', 'proportionalAttention']);
 
 interface Loaded {
   proto: ModelProto;
@@ -319,7 +321,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
     });
   }
   const depth = layout.blocks.length;
-  const blocks = o.blocks ?? defaultBlocks('jmp', depth);
+  const blocks = o.blocks ?? defaultBlocks('jmp', depth, o.select);
   const steps = resolveSchedule({ blocks, keep: o.keep }, 'jmp', depth);
   const plannedTokens = planTokens({
     schedule: { blocks, keep: o.keep },
@@ -327,6 +329,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
     depth,
     tokens: sizes.shape.patches + layout.protectedTokens,
     protectedTokens: layout.protectedTokens,
+    select: o.select,
   });
   const baseline = baselineMacs(sizes.shape).gmacs;
   const jmp = countMacs(sizes.shape, plannedTokens).gmacs;
@@ -374,7 +377,7 @@ export async function inspectModel(params: CompileJMPModelParams): Promise<Model
  * operators (opset ≥ 13) that runs in any ONNX Runtime, without this package. Input
  * `pixel_values`, outputs `logits` plus `jmp_sigma_{k}` (σ, [batch]) and `jmp_merged_{k}` (merged
  * tokens, [batch]) for each reduction k (0-based; none where keep = 1). Same options and defaults
- * as `enableJMP` with `method: 'jmp'` (keep 0.7 at blocks 4, 7, 10; strategy 'adaptive', which
+ * as `enableJMP` with `method: 'jmp'` (select 'redundancy', strategy 'adaptive-token', which
  * needs `tau`), and the same logits.
  *
  * Bad options or parameters throw a `JmpArgumentError`; a model that is not a recognised ViT / DeiT

@@ -48,8 +48,9 @@ describe('jmp inspect', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('deit, 12 blocks, 2 protected tokens');
     expect(r.stdout).toMatch(/opset 14, dtype fp32/);
-    expect(r.stdout).toContain('198 → 140 → 99 → 70');
-    expect(r.stdout).toContain('keep 0.7 at blocks 4, 7, 10');
+    // the default JMP: keep 0.85 at every second block
+    expect(r.stdout).toContain('198 → 169 → 144 → 123 → 105 → 90 → 77');
+    expect(r.stdout).toContain('keep 0.85 at blocks 2, 4, 6, 8, 10, 12');
     expect(r.stdout).toContain('τ not set');
     // The per-block table: block, tokens in, tokens out.
     const rows = r.stdout
@@ -58,8 +59,8 @@ describe('jmp inspect', () => {
       .filter((m) => m !== null)
       .map((m) => [Number(m[1]), Number(m[2]), Number(m[3])]);
     expect(rows.map((row) => row[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    expect(rows.map((row) => row[1])).toEqual([198, 198, 198, 198, 140, 140, 140, 99, 99, 99, 70, 70]);
-    expect(rows.map((row) => row[2])).toEqual([198, 198, 198, 140, 140, 140, 99, 99, 99, 70, 70, 70]);
+    expect(rows.map((row) => row[1])).toEqual([198, 198, 169, 169, 144, 144, 123, 123, 105, 105, 90, 90]);
+    expect(rows.map((row) => row[2])).toEqual([198, 169, 169, 144, 144, 123, 123, 105, 105, 90, 90, 77]);
     const g = /GMACs \/ image\s+([\d.]+) plain, ([\d.]+) with JMP \(−([\d.]+)%\)/.exec(r.stdout);
     expect(g).not.toBeNull();
     expect(Number(g![2])).toBeLessThan(Number(g![1]));
@@ -101,9 +102,9 @@ describe('jmp compile: a standalone ONNX file = enableJMP', () => {
   const cases: [string, string, string[], JMPOptions, number[]][] = [
     [
       'tiny-deit',
-      'adaptive, default schedule',
-      ['--tau', String(tauOf('tiny-deit', 'jmp adaptive batch 4'))],
-      { tau: tauOf('tiny-deit', 'jmp adaptive batch 4') },
+      "adaptive (the paper's rule), default schedule",
+      ['--select', 'attention', '--strategy', 'adaptive', '--tau', String(tauOf('tiny-deit', 'jmp adaptive batch 4'))],
+      { select: 'attention', strategy: 'adaptive', tau: tauOf('tiny-deit', 'jmp adaptive batch 4') },
       [198 - 140, 140 - 99, 99 - 70],
     ],
     [

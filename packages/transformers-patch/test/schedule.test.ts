@@ -13,7 +13,8 @@ describe('token counts follow the schedule and stats() reports them', () => {
   });
 
   it.each([
-    ['jmp adaptive', { strategy: 'adaptive', tau: 0.5, keep: 0.7 }, [198, 198, 198, 198, 140, 140, 140, 99, 99, 99, 70, 70]],
+    ['jmp, the defaults (select redundancy, keep 0.85 at every second block)', { tau: 0.5 }, [198, 198, 169, 169, 144, 144, 123, 123, 105, 105, 90, 90]],
+    ["jmp adaptive, the paper's rule (keep 0.7 at 4/7/10)", { select: 'attention', strategy: 'adaptive', tau: 0.5, keep: 0.7 }, [198, 198, 198, 198, 140, 140, 140, 99, 99, 99, 70, 70]],
     ['jmp prune, keep per block', { strategy: 'prune', keep: [0.5, 0.8, 0.9], blocks: [2, 5, 11] }, [198, 198, 100, 100, 100, 81, 81, 81, 81, 81, 81, 74]],
     ['evit', { method: 'evit', keep: 0.7 }, [198, 198, 198, 198, 141, 141, 141, 101, 101, 101, 73, 73]],
     ['tome r=8', { method: 'tome', r: 8 }, Array.from({ length: 12 }, (_, i) => 198 - 8 * i)],
@@ -33,7 +34,7 @@ describe('token counts follow the schedule and stats() reports them', () => {
       // GMACs from the real token counts (tiny-deit: width 32, MLP 128, 10 classes, two heads).
       expect(call.gmacsPerImage).toBeGreaterThan(0);
       const plan = planTokens({
-        schedule: options.method === 'tome' ? { blocks: jmp.info!.reductionBlocks, r: 8 } : { blocks: jmp.info!.reductionBlocks, keep: options.keep! },
+        schedule: options.method === 'tome' ? { blocks: jmp.info!.reductionBlocks, r: 8 } : { blocks: jmp.info!.reductionBlocks, keep: options.keep ?? 0.85 /* the default JMP's */ },
         method: options.method ?? 'jmp',
         depth: 12,
         tokens: 198,
@@ -76,7 +77,7 @@ describe('one-call form and inspection', () => {
   it('createJMPPipeline builds the pipeline with JMP on; inspectJMP plans without changing anything', async () => {
     const { createJMPPipeline, inspectJMP } = await import('../src/index.js');
     const { modelPath } = await import('@jmpjs/fixtures');
-    const { classifier, jmp } = await createJMPPipeline(modelPath('tiny-vit'), { strategy: 'prune', keep: 0.5 }, { dtype: 'fp32' });
+    const { classifier, jmp } = await createJMPPipeline(modelPath('tiny-vit'), { select: 'attention', strategy: 'prune', keep: 0.5 }, { dtype: 'fp32' });
     try {
       expect(jmp.enabled).toBe(true);
       expect(jmp.info!.architecture).toBe('vit');

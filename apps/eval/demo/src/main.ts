@@ -102,8 +102,9 @@ function modelSettings(): ModelSettings {
   };
 }
 
-function calibratedTau(strategy: Strategy): number {
-  return strategy === 'adaptive-token' ? CALIBRATED.tauToken : CALIBRATED.tau;
+/** τ calibrated for the default JMP (select 'redundancy'); the demo's starting point for every adaptive strategy. */
+function calibratedTau(): number {
+  return CALIBRATED.tau;
 }
 
 function jmpSettings(): JmpSettings {
@@ -113,7 +114,7 @@ function jmpSettings(): JmpSettings {
     enabled: ui.jmpEnabled.checked,
     keep: Number(ui.keep.value),
     strategy,
-    tau: Number.isFinite(tau) ? Math.min(1, Math.max(-1, tau)) : calibratedTau(strategy),
+    tau: Number.isFinite(tau) ? Math.min(1, Math.max(-1, tau)) : calibratedTau(),
   };
 }
 
@@ -121,7 +122,7 @@ function syncControls(): void {
   ui.keepValue.value = Number(ui.keep.value).toFixed(2);
   const adaptive = ui.strategy.value.startsWith('adaptive');
   ui.tau.disabled = !adaptive;
-  const calibrated = calibratedTau(ui.strategy.value as Strategy);
+  const calibrated = calibratedTau();
   ui.tauHint.textContent = !adaptive
     ? 'only the adaptive strategies use τ'
     : hubModelId
@@ -447,13 +448,13 @@ async function detectWebGPU(): Promise<void> {
 }
 
 function main(): void {
-  ui.tau.value = calibratedTau('adaptive').toFixed(2);
+  ui.tau.value = calibratedTau().toFixed(2);
   syncControls();
   bundledSamples();
   for (const el of [ui.device, ui.dtype, ui.jmpEnabled, ui.keep, ui.tau, ui.runs]) el.addEventListener('change', () => schedule());
   ui.keep.addEventListener('input', () => syncControls());
   ui.strategy.addEventListener('change', () => {
-    ui.tau.value = calibratedTau(ui.strategy.value as Strategy).toFixed(2);
+    ui.tau.value = calibratedTau().toFixed(2);
     syncControls();
     schedule();
   });

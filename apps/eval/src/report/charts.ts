@@ -11,7 +11,7 @@ import type { VlSpec } from './vega.js';
 const METHOD_COLORS: Record<string, string> = {
   baseline: '#222222',
   jmp: '#d62728',
-  'jmp-token': '#ff7f0e',
+  'jmp-spec': '#ff7f0e',
   prune: '#1f77b4',
   merge: '#2ca02c',
   tome: '#9467bd',

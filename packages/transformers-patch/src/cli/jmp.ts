@@ -24,10 +24,12 @@ Options:
 const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model folder: onnx/model.onnx, model_fp16.onnx or
                                    model_quantized.onnx (default fp32)
       --keep <rate[,rate...]>      share of patch tokens kept at each reduction block, one value or
-                                   one per block (default 0.7)
-      --blocks <b[,b...]>          1-based reduction blocks, strictly increasing (default 4,7,10;
-                                   scaled for other depths)
-      --strategy <name>            adaptive (default), adaptive-token, merge or prune
+                                   one per block (default 0.85; 0.7 with --select attention)
+      --blocks <b[,b...]>          1-based reduction blocks, strictly increasing (default every
+                                   second block; 4,7,10, scaled for other depths, with --select attention)
+      --select <name>              which tokens leave: redundancy (default; the most redundant, with
+                                   ToMe's split) or attention (the least attended: the paper's rule)
+      --strategy <name>            adaptive-token (default), adaptive, merge or prune
       --tau <x>                    similarity threshold τ of adaptive and adaptive-token
                                    (model-specific: calibrate it on held-out images)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
@@ -46,7 +48,7 @@ ${SCHEDULE_OPTIONS}
   -h, --help                       show this help
 
 Example:
-  jmp compile ./deit-small --out deit-small-jmp.onnx --keep 0.7 --blocks 4,7,10 --strategy adaptive --tau 0.9`;
+  jmp compile ./deit-small --out deit-small-jmp.onnx --keep 0.7 --blocks 4,7,10 --strategy adaptive-token --tau 0.9`;
 
 const INSPECT_USAGE = `Usage: jmp inspect <model> [options]
 
@@ -75,6 +77,7 @@ const scheduleOptions = {
   dtype: { type: 'string' },
   keep: { type: 'string' },
   blocks: { type: 'string' },
+  select: { type: 'string' },
   strategy: { type: 'string' },
   tau: { type: 'string' },
   'no-proportional-attention': { type: 'boolean' },
@@ -103,7 +106,7 @@ function numbers(option: string, text: string, usage: string): number[] {
 /** Library parameters from the parsed command line. */
 function params(
   model: string,
-  values: { dtype?: string; keep?: string; blocks?: string; strategy?: string; tau?: string; 'no-proportional-attention'?: boolean; heads?: string },
+  values: { dtype?: string; keep?: string; blocks?: string; select?: string; strategy?: string; tau?: string; 'no-proportional-attention'?: boolean; heads?: string },
   usage: string,
 ): CompileJMPModelParams {
   const keep = values.keep === undefined ? undefined : numbers('keep', values.keep, usage);
@@ -114,6 +117,7 @@ function params(
     options: {
       ...(keep !== undefined ? { keep: keep.length === 1 ? keep[0]! : keep } : {}),
       ...(values.blocks !== undefined ? { blocks: numbers('blocks', values.blocks, usage) } : {}),
+      ...(values.select !== undefined ? { select: values.select as NonNullable<NonNullable<CompileJMPModelParams['options']>['select']> } : {}),
       ...(values.strategy !== undefined ? { strategy: values.strategy as NonNullable<NonNullable<CompileJMPModelParams['options']>['strategy']> } : {}),
       ...(values.tau !== undefined ? { tau: number('tau', values.tau, usage) } : {}),
       ...(values['no-proportional-attention'] ? { proportionalAttention: false } : {}),
@@ -139,7 +143,7 @@ function describeSchedule(info: ModelInspection): string {
   const keep = keeps.length === 1 ? `keep ${keeps[0]}` : `keep ${info.schedule.map((s) => s.keep).join(', ')}`;
   const tau =
     info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? (info.tau === null ? ', τ not set (needed to compile)' : `, τ ${info.tau}`) : '';
-  return `JMP ${info.strategy}${tau}, ${keep} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}`;
+  return `JMP ${info.strategy} (select ${info.select})${tau}, ${keep} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}`;
 }
 
 function formatInspection(info: ModelInspection): string {

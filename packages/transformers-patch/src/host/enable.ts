@@ -106,10 +106,10 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   const layout = findLayout(proto);
   const depth = layout.blocks.length;
   const { shape, heads } = shapeFromConfig(config, layout);
-  const blocks = o.blocks ?? defaultBlocks(o.method, depth);
+  const blocks = o.blocks ?? defaultBlocks(o.method, depth, o.select);
   const schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep };
   const steps = resolveSchedule(schedule, o.method, depth);
-  const planned = planTokens({ schedule, method: o.method, depth, tokens: shape.patches + layout.protectedTokens, protectedTokens: layout.protectedTokens });
+  const planned = planTokens({ schedule, method: o.method, depth, tokens: shape.patches + layout.protectedTokens, protectedTokens: layout.protectedTokens, select: o.select });
   // The compiled graph where it can be built (opset ≥ 13), else segments.
   const compiled =
     o.runner !== 'segments' && layout.opset >= 13
