@@ -1,11 +1,11 @@
-import { countMacs, planTokens, type ModelShape } from '@jmpjs/core';
+import { baselineMacs, countMacs, planTokens, type ModelShape } from '@jmpjs/core';
 import { inspectJMP, type JMPOptions } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
 import type { Dataset } from './data.js';
 import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA } from './defaults.js';
 import { pairedCounts, prepareBatches, runSetting, type Classifier } from './evaluate.js';
 import { Progress } from './progress.js';
-import { TARGETS } from './settings.js';
+import { SPEC_BLOCKS, TARGETS, jmpBlocks, matchGmacs } from './settings.js';
 
 interface Helpers {
   loadClassifier(args: Args): Promise<{ classifier: Classifier; name: string }>;
@@ -22,8 +22,6 @@ export interface Variant {
   family: Family;
   options: Omit<JMPOptions, 'keep' | 'blocks' | 'r'>;
 }
-
-const THREE = [4, 7, 10];
 
 function everyBlock(depth: number): number[] {
   return Array.from({ length: depth }, (_, i) => i + 1);
@@ -46,9 +44,9 @@ export function linearKeeps(shape: ModelShape, r: number): number[] | undefined 
 }
 
 function schedule(shape: ModelShape, family: Family, amount: number): { blocks: number[]; keep: number | number[] } | undefined {
-  if (family === 'three') return { blocks: THREE.filter((b) => b <= shape.depth), keep: amount };
+  if (family === 'three') return { blocks: SPEC_BLOCKS.filter((b) => b <= shape.depth), keep: amount };
   if (family === 'every') return { blocks: everyBlock(shape.depth), keep: amount };
-  if (family === 'half') return { blocks: everyBlock(shape.depth).filter((b) => b % 2 === 0), keep: amount };
+  if (family === 'half') return { blocks: jmpBlocks(shape.depth), keep: amount };
   const keep = linearKeeps(shape, amount);
   return keep ? { blocks: everyBlock(shape.depth), keep } : undefined;
 }
@@ -109,7 +107,7 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     if (tau === undefined || tauSpec === undefined) throw new UsageError(`ablate: --tau and --tau-spec: no calibrated τ for '${name}' (run calibrate on held-out images)`);
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
-    const baseline = countMacs(shape, planTokens({ schedule: { blocks: [1], keep: 1 }, method: 'jmp', depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens })).gmacs;
+    const baseline = baselineMacs(shape).gmacs;
     const list = variants(tau, tauSpec).filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
     const targets = args.targets ? args.targets.split(',').map(Number) : TARGETS;
     console.log(`ablate: ${name} on ${data.name} (${limit} images), targets ${targets.map((t) => `−${t * 100} %`).join(', ')}`);
@@ -133,12 +131,7 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
         line(v.name, run.result.gmacs, run.result.top1, run.correct);
       }
       // ToMe at the same target, for reference
-      let bestR = 0;
-      let bestG = Infinity;
-      for (let r = 0; r <= shape.patches / 2; r++) {
-        const g = planned(shape, { blocks: everyBlock(shape.depth), keep: linearKeeps(shape, r) ?? [] });
-        if (g !== undefined && Math.abs(g - (1 - target) * baseline) < Math.abs(bestG - (1 - target) * baseline)) [bestR, bestG] = [r, g];
-      }
+      const { r: bestR, gmacs: bestG } = matchGmacs({ shape, tau, tauSpec }, 'tome', target);
       progress.setLabel(`tome r ${bestR}`);
       const tome = await runSetting({ method: 'tome', options: { method: 'tome', r: bestR }, plannedGmacs: bestG }, common);
       line(`tome r ${bestR}`, tome.result.gmacs, tome.result.top1, tome.correct);

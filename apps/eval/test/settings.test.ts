@@ -1,5 +1,6 @@
 import { DEIT_SMALL, baselineMacs } from '@jmpjs/core';
 import { describe, expect, it } from 'vitest';
+import { linearKeeps, scheduleFor } from '../src/ablate.js';
 import { TARGETS, buildSettings, matchGmacs, parseMethods, type SweepContext } from '../src/settings.js';
 
 const ctx: SweepContext = { shape: DEIT_SMALL, tau: 0.9, tauSpec: 0.8 };
@@ -34,5 +35,19 @@ describe('sweeps at matched GMACs', () => {
 
   it('rejects unknown methods', () => {
     expect(() => parseMethods('jmp,fast')).toThrow(/unknown method 'fast'/);
+  });
+});
+
+describe('ablate schedules', () => {
+  it('match the GMACs targets per schedule family; the linear one removes r tokens per block', () => {
+    const base = baselineMacs(DEIT_SMALL).gmacs;
+    const half = scheduleFor(DEIT_SMALL, 'half', 0.35, base);
+    expect(half).toMatchObject({ blocks: [2, 4, 6, 8, 10, 12], keep: 0.85 });
+    expect(half.gmacs / base).toBeCloseTo(0.655, 2);
+    expect(scheduleFor(DEIT_SMALL, 'three', 0.35, base)).toMatchObject({ blocks: [4, 7, 10], keep: 0.7 });
+    const keeps = linearKeeps(DEIT_SMALL, 10)!;
+    expect(keeps).toHaveLength(12);
+    expect(keeps[0]! * 196).toBeCloseTo(186, 9);
+    expect(keeps[1]! * 186).toBeCloseTo(176, 9);
   });
 });

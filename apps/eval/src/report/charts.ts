@@ -249,7 +249,7 @@ export function sigmaSpec(dists: readonly SigmaDistribution[]): VlSpec {
     };
   });
   return {
-    title: { text: 'σ per reduction block', subtitle: 'JMP default setting; each image merges at a block when σ ≥ τ, else prunes' },
+    title: { text: 'σ per reduction block', subtitle: "the paper's rule (jmp-spec) at −35 % GMACs; each image merges at a block when σ ≥ τ, else prunes" },
     columns: Math.min(3, panels.length),
     concat: panels,
     resolve: { scale: { x: 'shared', y: 'shared', color: 'shared' } },

@@ -82,7 +82,7 @@ function chartPlans(data: ReportData): ChartPlan[] {
       id: 'sigma',
       file: 'sigma.svg',
       title: 'σ per reduction block',
-      caption: 'Distribution of σ over the evaluated images at each reduction block; the dashed rule is τ, green bars merge, blue bars prune.',
+      caption: 'The paper\'s rule (jmp-spec): distribution of σ over the evaluated images at each reduction block; the dashed rule is τ, green bars merge, blue bars prune.',
       spec: () => sigmaSpec(sigma),
     });
   }
@@ -115,7 +115,7 @@ function howToRead(data: ReportData): string {
     'Top-1 and top-5 are in %, Δtop-1 is in percentage points against the `baseline` row.',
     '★ marks the Pareto front: no other row is at least as accurate for at most as many GMACs (one of the two strictly).',
     `Throughput is images per second over the whole accuracy run at batch ${data.batchSize}; latency p50/p95 is at batch 1.`,
-    'Merge share is the share of (image, reduction block) decisions that merged rather than pruned (JMP merges an image at a block when σ ≥ τ).',
+    'Merge share: for jmp (the default JMP, per token) the share of the removed tokens that merged into their match rather than being pruned (a token merges when its similarity ≥ τ); for jmp-spec (the paper\'s rule, per image) the share of (image, reduction block) decisions that merged (σ ≥ τ).',
     'In the top-1 chart, up and to the left is better; a method whose line lies above another one is more accurate at the same cost.',
   ];
   if (data.sigma?.length) parts.push('The σ histograms show where τ cuts each block’s distribution: the share right of the rule merges.');
