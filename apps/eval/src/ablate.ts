@@ -1,4 +1,4 @@
-import { baselineMacs, countMacs, planTokens, type ModelShape } from '@jmpjs/core';
+import { baselineMacs, countMacs, planTokens, type JmpSelect, type ModelShape } from '@jmpjs/core';
 import { inspectJMP, type JMPOptions } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
 import type { Dataset } from './data.js';
@@ -51,22 +51,22 @@ function schedule(shape: ModelShape, family: Family, amount: number): { blocks: 
   return keep ? { blocks: everyBlock(shape.depth), keep } : undefined;
 }
 
-function planned(shape: ModelShape, s: { blocks: number[]; keep: number | number[] }): number | undefined {
+function planned(shape: ModelShape, s: { blocks: number[]; keep: number | number[] }, select: JmpSelect): number | undefined {
   try {
-    return countMacs(shape, planTokens({ schedule: s, method: 'jmp', depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens })).gmacs;
+    return countMacs(shape, planTokens({ schedule: s, method: 'jmp', depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, select })).gmacs;
   } catch {
     return undefined;
   }
 }
 
-/** The schedule of `family` whose planned GMACs are closest to `(1 − target) · baseline`. */
-export function scheduleFor(shape: ModelShape, family: Family, target: number, baseline: number): { blocks: number[]; keep: number | number[]; gmacs: number } {
+/** The schedule of `family` (that `select` can run) whose planned GMACs are closest to `(1 − target) · baseline`. */
+export function scheduleFor(shape: ModelShape, family: Family, target: number, baseline: number, select: JmpSelect = 'redundancy'): { blocks: number[]; keep: number | number[]; gmacs: number } {
   const goal = (1 - target) * baseline;
   const amounts = family === 'linear' ? Array.from({ length: shape.patches }, (_, r) => r) : Array.from({ length: 96 }, (_, i) => (100 - i) / 100);
   let best: { blocks: number[]; keep: number | number[]; gmacs: number } | undefined;
   for (const a of amounts) {
     const s = schedule(shape, family, a);
-    const g = s && planned(shape, s);
+    const g = s && planned(shape, s, select);
     if (s && g !== undefined && (!best || Math.abs(g - goal) < Math.abs(best.gmacs - goal))) best = { ...s, gmacs: g };
   }
   if (!best) throw new Error(`no ${family} schedule for this model`);
@@ -125,7 +125,7 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     };
     for (const target of targets) {
       for (const v of list) {
-        const s = scheduleFor(shape, v.family, target, baseline);
+        const s = scheduleFor(shape, v.family, target, baseline, v.options.select ?? 'redundancy');
         progress.setLabel(`${v.name} −${target * 100} %`);
         const run = await runSetting({ method: 'jmp', options: { method: 'jmp', ...v.options, blocks: s.blocks, keep: s.keep }, plannedGmacs: s.gmacs }, common);
         line(v.name, run.result.gmacs, run.result.top1, run.correct);
