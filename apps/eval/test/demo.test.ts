@@ -125,7 +125,7 @@ describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () =>
 
     // one token map per reduction block (the default schedule), token counts falling
     const blocks = (await page.getAttribute('#token-maps', 'data-blocks'))?.split(',').map(Number);
-    expect(blocks).toEqual([4, 7, 10]);
+    expect(blocks).toEqual([2, 4, 6, 8, 10, 12]); // the default JMP: every second block
     const maps = await page.$$eval('#token-maps figure.token-map', (figs) =>
       figs.map((f) => {
         const canvas = f.querySelector('canvas')!;
@@ -254,7 +254,7 @@ describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () =>
       expect(l.darkShare, 'text in the top-5 lists').toBeGreaterThan(0.01);
       expect(l.saturated, 'score bars').toBeGreaterThan(0);
     }
-    expect(seen.maps).toHaveLength(3);
+    expect(seen.maps).toHaveLength(6);
     for (const m of seen.maps) expect(m.saturated, 'coloured patches in the token map').toBeGreaterThanOrEqual(12);
   }, 180_000);
 
@@ -273,7 +273,7 @@ describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () =>
     expect(await page.textContent('#status')).toContain('done');
     expect(await page.$$eval('#top5-jmp li', (lis) => lis.length)).toBe(5);
     const captions = await page.$$eval('#token-maps figcaption', (cs) => cs.map((c) => c.textContent ?? ''));
-    expect(captions).toHaveLength(3);
+    expect(captions).toHaveLength(6);
     for (const c of captions) {
       expect(c).toContain('prune');
       const [, kept, merged, pruned] = /(\d+) kept · (\d+) merged · (\d+) pruned/.exec(c) ?? [];
