@@ -139,7 +139,9 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     const v = o[key];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new JmpArgumentError({ argument: `options.${key}`, expected: 'a finite number ≥ 0', found: v });
-    if (v > 0 && select !== 'redundancy') throw new JmpArgumentError({ argument: `options.${key}`, expected: "0 unless select is 'redundancy'", found: v });
+    if (v > 0 && (method !== 'jmp' || select !== 'redundancy')) {
+      throw new JmpArgumentError({ argument: `options.${key}`, expected: "0 unless method is 'jmp' with select 'redundancy'", found: v });
+    }
   }
   for (const key of ['proportionalAttention', 'trackSources'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') {

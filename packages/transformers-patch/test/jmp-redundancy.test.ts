@@ -54,3 +54,20 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s: select redundancy, compiled graph 
     if (options.strategy === 'adaptive-token') expect(c!.call.images.flat().some((r) => r.decision === 'mixed')).toBe(true);
   });
 });
+
+describe('select and its weights: typed errors before any work', () => {
+  it('refuses weights without JMP redundancy, and a schedule that removes more than set A', async () => {
+    const { resolveOptions } = await import('../src/options.js');
+    expect(() => resolveOptions({ method: 'tome', r: 4, importanceWeight: 0.1 })).toThrow(/options\.importanceWeight/);
+    expect(() => resolveOptions({ select: 'attention', strategy: 'merge', sizeWeight: 0.1 })).toThrow(/options\.sizeWeight/);
+    expect(() => resolveOptions({ select: 'fast' as never, strategy: 'merge' })).toThrow(/options\.select/);
+    expect(() => resolveOptions({ strategy: 'merge', importanceWeight: -1 })).toThrow(/a finite number ≥ 0/);
+    const classifier = await loadClassifier('tiny-vit');
+    try {
+      // keep 0.3 would remove 137 of 196 patch tokens at once: more than ToMe's set A (98)
+      await expect(enableJMP(classifier, { strategy: 'merge', keep: 0.3, blocks: [4] })).rejects.toThrow(/at most 98 of the 196 unprotected tokens/);
+    } finally {
+      await classifier.dispose();
+    }
+  });
+});
