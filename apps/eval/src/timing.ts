@@ -4,8 +4,19 @@ import { interrupt, InterruptedError } from './progress.js';
 
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Milliseconds of one forward of the pipeline's model. */
+/**
+ * Pause before each timed forward. onnxruntime's CPU thread pool spins for a while after a run; with
+ * two sessions in one process (the plain and the patched pipeline), the threads of the one that just
+ * ran keep spinning on the cores the other needs. On 2 cores that doubled the batch-1 time of both
+ * (plain DeiT-S 52 ms alternating against 25 ms alone). A user's pipeline runs one session at a time,
+ * so each forward is timed after the other session's threads have gone back to sleep.
+ */
+export const SETTLE_MS = 30;
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, SETTLE_MS));
+
+/** Milliseconds of one forward of the pipeline's model (after {@link SETTLE_MS} of quiet). */
 export async function timedForward(c: Classifier, x: Tensor): Promise<number> {
+  await settle();
   const t0 = performance.now();
   await c.model({ pixel_values: x });
   return performance.now() - t0;

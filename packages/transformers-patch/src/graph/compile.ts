@@ -4,9 +4,11 @@ import { DataType, type ModelProto, type NodeProto, type ValueInfoProto } from '
 import { GraphBuilder } from './builder.js';
 import { emitEvit } from './methods/evit.js';
 import { emitJmp } from './methods/jmp.js';
+import { emitJmpIndexed } from './methods/jmp-indexed.js';
 import { emitTome } from './methods/tome.js';
 import { INT64_MAX, graphOps } from './ops.js';
 import type { GraphLayout } from './layout.js';
+import type { ReductionInput } from './methods/types.js';
 
 /** What the compiled graph reduces, at the given blocks (1-based, strictly increasing). */
 export interface CompileOptions {
@@ -27,6 +29,12 @@ export interface CompileOptions {
   heads: number;
   /** Add an output per reduction with what happened to each patch token (see {@link compiledOutputs}). Default false. */
   trackSources?: boolean;
+  /**
+   * Build masks from int64 indices (ScatterElements) where that takes fewer nodes: for onnxruntime's
+   * CPU and wasm execution providers. Off (the default) keeps every added op a float elementwise op,
+   * which the WebGPU provider needs. The outputs are the same either way.
+   */
+  indexOps?: boolean;
 }
 
 /**
@@ -54,7 +62,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const b = new GraphBuilder(layout);
   const P = layout.protectedTokens;
   const nodes: NodeProto[] = [];
-  const g = graphOps(b, layout, o.heads, nodes);
+  const g = graphOps(b, layout, o.heads, nodes, o.indexOps ?? false);
   const { attr, op, slice, unsqueeze, toT, onesOfShape, toFloat } = g;
   const reductionAt = new Map(
     o.blocks.flatMap((block, k) => {
@@ -72,17 +80,31 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     const X = block.attentionResidual;
     const shapeX = op('Shape', [X]);
     const s = sizes ?? onesOfShape(slice(shapeX, 0, 2, 0)); // sizes before the first reduction: ones [B, N]
-    const sp = slice(s, P, INT64_MAX, 1);
-    const Xp = toFloat(slice(X, P, INT64_MAX, 1)); // [B, M0, C]
     const M0 = op('Sub', [slice(shapeX, 1, 2, 0), b.int64([P])]);
-    const x = { block, shapeX, Xp, sp, M0 };
+    let Xp: string | undefined;
+    let sp: string | undefined;
+    const x: ReductionInput = {
+      block,
+      shapeX,
+      X,
+      s,
+      M0,
+      get Xp() {
+        return (Xp ??= toFloat(slice(X, P, INT64_MAX, 1))); // [B, M0, C]
+      },
+      get sp() {
+        return (sp ??= slice(s, P, INT64_MAX, 1));
+      },
+    };
     const r =
       method === 'tome'
         ? emitTome(g, x, o.rs![k]!)
         : method === 'evit'
           ? emitEvit(g, x, o.keeps![k]!)
-          : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: o.tau, select: o.select ?? 'attention' });
-    const { reduced, S, dest } = r;
+          : o.indexOps && o.select === 'redundancy'
+            ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: o.tau, select: 'redundancy' })
+            : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: o.tau, select: o.select ?? 'attention' });
+    const { dest } = r;
     if (r.stats) {
       const names = compiledOutputs(k);
       nodes.push(b.node('Identity', [r.stats.sigma], names.sigma), b.node('Identity', [r.stats.merged], names.merged));
@@ -94,11 +116,17 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     const tailSizes = r.tail ? [r.tail.sizes] : [];
     if (o.trackSources) {
       const name = compiledOutputs(k).dest;
-      nodes.push(b.node('Identity', [dest], name));
+      nodes.push(b.node('Identity', [dest()], name));
       extraOutputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }, { dimParam: `jmp_patches_${k}` }] } } } });
     }
-    const Xout = op('Concat', [slice(X, 0, P, 1), toT(reduced), ...tail], [attr.i('axis', 1)], `jmp/reduced_${k}`);
-    sizes = op('Concat', [slice(s, 0, P, 1), S, ...tailSizes], [attr.i('axis', 1)]);
+    let Xout: string;
+    if (r.full) {
+      Xout = r.full.tokens;
+      sizes = r.full.sizes;
+    } else {
+      Xout = op('Concat', [slice(X, 0, P, 1), toT(r.reduced!), ...tail], [attr.i('axis', 1)], `jmp/reduced_${k}`);
+      sizes = op('Concat', [slice(s, 0, P, 1), r.S!, ...tailSizes], [attr.i('axis', 1)]);
+    }
     if (o.proportionalAttention) logBias = toT(unsqueeze(op('Log', [sizes]), [1, 2]));
     return Xout;
   };

@@ -34,8 +34,12 @@ export const INT64_MAX = Number.MAX_SAFE_INTEGER;
 /**
  * The ONNX building blocks the reductions are written in, appending to `nodes`: shape math, masks,
  * best matches, the size-weighted merge. Shared by every method's emitter (graph/methods/*).
+ *
+ * `indexOps`: where a mask can be built from int64 indices with fewer nodes (ScatterElements), do so.
+ * onnxruntime's CPU and wasm execution providers have these kernels; its WebGPU provider has no
+ * ScatterElements, and there every op stays a float elementwise op (the default).
  */
-export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, nodes: NodeProto[]) {
+export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, nodes: NodeProto[], indexOps = false) {
   const P = layout.protectedTokens;
   const T = layout.floatType;
   const attr = {
@@ -78,9 +82,20 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
    * ONNX TopK orders them). Built from TopK's k-th value, not its int64 indices, so the mask is
    * made where x is (on the GPU with WebGPU).
    */
-  const topKMask = (x: string, k: string) => {
+  /** TopK along axis 1, largest first (ties: lower index): [values, int64 indices]. */
+  const topK = (x: string, k: string): [string, string] => {
     const values = op('TopK', [x, k], [attr.i('axis', 1), attr.i('largest', 1), attr.i('sorted', 1)]);
-    nodes[nodes.length - 1]!.output = [values, `${values}_indices`];
+    const indices = `${values}_indices`;
+    nodes[nodes.length - 1]!.output = [values, indices];
+    return [values, indices];
+  };
+  const topKMask = (x: string, k: string) => {
+    const [values, indices] = topK(x, k);
+    if (indexOps) {
+      // 1 at TopK's indices (the same k tokens: TopK breaks ties by the lower index too)
+      const ones = op('Add', [op('Sub', [values, values]), f(1)]);
+      return op('ScatterElements', [op('Sub', [x, x]), indices, ones], [attr.i('axis', 1)]);
+    }
     const kth = op('Slice', [values, op('Sub', [k, b.int64([1])]), k, b.int64([1])]); // [B, 1]
     const above = cast(op('Greater', [x, kth]), DataType.FLOAT);
     const tied = cast(op('Equal', [x, kth]), DataType.FLOAT);
@@ -88,13 +103,10 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
     const tiedRank = op('CumSum', [tied, b.int64([1], [])]); // 1-based among the ties
     return op('Add', [above, op('Mul', [tied, cast(op('LessOrEqual', [tiedRank, need]), DataType.FLOAT)])]);
   };
-  // Index bookkeeping is done in float32 with elementwise ops (Equal against positions) rather than
-  // ScatterElements / OneHot: exact for these sizes, and every op stays on the WebGPU execution
-  // provider (which has neither), so no token index goes back to the CPU between blocks.
-  /** Positions 0, 1, …, M − 1 along axis 1 of a [B, M] float tensor. */
-  const positions = (like: string) => op('Sub', [op('CumSum', [op('Add', [op('Sub', [like, like]), f(1)]), b.int64([1], [])]), f(1)]);
-  /** [B, M, K] float: 1 where `values` [B, M] equals the position k of `pos` [B, K]. */
-  const oneHot = (values: string, pos: string) => cast(op('Equal', [unsqueeze(values, [2]), unsqueeze(pos, [1])]), DataType.FLOAT);
+  // Index bookkeeping (ranks, targets, the merge assignment) is done in float32 with elementwise ops
+  // (Equal against positions) rather than ScatterElements / OneHot: exact for these sizes, and every
+  // op stays on the WebGPU execution provider (which has neither), so no token index goes back to the
+  // CPU between blocks.
   /** Unit-length head-mean keys of the patch tokens [B, M0, d]. */
   const unitKeys = (block: GraphLayout['blocks'][number]) => {
     const keysMean = reduce('ReduceMean', toFloat(op('Reshape', [block.keys, b.int64([0, 0, heads, -1])])), [2], 0);
@@ -112,8 +124,9 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
    * position tgt_j of `outCount`; returns [X' [B, K, C] float32, sizes [B, K]].
    */
   const merge = (Xp: string, tgt: string, omega: string, outCount: string) => {
-    const onehot = oneHot(tgt, slice2(positions(tgt), outCount)); // [B, M0, K]
-    const A = op('Transpose', [op('Mul', [onehot, unsqueeze(omega, [2])])], [attr.ints('perm', [0, 2, 1])]); // [B, K, M0]
+    const outPos = unsqueeze(cast(op('Range', [b.int64([0], []), op('Squeeze', [outCount, b.int64([0])]), b.int64([1], [])]), DataType.FLOAT), [1]); // [K, 1]
+    const onehot = cast(op('Equal', [unsqueeze(tgt, [1]), outPos]), DataType.FLOAT); // [B, K, M0]
+    const A = op('Mul', [onehot, unsqueeze(omega, [1])]);
     const S = reduce('ReduceSum', A, [2], 0);
     return [op('Div', [op('MatMul', [A, Xp]), unsqueeze(S, [2])]), S] as const;
   };
@@ -151,7 +164,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   /** Position among the tokens where `mask` [B, M0] is 1. */
   const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
 
-  return { b, P, T, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, positions, oneHot, unitKeys, bestMatch, merge, destinations };
+  return { b, P, T, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, merge, destinations };
 }
 
 export type GraphOps = ReturnType<typeof graphOps>;

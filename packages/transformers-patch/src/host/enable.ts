@@ -94,6 +94,8 @@ interface Plan {
   /** The model with JMP compiled in (compiled runner); dropped once encoded. */
   compiled?: ModelProto;
   runner: 'compiled' | 'segments';
+  /** The compiled JMP is in index form (CPU and wasm execution providers, select 'redundancy'). */
+  indexed: boolean;
 }
 
 async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
@@ -110,6 +112,8 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   const schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep };
   const steps = resolveSchedule(schedule, o.method, depth);
   const planned = planTokens({ schedule, method: o.method, depth, tokens: shape.patches + layout.protectedTokens, protectedTokens: layout.protectedTokens, select: o.select });
+  // index ops where onnxruntime has them (CPU, wasm); float masks on WebGPU
+  const indexOps = !onWebGPU(source.options);
   // The compiled graph where it can be built (opset ≥ 13), else segments.
   const compiled =
     o.runner !== 'segments' && layout.opset >= 13
@@ -123,6 +127,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
           proportionalAttention: o.proportionalAttention,
           trackSources: o.trackSources,
           heads,
+          indexOps,
         })
       : undefined;
   if (o.runner === 'compiled' && !compiled) {
@@ -132,6 +137,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   return {
     ...(compiled ? { compiled } : {}),
     runner: compiled ? 'compiled' : 'segments',
+    indexed: !!compiled && indexOps && o.method === 'jmp' && o.select === 'redundancy',
     layout,
     shape,
     steps,
@@ -321,6 +327,7 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Ru
       shape: plan.shape,
       heads: plan.heads,
       trackSources: o.trackSources,
+      indexed: plan.indexed,
     });
   }
   const methods = methodsFor(o, plan.steps);

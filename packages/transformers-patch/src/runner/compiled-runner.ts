@@ -13,6 +13,8 @@ export interface CompiledRunnerOptions {
   heads: number;
   /** The graph has the `dest` outputs: compose sources from them. */
   trackSources?: boolean;
+  /** The graph's JMP is the index form of select 'redundancy' (graph/methods/jmp-indexed.ts). */
+  indexed?: boolean;
 }
 
 /**
@@ -38,9 +40,15 @@ export class CompiledRunner {
       const n = blocks[block - 1]!.tokensIn;
       const K = method === 'tome' ? n - P - amount : criticalCount(amount, n, P);
       const M = n - P - K; // tokens removed (merged, pruned or fused)
-      // What the graph computes: similarities of all patch pairs, and the merge MatMul.
-      const similarities = method === 'evit' || (method === 'jmp' && this.options.strategy === 'prune') ? 0 : (n - P) ** 2 * d;
-      if (M > 0) overhead += similarities + K * (n - P) * shape.hidden;
+      // What the graph computes: similarities of all patch pairs and the merge MatMul [K, M0], or in
+      // the index form, A × B pairs and the MatMul of the leaving tokens only [P + K, M].
+      if (this.options.indexed) {
+        const nA = Math.ceil((n - P - (P % 2)) / 2);
+        overhead += nA * (n - P - nA) * d + (P + K) * M * shape.hidden;
+      } else {
+        const similarities = method === 'evit' || (method === 'jmp' && this.options.strategy === 'prune') ? 0 : (n - P) ** 2 * d;
+        if (M > 0) overhead += similarities + K * (n - P) * shape.hidden;
+      }
       const names = compiledOutputs(k);
       const sigma = out[names.sigma]?.data as Float32Array | undefined;
       const merged = out[names.merged]?.data as Float32Array | undefined;

@@ -6,7 +6,6 @@ import type { ReductionInput, ReductionOutput } from './types.js';
 export function emitEvit(g: GraphOps, x: ReductionInput, keep: number): ReductionOutput {
   const { b, op, f, cast, unsqueeze, reduce, slice2, toT, criticalByAttention, rankIn, merge, destinations } = g;
   const { K, a, mask } = criticalByAttention(x.block, x.M0, keep);
-  const Kf = cast(K, DataType.FLOAT);
   const nc = op('Sub', [f(1), mask]);
   const tgt = op('Mul', [mask, rankIn(mask)]);
   const [reduced, S] = merge(x.Xp, tgt, op('Mul', [mask, x.sp]), K);
@@ -16,7 +15,7 @@ export function emitEvit(g: GraphOps, x: ReductionInput, keep: number): Reductio
   return {
     reduced,
     S,
-    dest: destinations(op('Add', [tgt, op('Mul', [nc, Kf])]), mask, nc),
+    dest: () => destinations(op('Add', [tgt, op('Mul', [nc, cast(K, DataType.FLOAT)])]), mask, nc),
     tail: {
       tokens: slice2(toT(op('MatMul', [unsqueeze(op('Mul', [a, nc]), [1]), x.Xp])), extra),
       sizes: slice2(reduce('ReduceSum', op('Mul', [nc, x.sp]), [1], 1), extra),

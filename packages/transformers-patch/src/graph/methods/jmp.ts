@@ -40,8 +40,8 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
   const nc = op('Sub', [f(1), mask]);
   const rank = rankIn(mask);
   let tgt = op('Mul', [mask, rank]);
-  let w = op('Mul', [nc, f(0)]); // which non-critical tokens merge
-  let sigma = op('Mul', [reduce('ReduceSum', nc, [1], 0), f(Number.NaN)]); // NaN [B] when undefined
+  let w: string | undefined; // which non-critical tokens merge (none when undefined)
+  let sigma: string | undefined;
   if (best && pi) {
     tgt = op('Add', [tgt, op('Mul', [nc, op('GatherElements', [rank, pi], [attr.i('axis', 1)])])]);
     const Mf = op('Max', [reduce('ReduceSum', nc, [1], 0), f(1)]);
@@ -51,6 +51,15 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
     else if (strategy === 'adaptive') w = op('Mul', [nc, unsqueeze(atLeastTau(sigma), [1])]);
     else if (strategy === 'adaptive-token') w = op('Mul', [nc, atLeastTau(best)]);
   }
-  const [reduced, S] = merge(x.Xp, tgt, op('Mul', [op('Add', [mask, w]), x.sp]), K);
-  return { reduced, S, dest: destinations(tgt, mask, w), stats: { sigma, merged: reduce('ReduceSum', w, [1], 0) } };
+  const [reduced, S] = merge(x.Xp, tgt, op('Mul', [w ? op('Add', [mask, w]) : mask, x.sp]), K);
+  const none = () => op('Mul', [nc, f(0)]);
+  return {
+    reduced,
+    S,
+    dest: () => destinations(tgt, mask, w ?? none()),
+    stats: {
+      sigma: sigma ?? op('Mul', [reduce('ReduceSum', nc, [1], 0), f(Number.NaN)]), // NaN [B] when undefined
+      merged: w ? reduce('ReduceSum', w, [1], 0) : reduce('ReduceSum', none(), [1], 0),
+    },
+  };
 }

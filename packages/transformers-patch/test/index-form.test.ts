@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { modelPath } from '@jmpjs/fixtures';
+import { describe, expect, it } from 'vitest';
+import { compileJMP, compiledOutputs, type CompileOptions } from '../src/graph/compile.js';
+import { findLayout } from '../src/graph/layout.js';
+import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { jmpReference, maxAbsDiff } from './helpers.js';
+
+/**
+ * The index form of JMP select 'redundancy' (graph/methods/jmp-indexed.ts, CPU and wasm) against
+ * the float form (graph/methods/jmp.ts, which WebGPU runs), compiled from the same model with the
+ * same options and run in plain onnxruntime-node: the same logits (1e-5), σ and merged counts, and
+ * where every patch token went (`dest`), exactly.
+ */
+interface Session {
+  run(feeds: Record<string, unknown>): Promise<Record<string, { data: ArrayLike<number>; dims: readonly number[] }>>;
+  release(): Promise<void>;
+}
+const ort = createRequire(import.meta.url)('onnxruntime-node') as {
+  InferenceSession: { create(bytes: Uint8Array, options?: Record<string, unknown>): Promise<Session> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
+};
+
+const CASES: [string, Partial<CompileOptions>][] = [
+  ['merge, 4/7/10', { strategy: 'merge', blocks: [4, 7, 10], keeps: [0.7, 0.7, 0.7] }],
+  ['prune, 4/7/10', { strategy: 'prune', blocks: [4, 7, 10], keeps: [0.7, 0.7, 0.7] }],
+  ['adaptive-token τ 0.6, even blocks', { strategy: 'adaptive-token', tau: 0.6, blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] }],
+  ['adaptive τ 0.5, every block, down to one patch', { strategy: 'adaptive', tau: 0.5, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] }],
+];
+
+describe.each(['tiny-vit', 'tiny-deit'])('%s: index form = float form', (name) => {
+  const { ref, pixels } = jmpReference(name);
+  const proto = decodeModel(readFileSync(path.join(modelPath(name), 'onnx', 'model.onnx')));
+  const layout = findLayout(proto);
+  const config = JSON.parse(readFileSync(path.join(modelPath(name), 'config.json'), 'utf8')) as { num_attention_heads: number };
+
+  it.each(CASES)('%s', async (_name, options) => {
+    const outputs = [];
+    for (const indexOps of [false, true]) {
+      const compiled = compileJMP(proto, layout, { method: 'jmp', select: 'redundancy', proportionalAttention: true, heads: config.num_attention_heads, trackSources: true, indexOps, ...options } as CompileOptions);
+      const ops = new Set(compiled.graph.node.map((n) => n.opType));
+      expect(ops.has('GatherND')).toBe(indexOps); // the form asked for was compiled
+      const session = await ort.InferenceSession.create(encodeModel(compiled), { intraOpNumThreads: 1 });
+      try {
+        outputs.push(await session.run({ pixel_values: new ort.Tensor('float32', pixels, [ref.inputs.batch, 3, 224, 224]) }));
+      } finally {
+        await session.release();
+      }
+    }
+    const [float, index] = outputs as [Awaited<ReturnType<Session['run']>>, Awaited<ReturnType<Session['run']>>];
+    expect(maxAbsDiff(index.logits!.data, float.logits!.data)).toBeLessThanOrEqual(1e-5);
+    options.blocks!.forEach((_block, k) => {
+      const names = compiledOutputs(k);
+      expect(Array.from(index[names.merged]!.data), `merged ${k}`).toEqual(Array.from(float[names.merged]!.data));
+      expect(maxAbsDiff(index[names.sigma]!.data, float[names.sigma]!.data), `σ ${k}`).toBeLessThanOrEqual(1e-5);
+      expect(index[names.dest]!.dims).toEqual(float[names.dest]!.dims);
+      expect(Array.from(index[names.dest]!.data), `dest ${k}`).toEqual(Array.from(float[names.dest]!.data));
+    });
+  });
+});
