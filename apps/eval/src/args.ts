@@ -22,6 +22,7 @@ export interface Args {
   gate?: string;
   runner?: string;
   'keep-one'?: boolean;
+  profile?: boolean;
   browser?: string;
   gpu?: string;
   only?: string;

@@ -35,6 +35,7 @@ export async function benchCommand(args: Args): Promise<void> {
   const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype] }));
   const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
   if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner, device: browser, gpu, load });
+  if (args.profile) return profileCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner });
   const plain = await load();
   const patched = await load();
   try {
@@ -66,6 +67,31 @@ export async function benchCommand(args: Args): Promise<void> {
   } finally {
     await plain.dispose();
     await patched.dispose();
+  }
+}
+
+/** `bench --profile`: per node group, the kernel time of a plain and of each patched forward. */
+async function profileCommand(
+  args: Args,
+  o: { dir: string; dtype: string; runs: number; batches: number[]; methods: ReturnType<typeof parseMethods>; tau: number; tauSpec: number; runner: string },
+): Promise<void> {
+  const { profileSetting, profileTable } = await import('./profile.js');
+  const load = async (sessionOptions: Record<string, unknown>) =>
+    (await pipeline('image-classification', o.dir, { dtype: o.dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu', session_options: sessionOptions })) as unknown as Classifier;
+  const probe = await load({});
+  let info: Awaited<ReturnType<typeof inspectJMP>>;
+  try {
+    info = await inspectJMP(probe, { strategy: 'prune' });
+  } finally {
+    await probe.dispose();
+  }
+  const settings = benchSettings(args, o.methods, info, o.tau, o.tauSpec, o.runner);
+  console.log(`bench --profile: ${o.dir} (${o.dtype}, ${args.device ?? 'cpu'}, runner ${o.runner}), ${o.runs} profiled forwards per setting after one warm-up\n`);
+  for (const batch of o.batches) {
+    const x = randomPixels(batch);
+    const rows = [{ label: 'plain', profile: await profileSetting(load, null, x, o.runs) }];
+    for (const setting of settings) rows.push({ label: `${setting.method} ${summary(setting)}`, profile: await profileSetting(load, setting, x, o.runs) });
+    console.log(profileTable(batch, rows) + '\n');
   }
 }
 

@@ -51,6 +51,8 @@ Options:
   --batches <list>    bench: batch sizes (default 1,32)
   --runner <r>        bench: auto (default), compiled or segments
   --keep-one          bench: also time keep = 1 (the runner's own overhead)
+  --profile           bench: instead of timing, onnxruntime's per-node profile grouped by what each
+                      node is for (attention, MLP, the reduction, the size bias, embeddings and head)
   --browser <device>  bench: in headless Chromium (onnxruntime-web) on wasm or webgpu
   --gpu <adapter>     bench --browser webgpu: swiftshader (default; correctness only) or hardware
   -h, --help          this help
@@ -79,6 +81,7 @@ const OPTIONS = {
   gate: { type: 'string' },
   runner: { type: 'string' },
   'keep-one': { type: 'boolean' },
+  profile: { type: 'boolean' },
   browser: { type: 'string' },
   gpu: { type: 'string' },
   only: { type: 'string' },
