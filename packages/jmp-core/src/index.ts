@@ -34,4 +34,6 @@ export { logSizeBias } from './bias.js';
 export { DEFAULT_SCHEDULE, tomeSchedule, planTokens, resolveSchedule } from './schedule.js';
 export type { Schedule, ScheduleStep, BlockTokens, PlanOptions } from './schedule.js';
 export { DEIT_SMALL, blockMacs, countMacs, baselineMacs } from './cost.js';
+export { planBudget } from './budget.js';
+export type { BudgetOptions, BudgetPlan } from './budget.js';
 export type { ModelShape, CostReport } from './cost.js';
