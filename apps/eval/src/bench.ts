@@ -18,8 +18,18 @@ import type { BenchJson, BenchResult } from './types.js';
  * ratio is against the plain pipeline measured in the same rounds.
  */
 export async function benchCommand(args: Args): Promise<void> {
-  const dtype = args.dtype ?? 'fp32';
-  if (!['fp32', 'fp16', 'q8'].includes(dtype)) throw new UsageError(`--dtype: expected fp32, fp16 or q8, found '${dtype}'`);
+  const dtypes = (args.dtype ?? 'fp32').split(',');
+  for (const d of dtypes) if (!['fp32', 'fp16', 'q8'].includes(d)) throw new UsageError(`--dtype: expected fp32, fp16 or q8 (or a list of them), found '${d}'`);
+  if (dtypes.length > 1) {
+    // one run per dtype, each with its own plain pipeline (and JSON file: name-<dtype>.json)
+    for (const [i, d] of dtypes.entries()) {
+      if (i > 0) console.log('');
+      const json = args.json ? args.json.replace(/(\.json)?$/, `-${d}.json`) : undefined;
+      await benchCommand({ ...args, dtype: d, ...(json ? { json } : {}) });
+    }
+    return;
+  }
+  const dtype = dtypes[0]!;
   const runs = int('runs', args.runs, 5);
   const batches = (args.batches ?? '1,32').split(',').map((b) => int('batches', b, 1));
   const methods = parseMethods(args.methods ?? METHODS.join(','));

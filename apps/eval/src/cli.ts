@@ -31,7 +31,7 @@ Options:
   --full              evaluate the whole set
   --batch <n>         batch size (default 32)
   --device <d>        transformers.js device (default cpu)
-  --dtype <t>         fp32 (default), fp16, q8
+  --dtype <t>         fp32 (default), fp16, q8; bench: a list (fp32,fp16,q8) runs each in turn
   --methods <list>    comma-separated, from ${METHODS.join(', ')} (default: all)
   --no-sweep          only each method's default schedule (JMP keep 0.85 at every second block;
                       jmp-spec and EViT keep 0.7 at blocks 4/7/10; ToMe at −35 % GMACs)

@@ -27,6 +27,8 @@ export class JmpArgumentError extends JmpError {
   readonly argument: string;
   readonly expected: string;
   readonly found: string;
+  /** What to do about it, when known. */
+  readonly hint: string | undefined;
 
   constructor(params: { argument: string; expected: string; found: unknown; hint?: string }) {
     const found = describe(params.found);
@@ -37,6 +39,7 @@ export class JmpArgumentError extends JmpError {
     this.argument = params.argument;
     this.expected = params.expected;
     this.found = found;
+    this.hint = params.hint;
   }
 
   static override isInstance(error: unknown): error is JmpArgumentError {

@@ -1,13 +1,14 @@
 import type { Stats } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { JmpArgumentError, baselineMacs, countMacs, planTokens, resolveSchedule, type BlockTokens, type ModelShape, type JmpSelect, type Strategy } from '@jmpjs/core';
+import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type ModelShape, type JmpSelect, type Strategy } from '@jmpjs/core';
 import { UnsupportedModelError } from './errors.js';
 import { compileJMP } from './graph/compile.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
 import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from './onnx/proto.js';
-import { defaultBlocks, resolveOptions, type JMPOptions } from './options.js';
+import { resolveOptions, type JMPOptions } from './options.js';
+import { planSchedule } from './plan.js';
 
 /** Which ONNX file of a model folder: `onnx/model.onnx`, `onnx/model_fp16.onnx` or `onnx/model_quantized.onnx`. */
 export type ModelDtype = 'fp32' | 'fp16' | 'q8';
@@ -18,7 +19,9 @@ const DTYPE_FILES: Record<ModelDtype, string> = { fp32: 'model.onnx', fp16: 'mod
 export interface CompileJMPOptions {
   /** Only `'jmp'` (the default): ToMe and EViT are not compiled. */
   method?: 'jmp';
-  /** Keep rate of the patch tokens at each reduction block, one value or one per block. Default 0.85 (0.7 with select 'attention'). */
+  /** Share of the plain model's GMACs to spend, in (0, 1]: the keep rates are planned for it (within ±1 %). Default 0.65 when no `keep` is given. */
+  budget?: number;
+  /** Keep rate of the patch tokens at each reduction block, one value or one per block. Default: planned from `budget`. */
   keep?: JMPOptions['keep'];
   /** 1-based reduction blocks, strictly increasing. Default every second block (`[4, 7, 10]`, scaled for other depths, with select 'attention'). */
   blocks?: JMPOptions['blocks'];
@@ -26,7 +29,7 @@ export interface CompileJMPOptions {
   select?: JmpSelect;
   /** `'adaptive-token'` (default), `'adaptive'`, `'merge'` or `'prune'`. */
   strategy?: Strategy;
-  /** Similarity threshold τ, required by the adaptive strategies (compiled into the graph). */
+  /** Similarity threshold τ of the adaptive strategies (compiled into the graph). Default `DEFAULT_TAU`, as in `enableJMP`. */
   tau?: number;
   /** Add log(size) to the attention logits after the first reduction. Default true. */
   proportionalAttention?: boolean;
@@ -73,6 +76,8 @@ export interface ModelInspection {
   select: JmpSelect;
   /** τ of the adaptive strategies; null where not set (or not used). */
   tau: number | null;
+  /** The GMACs budget the keep rates were planned for (share of the plain model's), or null when keep was given. */
+  budget: number | null;
   proportionalAttention: boolean;
   /** 1-based reduction blocks and their keep rates. */
   schedule: { block: number; keep: number }[];
@@ -95,7 +100,7 @@ export interface CompiledModelInfo extends ModelInspection {
 /** Hint of the unsupported-model errors here (the library's default one is about enableJMP's passthrough). */
 const SUPPORTED = 'JMP compiles Hugging Face ViT and DeiT image classifiers as Optimum exports them to ONNX (the transformers.js model layout).';
 
-const OPTION_KEYS = new Set(['method', 'keep', 'blocks', 'select', 'strategy', 'tau', 'proportionalAttention']);
+const OPTION_KEYS = new Set(['method', 'budget', 'keep', 'blocks', 'select', 'strategy', 'tau', 'proportionalAttention']);
 
 interface Loaded {
   proto: ModelProto;
@@ -292,10 +297,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
     throw new JmpArgumentError({ argument: 'options.method', expected: "'jmp' (ToMe and EViT are not compiled)", found: options.method });
   }
   checkDtype(params.dtype);
-  // Inspecting plans the tokens, which do not depend on τ: an adaptive strategy without τ is
-  // validated with a stand-in and reported as "τ not set". Compiling needs the real τ.
-  const tauMissing = purpose === 'inspect' && needsTau(options.strategy) && options.tau === undefined;
-  const o = resolveOptions({ ...(options as JMPOptions), ...(tauMissing ? { tau: 0 } : {}) });
+  const o = resolveOptions(options as JMPOptions);
 
   const loaded = await loadModel(params.model, params.dtype);
   const { layout, proto, config } = loaded;
@@ -321,16 +323,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
     });
   }
   const depth = layout.blocks.length;
-  const blocks = o.blocks ?? defaultBlocks('jmp', depth, o.select);
-  const steps = resolveSchedule({ blocks, keep: o.keep }, 'jmp', depth);
-  const plannedTokens = planTokens({
-    schedule: { blocks, keep: o.keep },
-    method: 'jmp',
-    depth,
-    tokens: sizes.shape.patches + layout.protectedTokens,
-    protectedTokens: layout.protectedTokens,
-    select: o.select,
-  });
+  const { steps, planned: plannedTokens, budget } = planSchedule({ ...o, method: 'jmp' }, sizes.shape);
   const baseline = baselineMacs(sizes.shape).gmacs;
   const jmp = countMacs(sizes.shape, plannedTokens).gmacs;
   return {
@@ -350,8 +343,9 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
       sizesFrom: config ? 'config.json' : 'graph',
       strategy: o.strategy,
       select: o.select,
-      tau: tauMissing || o.tau === undefined || !needsTau(o.strategy) ? null : o.tau,
+      tau: o.tau === undefined || !needsTau(o.strategy) ? null : o.tau,
       proportionalAttention: o.proportionalAttention,
+      budget,
       schedule: steps.map((s) => ({ block: s.block, keep: s.amount })),
       plannedTokens,
       shape: sizes.shape,

@@ -4,23 +4,45 @@ import { JMP_SELECTS, JmpArgumentError, STRATEGIES, type JmpSelect, type Reducti
 export interface JMPOptions {
   /** Reduction method: `'jmp'` (default), `'tome'` or `'evit'` (baselines, for comparisons). */
   method?: 'jmp' | 'tome' | 'evit';
-  /** JMP strategy: `'adaptive'` (default), `'adaptive-token'`, `'merge'` (merge-only), `'prune'` (prune-only). */
+  /**
+   * JMP strategy: `'adaptive-token'` (default: each leaving token merges if its best match is at
+   * least τ similar, else it is pruned), `'adaptive'` (the same choice per image, by σ), `'merge'`
+   * (merge-only), `'prune'` (prune-only).
+   */
   strategy?: Strategy;
-  /** Keep rate of the patch tokens at each reduction block, one value or one per block (JMP, EViT). Default 0.7. */
+  /**
+   * The share of the plain model's GMACs to spend, in (0, 1]: `0.65` is −35 %. The keep rate (ToMe:
+   * r) of each reduction block is planned for the model's depth and token count, within ±1 % of it,
+   * from `@jmpjs/core`'s cost model. Default 0.65 for JMP when no `keep` is given. Not with `keep`
+   * or `r` (each sets how much is removed).
+   */
+  budget?: number;
+  /**
+   * Keep rate of the patch tokens at each reduction block, one value or one per block (JMP, EViT).
+   * Default: planned from `budget` (JMP); 0.7 (EViT).
+   */
   keep?: number | readonly number[];
-  /** 1-based blocks that reduce, strictly increasing. Default `[4, 7, 10]` (JMP, EViT), every block (ToMe). */
+  /**
+   * 1-based blocks that reduce, strictly increasing. Default: every second block (2, 4, …, 12 of 12)
+   * for JMP with select 'redundancy'; 4, 7 and 10 (scaled to the depth) for select 'attention' and
+   * EViT; every block for ToMe.
+   */
   blocks?: readonly number[];
-  /** Similarity threshold τ of the adaptive strategies. Model-specific: calibrate it on held-out images. */
+  /**
+   * Similarity threshold τ of the adaptive strategies. Default {@link DEFAULT_TAU} (measured on the
+   * embedded model's calibration split); the best τ is model-specific: calibrate it on held-out
+   * images where you can.
+   */
   tau?: number;
-  /** ToMe: tokens merged per reduction block, one value or one per block. */
+  /** ToMe: tokens merged per reduction block, one value or one per block (or planned from `budget`). */
   r?: number | readonly number[];
   /** Similarity metric: head-mean attention keys (`'keys'`, default) or token states (`'hidden'`). */
   metric?: 'keys' | 'hidden';
   /**
-   * JMP: how the tokens that leave are chosen — `'attention'` (default; the paper's rule as
-   * reconstructed: the least attended by the class token) or `'redundancy'` (the most redundant:
-   * ToMe's split of the tokens by position, the tokens whose best match is most similar leave and
-   * merge into that match, or are pruned by the strategy). See `@jmpjs/core`'s README.
+   * JMP: how the tokens that leave are chosen — `'redundancy'` (default; the most redundant: ToMe's
+   * split of the tokens by position, the tokens whose best match is most similar leave and merge
+   * into that match, or are pruned by the strategy) or `'attention'` (the paper's rule as
+   * reconstructed: the least attended by the class token). See `@jmpjs/core`'s README.
    */
   select?: JmpSelect;
   /** JMP, select 'redundancy': how much importance keeps a redundant token from leaving (see `@jmpjs/core`). Default 0. */
@@ -52,7 +74,11 @@ export interface JMPOptions {
 export interface ResolvedOptions {
   method: 'jmp' | 'tome' | 'evit';
   strategy: Strategy;
-  keep: number | readonly number[];
+  /** Planned from the budget when undefined. */
+  keep: number | readonly number[] | undefined;
+  budget: number | undefined;
+  /** The budget is the default (not the user's): where the blocks cannot reach it, the closest plan runs, with a warning. */
+  defaultBudget: boolean;
   blocks: readonly number[] | undefined;
   tau: number | undefined;
   r: number | readonly number[] | undefined;
@@ -69,7 +95,7 @@ export interface ResolvedOptions {
 }
 
 const KEYS = new Set([
-  'method', 'strategy', 'keep', 'blocks', 'tau', 'r', 'metric', 'select', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
+  'method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'metric', 'select', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
 ]);
 
 function isNumberList(v: unknown): v is readonly number[] {
@@ -98,24 +124,43 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (o.strategy !== undefined && method !== 'jmp') {
     throw new JmpArgumentError({ argument: 'options.strategy', expected: `no strategy with method '${method}'`, found: o.strategy });
   }
-  const keep = o.keep ?? defaultKeep(method, o.select ?? 'redundancy');
-  const keeps = typeof keep === 'number' ? [keep] : isNumberList(keep) ? keep : undefined;
-  if (!keeps || keeps.length === 0 || keeps.some((k) => !(k > 0 && k <= 1))) {
-    throw new JmpArgumentError({ argument: 'options.keep', expected: 'a keep rate in (0, 1], or one per block', found: keep });
+  if (o.budget !== undefined) {
+    if (typeof o.budget !== 'number' || !(o.budget > 0 && o.budget <= 1)) {
+      throw new JmpArgumentError({ argument: 'options.budget', expected: "a share of the plain model's GMACs in (0, 1], e.g. 0.65 for −35 %", found: o.budget });
+    }
+    for (const key of ['keep', 'r'] as const) {
+      if (o[key] !== undefined) {
+        throw new JmpArgumentError({
+          argument: `options.budget and options.${key}`,
+          expected: `one of them: both set how many tokens are removed`,
+          found: `budget ${o.budget} and ${key} ${JSON.stringify(o[key])}`,
+          hint: `Give budget to have ${key} planned, or ${key} without budget.`,
+        });
+      }
+    }
+  }
+  // JMP without keep runs at the default budget; EViT keeps its fixed default
+  const budget = o.budget ?? (method === 'jmp' && o.keep === undefined ? DEFAULT_BUDGET : undefined);
+  const keep = o.keep ?? (budget === undefined && method === 'evit' ? defaultKeep(method, o.select ?? 'redundancy') : undefined);
+  if (keep !== undefined) {
+    const keeps = typeof keep === 'number' ? [keep] : isNumberList(keep) ? keep : undefined;
+    if (!keeps || keeps.length === 0 || keeps.some((k) => !(k > 0 && k <= 1))) {
+      throw new JmpArgumentError({ argument: 'options.keep', expected: 'a keep rate in (0, 1], or one per block', found: keep });
+    }
   }
   if (o.blocks !== undefined && (!isNumberList(o.blocks) || o.blocks.length === 0)) {
     throw new JmpArgumentError({ argument: 'options.blocks', expected: 'a non-empty array of 1-based block indices', found: o.blocks });
   }
-  const needsTau = method === 'jmp' && (strategy === 'adaptive' || strategy === 'adaptive-token');
-  if (needsTau && (typeof o.tau !== 'number' || !Number.isFinite(o.tau))) {
+  if (o.tau !== undefined && (typeof o.tau !== 'number' || !Number.isFinite(o.tau))) {
     throw new JmpArgumentError({
       argument: 'options.tau',
       expected: `a finite number: the similarity threshold of strategy '${strategy}'`,
       found: o.tau,
-      hint: "τ is model-specific: calibrate it on held-out images (the eval app's `calibrate`), or use strategy 'merge' / 'prune'.",
+      hint: "τ is model-specific: calibrate it on held-out images (the eval app's `calibrate`), or leave it out for the default.",
     });
   }
-  if (method === 'tome') {
+  const needsTau = method === 'jmp' && (strategy === 'adaptive' || strategy === 'adaptive-token');
+  if (method === 'tome' && budget === undefined) {
     const r = o.r;
     const rs = typeof r === 'number' ? [r] : isNumberList(r) ? r : undefined;
     if (!rs || rs.length === 0 || rs.some((x) => !Number.isInteger(x) || x < 0)) {
@@ -178,8 +223,10 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     method,
     strategy,
     keep,
+    budget,
+    defaultBudget: budget !== undefined && o.budget === undefined,
     blocks: o.blocks,
-    tau: o.tau,
+    tau: o.tau ?? (needsTau ? DEFAULT_TAU : undefined),
     r: o.r,
     metric,
     select,
@@ -192,6 +239,17 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     warn: o.warn ?? ((m) => console.warn(m)),
   };
 }
+
+/** The default budget of JMP: 65 % of the plain model's GMACs (−35 %). */
+export const DEFAULT_BUDGET = 0.65;
+
+/**
+ * The default τ of the adaptive strategies, needing no labels from the user: the τ calibrated for
+ * the default JMP on the embedded model's calibration split (fmnist-deit, `pnpm eval calibrate`),
+ * never on test images nor on the held-out model. What it costs against a model's own calibrated τ
+ * is in the eval app's README.
+ */
+export const DEFAULT_TAU = 0.95;
 
 /**
  * Default keep rate: 0.85 at the default JMP's six reductions (select 'redundancy', every second

@@ -21,7 +21,10 @@ describe('errors and fallbacks', () => {
   it.each<[string, unknown, string]>([
     ['keep 0', { strategy: 'prune', keep: 0 }, 'options.keep'],
     ['keep 1.2', { strategy: 'prune', keep: 1.2 }, 'options.keep'],
-    ['adaptive without tau', { strategy: 'adaptive' }, 'options.tau'],
+    ['tau not a number', { strategy: 'adaptive', tau: Number.NaN }, 'options.tau'],
+    ['budget and keep', { budget: 0.65, keep: 0.8 }, 'options.budget and options.keep'],
+    ['budget above 1', { budget: 1.5 }, 'options.budget'],
+    ['budget the blocks cannot reach', { budget: 0.3, blocks: [12] }, 'options.budget'],
     ['unknown strategy', { strategy: 'fast', tau: 1 }, 'options.strategy'],
     ['unknown option', { strategy: 'prune', kep: 0.5 }, 'options.kep'],
     ['ToMe without r', { method: 'tome' }, 'options.r'],

@@ -13,7 +13,7 @@ describe('token counts follow the schedule and stats() reports them', () => {
   });
 
   it.each([
-    ['jmp, the defaults (select redundancy, keep 0.85 at every second block)', { tau: 0.5 }, [198, 198, 169, 169, 144, 144, 123, 123, 105, 105, 90, 90]],
+    ['jmp, the default blocks (select redundancy, every second block), keep 0.85', { tau: 0.5, keep: 0.85 }, [198, 198, 169, 169, 144, 144, 123, 123, 105, 105, 90, 90]],
     ["jmp adaptive, the paper's rule (keep 0.7 at 4/7/10)", { select: 'attention', strategy: 'adaptive', tau: 0.5, keep: 0.7 }, [198, 198, 198, 198, 140, 140, 140, 99, 99, 99, 70, 70]],
     ['jmp prune, keep per block', { strategy: 'prune', keep: [0.5, 0.8, 0.9], blocks: [2, 5, 11] }, [198, 198, 100, 100, 100, 81, 81, 81, 81, 81, 81, 74]],
     ['evit', { method: 'evit', keep: 0.7 }, [198, 198, 198, 198, 141, 141, 141, 101, 101, 101, 73, 73]],
@@ -34,7 +34,7 @@ describe('token counts follow the schedule and stats() reports them', () => {
       // GMACs from the real token counts (tiny-deit: width 32, MLP 128, 10 classes, two heads).
       expect(call.gmacsPerImage).toBeGreaterThan(0);
       const plan = planTokens({
-        schedule: options.method === 'tome' ? { blocks: jmp.info!.reductionBlocks, r: 8 } : { blocks: jmp.info!.reductionBlocks, keep: options.keep ?? 0.85 /* the default JMP's */ },
+        schedule: options.method === 'tome' ? { blocks: jmp.info!.reductionBlocks, r: 8 } : { blocks: jmp.info!.reductionBlocks, keep: options.keep ?? 0.7 },
         method: options.method ?? 'jmp',
         depth: 12,
         tokens: 198,
@@ -49,6 +49,37 @@ describe('token counts follow the schedule and stats() reports them', () => {
       expect(counted).toBe(3 * jmp.info!.reductionBlocks.length);
     } finally {
       await jmp?.dispose();
+    }
+  });
+
+  it('no options: the default budget (65 % of the plain GMACs) planned and measured, the default τ', async () => {
+    const { DEFAULT_BUDGET, DEFAULT_TAU } = await import('../src/options.js');
+    const jmp = await enableJMP(classifier);
+    try {
+      expect(jmp.info!.budget).toBe(DEFAULT_BUDGET);
+      expect(jmp.info!.reductionBlocks).toEqual([2, 4, 6, 8, 10, 12]);
+      const { plain, planned } = jmp.info!.gmacs;
+      expect(Math.abs(planned / plain - 0.65)).toBeLessThanOrEqual(0.01);
+      await logits(classifier, pixels(2, 5));
+      const stats = jmp.stats();
+      expect(stats.plannedGmacsPerImage).toBe(planned);
+      expect(stats.plainGmacsPerImage).toBe(plain);
+      // measured from the token counts the call really had: the plan, at the model's image size
+      expect(stats.meanGmacsPerImage).toBeCloseTo(planned, 12);
+      // τ 0.95 decides per token: the σ and merged counts come out, and the adaptive-token strategy ran
+      expect(DEFAULT_TAU).toBe(0.95);
+      expect(stats.lastCall!.images.flat().every((r) => Number.isFinite(r.sigma))).toBe(true);
+    } finally {
+      await jmp.dispose();
+    }
+    // a budget of one's own, at blocks of one's own
+    const custom = await enableJMP(classifier, { budget: 0.5, blocks: [1, 3, 5, 7, 9, 11], strategy: 'merge' });
+    try {
+      expect(custom.info!.budget).toBe(0.5);
+      expect(Math.abs(custom.info!.gmacs.planned / custom.info!.gmacs.plain - 0.5)).toBeLessThanOrEqual(0.01);
+      expect(custom.info!.schedule.map((s) => s.block)).toEqual([1, 3, 5, 7, 9, 11]);
+    } finally {
+      await custom.dispose();
     }
   });
 

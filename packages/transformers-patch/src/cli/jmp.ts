@@ -23,15 +23,17 @@ Options:
 
 const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model folder: onnx/model.onnx, model_fp16.onnx or
                                    model_quantized.onnx (default fp32)
+      --budget <share>             share of the plain model's GMACs to spend, in (0, 1]: the keep
+                                   rates are planned for it within ±1 % (default 0.65, i.e. −35 %)
       --keep <rate[,rate...]>      share of patch tokens kept at each reduction block, one value or
-                                   one per block (default 0.85; 0.7 with --select attention)
+                                   one per block, instead of --budget
       --blocks <b[,b...]>          1-based reduction blocks, strictly increasing (default every
                                    second block; 4,7,10, scaled for other depths, with --select attention)
       --select <name>              which tokens leave: redundancy (default; the most redundant, with
                                    ToMe's split) or attention (the least attended: the paper's rule)
       --strategy <name>            adaptive-token (default), adaptive, merge or prune
-      --tau <x>                    similarity threshold τ of adaptive and adaptive-token
-                                   (model-specific: calibrate it on held-out images)
+      --tau <x>                    similarity threshold τ of adaptive and adaptive-token (default
+                                   0.95, measured on the embedded model; calibrate it where you can)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
       --heads <n>                  attention heads (read from config.json for a model folder;
                                    needed to compile a bare .onnx file)`;
@@ -53,7 +55,7 @@ Example:
 const INSPECT_USAGE = `Usage: jmp inspect <model> [options]
 
 Shows the blocks found in <model> (architecture, depth, protected tokens, opset, dtype), the planned
-token count of every block and the GMACs per image without and with JMP. --tau is not needed here.
+token count of every block and the GMACs per image without and with JMP.
 
 Options:
 ${SCHEDULE_OPTIONS}
@@ -75,6 +77,7 @@ class UsageError extends Error {
 
 const scheduleOptions = {
   dtype: { type: 'string' },
+  budget: { type: 'string' },
   keep: { type: 'string' },
   blocks: { type: 'string' },
   select: { type: 'string' },
@@ -106,7 +109,7 @@ function numbers(option: string, text: string, usage: string): number[] {
 /** Library parameters from the parsed command line. */
 function params(
   model: string,
-  values: { dtype?: string; keep?: string; blocks?: string; select?: string; strategy?: string; tau?: string; 'no-proportional-attention'?: boolean; heads?: string },
+  values: { dtype?: string; budget?: string; keep?: string; blocks?: string; select?: string; strategy?: string; tau?: string; 'no-proportional-attention'?: boolean; heads?: string },
   usage: string,
 ): CompileJMPModelParams {
   const keep = values.keep === undefined ? undefined : numbers('keep', values.keep, usage);
@@ -115,6 +118,7 @@ function params(
     ...(values.dtype !== undefined ? { dtype: values.dtype as NonNullable<CompileJMPModelParams['dtype']> } : {}),
     ...(values.heads !== undefined ? { heads: number('heads', values.heads, usage) } : {}),
     options: {
+      ...(values.budget !== undefined ? { budget: number('budget', values.budget, usage) } : {}),
       ...(keep !== undefined ? { keep: keep.length === 1 ? keep[0]! : keep } : {}),
       ...(values.blocks !== undefined ? { blocks: numbers('blocks', values.blocks, usage) } : {}),
       ...(values.select !== undefined ? { select: values.select as NonNullable<NonNullable<CompileJMPModelParams['options']>['select']> } : {}),
@@ -139,11 +143,12 @@ const relative = (file: string) => {
 };
 
 function describeSchedule(info: ModelInspection): string {
-  const keeps = [...new Set(info.schedule.map((s) => s.keep))];
-  const keep = keeps.length === 1 ? `keep ${keeps[0]}` : `keep ${info.schedule.map((s) => s.keep).join(', ')}`;
-  const tau =
-    info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? (info.tau === null ? ', τ not set (needed to compile)' : `, τ ${info.tau}`) : '';
-  return `JMP ${info.strategy} (select ${info.select})${tau}, ${keep} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}`;
+  const round = (k: number) => Number(k.toFixed(4));
+  const keeps = [...new Set(info.schedule.map((s) => round(s.keep)))];
+  const keep = keeps.length === 1 ? `keep ${keeps[0]}` : `keep ${info.schedule.map((s) => round(s.keep)).join(', ')}`;
+  const planned = info.budget === null ? '' : ` (planned for a budget of ${info.budget} of the plain GMACs)`;
+  const tau = info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? `, τ ${info.tau}` : '';
+  return `JMP ${info.strategy} (select ${info.select})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}`;
 }
 
 function formatInspection(info: ModelInspection): string {

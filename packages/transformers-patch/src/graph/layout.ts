@@ -28,6 +28,8 @@ export interface GraphLayout {
   floatType: number;
   /** Width C of the residual stream (from the position embeddings). */
   hidden: number;
+  /** Tokens N entering the first block, protected ones included (from the position embeddings). */
+  tokens: number;
   /** Default-domain opset version. */
   opset: number;
   inputName: string;
@@ -150,5 +152,5 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   if (opset < 11) {
     throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: opset === 0 ? 'no default-domain opset import (a truncated file?)' : `opset ${opset}` });
   }
-  return { root, blocks, protectedTokens, floatType, hidden, opset, inputName, outputName: graph.output[0]!.name };
+  return { root, blocks, protectedTokens, floatType, hidden, tokens: toNumber(pos.dims[1]), opset, inputName, outputName: graph.output[0]!.name };
 }

@@ -61,11 +61,16 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
    * K = min(M, ceil(keep · M − 1e-9)) from M (int64 [1]) in int64 arithmetic, keep as a fixed-point
    * fraction of 2^40: shape math that ORT keeps on the CPU, where TopK and Slice need K (float math
    * would run on the GPU and be read back). Checked against the float rule for M ≤ 2^16 when
-   * compiling; where they could differ, the float rule is compiled instead.
+   * compiling; where they could differ (keep rates planned from a budget are rarely round), K is
+   * looked up in a table of `criticalCount` for every M up to the model's patch count (float32 math
+   * gave one token more than the plan at some M; float64 has no kernels in onnxruntime-web).
    */
   const criticalCountOf = (M: string, keep: number): string => {
     const fixed = fixedPointKeep(keep);
-    if (fixed === null) return cast(op('Ceil', [op('Sub', [op('Mul', [cast(M, DataType.FLOAT), f(keep)]), f(1e-9)])]), DataType.INT64);
+    if (fixed === null) {
+      const table = Array.from({ length: layout.tokens - P + 1 }, (_, m) => criticalCount(keep, m, 0));
+      return op('Gather', [b.int64(table), M], [attr.i('axis', 0)]);
+    }
     const numerator = op('Add', [op('Mul', [M, b.int64([fixed])]), b.int64([FIXED_ONE - 1 - FIXED_SLACK])]);
     return op('Min', [op('Div', [numerator, b.int64([FIXED_ONE])]), M]);
   };

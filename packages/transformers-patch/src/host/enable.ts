@@ -1,12 +1,13 @@
 import { Tensor, pipeline } from '@huggingface/transformers';
-import { JmpArgumentError, planTokens, resolveSchedule, type BlockTokens, type ModelShape } from '@jmpjs/core';
+import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type ModelShape } from '@jmpjs/core';
 import { JmpError, JmpStateError, UnsupportedModelError } from '../errors.js';
 import { findLayout, type GraphLayout } from '../graph/layout.js';
 import { shapeFromConfig } from '../graph/model-shape.js';
 import { compileJMP } from '../graph/compile.js';
 import { buildSegments, type Segment } from '../graph/segments.js';
 import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
-import { defaultBlocks, methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
+import { methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
+import { planSchedule } from '../plan.js';
 import { CompiledRunner } from '../runner/compiled-runner.js';
 import { checkPixelValues } from '../runner/input.js';
 import { SegmentRunner, type CallRecord, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
@@ -44,6 +45,12 @@ export interface JMPModelInfo {
   dtype: string;
   /** How the reduction runs: one compiled session, or segments with `@jmpjs/core` between them. */
   runner: 'compiled' | 'segments';
+  /** The GMACs budget the schedule was planned for (a share of the plain model's), or null when keep / r were given. */
+  budget: number | null;
+  /** Keep rate (JMP, EViT) or r (ToMe) of each reduction block, as planned. */
+  schedule: { block: number; amount: number }[];
+  /** GMACs per image of the plain model and, as planned, with the reduction (cost model; the reductions' own similarity work apart). */
+  gmacs: { plain: number; planned: number };
 }
 
 /**
@@ -88,6 +95,7 @@ interface Plan {
   shape: ModelShape;
   steps: { block: number; amount: number }[];
   planned: BlockTokens[];
+  budget: number | null;
   heads: number;
   /** The segment models (segments runner); encoded one at a time when their sessions are created. */
   segments: Segment[];
@@ -108,10 +116,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   const layout = findLayout(proto);
   const depth = layout.blocks.length;
   const { shape, heads } = shapeFromConfig(config, layout);
-  const blocks = o.blocks ?? defaultBlocks(o.method, depth, o.select);
-  const schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep };
-  const steps = resolveSchedule(schedule, o.method, depth);
-  const planned = planTokens({ schedule, method: o.method, depth, tokens: shape.patches + layout.protectedTokens, protectedTokens: layout.protectedTokens, select: o.select });
+  const { blocks, steps, planned, budget } = planSchedule(o, shape);
   // index ops where onnxruntime has them (CPU, wasm); float masks on WebGPU
   const indexOps = !onWebGPU(source.options);
   // The compiled graph where it can be built (opset ≥ 13), else segments.
@@ -142,6 +147,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
     shape,
     steps,
     planned,
+    budget,
     heads,
     segments,
   };
@@ -228,6 +234,9 @@ function planInfo(plan: Plan, env: { device: string; dtype: string }): JMPModelI
     device: env.device,
     dtype: env.dtype,
     runner: plan.runner,
+    budget: plan.budget,
+    schedule: plan.steps.map((s) => ({ ...s })),
+    gmacs: { plain: baselineMacs(plan.shape).gmacs, planned: countMacs(plan.shape, plan.planned).gmacs },
   };
 }
 
@@ -458,6 +467,7 @@ class Patch implements JMPHandle {
   ) {
     this.plan = plan;
     this.info = planInfo(plan, env);
+    this.collector.plan(this.info.gmacs);
     this.ownForward = Object.getOwnPropertyDescriptor(model, 'forward');
     this.plainSource = sessionSource(model.sessions.model!) ?? source;
     this.facade = {

@@ -5,8 +5,11 @@ export interface JMPStats {
   /** Forward calls and images since the last reset. */
   calls: number;
   images: number;
-  /** Mean GMACs per image over those images, from the token counts they really had. */
+  /** Mean GMACs per image over those images, from the token counts they really had (measured). */
   meanGmacsPerImage: number;
+  /** GMACs per image as planned for the model's image size (the budget's plan), and of the plain model. */
+  plannedGmacsPerImage: number;
+  plainGmacsPerImage: number;
   /** Per reduction block: how many images merged, pruned, mixed (adaptive-token), fused (EViT). */
   decisions: Record<number, { merge: number; prune: number; mixed: number; fuse: number; none: number }>;
   /** The last forward call: token counts per block, each image's decisions and σ, GMACs per image. */
@@ -19,6 +22,12 @@ export class StatsCollector {
   private gmacs = 0;
   private decisions: JMPStats['decisions'] = {};
   private last: CallRecord | null = null;
+  private planned = { plain: 0, planned: 0 };
+
+  /** The planned and the plain GMACs per image, reported with every snapshot. */
+  plan(gmacs: { plain: number; planned: number }): void {
+    this.planned = { ...gmacs };
+  }
 
   add(record: CallRecord): void {
     this.calls++;
@@ -38,6 +47,8 @@ export class StatsCollector {
       calls: this.calls,
       images: this.images,
       meanGmacsPerImage: this.images > 0 ? this.gmacs / this.images : 0,
+      plannedGmacsPerImage: this.planned.planned,
+      plainGmacsPerImage: this.planned.plain,
       decisions: structuredClone(this.decisions),
       lastCall: this.last,
     };
