@@ -8,6 +8,13 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * Pause before each timed call, as in the Node benchmark (src/timing.ts): onnxruntime's threads
+ * spin for a while after a run, and with two sessions those of the one that just ran would take
+ * the cores from the other.
+ */
+const SETTLE_MS = 30;
+
 /** Milliseconds per call of each function: `runs` each after `warmups` untimed calls. */
 export async function timeAlternating(fns: readonly (() => Promise<unknown>)[], options: { warmups: number; runs: number }): Promise<number[][]> {
   for (let w = 0; w < options.warmups; w++) for (const fn of fns) await fn();
@@ -16,6 +23,7 @@ export async function timeAlternating(fns: readonly (() => Promise<unknown>)[], 
     const order = fns.map((_, i) => i);
     if (r % 2) order.reverse();
     for (const i of order) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const t0 = performance.now();
       await fns[i]!();
       times[i]!.push(performance.now() - t0);

@@ -114,7 +114,6 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   }
   const proto = decodeModel(await platform.readSource(source.source));
   const layout = findLayout(proto);
-  const depth = layout.blocks.length;
   const { shape, heads } = shapeFromConfig(config, layout);
   const { blocks, steps, planned, budget } = planSchedule(o, shape);
   // index ops where onnxruntime has them (CPU, wasm); float masks on WebGPU
