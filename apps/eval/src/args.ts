@@ -23,6 +23,10 @@ export interface Args {
   runner?: string;
   'keep-one'?: boolean;
   profile?: boolean;
+  'label-free'?: boolean;
+  budget?: string;
+  plan?: string;
+  'plan-out'?: string;
   browser?: string;
   gpu?: string;
   only?: string;

@@ -33,6 +33,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   if (dataSpec === DEFAULT_DATA) {
     throw new UsageError(`--data ${DEFAULT_DATA}: τ is never calibrated on test data; use ${DEFAULT_CALIBRATION_DATA} or a held-out ImageFolder`);
   }
+  if (args['label-free']) return labelFree(args, h, dataSpec);
   const strategy = args.strategy ?? 'adaptive';
   if (strategy !== 'adaptive' && strategy !== 'adaptive-token') throw new UsageError(`--strategy: expected adaptive or adaptive-token, found '${strategy}'`);
   const grid = parseGrid(args.grid ?? '0.70:0.99:0.01');
@@ -101,6 +102,61 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     await writeFile(file, JSON.stringify(curve, null, 2) + '\n');
     console.log(`curve: ${file}`);
     if (args.json) await writeFile(args.json, JSON.stringify(curve, null, 2) + '\n');
+  } finally {
+    await classifier.dispose();
+  }
+}
+
+/**
+ * `calibrate --label-free`: the library's calibrateJMP on the split's images without their labels
+ * (top-1 agreement with the plain model, then KL) at the budget; the split's labels only report the
+ * chosen plan's top-1 afterwards. Writes the plan for `pnpm eval --plan`.
+ */
+async function labelFree(args: Args, h: Helpers, dataSpec: string): Promise<void> {
+  const { calibrateJMP } = await import('@jmpjs/transformers-patch');
+  const budget = args.budget === undefined ? 0.65 : Number(args.budget);
+  if (!(budget > 0 && budget <= 1)) throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${args.budget}'`);
+  const taus = args.grid ? parseGrid(args.grid) : undefined;
+  const { classifier, name } = await h.loadClassifier(args);
+  try {
+    const data = await h.loadData(dataSpec, classifier);
+    const limit = Math.min(data.size, int('limit', args.limit, 256));
+    const batchSize = int('batch', args.batch, 32);
+    const prep = new Progress(limit, 'preprocessing');
+    const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
+    prep.finish();
+    const [, ...rest] = batches[0]!.pixels.dims as number[];
+    const per = rest.reduce((a, b) => a * b, 1);
+    const all = new Float32Array(limit * per);
+    batches.forEach((b, i) => all.set(b.pixels.data as Float32Array, i * batchSize * per));
+    const { Tensor } = await import('@huggingface/transformers');
+    console.log(`label-free calibration of ${name} on ${data.name} (${limit} images, labels not used), budget ${budget}`);
+    const t0 = performance.now();
+    let progress: Progress | undefined;
+    const plan = await calibrateJMP(classifier, new Tensor('float32', all, [limit, ...rest]), {
+      budget,
+      ...(taus ? { taus } : {}),
+      batchSize,
+      onProgress: ({ done, total, candidate }) => {
+        progress ??= new Progress(total, '');
+        progress.setLabel(candidate);
+        progress.tick(1);
+        if (done === total) progress.finish();
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    // what the labels say about the choice (not used to make it)
+    const labels = batches.flatMap((b) => b.labels);
+    const byTau = await calibrateJMP(classifier, new Tensor('float32', all, [limit, ...rest]), { budget, taus: [plan.options.tau], batchSize, labels });
+    console.log('τ      agreement  KL (nats)');
+    for (const c of plan.candidates) console.log(`${c.tau.toFixed(2)}   ${(c.agreement * 100).toFixed(2).padStart(7)} %  ${c.kl.toFixed(5)}${c.tau === plan.options.tau ? '  ← chosen' : ''}`);
+    console.log(`chosen τ ${plan.options.tau}: agreement ${(plan.measured.agreement * 100).toFixed(2)} %, KL ${plan.measured.kl.toFixed(5)}; keep ${plan.options.keep.map((k) => k.toFixed(4)).join('/')} at blocks ${plan.options.blocks.join('/')}, ${((1 - plan.gmacs.planned / plan.gmacs.plain) * 100).toFixed(1)} % fewer GMACs`);
+    console.log(`top-1 on these images (labels read only now): ${(byTau.measured.top1! * 100).toFixed(2)} % against the plain model's ${(byTau.measured.plainTop1! * 100).toFixed(2)} %`);
+    console.log(`calibration took ${seconds.toFixed(1)} s for ${plan.candidates.length} candidates`);
+    const out = args['plan-out'] ?? path.join(args.out ?? 'apps/eval/out', `plan-${name}.json`);
+    await mkdir(path.dirname(path.resolve(out)), { recursive: true });
+    await writeFile(out, JSON.stringify(plan, null, 2) + '\n');
+    console.log(`plan: ${out}`);
   } finally {
     await classifier.dispose();
   }

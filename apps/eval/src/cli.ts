@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { env, pipeline } from '@huggingface/transformers';
 import { baselineMacs } from '@jmpjs/core';
-import { inspectJMP } from '@jmpjs/transformers-patch';
+import { inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
 import { committedDataset, imageFolder, type Dataset } from './data.js';
 import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA, DEFAULT_DATA, DEFAULT_LIMIT, DEFAULT_MODEL, resolveModel } from './defaults.js';
 import { pairedCounts, prepareBatches, runSetting, sigmaDistributions, tokenMaps, type Classifier } from './evaluate.js';
@@ -47,6 +47,10 @@ Options:
   --grid <a:b:step>   calibrate: τ grid (default 0.70:0.99:0.01)
   --select <s>        calibrate: redundancy (default: the default JMP) or attention (the paper's rule)
   --keeps <list>      calibrate: keep rates whose mean top-1 τ maximises (default: the −20/−35/−50 % GMACs points)
+  --label-free        calibrate: calibrateJMP on the split without its labels (agreement with the plain
+                      model, then KL) at --budget; writes the plan (--plan-out, default out/plan-<model>.json)
+  --budget <share>    calibrate --label-free: share of the plain GMACs (default 0.65)
+  --plan <file>       eval: also evaluate this plan (from calibrate --label-free or calibrateJMP)
   --runs <n>          bench: alternating rounds per setting (default 5)
   --batches <list>    bench: batch sizes (default 1,32)
   --runner <r>        bench: auto (default), compiled or segments
@@ -81,6 +85,10 @@ const OPTIONS = {
   gate: { type: 'string' },
   runner: { type: 'string' },
   'keep-one': { type: 'boolean' },
+  'label-free': { type: 'boolean' },
+  budget: { type: 'string' },
+  plan: { type: 'string' },
+  'plan-out': { type: 'string' },
   profile: { type: 'boolean' },
   browser: { type: 'string' },
   gpu: { type: 'string' },
@@ -146,6 +154,11 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const shape = info.shape;
     const ctx: SweepContext = { shape, tau: tau ?? 0, tauSpec: tauSpec ?? 0 };
     const settings = buildSettings(methods, ctx, !args['no-sweep']);
+    if (args.plan) {
+      // a plan from `calibrate --label-free` (or calibrateJMP): evaluated as one more setting
+      const plan = JSON.parse(await readFile(args.plan, 'utf8')) as JMPPlan;
+      settings.push({ method: 'plan', options: { plan }, plannedGmacs: plan.gmacs?.planned ?? 0 });
+    }
     // The default JMP at about −35 % GMACs (the paper's operating point): token maps.
     const defaultJmp = settings.find((s) => s.method === 'jmp' && (s.target === 0.35 || s.target === undefined));
     // The paper's rule at about −35 %: its per-image decision is what the σ histograms show.

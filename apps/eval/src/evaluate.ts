@@ -189,6 +189,10 @@ export function pairedCounts(a: Uint8Array, b: Uint8Array): { gained: number; lo
 
 export function describeParams(options: JMPOptions | null): Record<string, unknown> {
   if (!options) return {};
+  if (options.plan) {
+    const { keep, blocks, tau, strategy } = options.plan.options;
+    return { strategy, keep: keep.every((k) => k === keep[0]) ? Number(keep[0]!.toFixed(4)) : keep.map((k) => Number(k.toFixed(4))), blocks, tau, budget: options.plan.budget };
+  }
   const { method, strategy, keep, blocks, tau, r, proportionalAttention } = options;
   return Object.fromEntries(
     Object.entries({ method, strategy, keep, blocks, tau, r, proportionalAttention }).filter(([, v]) => v !== undefined),

@@ -12,7 +12,8 @@ export type MethodName = (typeof METHODS)[number];
 
 /** One method at one setting: what enableJMP gets (null: the plain model). */
 export interface Setting {
-  method: MethodName;
+  /** One of METHODS, or `plan`: a plan from calibrateJMP (`--plan`). */
+  method: MethodName | 'plan';
   options: JMPOptions | null;
   /** Planned GMACs per image (the run reports the real figure). */
   plannedGmacs: number;

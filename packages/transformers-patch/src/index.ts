@@ -2,6 +2,10 @@
 export { enableJMP, inspectJMP, createJMPPipeline } from './host/enable.js';
 export type { JMPHandle, JMPModelInfo, ImageClassificationPipelineLike } from './host/enable.js';
 export type { JMPOptions } from './options.js';
+export { DEFAULT_BUDGET, DEFAULT_TAU } from './options.js';
+export { calibrateJMP } from './host/calibrate.js';
+export type { CalibrateJMPOptions, CalibrationImages } from './host/calibrate.js';
+export type { JMPPlan } from './plan-file.js';
 export { compileJMPModel, inspectModel } from './compile-model.js';
 export type { CompileJMPModelParams, CompileJMPOptions, CompiledModelInfo, ModelInspection, ModelDtype } from './compile-model.js';
 export type { JMPStats } from './host/stats.js';

@@ -1,4 +1,5 @@
 import { JMP_SELECTS, JmpArgumentError, STRATEGIES, type JmpSelect, type ReductionMethod, type Strategy } from '@jmpjs/core';
+import { checkPlan, type JMPPlan } from './plan-file.js';
 
 /** Options of {@link enableJMP}. Every field is optional but `tau` (adaptive strategies) and `r` (ToMe). */
 export interface JMPOptions {
@@ -63,6 +64,12 @@ export interface JMPOptions {
   /** Where warnings go (passthrough, fallbacks). Default `console.warn`. */
   warn?: (message: string) => void;
   /**
+   * A plan from `calibrateJMP` (or its JSON): its blocks, keep rates, τ, select and strategy, for the
+   * model it was made for (another model's plan is a `JmpArgumentError`). Not with the options it
+   * fixes.
+   */
+  plan?: JMPPlan;
+  /**
    * How the reduction runs: `'compiled'` (JMP spliced into the ONNX graph, one session),
    * `'segments'` (the graph cut at the reduction blocks, `@jmpjs/core` between the pieces) or
    * `'auto'` (default: compiled; segments with metric `'hidden'`).
@@ -79,6 +86,8 @@ export interface ResolvedOptions {
   budget: number | undefined;
   /** The budget is the default (not the user's): where the blocks cannot reach it, the closest plan runs, with a warning. */
   defaultBudget: boolean;
+  /** The plan's model fingerprint, checked against the model's graph. */
+  planFingerprint: string | undefined;
   blocks: readonly number[] | undefined;
   tau: number | undefined;
   r: number | readonly number[] | undefined;
@@ -95,7 +104,7 @@ export interface ResolvedOptions {
 }
 
 const KEYS = new Set([
-  'method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'metric', 'select', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
+  'method', 'strategy', 'budget', 'keep', 'plan', 'blocks', 'tau', 'r', 'metric', 'select', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
 ]);
 
 function isNumberList(v: unknown): v is readonly number[] {
@@ -104,10 +113,23 @@ function isNumberList(v: unknown): v is readonly number[] {
 
 /** Validates options before any work; throws {@link JmpArgumentError} naming the option. */
 export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions {
-  const o = options ?? {};
-  if (typeof o !== 'object' || Array.isArray(o)) {
-    throw new JmpArgumentError({ argument: 'options', expected: 'an options object', found: o });
+  const given = options ?? {};
+  if (typeof given !== 'object' || Array.isArray(given)) {
+    throw new JmpArgumentError({ argument: 'options', expected: 'an options object', found: given });
   }
+  if (given.plan !== undefined) {
+    // a plan fixes the schedule, τ and the method's choices: it runs as these options
+    const plan = checkPlan(given.plan);
+    for (const key of ['method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'select', 'proportionalAttention'] as const) {
+      if (given[key] !== undefined) {
+        throw new JmpArgumentError({ argument: `options.plan and options.${key}`, expected: `one of them: the plan sets ${key === 'r' || key === 'method' ? 'the method' : key}`, found: `a plan and ${key} ${JSON.stringify(given[key])}` });
+      }
+    }
+    const { plan: _plan, ...rest } = given;
+    const { blocks, keep, tau, select, strategy, proportionalAttention } = plan.options;
+    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, proportionalAttention }), planFingerprint: plan.model.fingerprint };
+  }
+  const o = given;
   for (const key of Object.keys(o)) {
     if (!KEYS.has(key)) {
       throw new JmpArgumentError({ argument: `options.${key}`, expected: `one of the known options (${[...KEYS].join(', ')})`, found: 'an unknown option' });
@@ -225,6 +247,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     keep,
     budget,
     defaultBudget: budget !== undefined && o.budget === undefined,
+    planFingerprint: undefined,
     blocks: o.blocks,
     tau: o.tau ?? (needsTau ? DEFAULT_TAU : undefined),
     r: o.r,

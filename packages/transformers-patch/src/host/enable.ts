@@ -8,6 +8,7 @@ import { buildSegments, type Segment } from '../graph/segments.js';
 import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
 import { methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
 import { planSchedule } from '../plan.js';
+import { graphFingerprint } from '../plan-file.js';
 import { CompiledRunner } from '../runner/compiled-runner.js';
 import { checkPixelValues } from '../runner/input.js';
 import { SegmentRunner, type CallRecord, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
@@ -51,6 +52,8 @@ export interface JMPModelInfo {
   schedule: { block: number; amount: number }[];
   /** GMACs per image of the plain model and, as planned, with the reduction (cost model; the reductions' own similarity work apart). */
   gmacs: { plain: number; planned: number };
+  /** Of the model's graph structure: what a plan from `calibrateJMP` is checked against. */
+  fingerprint: string;
 }
 
 /**
@@ -96,6 +99,7 @@ interface Plan {
   steps: { block: number; amount: number }[];
   planned: BlockTokens[];
   budget: number | null;
+  fingerprint: string;
   heads: number;
   /** The segment models (segments runner); encoded one at a time when their sessions are created. */
   segments: Segment[];
@@ -114,6 +118,15 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
   }
   const proto = decodeModel(await platform.readSource(source.source));
   const layout = findLayout(proto);
+  const fingerprint = graphFingerprint(proto);
+  if (o.planFingerprint !== undefined && o.planFingerprint !== fingerprint) {
+    throw new JmpArgumentError({
+      argument: 'options.plan',
+      expected: `a plan made for this model (graph fingerprint ${fingerprint})`,
+      found: `a plan for graph ${o.planFingerprint}`,
+      hint: 'Calibrate again on this model (a plan is for one model file and dtype).',
+    });
+  }
   const { shape, heads } = shapeFromConfig(config, layout);
   const { blocks, steps, planned, budget } = planSchedule(o, shape);
   // index ops where onnxruntime has them (CPU, wasm); float masks on WebGPU
@@ -147,6 +160,7 @@ async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSou
     steps,
     planned,
     budget,
+    fingerprint,
     heads,
     segments,
   };
@@ -236,6 +250,7 @@ function planInfo(plan: Plan, env: { device: string; dtype: string }): JMPModelI
     budget: plan.budget,
     schedule: plan.steps.map((s) => ({ ...s })),
     gmacs: { plain: baselineMacs(plan.shape).gmacs, planned: countMacs(plan.shape, plan.planned).gmacs },
+    fingerprint: plan.fingerprint,
   };
 }
 

@@ -1,0 +1,199 @@
+import { RawImage, Tensor } from '@huggingface/transformers';
+import { JmpArgumentError } from '@jmpjs/core';
+import { DEFAULT_BUDGET, DEFAULT_TAU, resolveOptions, type JMPOptions } from '../options.js';
+import type { JMPPlan } from '../plan-file.js';
+import { enableJMP, type ImageClassificationPipelineLike } from './enable.js';
+
+/** Options of {@link calibrateJMP}. */
+export interface CalibrateJMPOptions {
+  /** Share of the plain model's GMACs to spend (default 0.65): the keep rates are planned for it. */
+  budget?: number;
+  /** τ values to try (default 0.70, 0.71, …, 0.99, and 0.95, the library's default). */
+  taus?: readonly number[];
+  /** One class id per image: choose by top-1 against them instead of agreement with the plain pipeline. */
+  labels?: readonly number[];
+  /** Images per forward (default 32). */
+  batchSize?: number;
+  /** The rest of the JMP setting, fixed while τ is searched (select, strategy, blocks, runner…). */
+  options?: Omit<JMPOptions, 'tau' | 'budget' | 'keep' | 'plan' | 'method' | 'r'>;
+  /** Called after every forward: how many of all the forwards are done, and which candidate runs. */
+  onProgress?: (progress: { done: number; total: number; candidate: string }) => void;
+  /** Stops the search between forwards: the promise rejects with the signal's reason; the pipeline is left plain. */
+  signal?: AbortSignal;
+}
+
+/** The images to calibrate on: preprocessed pixels [N, C, H, W], or anything the pipeline takes (paths, URLs, RawImages). */
+export type CalibrationImages = Tensor | readonly unknown[];
+
+type Pipe = ImageClassificationPipelineLike & { processor?: (images: unknown[]) => Promise<{ pixel_values: Tensor }> };
+type Forward = (inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>;
+
+/**
+ * Label-free calibration: on the user's own images, how close the pipeline with JMP stays to the
+ * plain pipeline (top-1 agreement, then the mean KL divergence of the output probabilities), for
+ * each candidate τ at the budget's schedule. Returns the best as a plan (plain JSON) that
+ * `enableJMP(pipe, { plan })` runs. With `labels`, top-1 against them decides instead (agreement
+ * breaks ties).
+ *
+ * The pipeline is plain again when the promise settles (also on errors and on abort).
+ */
+export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images: CalibrationImages, options: CalibrateJMPOptions = {}): Promise<JMPPlan> {
+  const o = checkOptions(options);
+  const pixels = await batchesOf(pipe as Pipe, images, o.batchSize);
+  const count = pixels.reduce((a, t) => a + t.dims[0]!, 0);
+  if (o.labels && o.labels.length !== count) {
+    throw new JmpArgumentError({ argument: 'options.labels', expected: `one class id per image (${count})`, found: `${o.labels.length} labels` });
+  }
+  const model = pipe as unknown as { model: Forward };
+  const total = pixels.length * (o.taus.length + 1);
+  let done = 0;
+  const run = async (candidate: string): Promise<Float32Array[]> => {
+    const out: Float32Array[] = [];
+    for (const x of pixels) {
+      if (o.signal?.aborted) throw o.signal.reason ?? new Error('calibrateJMP was aborted');
+      const { logits } = await model.model({ pixel_values: x });
+      out.push(probabilities(logits));
+      o.onProgress?.({ done: ++done, total, candidate });
+    }
+    return out;
+  };
+  const plain = await run('plain');
+  const classes = plain[0]!.length / pixels[0]!.dims[0]!;
+  const score = (probs: Float32Array[]) => compare(plain, probs, classes, o.labels);
+  const candidates: JMPPlan['candidates'] = [];
+  let best: { tau: number; agreement: number; kl: number; top1: number | null } | undefined;
+  let info: NonNullable<Awaited<ReturnType<typeof enableJMP>>['info']> | undefined;
+  for (const tau of o.taus) {
+    const jmp = await enableJMP(pipe, { ...o.options, budget: o.budget, tau });
+    try {
+      info = jmp.info!;
+      const s = { tau, ...score(await run(`τ ${tau}`)) };
+      candidates.push(s);
+      if (!best || better(s, best, o.labels !== undefined)) best = s;
+    } finally {
+      await jmp.dispose();
+    }
+  }
+  const plainTop1 = o.labels ? compare(plain, plain, classes, o.labels).top1 : null;
+  const resolved = resolveOptions({ ...o.options, budget: o.budget, tau: best!.tau });
+  return {
+    format: 'jmp-plan/1',
+    model: { architecture: info!.architecture, depth: info!.depth, protectedTokens: info!.protectedTokens, patches: info!.shape.patches, hidden: info!.shape.hidden, fingerprint: info!.fingerprint },
+    options: {
+      select: resolved.select,
+      strategy: resolved.strategy,
+      blocks: info!.schedule.map((s) => s.block),
+      keep: info!.schedule.map((s) => s.amount),
+      tau: best!.tau,
+      proportionalAttention: resolved.proportionalAttention,
+    },
+    budget: info!.budget,
+    gmacs: { ...info!.gmacs },
+    measured: { images: count, agreement: best!.agreement, kl: best!.kl, top1: best!.top1, plainTop1 },
+    candidates,
+    objective: o.labels ? 'top1' : 'agreement',
+  };
+}
+
+function checkOptions(options: CalibrateJMPOptions) {
+  if (!options || typeof options !== 'object') throw new JmpArgumentError({ argument: 'options', expected: 'an options object', found: options });
+  const taus = options.taus ?? [...Array.from({ length: 30 }, (_, i) => Math.round((0.7 + i / 100) * 100) / 100)];
+  if (!Array.isArray(taus) || taus.length === 0 || !taus.every((t) => typeof t === 'number' && Number.isFinite(t))) {
+    throw new JmpArgumentError({ argument: 'options.taus', expected: 'a non-empty array of finite τ values', found: taus });
+  }
+  if (!taus.includes(DEFAULT_TAU) && options.taus === undefined) taus.push(DEFAULT_TAU);
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new JmpArgumentError({ argument: 'options.batchSize', expected: 'a positive integer', found: batchSize });
+  if (options.labels !== undefined && (!Array.isArray(options.labels) || !options.labels.every((l) => Number.isInteger(l) && l >= 0))) {
+    throw new JmpArgumentError({ argument: 'options.labels', expected: 'an array of class ids (non-negative integers)', found: options.labels });
+  }
+  for (const key of ['tau', 'budget', 'keep', 'plan', 'method', 'r'] as const) {
+    if ((options.options as Record<string, unknown> | undefined)?.[key] !== undefined) {
+      throw new JmpArgumentError({ argument: `options.options.${key}`, expected: `no ${key}: calibrateJMP searches τ at the budget`, found: (options.options as Record<string, unknown>)[key] });
+    }
+  }
+  const budget = options.budget ?? DEFAULT_BUDGET;
+  resolveOptions({ ...options.options, budget, tau: taus[0] }); // the same typed errors as enableJMP, before any work
+  return { ...options, taus: [...taus].sort((a, b) => a - b), batchSize, budget, options: options.options ?? {} };
+}
+
+/** The images as batches of pixel values. */
+async function batchesOf(pipe: Pipe, images: CalibrationImages, batchSize: number): Promise<Tensor[]> {
+  if (images instanceof Tensor || (images && typeof images === 'object' && !Array.isArray(images) && 'dims' in (images as object))) {
+    const t = images as Tensor;
+    if (t.dims.length !== 4 || t.type !== 'float32' || t.dims[0]! < 1) {
+      throw new JmpArgumentError({ argument: 'images', expected: 'pixel values [N, C, H, W] (float32), or an array of images', found: `a ${t.type} tensor [${t.dims.join(', ')}]` });
+    }
+    const [N, C, H, W] = t.dims as [number, number, number, number];
+    const per = C * H * W;
+    const data = t.data as Float32Array;
+    const out: Tensor[] = [];
+    for (let i = 0; i < N; i += batchSize) {
+      const n = Math.min(batchSize, N - i);
+      out.push(new Tensor('float32', data.subarray(i * per, (i + n) * per), [n, C, H, W]));
+    }
+    return out;
+  }
+  if (!Array.isArray(images) || images.length === 0) {
+    throw new JmpArgumentError({ argument: 'images', expected: 'pixel values [N, C, H, W], or a non-empty array of images (paths, URLs, RawImages)', found: images });
+  }
+  if (typeof pipe.processor !== 'function') {
+    throw new JmpArgumentError({ argument: 'pipeline', expected: "an image-classification pipeline with its processor (to preprocess the images)", found: 'no processor' });
+  }
+  const out: Tensor[] = [];
+  for (let i = 0; i < images.length; i += batchSize) {
+    const raw = await Promise.all(images.slice(i, i + batchSize).map((im) => (im instanceof RawImage ? im : RawImage.read(im as string))));
+    out.push((await pipe.processor(raw)).pixel_values);
+  }
+  return out;
+}
+
+/** Softmax of logits [B, K], row by row, in float64. */
+function probabilities(logits: Tensor): Float32Array {
+  const [B, K] = logits.dims as [number, number];
+  const x = logits.data as Float32Array;
+  const p = new Float32Array(B * K);
+  for (let b = 0; b < B; b++) {
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) max = Math.max(max, x[b * K + k]!);
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(x[b * K + k]! - max);
+    for (let k = 0; k < K; k++) p[b * K + k] = Math.exp(x[b * K + k]! - max) / sum;
+  }
+  return p;
+}
+
+/** Top-1 agreement and mean KL(plain ‖ reduced) over all images; top-1 against labels when given. */
+export function compare(plain: readonly Float32Array[], reduced: readonly Float32Array[], classes: number, labels?: readonly number[]): { agreement: number; kl: number; top1: number | null } {
+  let n = 0;
+  let agree = 0;
+  let kl = 0;
+  let right = 0;
+  const argmax = (p: Float32Array, o: number) => {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (p[o + k]! > p[o + best]!) best = k;
+    return best;
+  };
+  plain.forEach((P, i) => {
+    const Q = reduced[i]!;
+    for (let o = 0; o < P.length; o += classes, n++) {
+      const a = argmax(P, o);
+      const b = argmax(Q, o);
+      if (a === b) agree++;
+      if (labels && b === labels[n]) right++;
+      for (let k = 0; k < classes; k++) {
+        const p = P[o + k]!;
+        if (p > 0) kl += p * Math.log(p / Math.max(Q[o + k]!, 1e-30));
+      }
+    }
+  });
+  return { agreement: agree / n, kl: kl / n, top1: labels ? right / n : null };
+}
+
+/** Label-free: agreement, then KL. With labels: top-1, then agreement. Ties after that: the higher τ (it prunes more). */
+function better(a: { tau: number; agreement: number; kl: number; top1: number | null }, b: typeof a, byLabels: boolean): boolean {
+  if (byLabels && a.top1 !== b.top1) return a.top1! > b.top1!;
+  if (a.agreement !== b.agreement) return a.agreement > b.agreement;
+  if (!byLabels && a.kl !== b.kl) return a.kl < b.kl;
+  return a.tau > b.tau;
+}

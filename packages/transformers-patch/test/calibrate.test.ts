@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JmpArgumentError, calibrateJMP, enableJMP, type JMPPlan } from '../src/index.js';
+import { loadClassifier, logits, maxAbsDiff, pixels, type Classifier } from './helpers.js';
+
+/**
+ * calibrateJMP: label-free τ search at a budget on the user's images, a plan as plain JSON, and
+ * enableJMP(pipe, { plan }) running it on the model it was made for only.
+ */
+describe('calibrateJMP', () => {
+  let vit: Classifier;
+  let deit: Classifier;
+  const images = pixels(12, 77);
+  beforeAll(async () => {
+    [vit, deit] = await Promise.all([loadClassifier('tiny-vit'), loadClassifier('tiny-deit')]);
+  });
+  afterAll(async () => {
+    await Promise.all([vit.dispose(), deit.dispose()]);
+  });
+
+  it('measures every candidate against the plain pipeline, picks the best, and the plan runs it', async () => {
+    const plain = await logits(vit, images);
+    const progress: { done: number; total: number; candidate: string }[] = [];
+    const plan = await calibrateJMP(vit, images, { budget: 0.6, taus: [0.5, 0.9, 0.7], batchSize: 5, onProgress: (p) => progress.push(p) });
+    // plain JSON, as saved and loaded
+    const loaded = JSON.parse(JSON.stringify(plan)) as JMPPlan;
+    expect(loaded).toEqual(plan);
+    expect(plan.format).toBe('jmp-plan/1');
+    expect(plan.objective).toBe('agreement');
+    expect(plan.candidates.map((c) => c.tau)).toEqual([0.5, 0.7, 0.9]);
+    for (const c of plan.candidates) {
+      expect(c.agreement).toBeGreaterThanOrEqual(0);
+      expect(c.agreement).toBeLessThanOrEqual(1);
+      expect(c.kl).toBeGreaterThan(0); // reduced outputs differ from the plain ones
+    }
+    // the best: highest agreement, then lowest KL
+    const best = [...plan.candidates].sort((a, b) => b.agreement - a.agreement || a.kl - b.kl)[0]!;
+    expect(plan.options.tau).toBe(best.tau);
+    expect(plan.measured).toMatchObject({ images: 12, agreement: best.agreement, kl: best.kl, top1: null, plainTop1: null });
+    expect(Math.abs(plan.gmacs.planned / plan.gmacs.plain - 0.6)).toBeLessThanOrEqual(0.01);
+    expect(plan.budget).toBe(0.6);
+    // progress: 3 batches per pass, 4 passes (plain and three candidates), in order
+    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(progress.every((p) => p.total === 12)).toBe(true);
+    expect(progress[0]!.candidate).toBe('plain');
+    // the pipeline is plain again
+    expect(maxAbsDiff(await logits(vit, images), plain)).toBe(0);
+
+    // the plan runs as calibrated: the same agreement on the same images
+    const jmp = await enableJMP(vit, { plan: loaded });
+    try {
+      expect(jmp.info!.schedule.map((s) => s.amount)).toEqual(plan.options.keep);
+      const reduced = await logits(vit, images);
+      let agree = 0;
+      for (let i = 0; i < 12; i++) {
+        const row = (x: Float32Array) => Array.from(x.subarray(i * 10, i * 10 + 10));
+        const top = (r: number[]) => r.indexOf(Math.max(...r));
+        if (top(row(reduced)) === top(row(plain))) agree++;
+      }
+      expect(agree / 12).toBe(plan.measured.agreement);
+    } finally {
+      await jmp.dispose();
+    }
+    // another model's plan is a typed error; so is a plan with the options it sets
+    await expect(enableJMP(deit, { plan: loaded })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan');
+    await expect(enableJMP(vit, { plan: loaded, keep: 0.5 })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan and options.keep');
+    await expect(enableJMP(vit, { plan: { ...loaded, format: 'other' } as never })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.format');
+  });
+
+  it('with labels, top-1 decides; the plain top-1 is reported', async () => {
+    const labels = Array.from({ length: 12 }, (_, i) => i % 10);
+    const plan = await calibrateJMP(deit, images, { taus: [0.6, 0.95], labels });
+    expect(plan.objective).toBe('top1');
+    expect(plan.measured.top1).not.toBeNull();
+    expect(plan.measured.plainTop1).not.toBeNull();
+    const best = Math.max(...plan.candidates.map((c) => c.top1!));
+    expect(plan.measured.top1).toBe(best);
+  });
+
+  it('aborts between forwards, leaving the pipeline plain; bad arguments are typed errors before any work', async () => {
+    const plain = await logits(vit, images);
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const run = calibrateJMP(vit, images, {
+      taus: [0.5, 0.9],
+      batchSize: 4,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.done === 4) controller.abort(reason);
+      },
+    });
+    await expect(run).rejects.toBe(reason);
+    expect(maxAbsDiff(await logits(vit, images), plain)).toBe(0);
+    await expect(calibrateJMP(vit, images, { taus: [] })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.taus');
+    await expect(calibrateJMP(vit, images, { labels: [1, 2] })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.labels');
+    await expect(calibrateJMP(vit, images, { budget: 2 })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.budget');
+    await expect(calibrateJMP(vit, [], {})).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'images');
+  });
+});
