@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -249,5 +249,45 @@ describe('exit codes and messages', () => {
     expect(r.stderr).toContain('JmpArgumentError');
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('jmp calibrate', () => {
+  it('a model folder and a folder of images: a plan that enableJMP runs; no labels read', { timeout: 120_000 }, async () => {
+    const { RawImage } = await import('@huggingface/transformers');
+    const images = path.join(tmp, 'images', 'nested');
+    mkdirSync(images, { recursive: true });
+    const bytes = xorshift32Bytes(5, 6 * 64 * 48 * 3);
+    for (let i = 0; i < 6; i++) {
+      await new RawImage(new Uint8ClampedArray(bytes.subarray(i * 64 * 48 * 3, (i + 1) * 64 * 48 * 3)), 64, 48, 3).save(path.join(images, `im${i}.png`));
+    }
+    writeFileSync(path.join(tmp, 'images', 'notes.txt'), 'not an image');
+    const out = path.join(tmp, 'plan.json');
+    const r = jmp('calibrate', modelPath('tiny-vit'), path.join(tmp, 'images'), '--out', out, '--taus', '0.5:0.9:0.4', '--batch', '4');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`Wrote`);
+    expect(r.stderr).toContain('on 6 images');
+    const plan = JSON.parse(readFileSync(out, 'utf8')) as import('../src/index.js').JMPPlan;
+    expect(plan.candidates.map((c) => c.tau)).toEqual([0.5, 0.9]);
+    expect(plan.measured.images).toBe(6);
+    expect(r.stdout).toContain(`τ ${plan.options.tau}: top-1 agreement`);
+    const classifier = await loadClassifier('tiny-vit');
+    try {
+      const handle = await enableJMP(classifier, { plan });
+      expect(handle.info!.schedule.map((st) => st.amount)).toEqual(plan.options.keep);
+      await handle.dispose();
+    } finally {
+      await classifier.dispose();
+    }
+  });
+
+  it.each([
+    ['no image folder', ['calibrate', modelPath('tiny-vit')], 2, 'missing <model folder> or <image folder>'],
+    ['no --out', ['calibrate', modelPath('tiny-vit'), '.'], 2, 'missing --out'],
+    ['a folder without images', ['calibrate', modelPath('tiny-vit'), path.join(modelPath('tiny-vit'), 'onnx'), '--out', 'x.json'], 1, 'Invalid images'],
+  ])('%s: a typed error or the usage', (_label, args, status, message) => {
+    const r = jmp(...(args as string[]));
+    expect(r.status).toBe(status);
+    expect(r.stderr).toContain(message);
   });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `jmp`: compiles JMP into a standalone ONNX file, and inspects models.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +14,8 @@ Compiles JMP token compression into a standalone ONNX file, or shows what JMP fi
 Commands:
   compile <model> --out <file>   write the model with JMP spliced into its ONNX graph
   inspect <model>                show the blocks found, the planned tokens per block and the GMACs
+  calibrate <model> <images>     choose τ on your own images, without labels: writes a plan for
+                                 enableJMP(pipe, { plan })
 
 <model> is a model folder in transformers.js layout (config.json, onnx/model*.onnx) or an .onnx file.
 
@@ -64,6 +66,25 @@ ${SCHEDULE_OPTIONS}
 
 Example:
   jmp inspect ./deit-small --keep 0.6,0.7,0.8`;
+
+const CALIBRATE_USAGE = `Usage: jmp calibrate <model folder> <image folder> --out <plan.json> [options]
+
+Label-free calibration (calibrateJMP): runs the model plain and with JMP at each candidate τ on the
+images of <image folder> (PNG, JPEG, WebP, searched recursively), and keeps the τ whose predictions
+agree most with the plain model's (then the lowest KL divergence). No labels are read. The plan is
+plain JSON for enableJMP(pipe, { plan }) and for this model file only.
+
+Options:
+  -o, --out <file>          where to write the plan (required)
+      --budget <share>      share of the plain model's GMACs to spend, in (0, 1] (default 0.65)
+      --taus <a:b:step>     candidate τ values (default 0.70:0.99:0.01)
+      --limit <n>           use at most n images (default 256; sorted by path)
+      --dtype <fp32|fp16|q8>
+      --batch <n>           images per forward (default 32)
+  -h, --help                show this help
+
+Example:
+  jmp calibrate ./deit-small ./my-photos --budget 0.65 --out deit-small-plan.json`;
 
 /** A command line this tool cannot parse: exit code 2, with the usage. */
 class UsageError extends Error {
@@ -206,6 +227,78 @@ async function inspectCommand(args: string[], out: NodeJS.WriteStream): Promise<
   out.write((values.json ? JSON.stringify(info, null, 2) : formatInspection(info)) + '\n');
 }
 
+const IMAGE = /\.(png|jpe?g|webp|bmp|gif)$/i;
+
+async function imagesIn(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile() && IMAGE.test(e.name))
+    .map((e) => path.join((e as { parentPath?: string; path?: string }).parentPath ?? (e as { path?: string }).path ?? folder, e.name))
+    .sort();
+}
+
+async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<void> {
+  const { values, positionals } = parse(
+    args,
+    { out: { type: 'string', short: 'o' }, budget: { type: 'string' }, taus: { type: 'string' }, limit: { type: 'string' }, dtype: { type: 'string' }, batch: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    CALIBRATE_USAGE,
+  );
+  if (values.help) {
+    out.write(CALIBRATE_USAGE + '\n');
+    return;
+  }
+  if (positionals.length !== 2) throw new UsageError(positionals.length < 2 ? 'missing <model folder> or <image folder>' : `unexpected argument ${JSON.stringify(positionals[2])}`, CALIBRATE_USAGE);
+  const [model, folder] = positionals as [string, string];
+  if (values.out === undefined || values.out === '') throw new UsageError('missing --out <plan.json>', CALIBRATE_USAGE);
+  let taus: number[] | undefined;
+  if (values.taus !== undefined) {
+    const m = /^(-?[\d.]+):(-?[\d.]+):([\d.]+)$/.exec(values.taus);
+    const [a, b, step] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [NaN, NaN, NaN];
+    if (!m || !(step > 0) || !(b >= a)) throw new UsageError(`--taus: expected from:to:step (e.g. 0.70:0.99:0.01), found '${values.taus}'`, CALIBRATE_USAGE);
+    taus = [];
+    for (let i = 0; a + i * step <= b + 1e-9; i++) taus.push(Math.round((a + i * step) * 1e6) / 1e6);
+  }
+  const limit = values.limit === undefined ? 256 : number('limit', values.limit, CALIBRATE_USAGE);
+  const batchSize = values.batch === undefined ? 32 : number('batch', values.batch, CALIBRATE_USAGE);
+  for (const [name, v] of [['limit', limit], ['batch', batchSize]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`--${name}: expected a positive integer, found '${v}'`, CALIBRATE_USAGE);
+  }
+  const files = (await imagesIn(folder)).slice(0, limit);
+  if (files.length === 0) throw new JmpArgumentError({ argument: 'images', expected: 'a folder with PNG, JPEG, WebP, BMP or GIF files', found: folder });
+  const { pipeline, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  const { calibrateJMP } = await import('../host/calibrate.js');
+  const pipe = await pipeline('image-classification', path.resolve(model), { dtype: (values.dtype ?? 'fp32') as 'fp32', device: 'cpu' });
+  try {
+    err.write(`calibrating ${relative(path.resolve(model))} on ${files.length} images of ${relative(folder)} (no labels)\n`);
+    let last = -1;
+    const plan = await calibrateJMP(pipe as never, files, {
+      ...(values.budget !== undefined ? { budget: number('budget', values.budget, CALIBRATE_USAGE) } : {}),
+      ...(taus ? { taus } : {}),
+      batchSize,
+      onProgress: ({ done, total, candidate }) => {
+        const pct = Math.floor((done / total) * 10);
+        if (pct !== last) {
+          last = pct;
+          err.write(`  ${pct * 10} % (${candidate})\n`);
+        }
+      },
+    });
+    const target = path.resolve(values.out);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, JSON.stringify(plan, null, 2) + '\n');
+    out.write(
+      [
+        `Wrote ${relative(target)}`,
+        `  τ ${plan.options.tau}: top-1 agreement with the plain model ${(plan.measured.agreement * 100).toFixed(2)} %, KL ${plan.measured.kl.toFixed(5)} on ${plan.measured.images} images`,
+        `  keep ${[...new Set(plan.options.keep.map((k) => Number(k.toFixed(4))))].join(', ')} at blocks ${plan.options.blocks.join(', ')}; GMACs / image ${gmacs(plan.gmacs.plain)} → ${gmacs(plan.gmacs.planned)} (−${((1 - plan.gmacs.planned / plan.gmacs.plain) * 100).toFixed(1)}%)`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await (pipe as unknown as { dispose(): Promise<void> }).dispose();
+  }
+}
+
 function version(): string {
   // package.json is two folders up from both src/cli/ and dist/cli/.
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -223,8 +316,11 @@ async function main(argv: string[]): Promise<number> {
       case 'inspect':
         await inspectCommand(rest, stdout);
         return 0;
+      case 'calibrate':
+        await calibrateCommand(rest, stdout, stderr);
+        return 0;
       case 'help':
-        if (rest[0] === 'compile' || rest[0] === 'inspect') return main([rest[0], '--help']);
+        if (rest[0] === 'compile' || rest[0] === 'inspect' || rest[0] === 'calibrate') return main([rest[0], '--help']);
         stdout.write(MAIN_USAGE + '\n');
         return 0;
       case '-h':
@@ -242,7 +338,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      stderr.write(`jmp${command === 'compile' || command === 'inspect' ? ` ${command}` : ''}: ${e.message}\n\n${e.usage}\n`);
+      stderr.write(`jmp${command === 'compile' || command === 'inspect' || command === 'calibrate' ? ` ${command}` : ''}: ${e.message}\n\n${e.usage}\n`);
       return 2;
     }
     if (JmpArgumentError.isInstance(e) || UnsupportedModelError.isInstance(e)) {
