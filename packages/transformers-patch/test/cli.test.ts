@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Tensor } from '@huggingface/transformers';
 import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enableJMP, type JMPOptions } from '../src/index.js';
+import { enableJMP, type JMPOptions, type JMPPlan } from '../src/index.js';
 import { decodeModel, encodeModel, type ModelProto } from '../src/onnx/proto.js';
 import { loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.js';
 
@@ -267,7 +267,7 @@ describe('jmp calibrate', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`Wrote`);
     expect(r.stderr).toContain('on 6 images');
-    const plan = JSON.parse(readFileSync(out, 'utf8')) as import('../src/index.js').JMPPlan;
+    const plan = JSON.parse(readFileSync(out, 'utf8')) as JMPPlan;
     expect(plan.candidates.map((c) => c.tau)).toEqual([0.5, 0.9]);
     expect(plan.measured.images).toBe(6);
     expect(r.stdout).toContain(`τ ${plan.options.tau}: top-1 agreement`);
