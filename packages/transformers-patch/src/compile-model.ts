@@ -30,7 +30,7 @@ export interface CompileJMPOptions {
   /** `'adaptive-token'` (default), `'adaptive'`, `'merge'` or `'prune'`. */
   strategy?: Strategy;
   /** Similarity threshold τ of the adaptive strategies (compiled into the graph). Default `DEFAULT_TAU`, as in `enableJMP`. */
-  tau?: number;
+  tau?: number | readonly number[];
   /** Add log(size) to the attention logits after the first reduction. Default true. */
   proportionalAttention?: boolean;
 }
@@ -75,7 +75,7 @@ export interface ModelInspection {
   /** How the non-critical tokens are chosen ('attention' or 'redundancy'). */
   select: JmpSelect;
   /** τ of the adaptive strategies; null where not set (or not used). */
-  tau: number | null;
+  tau: number | readonly number[] | null;
   /** The GMACs budget the keep rates were planned for (share of the plain model's), or null when keep was given. */
   budget: number | null;
   proportionalAttention: boolean;

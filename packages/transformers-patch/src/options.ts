@@ -30,11 +30,11 @@ export interface JMPOptions {
    */
   blocks?: readonly number[];
   /**
-   * Similarity threshold τ of the adaptive strategies. Default {@link DEFAULT_TAU} (measured on the
-   * embedded model's calibration split); the best τ is model-specific: calibrate it on held-out
-   * images where you can.
+   * Similarity threshold τ of the adaptive strategies, one value or one per reduction block. Default
+   * {@link DEFAULT_TAU} (measured on the embedded model's calibration split); the best τ is
+   * model-specific: `calibrateJMP` finds it on your images without labels.
    */
-  tau?: number;
+  tau?: number | readonly number[];
   /** ToMe: tokens merged per reduction block, one value or one per block (or planned from `budget`). */
   r?: number | readonly number[];
   /** Similarity metric: head-mean attention keys (`'keys'`, default) or token states (`'hidden'`). */
@@ -89,7 +89,8 @@ export interface ResolvedOptions {
   /** The plan's model fingerprint, checked against the model's graph. */
   planFingerprint: string | undefined;
   blocks: readonly number[] | undefined;
-  tau: number | undefined;
+  /** One τ, or one per reduction block (checked against the blocks when planning). */
+  tau: number | readonly number[] | undefined;
   r: number | readonly number[] | undefined;
   metric: 'keys' | 'hidden';
   select: JmpSelect;
@@ -173,10 +174,11 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (o.blocks !== undefined && (!isNumberList(o.blocks) || o.blocks.length === 0)) {
     throw new JmpArgumentError({ argument: 'options.blocks', expected: 'a non-empty array of 1-based block indices', found: o.blocks });
   }
-  if (o.tau !== undefined && (typeof o.tau !== 'number' || !Number.isFinite(o.tau))) {
+  const finite = (t: unknown) => typeof t === 'number' && Number.isFinite(t);
+  if (o.tau !== undefined && !finite(o.tau) && !(isNumberList(o.tau) && o.tau.length > 0 && o.tau.every(finite))) {
     throw new JmpArgumentError({
       argument: 'options.tau',
-      expected: `a finite number: the similarity threshold of strategy '${strategy}'`,
+      expected: `a finite number, or one per reduction block: the similarity threshold of strategy '${strategy}'`,
       found: o.tau,
       hint: "τ is model-specific: calibrate it on held-out images (the eval app's `calibrate`), or leave it out for the default.",
     });
@@ -296,9 +298,15 @@ export function defaultBlocks(method: ResolvedOptions['method'], depth: number, 
 
 /** The reduction of each scheduled block, in order. */
 export function methodsFor(o: ResolvedOptions, steps: { block: number; amount: number }[]): ReductionMethod[] {
-  return steps.map(({ amount }) => {
+  return steps.map(({ amount }, k) => {
+    const tau = tauAt(o.tau, k);
     if (o.method === 'tome') return { method: 'tome', r: amount };
     if (o.method === 'evit') return { method: 'evit', keep: amount };
-    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric, select: o.select, importanceWeight: o.importanceWeight, sizeWeight: o.sizeWeight, ...(o.tau !== undefined ? { tau: o.tau } : {}) };
+    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric, select: o.select, importanceWeight: o.importanceWeight, sizeWeight: o.sizeWeight, ...(tau !== undefined ? { tau } : {}) };
   });
+}
+
+/** τ of reduction k (0-based): the one τ, or the k-th of one per block. */
+export function tauAt(tau: number | readonly number[] | undefined, k: number): number | undefined {
+  return typeof tau === 'number' || tau === undefined ? tau : tau[k];
 }

@@ -23,7 +23,8 @@ export interface JMPPlan {
     strategy: Strategy;
     blocks: number[];
     keep: number[];
-    tau: number;
+    /** One τ, or one per block. */
+    tau: number | number[];
     proportionalAttention: boolean;
   };
   /** The budget the keep rates were planned for (share of the plain GMACs), and the GMACs per image. */
@@ -41,7 +42,7 @@ export interface JMPPlan {
     plainTop1: number | null;
   };
   /** Every candidate tried, with what it measured. */
-  candidates: { tau: number; agreement: number; kl: number; top1: number | null }[];
+  candidates: { tau: number | number[]; agreement: number; kl: number; top1: number | null }[];
   /** What chose among the candidates. */
   objective: 'agreement' | 'top1';
 }
@@ -81,6 +82,6 @@ export function checkPlan(plan: unknown): JMPPlan {
   if (!m || typeof m.fingerprint !== 'string' || !isNum(m.depth) || !isNum(m.patches)) bad('.model', m);
   const o = p.options;
   if (!o || !Array.isArray(o.blocks) || !Array.isArray(o.keep) || o.keep.length !== o.blocks.length || !o.keep.every(isNum) || !o.blocks.every(isNum)) bad('.options', o);
-  if (!JMP_SELECTS.includes(o!.select) || !STRATEGIES.includes(o!.strategy) || !isNum(o!.tau) || typeof o!.proportionalAttention !== 'boolean') bad('.options', o);
+  if (!JMP_SELECTS.includes(o!.select) || !STRATEGIES.includes(o!.strategy) || !(isNum(o!.tau) || (Array.isArray(o!.tau) && o!.tau.length === o!.blocks.length && o!.tau.every(isNum))) || typeof o!.proportionalAttention !== 'boolean') bad('.options', o);
   return p as JMPPlan;
 }

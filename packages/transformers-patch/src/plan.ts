@@ -16,9 +16,12 @@ export interface SchedulePlan {
  * The schedule of the options for a model: the blocks (given, or the method's default), and the
  * keep rates or r given, or planned from the budget by `@jmpjs/core`'s `planBudget`.
  */
-export function planSchedule(o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 'blocks' | 'select' | 'budget' | 'defaultBudget' | 'warn'>, shape: ModelShape): SchedulePlan {
+export function planSchedule(o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 'blocks' | 'select' | 'budget' | 'defaultBudget' | 'warn' | 'tau'>, shape: ModelShape): SchedulePlan {
   const depth = shape.depth;
   const blocks = [...(o.blocks ?? defaultBlocks(o.method, depth, o.select))];
+  if (Array.isArray(o.tau) && o.tau.length !== blocks.length) {
+    throw new JmpArgumentError({ argument: 'options.tau', expected: `one τ, or one per reduction block (${blocks.length}: blocks ${blocks.join(', ')})`, found: o.tau });
+  }
   const select = o.method === 'jmp' ? o.select : undefined;
   let schedule: Schedule;
   if (o.budget !== undefined) {

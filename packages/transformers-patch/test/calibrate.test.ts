@@ -66,6 +66,27 @@ describe('calibrateJMP', () => {
     await expect(enableJMP(vit, { plan: { ...loaded, format: 'other' } as never })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.format');
   });
 
+  it('per block: each block tries the τ values near the best single one; a τ per block runs as planned', async () => {
+    const progress: number[] = [];
+    const plan = await calibrateJMP(vit, images, { budget: 0.6, taus: [0.4, 0.45, 0.5, 0.9], onProgress: (p) => progress.push(p.total) });
+    const single = plan.candidates.filter((c) => typeof c.tau === 'number');
+    const perBlock = plan.candidates.filter((c) => Array.isArray(c.tau));
+    const bestSingle = [...single].sort((a, b) => b.agreement - a.agreement || a.kl - b.kl || (b.tau as number) - (a.tau as number))[0]!;
+    const near = [0.4, 0.45, 0.5, 0.9].filter((t) => t !== bestSingle.tau && Math.abs(t - (bestSingle.tau as number)) <= 0.05 + 1e-9);
+    expect(perBlock).toHaveLength(near.length * plan.options.blocks.length);
+    for (const c of perBlock) {
+      expect(c.tau).toHaveLength(plan.options.blocks.length);
+      // one block away from the best single τ at a time, at most (earlier blocks keep what they gained)
+      expect((c.tau as number[]).every((t) => [bestSingle.tau, ...near].includes(t))).toBe(true);
+    }
+    // the plan is no worse than the best single τ
+    expect(plan.measured.agreement).toBeGreaterThanOrEqual(bestSingle.agreement);
+    // the total grew once, when the per-block search started
+    expect(new Set(progress).size).toBeLessThanOrEqual(2);
+    // τ per block through enableJMP: wrong length is a typed error
+    await expect(enableJMP(vit, { tau: [0.5, 0.6], strategy: 'adaptive-token' })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.tau');
+  });
+
   it('with labels, top-1 decides; the plain top-1 is reported', async () => {
     const labels = Array.from({ length: 12 }, (_, i) => i % 10);
     const plan = await calibrateJMP(deit, images, { taus: [0.6, 0.95], labels });

@@ -17,6 +17,7 @@ const CASES: [string, JMPOptions][] = [
   // keep rates planned from the default budget are not round: the graph must remove exactly the
   // planned tokens (its K in float32 once gave one token more than the plan)
   ['merge, the default budget', { strategy: 'merge' }],
+  ['adaptive-token, one τ per block', { select: 'redundancy', strategy: 'adaptive-token', tau: [0.4, 0.6, 0.8], keep: 0.6, blocks: [4, 7, 10] }],
 ];
 
 describe.each(['tiny-vit', 'tiny-deit'])('%s: select redundancy, compiled graph = segments (core)', (name) => {

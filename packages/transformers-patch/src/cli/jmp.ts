@@ -34,7 +34,8 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
       --select <name>              which tokens leave: redundancy (default; the most redundant, with
                                    ToMe's split) or attention (the least attended: the paper's rule)
       --strategy <name>            adaptive-token (default), adaptive, merge or prune
-      --tau <x>                    similarity threshold τ of adaptive and adaptive-token (default
+      --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
+                                   or one per block (default
                                    0.95, measured on the embedded model; calibrate it where you can)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
       --heads <n>                  attention heads (read from config.json for a model folder;
@@ -144,7 +145,7 @@ function params(
       ...(values.blocks !== undefined ? { blocks: numbers('blocks', values.blocks, usage) } : {}),
       ...(values.select !== undefined ? { select: values.select as NonNullable<NonNullable<CompileJMPModelParams['options']>['select']> } : {}),
       ...(values.strategy !== undefined ? { strategy: values.strategy as NonNullable<NonNullable<CompileJMPModelParams['options']>['strategy']> } : {}),
-      ...(values.tau !== undefined ? { tau: number('tau', values.tau, usage) } : {}),
+      ...(values.tau !== undefined ? { tau: ((t) => (t.length === 1 ? t[0]! : t))(numbers('tau', values.tau, usage)) } : {}),
       ...(values['no-proportional-attention'] ? { proportionalAttention: false } : {}),
     },
   };
@@ -168,7 +169,7 @@ function describeSchedule(info: ModelInspection): string {
   const keeps = [...new Set(info.schedule.map((s) => round(s.keep)))];
   const keep = keeps.length === 1 ? `keep ${keeps[0]}` : `keep ${info.schedule.map((s) => round(s.keep)).join(', ')}`;
   const planned = info.budget === null ? '' : ` (planned for a budget of ${info.budget} of the plain GMACs)`;
-  const tau = info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? `, τ ${info.tau}` : '';
+  const tau = info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? `, τ ${Array.isArray(info.tau) ? info.tau.join(', ') : info.tau}` : '';
   return `JMP ${info.strategy} (select ${info.select})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}`;
 }
 
@@ -290,7 +291,7 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
     out.write(
       [
         `Wrote ${relative(target)}`,
-        `  τ ${plan.options.tau}: top-1 agreement with the plain model ${(plan.measured.agreement * 100).toFixed(2)} %, KL ${plan.measured.kl.toFixed(5)} on ${plan.measured.images} images`,
+        `  τ ${Array.isArray(plan.options.tau) ? plan.options.tau.join(', ') : plan.options.tau}: top-1 agreement with the plain model ${(plan.measured.agreement * 100).toFixed(2)} %, KL ${plan.measured.kl.toFixed(5)} on ${plan.measured.images} images`,
         `  keep ${[...new Set(plan.options.keep.map((k) => Number(k.toFixed(4))))].join(', ')} at blocks ${plan.options.blocks.join(', ')}; GMACs / image ${gmacs(plan.gmacs.plain)} → ${gmacs(plan.gmacs.planned)} (−${((1 - plan.gmacs.planned / plan.gmacs.plain) * 100).toFixed(1)}%)`,
       ].join('\n') + '\n',
     );

@@ -7,6 +7,7 @@ import { emitJmp } from './methods/jmp.js';
 import { emitJmpIndexed } from './methods/jmp-indexed.js';
 import { emitTome } from './methods/tome.js';
 import { INT64_MAX, graphOps } from './ops.js';
+import { tauAt } from '../options.js';
 import type { GraphLayout } from './layout.js';
 import type { ReductionInput } from './methods/types.js';
 
@@ -23,8 +24,8 @@ export interface CompileOptions {
   strategy?: Strategy;
   /** JMP: how the non-critical tokens are chosen. Default 'attention'. */
   select?: JmpSelect;
-  /** Required by the adaptive strategies. */
-  tau?: number;
+  /** Required by the adaptive strategies: one τ, or one per block. */
+  tau?: number | readonly number[];
   proportionalAttention: boolean;
   heads: number;
   /** Add an output per reduction with what happened to each patch token (see {@link compiledOutputs}). Default false. */
@@ -102,8 +103,8 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         : method === 'evit'
           ? emitEvit(g, x, o.keeps![k]!)
           : o.indexOps && o.select === 'redundancy'
-            ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: o.tau, select: 'redundancy' })
-            : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: o.tau, select: o.select ?? 'attention' });
+            ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy' })
+            : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: o.select ?? 'attention' });
     const { dest } = r;
     if (r.stats) {
       const names = compiledOutputs(k);

@@ -1,6 +1,6 @@
 import { RawImage, Tensor } from '@huggingface/transformers';
 import { JmpArgumentError } from '@jmpjs/core';
-import { DEFAULT_BUDGET, DEFAULT_TAU, resolveOptions, type JMPOptions } from '../options.js';
+import { DEFAULT_BUDGET, resolveOptions, type JMPOptions } from '../options.js';
 import type { JMPPlan } from '../plan-file.js';
 import { enableJMP, type ImageClassificationPipelineLike } from './enable.js';
 
@@ -8,15 +8,20 @@ import { enableJMP, type ImageClassificationPipelineLike } from './enable.js';
 export interface CalibrateJMPOptions {
   /** Share of the plain model's GMACs to spend (default 0.65): the keep rates are planned for it. */
   budget?: number;
-  /** τ values to try (default 0.70, 0.71, …, 0.99, and 0.95, the library's default). */
+  /** τ values to try (default 0.70, 0.71, …, 0.99). */
   taus?: readonly number[];
+  /**
+   * After the best single τ: one τ per reduction block, each block in turn trying the candidates
+   * within 0.05 of it, kept where the objective improves. Default true (where there are several blocks).
+   */
+  perBlock?: boolean;
   /** One class id per image: choose by top-1 against them instead of agreement with the plain pipeline. */
   labels?: readonly number[];
   /** Images per forward (default 32). */
   batchSize?: number;
   /** The rest of the JMP setting, fixed while τ is searched (select, strategy, blocks, runner…). */
   options?: Omit<JMPOptions, 'tau' | 'budget' | 'keep' | 'plan' | 'method' | 'r'>;
-  /** Called after every forward: how many of all the forwards are done, and which candidate runs. */
+  /** Called after every forward: how many of all the forwards are done (the total grows once, when the per-block search starts), and which candidate runs. */
   onProgress?: (progress: { done: number; total: number; candidate: string }) => void;
   /** Stops the search between forwards: the promise rejects with the signal's reason; the pipeline is left plain. */
   signal?: AbortSignal;
@@ -45,7 +50,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
     throw new JmpArgumentError({ argument: 'options.labels', expected: `one class id per image (${count})`, found: `${o.labels.length} labels` });
   }
   const model = pipe as unknown as { model: Forward };
-  const total = pixels.length * (o.taus.length + 1);
+  let total = pixels.length * (o.taus.length + 1);
   let done = 0;
   const run = async (candidate: string): Promise<Float32Array[]> => {
     const out: Float32Array[] = [];
@@ -61,17 +66,38 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
   const classes = plain[0]!.length / pixels[0]!.dims[0]!;
   const score = (probs: Float32Array[]) => compare(plain, probs, classes, o.labels);
   const candidates: JMPPlan['candidates'] = [];
-  let best: { tau: number; agreement: number; kl: number; top1: number | null } | undefined;
+  let best: Candidate | undefined;
   let info: NonNullable<Awaited<ReturnType<typeof enableJMP>>['info']> | undefined;
-  for (const tau of o.taus) {
+  const trial = async (tau: number | number[], label: string): Promise<Candidate> => {
     const jmp = await enableJMP(pipe, { ...o.options, budget: o.budget, tau });
     try {
       info = jmp.info!;
-      const s = { tau, ...score(await run(`τ ${tau}`)) };
-      candidates.push(s);
-      if (!best || better(s, best, o.labels !== undefined)) best = s;
+      const c = { tau, ...score(await run(label)) };
+      candidates.push(c);
+      return c;
     } finally {
       await jmp.dispose();
+    }
+  };
+  for (const tau of o.taus) {
+    const c = await trial(tau, `τ ${tau}`);
+    if (!best || better(c, best, o.labels !== undefined)) best = c;
+  }
+  const blocks = info!.schedule.length;
+  if (o.perBlock && blocks > 1) {
+    // coordinate search, one block at a time, from the best single τ
+    const around = o.taus.filter((t) => Math.abs(t - (best!.tau as number)) <= 0.05 + 1e-9 && t !== best!.tau);
+    total += pixels.length * blocks * around.length;
+    let taus = Array.from({ length: blocks }, () => best!.tau as number);
+    for (let j = 0; j < blocks; j++) {
+      for (const t of around) {
+        const tried = taus.map((v, i) => (i === j ? t : v));
+        const c = await trial(tried, `τ ${t} at block ${info!.schedule[j]!.block}`);
+        if (strictlyBetter(c, best!, o.labels !== undefined)) {
+          best = c;
+          taus = tried;
+        }
+      }
     }
   }
   const plainTop1 = o.labels ? compare(plain, plain, classes, o.labels).top1 : null;
@@ -95,13 +121,19 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
   };
 }
 
+interface Candidate {
+  tau: number | number[];
+  agreement: number;
+  kl: number;
+  top1: number | null;
+}
+
 function checkOptions(options: CalibrateJMPOptions) {
   if (!options || typeof options !== 'object') throw new JmpArgumentError({ argument: 'options', expected: 'an options object', found: options });
   const taus = options.taus ?? [...Array.from({ length: 30 }, (_, i) => Math.round((0.7 + i / 100) * 100) / 100)];
   if (!Array.isArray(taus) || taus.length === 0 || !taus.every((t) => typeof t === 'number' && Number.isFinite(t))) {
     throw new JmpArgumentError({ argument: 'options.taus', expected: 'a non-empty array of finite τ values', found: taus });
   }
-  if (!taus.includes(DEFAULT_TAU) && options.taus === undefined) taus.push(DEFAULT_TAU);
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new JmpArgumentError({ argument: 'options.batchSize', expected: 'a positive integer', found: batchSize });
   if (options.labels !== undefined && (!Array.isArray(options.labels) || !options.labels.every((l) => Number.isInteger(l) && l >= 0))) {
@@ -114,7 +146,8 @@ function checkOptions(options: CalibrateJMPOptions) {
   }
   const budget = options.budget ?? DEFAULT_BUDGET;
   resolveOptions({ ...options.options, budget, tau: taus[0] }); // the same typed errors as enableJMP, before any work
-  return { ...options, taus: [...taus].sort((a, b) => a - b), batchSize, budget, options: options.options ?? {} };
+  if (options.perBlock !== undefined && typeof options.perBlock !== 'boolean') throw new JmpArgumentError({ argument: 'options.perBlock', expected: 'a boolean', found: options.perBlock });
+  return { ...options, taus: [...taus].sort((a, b) => a - b), batchSize, budget, perBlock: options.perBlock ?? true, options: options.options ?? {} };
 }
 
 /** The images as batches of pixel values. */
@@ -191,9 +224,16 @@ export function compare(plain: readonly Float32Array[], reduced: readonly Float3
 }
 
 /** Label-free: agreement, then KL. With labels: top-1, then agreement. Ties after that: the higher τ (it prunes more). */
-function better(a: { tau: number; agreement: number; kl: number; top1: number | null }, b: typeof a, byLabels: boolean): boolean {
+function better(a: Candidate, b: Candidate, byLabels: boolean): boolean {
   if (byLabels && a.top1 !== b.top1) return a.top1! > b.top1!;
   if (a.agreement !== b.agreement) return a.agreement > b.agreement;
   if (!byLabels && a.kl !== b.kl) return a.kl < b.kl;
-  return a.tau > b.tau;
+  return (a.tau as number) > (b.tau as number);
+}
+
+/** Per block: only a real gain moves a block's τ away from the best single τ (KL by more than 0.1 %). */
+function strictlyBetter(a: Candidate, b: Candidate, byLabels: boolean): boolean {
+  if (byLabels && a.top1 !== b.top1) return a.top1! > b.top1!;
+  if (a.agreement !== b.agreement) return a.agreement > b.agreement;
+  return !byLabels && a.kl < b.kl * 0.999;
 }
