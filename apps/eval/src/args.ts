@@ -24,6 +24,7 @@ export interface Args {
   'keep-one'?: boolean;
   profile?: boolean;
   'label-free'?: boolean;
+  'labelled-plan'?: boolean;
   budget?: string;
   plan?: string;
   'plan-out'?: string;

@@ -33,7 +33,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   if (dataSpec === DEFAULT_DATA) {
     throw new UsageError(`--data ${DEFAULT_DATA}: τ is never calibrated on test data; use ${DEFAULT_CALIBRATION_DATA} or a held-out ImageFolder`);
   }
-  if (args['label-free']) return labelFree(args, h, dataSpec);
+  if (args['label-free'] || args['labelled-plan']) return planSearch(args, h, dataSpec, !!args['labelled-plan']);
   const strategy = args.strategy ?? 'adaptive';
   if (strategy !== 'adaptive' && strategy !== 'adaptive-token') throw new UsageError(`--strategy: expected adaptive or adaptive-token, found '${strategy}'`);
   const grid = parseGrid(args.grid ?? '0.70:0.99:0.01');
@@ -112,7 +112,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
  * (top-1 agreement with the plain model, then KL) at the budget; the split's labels only report the
  * chosen plan's top-1 afterwards. Writes the plan for `pnpm eval --plan`.
  */
-async function labelFree(args: Args, h: Helpers, dataSpec: string): Promise<void> {
+async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: boolean): Promise<void> {
   const { calibrateJMP } = await import('@jmpjs/transformers-patch');
   const budget = args.budget === undefined ? 0.65 : Number(args.budget);
   if (!(budget > 0 && budget <= 1)) throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${args.budget}'`);
@@ -130,13 +130,14 @@ async function labelFree(args: Args, h: Helpers, dataSpec: string): Promise<void
     const all = new Float32Array(limit * per);
     batches.forEach((b, i) => all.set(b.pixels.data as Float32Array, i * batchSize * per));
     const { Tensor } = await import('@huggingface/transformers');
-    console.log(`label-free calibration of ${name} on ${data.name} (${limit} images, labels not used), budget ${budget}`);
+    console.log(`${labelled ? 'labelled' : 'label-free'} calibration of ${name} on ${data.name} (${limit} images, ${labelled ? 'top-1 against the labels decides' : 'labels not used'}), budget ${budget}`);
     const t0 = performance.now();
     let progress: Progress | undefined;
     const plan = await calibrateJMP(classifier, new Tensor('float32', all, [limit, ...rest]), {
       budget,
       ...(taus ? { taus } : {}),
       batchSize,
+      ...(labelled ? { labels: batches.flatMap((b) => b.labels) } : {}),
       onProgress: ({ done, total, candidate }) => {
         progress ??= new Progress(total, '');
         progress.setLabel(candidate);
@@ -155,9 +156,9 @@ async function labelFree(args: Args, h: Helpers, dataSpec: string): Promise<void
     const perBlock = plan.candidates.filter((c) => Array.isArray(c.tau));
     if (perBlock.length > 0) console.log(`per block: ${perBlock.length} candidates${Array.isArray(plan.options.tau) ? `, chosen τ ${show(plan.options.tau)}` : ', none better than the single τ'}`);
     console.log(`chosen τ ${show(plan.options.tau)}: agreement ${(plan.measured.agreement * 100).toFixed(2)} %, KL ${plan.measured.kl.toFixed(5)}; keep ${plan.options.keep.map((k) => k.toFixed(4)).join('/')} at blocks ${plan.options.blocks.join('/')}, ${((1 - plan.gmacs.planned / plan.gmacs.plain) * 100).toFixed(1)} % fewer GMACs`);
-    console.log(`top-1 on these images (labels read only now): ${(byTau.reduced * 100).toFixed(2)} % against the plain model's ${(byTau.plain * 100).toFixed(2)} %`);
+    console.log(`top-1 on these images${labelled ? '' : ' (labels read only now)'}: ${(byTau.reduced * 100).toFixed(2)} % against the plain model's ${(byTau.plain * 100).toFixed(2)} %`);
     console.log(`calibration took ${seconds.toFixed(1)} s for ${plan.candidates.length} candidates`);
-    const out = args['plan-out'] ?? path.join(args.out ?? 'apps/eval/out', `plan-${name}.json`);
+    const out = args['plan-out'] ?? path.join(args.out ?? 'apps/eval/out', `plan-${name}${labelled ? '-labelled' : ''}.json`);
     await mkdir(path.dirname(path.resolve(out)), { recursive: true });
     await writeFile(out, JSON.stringify(plan, null, 2) + '\n');
     console.log(`plan: ${out}`);

@@ -49,7 +49,8 @@ Options:
   --keeps <list>      calibrate: keep rates whose mean top-1 τ maximises (default: the −20/−35/−50 % GMACs points)
   --label-free        calibrate: calibrateJMP on the split without its labels (agreement with the plain
                       model, then KL) at --budget; writes the plan (--plan-out, default out/plan-<model>.json)
-  --budget <share>    calibrate --label-free: share of the plain GMACs (default 0.65)
+  --labelled-plan     calibrate: the same search with the split's labels deciding (top-1)
+  --budget <share>    calibrate --label-free / --labelled-plan: share of the plain GMACs (default 0.65)
   --plan <file>       eval: also evaluate this plan (from calibrate --label-free or calibrateJMP)
   --runs <n>          bench: alternating rounds per setting (default 5)
   --batches <list>    bench: batch sizes (default 1,32)
@@ -86,6 +87,7 @@ const OPTIONS = {
   runner: { type: 'string' },
   'keep-one': { type: 'boolean' },
   'label-free': { type: 'boolean' },
+  'labelled-plan': { type: 'boolean' },
   budget: { type: 'string' },
   plan: { type: 'string' },
   'plan-out': { type: 'string' },

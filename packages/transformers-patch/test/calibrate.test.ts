@@ -9,7 +9,7 @@ import { loadClassifier, logits, maxAbsDiff, pixels, type Classifier } from './h
 describe('calibrateJMP', () => {
   let vit: Classifier;
   let deit: Classifier;
-  const images = pixels(12, 77);
+  const images = pixels(16, 77);
   beforeAll(async () => {
     [vit, deit] = await Promise.all([loadClassifier('tiny-vit'), loadClassifier('tiny-deit')]);
   });
@@ -35,12 +35,12 @@ describe('calibrateJMP', () => {
     // the best: highest agreement, then lowest KL
     const best = [...plan.candidates].sort((a, b) => b.agreement - a.agreement || a.kl - b.kl)[0]!;
     expect(plan.options.tau).toBe(best.tau);
-    expect(plan.measured).toMatchObject({ images: 12, agreement: best.agreement, kl: best.kl, top1: null, plainTop1: null });
+    expect(plan.measured).toMatchObject({ images: 16, agreement: best.agreement, kl: best.kl, top1: null, plainTop1: null });
     expect(Math.abs(plan.gmacs.planned / plan.gmacs.plain - 0.6)).toBeLessThanOrEqual(0.01);
     expect(plan.budget).toBe(0.6);
-    // progress: 3 batches per pass, 4 passes (plain and three candidates), in order
-    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    expect(progress.every((p) => p.total === 12)).toBe(true);
+    // progress: 4 batches per pass, 4 passes (plain and three candidates; none within 0.05 of another for the per-block search), in order
+    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(progress.every((p) => p.total === 16)).toBe(true);
     expect(progress[0]!.candidate).toBe('plain');
     // the pipeline is plain again
     expect(maxAbsDiff(await logits(vit, images), plain)).toBe(0);
@@ -51,12 +51,12 @@ describe('calibrateJMP', () => {
       expect(jmp.info!.schedule.map((s) => s.amount)).toEqual(plan.options.keep);
       const reduced = await logits(vit, images);
       let agree = 0;
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < 16; i++) {
         const row = (x: Float32Array) => Array.from(x.subarray(i * 10, i * 10 + 10));
         const top = (r: number[]) => r.indexOf(Math.max(...r));
         if (top(row(reduced)) === top(row(plain))) agree++;
       }
-      expect(agree / 12).toBe(plan.measured.agreement);
+      expect(agree / 16).toBe(plan.measured.agreement);
     } finally {
       await jmp.dispose();
     }
@@ -88,7 +88,7 @@ describe('calibrateJMP', () => {
   });
 
   it('with labels, top-1 decides; the plain top-1 is reported', async () => {
-    const labels = Array.from({ length: 12 }, (_, i) => i % 10);
+    const labels = Array.from({ length: 16 }, (_, i) => i % 10);
     const plan = await calibrateJMP(deit, images, { taus: [0.6, 0.95], labels });
     expect(plan.objective).toBe('top1');
     expect(plan.measured.top1).not.toBeNull();
@@ -106,7 +106,7 @@ describe('calibrateJMP', () => {
       batchSize: 4,
       signal: controller.signal,
       onProgress: (p) => {
-        if (p.done === 4) controller.abort(reason);
+        if (p.done === 5) controller.abort(reason);
       },
     });
     await expect(run).rejects.toBe(reason);
@@ -115,5 +115,6 @@ describe('calibrateJMP', () => {
     await expect(calibrateJMP(vit, images, { labels: [1, 2] })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.labels');
     await expect(calibrateJMP(vit, images, { budget: 2 })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.budget');
     await expect(calibrateJMP(vit, [], {})).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'images');
+    await expect(calibrateJMP(vit, pixels(15, 3), {})).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && /at least 16 images/.test((e as Error).message));
   });
 });

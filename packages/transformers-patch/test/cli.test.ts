@@ -257,8 +257,8 @@ describe('jmp calibrate', () => {
     const { RawImage } = await import('@huggingface/transformers');
     const images = path.join(tmp, 'images', 'nested');
     mkdirSync(images, { recursive: true });
-    const bytes = xorshift32Bytes(5, 6 * 64 * 48 * 3);
-    for (let i = 0; i < 6; i++) {
+    const bytes = xorshift32Bytes(5, 16 * 64 * 48 * 3);
+    for (let i = 0; i < 16; i++) {
       await new RawImage(new Uint8ClampedArray(bytes.subarray(i * 64 * 48 * 3, (i + 1) * 64 * 48 * 3)), 64, 48, 3).save(path.join(images, `im${i}.png`));
     }
     writeFileSync(path.join(tmp, 'images', 'notes.txt'), 'not an image');
@@ -266,10 +266,10 @@ describe('jmp calibrate', () => {
     const r = jmp('calibrate', modelPath('tiny-vit'), path.join(tmp, 'images'), '--out', out, '--taus', '0.5:0.9:0.4', '--batch', '4');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`Wrote`);
-    expect(r.stderr).toContain('on 6 images');
+    expect(r.stderr).toContain('on 16 images');
     const plan = JSON.parse(readFileSync(out, 'utf8')) as JMPPlan;
     expect(plan.candidates.map((c) => c.tau)).toEqual([0.5, 0.9]);
-    expect(plan.measured.images).toBe(6);
+    expect(plan.measured.images).toBe(16);
     expect(r.stdout).toContain(`τ ${plan.options.tau}: top-1 agreement`);
     const classifier = await loadClassifier('tiny-vit');
     try {

@@ -4,6 +4,9 @@ import { DEFAULT_BUDGET, resolveOptions, type JMPOptions } from '../options.js';
 import type { JMPPlan } from '../plan-file.js';
 import { enableJMP, type ImageClassificationPipelineLike } from './enable.js';
 
+/** Fewest images calibrateJMP accepts. */
+export const MIN_IMAGES = 16;
+
 /** Options of {@link calibrateJMP}. */
 export interface CalibrateJMPOptions {
   /** Share of the plain model's GMACs to spend (default 0.65): the keep rates are planned for it. */
@@ -46,6 +49,9 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
   const o = checkOptions(options);
   const pixels = await batchesOf(pipe as Pipe, images, o.batchSize);
   const count = pixels.reduce((a, t) => a + t.dims[0]!, 0);
+  if (count < MIN_IMAGES) {
+    throw new JmpArgumentError({ argument: 'images', expected: `at least ${MIN_IMAGES} images (agreement on fewer says little)`, found: `${count} image${count === 1 ? '' : 's'}` });
+  }
   if (o.labels && o.labels.length !== count) {
     throw new JmpArgumentError({ argument: 'options.labels', expected: `one class id per image (${count})`, found: `${o.labels.length} labels` });
   }
