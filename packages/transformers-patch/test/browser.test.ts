@@ -6,7 +6,7 @@ import { modelPath } from '@jmpjs/fixtures';
 import { Tensor } from '@huggingface/transformers';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enableJMP, type JMPOptions } from '../src/index.js';
+import { calibrateJMP, enableJMP, type JMPOptions, type JMPPlan } from '../src/index.js';
 import { buildPage } from './browser/build-page.js';
 import type { CaseInput, CaseResult } from './browser/page/main.js';
 import { jmpReference, loadClassifier, logits, maxAbsDiff, type JmpReference, type ReferenceCase } from './helpers.js';
@@ -33,6 +33,7 @@ interface PageApi {
     }>;
     withoutWebGPU(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{ warnings: string[]; device: string | null; logits: number[] }>;
     concurrent(params: { model: string; device: string; options: JMPOptions; pixels: number[]; dims: number[]; calls: number }): Promise<{ sequential: number[][]; concurrent: number[][] }>;
+    calibrate(params: { model: string; device: string; pixels: number[]; dims: number[]; taus: number[] }): Promise<{ plan: JMPPlan; progress: number; logits: number[]; planned: number[] }>;
   };
 }
 
@@ -152,6 +153,35 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     expect(out.device).toBe('wasm');
     expect(maxAbsDiff(Float32Array.from(out.logits), Float32Array.from(c.logits.flat()))).toBeLessThanOrEqual(ref.tolerance);
   }, 120_000);
+
+  it('calibrateJMP → plan → enableJMP({ plan }) on wasm: the plan Node makes, and the same logits', async () => {
+    const { pixels: all } = jmpReference('tiny-vit');
+    const n = 16;
+    const data = new Float32Array(n * PER_IMAGE);
+    for (let i = 0; i < n; i++) data.set(all.subarray((i % 4) * PER_IMAGE, (i % 4 + 1) * PER_IMAGE), i * PER_IMAGE);
+    for (let i = 0; i < data.length; i += 997) data[i] = -data[i]!; // 16 different images
+    const taus = [0.5, 0.9];
+    const out = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.calibrate(params), { model: 'tiny-vit', device: 'wasm', pixels: Array.from(data), dims: [n, 3, 224, 224], taus });
+    expect(out.progress).toBe(2 * 3); // two batches of 8, plain and two candidates
+    expect(out.planned).toEqual(out.plan.options.keep);
+    // Node calibrates the same images to the same plan (the graph fingerprint included) and logits
+    const classifier = await loadClassifier('tiny-vit');
+    try {
+      const x = new Tensor('float32', data, [n, 3, 224, 224]);
+      const plan = await calibrateJMP(classifier, x, { taus, batchSize: 8 });
+      expect(out.plan.model.fingerprint).toBe(plan.model.fingerprint);
+      expect(out.plan.options).toEqual(plan.options);
+      expect(out.plan.measured.agreement).toBe(plan.measured.agreement);
+      const jmp = await enableJMP(classifier, { plan: out.plan });
+      try {
+        expect(maxAbsDiff(Float32Array.from(out.logits), await logits(classifier, x))).toBeLessThanOrEqual(1e-4);
+      } finally {
+        await jmp.dispose();
+      }
+    } finally {
+      await classifier.dispose();
+    }
+  }, 180_000);
 
   describe('on WebGPU (SwiftShader)', () => {
     let webgpu = false;

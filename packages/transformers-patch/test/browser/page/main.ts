@@ -3,7 +3,7 @@
 // `wasm` or `webgpu`. It records every GPU buffer mapped for reading, so that a test can prove
 // that nothing but the outputs comes back to the CPU during a forward pass.
 import { Tensor, env, pipeline } from '@huggingface/transformers';
-import { createJMPPipeline, enableJMP, type JMPOptions } from '../../../src/index.web.js';
+import { calibrateJMP, createJMPPipeline, enableJMP, type JMPOptions, type JMPPlan } from '../../../src/index.web.js';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
@@ -98,6 +98,25 @@ async function concurrent(params: { model: string; device: 'wasm' | 'webgpu'; op
   }
 }
 
+/** calibrateJMP on pixel values, then the plan (through JSON) in enableJMP: logits of the planned pipeline. */
+async function calibrate(params: { model: string; device: 'wasm' | 'webgpu'; pixels: number[]; dims: number[]; taus: number[] }): Promise<{ plan: JMPPlan; progress: number; logits: number[]; planned: number[] }> {
+  const classifier = (await pipeline('image-classification', params.model, { device: params.device, dtype: 'fp32' })) as unknown as Classifier;
+  try {
+    const x = new Tensor('float32', Float32Array.from(params.pixels), params.dims);
+    let progress = 0;
+    const plan = await calibrateJMP(classifier as never, x, { taus: params.taus, batchSize: 8, onProgress: () => progress++ });
+    const jmp = await enableJMP(classifier as never, { plan: JSON.parse(JSON.stringify(plan)) as JMPPlan });
+    try {
+      const out = await classifier.model({ pixel_values: x });
+      return { plan, progress, logits: Array.from(out.logits.data as Float32Array), planned: jmp.info!.schedule.map((s) => s.amount) };
+    } finally {
+      await jmp.dispose();
+    }
+  } finally {
+    await classifier.dispose();
+  }
+}
+
 /** createJMPPipeline asked for `webgpu` where no WebGPU adapter is found (stubbed here). */
 async function withoutWebGPU(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{ warnings: string[]; device: string | null; logits: number[] }> {
   const gpu = (navigator as { gpu?: { requestAdapter: () => Promise<unknown> } }).gpu;
@@ -164,5 +183,5 @@ async function hasWebGPU(): Promise<boolean> {
   return !!gpu && (await gpu.requestAdapter()) !== null;
 }
 
-Object.assign(globalThis, { jmpTest: { run, concurrent, withoutWebGPU, deviceLost, hasWebGPU, hasShaderF16 } });
+Object.assign(globalThis, { jmpTest: { run, concurrent, withoutWebGPU, deviceLost, hasWebGPU, hasShaderF16, calibrate } });
 document.getElementById('status')!.textContent = 'ready';
