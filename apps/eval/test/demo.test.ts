@@ -258,6 +258,34 @@ describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () =>
     for (const m of seen.maps) expect(m.saturated, 'coloured patches in the token map').toBeGreaterThanOrEqual(12);
   }, 180_000);
 
+  it('"Calibrate τ on my images" on the bundled images: a label-free plan, shown and used', async () => {
+    await page.click('#calibrate');
+    await page.waitForFunction(
+      () => {
+        const s = document.getElementById('status');
+        return s?.dataset.state === 'error' || (s?.dataset.state === 'done' && (document.getElementById('plan-summary')?.textContent ?? '') !== '');
+      },
+      null,
+      { timeout: 170_000 },
+    );
+    expect(await page.textContent('#status')).toContain('done');
+    const summary = (await page.textContent('#plan-summary')) ?? '';
+    expect(summary).toMatch(/Calibrated on 20 bundled images \(samples and mirrors\), no labels: τ [\d./]+, keep 0\.\d+ at blocks 2\/4\/6\/8\/10\/12 \(−35\.0 % GMACs\)/);
+    const agreement = Number(await page.getAttribute('#plan-summary', 'data-agreement'));
+    expect(agreement).toBeGreaterThan(0.5);
+    expect(agreement).toBeLessThanOrEqual(1);
+    // the JMP card now runs the plan
+    expect(await page.textContent('#jmp-summary')).toContain('the calibrated plan: τ');
+    expect(await page.$$eval('#top5-jmp li', (lis) => lis.length)).toBe(5);
+    // changing a setting of the plan's leaves it
+    await page.fill('#tau', '0.9');
+    await page.dispatchEvent('#tau', 'change');
+    await page.waitForFunction(() => (document.getElementById('plan-summary')?.textContent ?? '') === '' && document.getElementById('status')?.dataset.state === 'done', null, { timeout: 120_000 });
+    expect(await page.textContent('#jmp-summary')).not.toContain('calibrated plan');
+    expect(errors).toEqual([]);
+    expect(failed).toEqual([]);
+  }, 300_000);
+
   it("an image of the user's (file input) with strategy prune: pruned patches in every map", async () => {
     await page.selectOption('#strategy', 'prune');
     const png = await page.screenshot(); // any picture will do

@@ -3,7 +3,7 @@
 import { RawImage, env, pipeline } from '@huggingface/transformers';
 import './offline-env.js';
 import { baselineMacs } from '@jmpjs/core';
-import { enableJMP, type JMPHandle, type JMPOptions } from '@jmpjs/transformers-patch';
+import { calibrateJMP, enableJMP, type JMPHandle, type JMPOptions, type JMPPlan } from '@jmpjs/transformers-patch';
 import bundled from 'virtual:fmnist-samples';
 import { CALIBRATED_TAU } from '../../src/calibrated-tau.js';
 import { tokenMapFigure } from './token-map.js';
@@ -33,6 +33,8 @@ interface ModelSettings {
 }
 interface JmpSettings {
   enabled: boolean;
+  /** A plan from "Calibrate τ on my images": it sets keep and τ (the controls' values are ignored). */
+  plan: JMPPlan | null;
   keep: number;
   strategy: Strategy;
   tau: number;
@@ -78,6 +80,9 @@ const ui = {
   jmpSummary: $('jmp-summary'),
   comparison: $('comparison'),
   maps: $('token-maps'),
+  calibrate: $<HTMLButtonElement>('calibrate'),
+  calibFiles: $<HTMLInputElement>('calib-files'),
+  planSummary: $('plan-summary'),
 };
 
 function setStatus(state: 'loading' | 'ready' | 'running' | 'done' | 'error', text: string, image?: string): void {
@@ -112,6 +117,7 @@ function jmpSettings(): JmpSettings {
   const tau = Number(ui.tau.value);
   return {
     enabled: ui.jmpEnabled.checked,
+    plan: activePlan,
     keep: Number(ui.keep.value),
     strategy,
     tau: Number.isFinite(tau) ? Math.min(1, Math.max(-1, tau)) : calibratedTau(),
@@ -171,6 +177,9 @@ async function ensureModel(settings: ModelSettings): Promise<NonNullable<typeof 
 }
 
 async function releaseAll(): Promise<void> {
+  // a plan is for one model file: another model or dtype drops it
+  activePlan = null;
+  ui.planSummary.textContent = '';
   await handle?.dispose();
   handle = null;
   handleKey = '';
@@ -191,8 +200,8 @@ async function ensureJmp(model: NonNullable<typeof loaded>, s: JmpSettings): Pro
   handleKey = '';
   if (s.enabled) {
     setStatus('loading', 'enabling JMP…');
-    const options: JMPOptions = { strategy: s.strategy, keep: s.keep, trackSources: true };
-    if (s.strategy.startsWith('adaptive')) options.tau = s.tau;
+    const options: JMPOptions = s.plan ? { plan: s.plan, trackSources: true } : { strategy: s.strategy, keep: s.keep, trackSources: true };
+    if (!s.plan && s.strategy.startsWith('adaptive')) options.tau = s.tau;
     handle = await enableJMP(model.reduced, options);
   }
   handleKey = key;
@@ -363,7 +372,7 @@ async function classify(input: InputImage): Promise<void> {
   ui.cardJmp.classList.toggle('off', !jmp);
   if (jmpTop) renderTop5(ui.top5Jmp, jmpTop, input.label, plainTop[0]?.label);
   else ui.top5Jmp.replaceChildren();
-  ui.jmpSummary.textContent = jmp ? `${s.strategy}, keep ${s.keep.toFixed(2)}${s.strategy.startsWith('adaptive') ? `, τ ${s.tau.toFixed(2)}` : ''}` : '(off)';
+  ui.jmpSummary.textContent = !jmp ? '(off)' : s.plan ? `the calibrated plan: ${planText(s.plan)}` : `${s.strategy}, keep ${s.keep.toFixed(2)}${s.strategy.startsWith('adaptive') ? `, τ ${s.tau.toFixed(2)}` : ''}`;
   renderMaps(jmp, model.reduced, input.draw);
 
   setStatus('running', `timing ${input.name}…`);
@@ -403,6 +412,48 @@ function clearResults(): void {
   if (!loaded) ui.modelName.textContent = 'none loaded';
 }
 
+// ---------------------------------------------------------------------------------------------
+// Calibration (label-free, on the user's images)
+// ---------------------------------------------------------------------------------------------
+
+let activePlan: JMPPlan | null = null;
+let calibrateRequested = false;
+
+function planText(plan: JMPPlan): string {
+  const taus = Array.isArray(plan.options.tau) ? plan.options.tau.map((t) => t.toFixed(2)).join('/') : plan.options.tau.toFixed(2);
+  const keeps = [...new Set(plan.options.keep.map((k) => k.toFixed(2)))].join('/');
+  return `τ ${taus}, keep ${keeps} at blocks ${plan.options.blocks.join('/')} (−${((1 - plan.gmacs.planned / plan.gmacs.plain) * 100).toFixed(1)} % GMACs)`;
+}
+
+/** The bundled samples and their mirror images (20 images: calibration wants 16 or more). */
+function bundledForCalibration(): RawImage[] {
+  const { rows, cols, samples } = bundled;
+  return samples.flatMap((s) => {
+    const pixels = decodeBase64(s.pixels);
+    const mirror = new Uint8ClampedArray(pixels.length);
+    for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) mirror[y * cols + x] = pixels[y * cols + (cols - 1 - x)]!;
+    return [new RawImage(new Uint8ClampedArray(pixels), cols, rows, 1), new RawImage(mirror, cols, rows, 1)];
+  });
+}
+
+async function calibrate(): Promise<void> {
+  const model = await ensureModel(modelSettings());
+  // calibrateJMP needs the pipeline plain: JMP comes back on with the plan
+  await handle?.dispose();
+  handle = null;
+  handleKey = '';
+  const files = [...(ui.calibFiles.files ?? [])].filter((f) => f.type.startsWith('image/'));
+  const images = files.length > 0 ? await Promise.all(files.map((f) => RawImage.fromBlob(f))) : bundledForCalibration();
+  const source = files.length > 0 ? `${files.length} images of yours` : `${images.length} bundled images (samples and mirrors)`;
+  const plan = await calibrateJMP(model.reduced as never, images, {
+    budget: 0.65,
+    onProgress: ({ done, total, candidate }) => setStatus('running', `calibrating on ${source}: ${Math.round((100 * done) / total)} % (${candidate})`),
+  });
+  activePlan = plan;
+  ui.planSummary.dataset.agreement = String(plan.measured.agreement);
+  ui.planSummary.textContent = `Calibrated on ${source}, no labels: ${planText(plan)}; the reduced pipeline agrees with the plain one on ${(plan.measured.agreement * 100).toFixed(1)} % of them. JMP now runs this plan (change a setting above to leave it).`;
+}
+
 // One task at a time; changes made meanwhile run once the current task is over.
 let dirty = false;
 let running = false;
@@ -419,6 +470,10 @@ async function drain(): Promise<void> {
     while (dirty) {
       dirty = false;
       try {
+        if (calibrateRequested) {
+          calibrateRequested = false;
+          await calibrate();
+        }
         if (current) await classify(current);
         else {
           await ensureJmp(await ensureModel(modelSettings()), jmpSettings());
@@ -451,9 +506,22 @@ function main(): void {
   ui.tau.value = calibratedTau().toFixed(2);
   syncControls();
   bundledSamples();
-  for (const el of [ui.device, ui.dtype, ui.jmpEnabled, ui.keep, ui.tau, ui.runs]) el.addEventListener('change', () => schedule());
+  for (const el of [ui.device, ui.dtype, ui.jmpEnabled, ui.runs]) el.addEventListener('change', () => schedule());
+  // keep, τ and strategy are the plan's while it runs: changing one leaves the plan
+  const leavePlan = () => {
+    if (activePlan) {
+      activePlan = null;
+      ui.planSummary.textContent = '';
+    }
+  };
+  for (const el of [ui.keep, ui.tau]) el.addEventListener('change', () => (leavePlan(), schedule()));
+  ui.calibrate.addEventListener('click', () => {
+    calibrateRequested = true;
+    schedule();
+  });
   ui.keep.addEventListener('input', () => syncControls());
   ui.strategy.addEventListener('change', () => {
+    leavePlan();
     ui.tau.value = calibratedTau().toFixed(2);
     syncControls();
     schedule();
