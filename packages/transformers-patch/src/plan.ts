@@ -1,5 +1,17 @@
+// How a model is planned: options + the model → the schedule (blocks, keep rates or r, τ), the
+// runner, and the compiled graph or segments. enableJMP, calibrateJMP (through enableJMP),
+// compileJMPModel and the jmp CLI all plan here; host/enable.ts keeps the handle and its lifecycle.
 import { JmpArgumentError, planBudget, planTokens, resolveSchedule, type BlockTokens, type ModelShape, type Schedule, type ScheduleStep } from '@jmpjs/core';
+import { platform } from '#platform';
+import { JmpError, UnsupportedModelError } from './errors.js';
+import { compileJMP } from './graph/compile.js';
+import { findLayout, type GraphLayout } from './graph/layout.js';
+import { shapeFromConfig } from './graph/model-shape.js';
+import { buildSegments, type Segment } from './graph/segments.js';
+import type { SessionSource } from './host/sessions.js';
+import { decodeModel, type ModelProto } from './onnx/proto.js';
 import { defaultBlocks, type ResolvedOptions } from './options.js';
+import { graphFingerprint } from './plan-file.js';
 
 /** Where and how much a model reduces, for its depth and token count. */
 export interface SchedulePlan {
@@ -41,4 +53,111 @@ export function planSchedule(o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 
   const steps = resolveSchedule(schedule, o.method, depth);
   const planned = planTokens({ schedule, method: o.method, depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, ...(select ? { select } : {}) });
   return { blocks, steps, planned, budget: o.budget ?? null };
+}
+
+/** Everything built from the model and the options, before any session changes. */
+export interface Plan {
+  layout: GraphLayout;
+  shape: ModelShape;
+  steps: { block: number; amount: number }[];
+  planned: BlockTokens[];
+  budget: number | null;
+  fingerprint: string;
+  heads: number;
+  /** The segment models (segments runner); encoded one at a time when their sessions are created. */
+  segments: Segment[];
+  /** The model with JMP compiled in (compiled runner); dropped once encoded. */
+  compiled?: ModelProto;
+  runner: 'compiled' | 'segments';
+  /** The compiled JMP is in index form (CPU and wasm execution providers, select 'redundancy'). */
+  indexed: boolean;
+}
+
+async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
+  const type = config.model_type;
+  if (type !== 'vit' && type !== 'deit') {
+    throw new UnsupportedModelError({ lookedFor: "a ViT-family model (config.model_type 'vit' or 'deit')", found: `model_type ${JSON.stringify(type)}` });
+  }
+  const proto = decodeModel(await platform.readSource(source.source));
+  const layout = findLayout(proto);
+  const fingerprint = graphFingerprint(proto);
+  if (o.planFingerprint !== undefined && o.planFingerprint !== fingerprint) {
+    throw new JmpArgumentError({
+      argument: 'options.plan',
+      expected: `a plan made for this model (graph fingerprint ${fingerprint})`,
+      found: `a plan for graph ${o.planFingerprint}`,
+      hint: 'Calibrate again on this model (a plan is for one model file and dtype).',
+    });
+  }
+  const { shape, heads } = shapeFromConfig(config, layout);
+  const { blocks, steps, planned, budget } = planSchedule(o, shape);
+  // index ops where onnxruntime has them (CPU, wasm); float masks on WebGPU
+  const indexOps = !onWebGPU(source.options);
+  // The compiled graph where it can be built (opset ≥ 13), else segments.
+  const compiled =
+    o.runner !== 'segments' && layout.opset >= 13
+      ? compileJMP(proto, layout, {
+          method: o.method,
+          blocks,
+          ...(o.method === 'tome' ? { rs: steps.map((s) => s.amount) } : { keeps: steps.map((s) => s.amount) }),
+          strategy: o.strategy,
+          select: o.select,
+          ...(o.tau !== undefined ? { tau: o.tau } : {}),
+          proportionalAttention: o.proportionalAttention,
+          trackSources: o.trackSources,
+          heads,
+          indexOps,
+        })
+      : undefined;
+  if (o.runner === 'compiled' && !compiled) {
+    throw new UnsupportedModelError({ lookedFor: 'opset 13 or newer (runner: compiled)', found: `opset ${layout.opset}`, hint: "Use runner: 'segments'." });
+  }
+  const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads });
+  return {
+    ...(compiled ? { compiled } : {}),
+    runner: compiled ? 'compiled' : 'segments',
+    indexed: !!compiled && indexOps && o.method === 'jmp' && o.select === 'redundancy',
+    layout,
+    shape,
+    steps,
+    planned,
+    budget,
+    fingerprint,
+    heads,
+    segments,
+  };
+}
+
+/** Whether session options put the model on WebGPU. */
+export function onWebGPU(options: Record<string, unknown>): boolean {
+  const providers = options.executionProviders;
+  return Array.isArray(providers) && providers.some((p) => p === 'webgpu' || (typeof p === 'object' && p !== null && (p as { name?: unknown }).name === 'webgpu'));
+}
+
+/**
+ * {@link makePlan} with every failure typed: an unreadable file given as `modelSource` is a
+ * {@link JmpArgumentError}; anything else that is not already a {@link JmpError} (an unreadable
+ * file of the pipeline, an unexpected error while planning) an {@link UnsupportedModelError}
+ * that keeps the original as `cause` (so `onUnsupported: 'passthrough'` covers it too).
+ */
+export async function planModel(config: Record<string, unknown>, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
+  try {
+    return await makePlan(config, o, source);
+  } catch (e) {
+    if (JmpError.isInstance(e)) throw e;
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    if (typeof (e as { code?: unknown } | null)?.code === 'string' && typeof source.source === 'string') {
+      // Reading the file failed (ENOENT, EISDIR, EACCES…).
+      if (o.modelSource !== undefined) {
+        throw new JmpArgumentError({ argument: 'options.modelSource', expected: 'the path of a readable ONNX file, or its bytes', found: o.modelSource, hint: `Reading it failed (${message}).` });
+      }
+      throw new UnsupportedModelError({ lookedFor: `the pipeline's ONNX file ${source.source}`, found: `a file that could not be read (${message})`, hint: 'Pass the model as modelSource (its path or bytes).', cause: e });
+    }
+    throw new UnsupportedModelError({
+      lookedFor: 'a model this package can read and plan',
+      found: `an error while planning (${message})`,
+      hint: "This is probably a bug in @jmpjs/transformers-patch: please report it with the model. onUnsupported: 'passthrough' leaves such pipelines unchanged.",
+      cause: e,
+    });
+  }
 }

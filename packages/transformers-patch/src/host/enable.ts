@@ -1,14 +1,9 @@
 import { Tensor, pipeline } from '@huggingface/transformers';
 import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type ModelShape } from '@jmpjs/core';
 import { JmpError, JmpStateError, UnsupportedModelError } from '../errors.js';
-import { findLayout, type GraphLayout } from '../graph/layout.js';
-import { shapeFromConfig } from '../graph/model-shape.js';
-import { compileJMP } from '../graph/compile.js';
-import { buildSegments, type Segment } from '../graph/segments.js';
-import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
+import { encodeModel } from '../onnx/proto.js';
 import { methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
-import { planSchedule } from '../plan.js';
-import { graphFingerprint } from '../plan-file.js';
+import { onWebGPU, planModel, type Plan } from '../plan.js';
 import { CompiledRunner } from '../runner/compiled-runner.js';
 import { checkPixelValues } from '../runner/input.js';
 import { SegmentRunner, type CallRecord, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
@@ -92,79 +87,7 @@ function hostModel(pipe: unknown): HostModel {
   return model as HostModel;
 }
 
-/** Everything built from the model and the options, before any session changes. */
-interface Plan {
-  layout: GraphLayout;
-  shape: ModelShape;
-  steps: { block: number; amount: number }[];
-  planned: BlockTokens[];
-  budget: number | null;
-  fingerprint: string;
-  heads: number;
-  /** The segment models (segments runner); encoded one at a time when their sessions are created. */
-  segments: Segment[];
-  /** The model with JMP compiled in (compiled runner); dropped once encoded. */
-  compiled?: ModelProto;
-  runner: 'compiled' | 'segments';
-  /** The compiled JMP is in index form (CPU and wasm execution providers, select 'redundancy'). */
-  indexed: boolean;
-}
 
-async function makePlan(model: HostModel, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
-  const config = model.config;
-  const type = config.model_type;
-  if (type !== 'vit' && type !== 'deit') {
-    throw new UnsupportedModelError({ lookedFor: "a ViT-family model (config.model_type 'vit' or 'deit')", found: `model_type ${JSON.stringify(type)}` });
-  }
-  const proto = decodeModel(await platform.readSource(source.source));
-  const layout = findLayout(proto);
-  const fingerprint = graphFingerprint(proto);
-  if (o.planFingerprint !== undefined && o.planFingerprint !== fingerprint) {
-    throw new JmpArgumentError({
-      argument: 'options.plan',
-      expected: `a plan made for this model (graph fingerprint ${fingerprint})`,
-      found: `a plan for graph ${o.planFingerprint}`,
-      hint: 'Calibrate again on this model (a plan is for one model file and dtype).',
-    });
-  }
-  const { shape, heads } = shapeFromConfig(config, layout);
-  const { blocks, steps, planned, budget } = planSchedule(o, shape);
-  // index ops where onnxruntime has them (CPU, wasm); float masks on WebGPU
-  const indexOps = !onWebGPU(source.options);
-  // The compiled graph where it can be built (opset ≥ 13), else segments.
-  const compiled =
-    o.runner !== 'segments' && layout.opset >= 13
-      ? compileJMP(proto, layout, {
-          method: o.method,
-          blocks,
-          ...(o.method === 'tome' ? { rs: steps.map((s) => s.amount) } : { keeps: steps.map((s) => s.amount) }),
-          strategy: o.strategy,
-          select: o.select,
-          ...(o.tau !== undefined ? { tau: o.tau } : {}),
-          proportionalAttention: o.proportionalAttention,
-          trackSources: o.trackSources,
-          heads,
-          indexOps,
-        })
-      : undefined;
-  if (o.runner === 'compiled' && !compiled) {
-    throw new UnsupportedModelError({ lookedFor: 'opset 13 or newer (runner: compiled)', found: `opset ${layout.opset}`, hint: "Use runner: 'segments'." });
-  }
-  const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads });
-  return {
-    ...(compiled ? { compiled } : {}),
-    runner: compiled ? 'compiled' : 'segments',
-    indexed: !!compiled && indexOps && o.method === 'jmp' && o.select === 'redundancy',
-    layout,
-    shape,
-    steps,
-    planned,
-    budget,
-    fingerprint,
-    heads,
-    segments,
-  };
-}
 
 /**
  * Turns JMP (or ToMe / EViT, for comparisons) on in an existing transformers.js
@@ -181,7 +104,7 @@ export async function enableJMP(pipe: ImageClassificationPipelineLike, options?:
   claimPipeline(model); // before any await: a second enableJMP on this pipeline is a JmpStateError
   let plan: Plan;
   try {
-    plan = await planFor(model, o, source);
+    plan = await planModel(model.config, o, source);
   } catch (e) {
     unclaimPipeline(model);
     if (UnsupportedModelError.isInstance(e) && o.onUnsupported === 'passthrough') {
@@ -201,7 +124,7 @@ export async function inspectJMP(pipe: ImageClassificationPipelineLike, options?
   const o = resolveOptions(options);
   const model = hostModel(pipe);
   const { source, env } = resolveSource(model, o);
-  return planInfo(await planFor(model, o, source), env);
+  return planInfo(await planModel(model.config, o, source), env);
 }
 
 /**
@@ -313,11 +236,6 @@ export function segmentSessionOptions(options: Record<string, unknown>): Record<
   };
 }
 
-/** Whether session options put the model on WebGPU. */
-function onWebGPU(options: Record<string, unknown>): boolean {
-  const providers = options.executionProviders;
-  return Array.isArray(providers) && providers.some((p) => p === 'webgpu' || (typeof p === 'object' && p !== null && (p as { name?: unknown }).name === 'webgpu'));
-}
 
 /** The same session options on the wasm execution provider (outputs on the CPU). */
 function onWasm(options: Record<string, unknown>): Record<string, unknown> {
@@ -399,33 +317,6 @@ function unclaimPipeline(model: HostModel): void {
   if (handles.get(model) === 'starting') handles.delete(model);
 }
 
-/**
- * {@link makePlan} with every failure typed: an unreadable file given as `modelSource` is a
- * {@link JmpArgumentError}; anything else that is not already a {@link JmpError} (an unreadable
- * file of the pipeline, an unexpected error while planning) an {@link UnsupportedModelError}
- * that keeps the original as `cause` (so `onUnsupported: 'passthrough'` covers it too).
- */
-async function planFor(model: HostModel, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
-  try {
-    return await makePlan(model, o, source);
-  } catch (e) {
-    if (JmpError.isInstance(e)) throw e;
-    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    if (typeof (e as { code?: unknown } | null)?.code === 'string' && typeof source.source === 'string') {
-      // Reading the file failed (ENOENT, EISDIR, EACCES…).
-      if (o.modelSource !== undefined) {
-        throw new JmpArgumentError({ argument: 'options.modelSource', expected: 'the path of a readable ONNX file, or its bytes', found: o.modelSource, hint: `Reading it failed (${message}).` });
-      }
-      throw new UnsupportedModelError({ lookedFor: `the pipeline's ONNX file ${source.source}`, found: `a file that could not be read (${message})`, hint: 'Pass the model as modelSource (its path or bytes).', cause: e });
-    }
-    throw new UnsupportedModelError({
-      lookedFor: 'a model this package can read and plan',
-      found: `an error while planning (${message})`,
-      hint: "This is probably a bug in @jmpjs/transformers-patch: please report it with the model. onUnsupported: 'passthrough' leaves such pipelines unchanged.",
-      cause: e,
-    });
-  }
-}
 
 /** Resolves after the tasks already queued (onnxruntime-node runs each session run in its own `setImmediate`). */
 function nextTask(): Promise<void> {
@@ -648,7 +539,7 @@ class Patch implements JMPHandle {
     if (this.mode === 'disposed') throw this.disposedError('enable()');
     if (this.mode === 'on') return;
     // Planning (decoding, compiling) happens while calls still run on the plain session.
-    let plan: Plan | null = this.plan ?? (await planFor(this.model, this.o, this.source));
+    let plan: Plan | null = this.plan ?? (await planModel(this.model.config, this.o, this.source));
     this.plan = null;
     const open = await this.closeGate();
     try {
@@ -815,7 +706,7 @@ class Patch implements JMPHandle {
       this.webgpuLost = null;
       this.source = { ...this.source, options: onWasm(this.source.options) };
       this.plainSource = { ...this.plainSource, options: onWasm(this.plainSource.options) };
-      const plan = await planFor(this.model, this.o, this.source);
+      const plan = await planModel(this.model.config, this.o, this.source);
       const sessions = await this.createSessions(plan);
       const lost = this.runner;
       this.runner = makeRunner(plan, sessions, this.o);
