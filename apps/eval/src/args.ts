@@ -23,6 +23,7 @@ export interface Args {
   runner?: string;
   'keep-one'?: boolean;
   profile?: boolean;
+  'keep-rates'?: boolean;
   'label-free'?: boolean;
   'labelled-plan'?: boolean;
   budget?: string;

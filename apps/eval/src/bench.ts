@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pipeline, type Tensor } from '@huggingface/transformers';
 import { baselineMacs } from '@jmpjs/core';
 import { ensureBenchModel } from '@jmpjs/fixtures';
-import { enableJMP, inspectJMP, type JMPHandle } from '@jmpjs/transformers-patch';
+import { DEFAULT_BUDGET, enableJMP, inspectJMP, type JMPHandle } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
 import { describeParams, type Classifier } from './evaluate.js';
 import { buildSettings, jmpBlocks, parseMethods, METHODS, type Setting } from './settings.js';
@@ -110,6 +110,14 @@ function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, inf
   const settings = buildSettings(methods, { shape: info.shape, tau, tauSpec }, false)
     .filter((s) => s.method !== 'baseline')
     .map((s) => ({ ...s, options: { ...s.options!, runner: runner as 'auto' } }));
+  // the library's default JMP: its default budget (0.65 of the plain GMACs) plans the keep rate
+  if (!args['keep-rates']) {
+    const i = settings.findIndex((s) => s.method === 'jmp');
+    if (i >= 0) {
+      const { keep: _keep, ...rest } = settings[i]!.options!;
+      settings.splice(i, 1, { ...settings[i]!, options: { ...rest, budget: DEFAULT_BUDGET } });
+    }
+  }
   if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: jmpBlocks(info.shape.depth), runner: runner as 'auto' }, plannedGmacs: 0 });
   return settings;
 }
@@ -120,8 +128,8 @@ function benchLine(batch: number, setting: Setting, gmacs: number, plainMs: numb
 }
 
 function summary(s: Setting): string {
-  const p = describeParams(s.options) as { keep?: number; r?: number; strategy?: string };
-  return p.r !== undefined ? `r ${p.r}` : `keep ${p.keep}`;
+  const p = describeParams(s.options) as { keep?: number; r?: number; strategy?: string; budget?: number };
+  return p.r !== undefined ? `r ${p.r}` : p.keep === undefined && p.budget !== undefined ? `budget ${p.budget}` : `keep ${p.keep}`;
 }
 
 function entry(setting: Setting, batch: number, gmacs: number, ms: number): BenchResult {

@@ -56,6 +56,7 @@ Options:
   --batches <list>    bench: batch sizes (default 1,32)
   --runner <r>        bench: auto (default), compiled or segments
   --keep-one          bench: also time keep = 1 (the runner's own overhead)
+  --keep-rates        bench: the default JMP at keep 0.85 instead of the library's default budget (0.65)
   --profile           bench: instead of timing, onnxruntime's per-node profile grouped by what each
                       node is for (attention, MLP, the reduction, the size bias, embeddings and head)
   --browser <device>  bench: in headless Chromium (onnxruntime-web) on wasm or webgpu
@@ -92,6 +93,7 @@ const OPTIONS = {
   plan: { type: 'string' },
   'plan-out': { type: 'string' },
   profile: { type: 'boolean' },
+  'keep-rates': { type: 'boolean' },
   browser: { type: 'string' },
   gpu: { type: 'string' },
   only: { type: 'string' },

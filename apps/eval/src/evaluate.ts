@@ -193,9 +193,9 @@ export function describeParams(options: JMPOptions | null): Record<string, unkno
     const { keep, blocks, tau, strategy } = options.plan.options;
     return { strategy, keep: keep.every((k) => k === keep[0]) ? Number(keep[0]!.toFixed(4)) : keep.map((k) => Number(k.toFixed(4))), blocks, tau, budget: options.plan.budget };
   }
-  const { method, strategy, keep, blocks, tau, r, proportionalAttention } = options;
+  const { method, strategy, keep, budget, blocks, tau, r, proportionalAttention } = options;
   return Object.fromEntries(
-    Object.entries({ method, strategy, keep, blocks, tau, r, proportionalAttention }).filter(([, v]) => v !== undefined),
+    Object.entries({ method, strategy, keep, budget, blocks, tau, r, proportionalAttention }).filter(([, v]) => v !== undefined),
   );
 }
 

@@ -69,11 +69,11 @@ describe('jmp-eval command line', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('in headless Chromium on wasm');
     expect(r.stdout).toMatch(/batch {2}2 {2}jmp {7}keep 1 .* speedup \d+\.\d{3}x/);
-    expect(r.stdout).toMatch(/batch {2}2 {2}jmp {7}keep 0\.85 .* speedup \d+\.\d{3}x/);
+    expect(r.stdout).toMatch(/batch {2}2 {2}jmp {7}budget 0\.65 .* speedup \d+\.\d{3}x/);
     const out = JSON.parse(readFileSync(json, 'utf8')) as { device: string; results: { method: string; gmacs: number; batchSize: number; throughput: number }[] };
     expect(out.device).toBe('browser-wasm');
     expect(out.results).toHaveLength(2);
-    // GMACs from the token counts the page's patched pipeline really had: keep 1 is the full model, keep 0.85 (the default JMP) less
+    // GMACs from the token counts the page's patched pipeline really had: keep 1 is the full model, the default JMP (budget 0.65) less
     expect(out.results[1]!.gmacs).toBeLessThan(out.results[0]!.gmacs * 0.8);
     for (const x of out.results) expect(x.throughput).toBeGreaterThan(0);
   });
