@@ -368,7 +368,7 @@ export async function inspectModel(params: CompileJMPModelParams): Promise<Model
 
 /**
  * Compiles JMP into a model's ONNX graph: the result is one standalone ONNX file of standard
- * operators (opset ≥ 13) that runs in any ONNX Runtime, without this package. Input
+ * operators (at the model's opset, ≥ 11) that runs in any ONNX Runtime, without this package. Input
  * `pixel_values`, outputs `logits` plus `jmp_sigma_{k}` (σ, [batch]) and `jmp_merged_{k}` (merged
  * tokens, [batch]) for each reduction k (0-based; none where keep = 1). Same options and defaults
  * as `enableJMP` with `method: 'jmp'` (select 'redundancy', strategy 'adaptive-token', which

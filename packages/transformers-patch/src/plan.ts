@@ -93,9 +93,9 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
   const { blocks, steps, planned, budget } = planSchedule(o, shape);
   // index ops where onnxruntime has them (CPU, wasm); float masks on WebGPU
   const indexOps = !onWebGPU(source.options);
-  // The compiled graph where it can be built (opset ≥ 13), else segments.
+  // The compiled graph where it can be built (opset ≥ 11), else segments.
   const compiled =
-    o.runner !== 'segments' && layout.opset >= 13
+    o.runner !== 'segments' && layout.opset >= 11
       ? compileJMP(proto, layout, {
           method: o.method,
           blocks,
@@ -110,13 +110,13 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
         })
       : undefined;
   if (o.runner === 'compiled' && !compiled) {
-    throw new UnsupportedModelError({ lookedFor: 'opset 13 or newer (runner: compiled)', found: `opset ${layout.opset}`, hint: "Use runner: 'segments'." });
+    throw new UnsupportedModelError({ lookedFor: 'opset 11 or newer (runner: compiled)', found: `opset ${layout.opset}`, hint: "Use runner: 'segments'." });
   }
   const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads });
   return {
     ...(compiled ? { compiled } : {}),
     runner: compiled ? 'compiled' : 'segments',
-    indexed: !!compiled && indexOps && o.method === 'jmp' && o.select === 'redundancy',
+    indexed: !!compiled && indexOps && layout.opset >= 12 && o.method === 'jmp' && o.select === 'redundancy',
     layout,
     shape,
     steps,

@@ -43,7 +43,7 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
 
 const COMPILE_USAGE = `Usage: jmp compile <model> --out <file> [options]
 
-Writes <model> with JMP compiled into its ONNX graph: standard ONNX operators only (opset >= 13), one
+Writes <model> with JMP compiled into its ONNX graph: standard ONNX operators only (the model's opset, >= 11), one
 file that runs in any ONNX Runtime without this package. Input pixel_values [batch, 3, H, W]; outputs
 logits, and jmp_sigma_<k> and jmp_merged_<k> [batch] for each reduction k (0-based).
 

@@ -48,22 +48,23 @@ export interface CompileOptions {
 export const compiledOutputs = (k: number) => ({ sigma: `jmp_sigma_${k}`, merged: `jmp_merged_${k}`, dest: `jmp_dest_${k}` });
 
 /**
- * Splices the reduction into the graph with standard ONNX operators (opset ≥ 13): importance from
+ * Splices the reduction into the graph with standard ONNX operators, at the model's opset (≥ 11): importance from
  * the attention rows, TopK, cosine similarity by MatMul, the per-sample decision, and the
  * size-weighted merge as a MatMul with a one-hot assignment; sizes flow on to a log-size attention
  * bias. The token count stays dynamic (K is computed from the running N). One session runs the
  * whole model.
  */
 export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOptions): ModelProto {
-  if (layout.opset < 13) {
-    throw new UnsupportedModelError({ lookedFor: 'opset 13 or newer for the compiled graph', found: `opset ${layout.opset}` });
+  if (layout.opset < 11) {
+    throw new UnsupportedModelError({ lookedFor: 'opset 11 or newer for the compiled graph', found: `opset ${layout.opset}` });
   }
   const method = o.method ?? 'jmp';
   const strategy = o.strategy ?? 'adaptive';
   const b = new GraphBuilder(layout);
   const P = layout.protectedTokens;
   const nodes: NodeProto[] = [];
-  const g = graphOps(b, layout, o.heads, nodes, o.indexOps ?? false);
+  // the index form's GatherND takes batch_dims from opset 12: the float form below that
+  const g = graphOps(b, layout, o.heads, nodes, (o.indexOps ?? false) && layout.opset >= 12);
   const { attr, op, slice, unsqueeze, toT, onesOfShape, toFloat } = g;
   const reductionAt = new Map(
     o.blocks.flatMap((block, k) => {
@@ -102,7 +103,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         ? emitTome(g, x, o.rs![k]!)
         : method === 'evit'
           ? emitEvit(g, x, o.keeps![k]!)
-          : o.indexOps && o.select === 'redundancy'
+          : o.indexOps && layout.opset >= 12 && o.select === 'redundancy'
             ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy' })
             : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: o.select ?? 'attention' });
     const { dest } = r;

@@ -51,11 +51,24 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
     nodes.push(b.node(opType, input, out, attrs));
     return out;
   };
+  const opset = layout.opset;
+  // Ops whose form changed since opset 11: Unsqueeze / Squeeze / ReduceSum take their axes as an
+  // input from opset 13 (an attribute before), the other reductions from 18; int64 Min / Max,
+  // GreaterOrEqual / LessOrEqual and ArgMax's select_last_index come with opset 12.
   const reduce = (opType: string, x: string, axes: number[], keepdims: 0 | 1): string =>
-    opType === 'ReduceSum' || layout.opset >= 18
+    (opType === 'ReduceSum' && opset >= 13) || opset >= 18
       ? op(opType, [x, b.int64(axes)], [attr.i('keepdims', keepdims)])
       : op(opType, [x], [attr.ints('axes', axes), attr.i('keepdims', keepdims)]);
-  const unsqueeze = (x: string, axes: number[]) => op('Unsqueeze', [x, b.int64(axes)]);
+  const unsqueeze = (x: string, axes: number[]) => (opset >= 13 ? op('Unsqueeze', [x, b.int64(axes)]) : op('Unsqueeze', [x], [attr.ints('axes', axes)]));
+  const squeeze = (x: string, axes: number[]) => (opset >= 13 ? op('Squeeze', [x, b.int64(axes)]) : op('Squeeze', [x], [attr.ints('axes', axes)]));
+  /** min / max of int64 tensors (no int64 Min / Max before opset 12: b + (a − b)·[a < b]). */
+  const imin = (a: string, c: string) => (opset >= 12 ? op('Min', [a, c]) : op('Add', [c, op('Mul', [op('Sub', [a, c]), cast(op('Less', [a, c]), DataType.INT64)])]));
+  const imax = (a: string, c: string) => (opset >= 12 ? op('Max', [a, c]) : op('Add', [c, op('Mul', [op('Sub', [a, c]), cast(op('Greater', [a, c]), DataType.INT64)])]));
+  /** a ≥ c and a ≤ c as float 0/1 (Not(Less) before opset 12). */
+  const geq = (a: string, c: string) => cast(opset >= 12 ? op('GreaterOrEqual', [a, c]) : op('Not', [op('Less', [a, c])]), DataType.FLOAT);
+  const leq = (a: string, c: string) => cast(opset >= 12 ? op('LessOrEqual', [a, c]) : op('Not', [op('Greater', [a, c])]), DataType.FLOAT);
+  /** ArgMax along `axis` without keepdims, ties to the lower index (ArgMax's default before opset 12 too). */
+  const argmax = (x: string, axis: number) => op('ArgMax', [x], [attr.i('axis', axis), attr.i('keepdims', 0), ...(opset >= 12 ? [attr.i('select_last_index', 0)] : [])]);
   const slice = (x: string, start: number, end: number, axis: number) => op('Slice', [x, b.int64([start]), b.int64([end]), b.int64([axis])]);
   /**
    * K = min(M, ceil(keep · M − 1e-9)) from M (int64 [1]) in int64 arithmetic, keep as a fixed-point
@@ -72,7 +85,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
       return op('Gather', [b.int64(table), M], [attr.i('axis', 0)]);
     }
     const numerator = op('Add', [op('Mul', [M, b.int64([fixed])]), b.int64([FIXED_ONE - 1 - FIXED_SLACK])]);
-    return op('Min', [op('Div', [numerator, b.int64([FIXED_ONE])]), M]);
+    return imin(op('Div', [numerator, b.int64([FIXED_ONE])]), M);
   };
   /** x[:, :end] along axis 1, `end` a 1-element int64 tensor. */
   const slice2 = (x: string, end: string) => op('Slice', [x, b.int64([0]), end, b.int64([1])]);
@@ -106,7 +119,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
     const tied = cast(op('Equal', [x, kth]), DataType.FLOAT);
     const need = op('Sub', [cast(k, DataType.FLOAT), reduce('ReduceSum', above, [1], 1)]); // [B, 1]
     const tiedRank = op('CumSum', [tied, b.int64([1], [])]); // 1-based among the ties
-    return op('Add', [above, op('Mul', [tied, cast(op('LessOrEqual', [tiedRank, need]), DataType.FLOAT)])]);
+    return op('Add', [above, op('Mul', [tied, leq(tiedRank, need)])]);
   };
   // Index bookkeeping (ranks, targets, the merge assignment) is done in float32 with elementwise ops
   // (Equal against positions) rather than ScatterElements / OneHot: exact for these sizes, and every
@@ -122,14 +135,14 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   const bestMatch = (unit: string, colMask: string) => {
     const sim = op('MatMul', [unit, op('Transpose', [unit], [attr.ints('perm', [0, 2, 1])])]);
     const masked = op('Add', [sim, op('Mul', [op('Sub', [unsqueeze(colMask, [1]), f(1)]), f(BIG)])]);
-    return [reduce('ReduceMax', masked, [2], 0), op('ArgMax', [masked], [attr.i('axis', 2), attr.i('keepdims', 0), attr.i('select_last_index', 0)])] as const;
+    return [reduce('ReduceMax', masked, [2], 0), argmax(masked, 2)] as const;
   };
   /**
    * Size-weighted merge of the patch tokens: token j (weight ω_j, 0 = dropped) goes to output
    * position tgt_j of `outCount`; returns [X' [B, K, C] float32, sizes [B, K]].
    */
   const merge = (Xp: string, tgt: string, omega: string, outCount: string) => {
-    const outPos = unsqueeze(cast(op('Range', [b.int64([0], []), op('Squeeze', [outCount, b.int64([0])]), b.int64([1], [])]), DataType.FLOAT), [1]); // [K, 1]
+    const outPos = unsqueeze(cast(op('Range', [b.int64([0], []), squeeze(outCount, [0]), b.int64([1], [])]), DataType.FLOAT), [1]); // [K, 1]
     const onehot = cast(op('Equal', [unsqueeze(tgt, [1]), outPos]), DataType.FLOAT); // [B, K, M0]
     const A = op('Mul', [onehot, unsqueeze(omega, [1])]);
     const S = reduce('ReduceSum', A, [2], 0);
@@ -160,7 +173,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
    * far below any similarity for B tokens (they never leave).
    */
   const bipartite = (block: GraphLayout['blocks'][number], shapeX: string) => {
-    const t = op('Range', [b.int64([P], []), op('Squeeze', [slice(shapeX, 1, 2, 0), b.int64([0])]), b.int64([1], [])]); // absolute positions P…N−1
+    const t = op('Range', [b.int64([P], []), squeeze(slice(shapeX, 1, 2, 0), [0]), b.int64([1], [])]); // absolute positions P…N−1
     const isB = unsqueeze(cast(op('Mod', [t, b.int64([2], [])]), DataType.FLOAT), [0]); // [1, M0]
     const [best, match] = bestMatch(unitKeys(block), isB);
     const scoreA = op('Add', [best, op('Mul', [isB, f(-4 * BIG)])]);
@@ -169,7 +182,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   /** Position among the tokens where `mask` [B, M0] is 1. */
   const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
 
-  return { b, P, T, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, merge, destinations };
+  return { b, P, T, opset, squeeze, imin, imax, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, merge, destinations };
 }
 
 export type GraphOps = ReturnType<typeof graphOps>;

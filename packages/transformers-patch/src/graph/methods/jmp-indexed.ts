@@ -18,7 +18,7 @@ import type { ReductionInput, ReductionOutput } from './types.js';
 export function emitJmpIndexed(g: GraphOps, x: ReductionInput, step: JmpGraphStep): ReductionOutput {
   const { b, P, op, f, attr, cast, unsqueeze, reduce, criticalCountOf, unitKeys, rankIn, destinations, topK, toFloat, toT, slice } = g;
   const i64 = (v: number, dims?: number[]) => b.int64([v], dims);
-  const scalar = (t: string) => op('Squeeze', [t, i64(0)]);
+  const scalar = (t: string) => g.squeeze(t, [0]);
   const gather = (data: string, index: string) => op('GatherElements', [data, index], [attr.i('axis', 1)]);
   const scatter = (data: string, index: string, updates: string) => op('ScatterElements', [data, index, updates], [attr.i('axis', 1)]);
   const aStart = P % 2; // ToMe's split in patch coordinates: set A holds the even absolute positions
@@ -32,7 +32,7 @@ export function emitJmpIndexed(g: GraphOps, x: ReductionInput, step: JmpGraphSte
   // column below any similarity keeps ArgMax defined; nothing leaves then (M = 0).
   if (aStart === 0) sim = op('Pad', [sim, b.int64([0, 0, 0, 0, 0, 1]), f(-4 * BIG)]);
   const bestA = reduce('ReduceMax', sim, [2], 0); // [B, nA]
-  const matchA = op('ArgMax', [sim], [attr.i('axis', 2), attr.i('keepdims', 0), attr.i('select_last_index', 0)]);
+  const matchA = g.argmax(sim, 2);
   // the M A tokens whose best B match is most similar leave (TopK: ties to the lower index)
   const [leaveBest, leaveA] = topK(bestA, M); // [B, M]
   // token indices (protected tokens included) of the leaving tokens and of their matches
@@ -46,7 +46,7 @@ export function emitJmpIndexed(g: GraphOps, x: ReductionInput, step: JmpGraphSte
   // which leaving tokens merge (the others are pruned)
   const Mf = op('Max', [cast(M, DataType.FLOAT), f(1)]);
   const sigma = op('Div', [reduce('ReduceSum', leaveBest, [1], 0), Mf]); // [B]
-  const atLeastTau = (v: string) => cast(op('GreaterOrEqual', [v, f(step.tau!)]), DataType.FLOAT);
+  const atLeastTau = (v: string) => g.geq(v, f(step.tau!));
   const w =
     step.strategy === 'merge'
       ? op('Add', [zerosM, f(1)])

@@ -29,7 +29,7 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
     const bi = bipartite(x.block, x.shapeX);
     // TopK needs k ≥ 1: with nothing to remove, k = 1 and the mask is zeroed
     const some = cast(op('Greater', [leaveCount, b.int64([0])]), DataType.FLOAT);
-    const leave = op('Mul', [topKMask(bi.scoreA, op('Max', [leaveCount, b.int64([1])])), some]);
+    const leave = op('Mul', [topKMask(bi.scoreA, g.imax(leaveCount, b.int64([1]))), some]);
     mask = op('Sub', [f(1), leave]);
     [best, pi] = [bi.best, bi.match];
   } else {
@@ -46,7 +46,7 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
     tgt = op('Add', [tgt, op('Mul', [nc, op('GatherElements', [rank, pi], [attr.i('axis', 1)])])]);
     const Mf = op('Max', [reduce('ReduceSum', nc, [1], 0), f(1)]);
     sigma = op('Div', [reduce('ReduceSum', op('Mul', [best, nc]), [1], 0), Mf]); // [B]
-    const atLeastTau = (v: string) => cast(op('GreaterOrEqual', [v, f(step.tau!)]), DataType.FLOAT);
+    const atLeastTau = (v: string) => g.geq(v, f(step.tau!));
     if (strategy === 'merge') w = nc;
     else if (strategy === 'adaptive') w = op('Mul', [nc, unsqueeze(atLeastTau(sigma), [1])]);
     else if (strategy === 'adaptive-token') w = op('Mul', [nc, atLeastTau(best)]);

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { modelPath } from '@jmpjs/fixtures';
+import { describe, expect, it } from 'vitest';
+import { enableJMP, type JMPOptions } from '../src/index.js';
+import { decodeModel } from '../src/onnx/proto.js';
+import { loadClassifier, logits, maxAbsDiff, pixels, type Dtype } from './helpers.js';
+
+/**
+ * Opset-11 exports (tiny-vit-op11, tiny-deit-op11: the tiny fixtures' weights exported at opset
+ * 11, as older Optimum conversions of ViT / DeiT are) get the compiled runner: the added ops in
+ * their opset-11 forms (axes as attributes, no int64 Min / Max, no GreaterOrEqual). With the same
+ * weights, the logits equal those of the opset-14 fixture with the same options.
+ */
+const CASES: [string, JMPOptions][] = [
+  ['the default (budget 0.65, adaptive-token τ 0.95)', {}],
+  ['merge, keep 0.7 at 4/7/10, τ per block', { strategy: 'adaptive-token', keep: 0.7, blocks: [4, 7, 10], tau: [0.3, 0.5, 0.7] }],
+  ["the paper's rule", { select: 'attention', strategy: 'adaptive', tau: 0.5, keep: 0.7 }],
+  ['prune, every block', { strategy: 'prune', keep: 0.9, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] }],
+  ['ToMe r 8', { method: 'tome', r: 8 }],
+  ['EViT', { method: 'evit', keep: 0.7 }],
+];
+
+describe.each(['tiny-vit', 'tiny-deit'])('%s at opset 11', (name) => {
+  it('is an opset-11 export', () => {
+    const model = decodeModel(readFileSync(path.join(modelPath(`${name}-op11`), 'onnx', 'model.onnx')));
+    expect(model.opsetImport.find((o) => !o.domain)?.version).toBe(11);
+  });
+
+  it.each(['fp32', 'fp16', 'q8'] as Dtype[])('%s: keep 1 is the plain pipeline; every case = the opset-14 model, on the compiled runner', { timeout: 120_000 }, async (dtype) => {
+    const [op11, op14] = await Promise.all([loadClassifier(`${name}-op11`, dtype), loadClassifier(name, dtype)]);
+    try {
+      const input = pixels(2, 21);
+      const plain = await logits(op11, input);
+      const same = await enableJMP(op11, { strategy: 'prune', keep: 1, runner: 'compiled' });
+      expect(same.info!.runner).toBe('compiled');
+      expect(maxAbsDiff(await logits(op11, input), plain)).toBeLessThanOrEqual(dtype === 'fp32' ? 1e-5 : 1e-3);
+      await same.dispose();
+      // fp16 and q8 reorder near ties between the two exports' arithmetic: logits within the dtype's tolerance
+      const tol = dtype === 'fp32' ? 1e-4 : 0.05 * (1 + Math.max(...Array.from(plain, Math.abs)));
+      for (const [label, options] of CASES) {
+        const outs: Float32Array[] = [];
+        for (const c of [op11, op14]) {
+          const jmp = await enableJMP(c, { ...options, runner: 'compiled' });
+          try {
+            expect(jmp.info!.runner).toBe('compiled');
+            outs.push(await logits(c, input));
+          } finally {
+            await jmp.dispose();
+          }
+        }
+        expect(maxAbsDiff(outs[0]!, outs[1]!), `${label}`).toBeLessThanOrEqual(tol);
+        expect(maxAbsDiff(outs[0]!, plain), `${label}: reduced`).toBeGreaterThan(0);
+      }
+    } finally {
+      await Promise.all([op11.dispose(), op14.dispose()]);
+    }
+  });
+});
