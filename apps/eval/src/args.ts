@@ -24,6 +24,7 @@ export interface Args {
   'keep-one'?: boolean;
   profile?: boolean;
   'keep-rates'?: boolean;
+  opset?: string;
   'label-free'?: boolean;
   'labelled-plan'?: boolean;
   budget?: string;

@@ -42,7 +42,9 @@ export async function benchCommand(args: Args): Promise<void> {
   const gpu = args.gpu ?? 'swiftshader';
   if (gpu !== 'swiftshader' && gpu !== 'hardware') throw new UsageError(`--gpu: expected swiftshader or hardware, found '${gpu}'`);
   if (browser && args.device) throw new UsageError('--device is for Node; in the browser --browser names the device');
-  const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype] }));
+  const opset = int('opset', args.opset, 14, 11);
+  if (args.opset !== undefined && args.model !== undefined) throw new UsageError('--opset chooses the export of the generated DeiT-S model: not with --model');
+  const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype], opset }));
   const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
   if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner, device: browser, gpu, load });
   if (args.profile) return profileCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner });

@@ -57,6 +57,8 @@ Options:
   --runner <r>        bench: auto (default), compiled or segments
   --keep-one          bench: also time keep = 1 (the runner's own overhead)
   --keep-rates        bench: the default JMP at keep 0.85 instead of the library's default budget (0.65)
+  --opset <n>         bench: the DeiT-S model exported at this opset (default 14; e.g. 11, generated into
+                      tooling/fixtures/cache/deit-small-op11)
   --profile           bench: instead of timing, onnxruntime's per-node profile grouped by what each
                       node is for (attention, MLP, the reduction, the size bias, embeddings and head)
   --browser <device>  bench: in headless Chromium (onnxruntime-web) on wasm or webgpu
@@ -94,6 +96,7 @@ const OPTIONS = {
   'plan-out': { type: 'string' },
   profile: { type: 'boolean' },
   'keep-rates': { type: 'boolean' },
+  opset: { type: 'string' },
   browser: { type: 'string' },
   gpu: { type: 'string' },
   only: { type: 'string' },
