@@ -7,7 +7,7 @@ import { decodeModel } from '../src/onnx/proto.js';
 import { loadClassifier, logits, maxAbsDiff, pixels, type Dtype } from './helpers.js';
 
 /**
- * Opset-11 exports (tiny-vit-op11, tiny-deit-op11: the tiny fixtures' weights exported at opset
+ * The export shapes users download. Opset-11 exports (tiny-vit-op11, tiny-deit-op11: the tiny fixtures' weights exported at opset
  * 11, as older Optimum conversions of ViT / DeiT are) get the compiled runner: the added ops in
  * their opset-11 forms (axes as attributes, no int64 Min / Max, no GreaterOrEqual). With the same
  * weights, the logits equal those of the opset-14 fixture with the same options.
@@ -54,6 +54,57 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s at opset 11', (name) => {
       }
     } finally {
       await Promise.all([op11.dispose(), op14.dispose()]);
+    }
+  });
+});
+
+/**
+ * SDPA-decomposed exports (tiny-vit-sdpa, tiny-deit-sdpa: the tiny fixtures' weights with the
+ * attention as torch ≥ 2.1 exports F.scaled_dot_product_attention at opset 14: q and kᵀ each times
+ * √scale, no Div; see tooling/fixtures/attention-nodes.txt). Blocks are found by the same names and
+ * structure; the compiled runner and the segments runner (core between the pieces) agree, and
+ * keep = 1 is the plain pipeline.
+ */
+describe.each(['tiny-vit', 'tiny-deit'])('%s, SDPA-decomposed attention', (name) => {
+  it('has the SDPA pattern: two Muls by √scale before the scores MatMul, no Div', () => {
+    const model = decodeModel(readFileSync(path.join(modelPath(`${name}-sdpa`), 'onnx', 'model.onnx')));
+    const scope = `/${name === 'tiny-vit' ? 'vit' : 'deit'}/encoder/layer.0/attention/attention/`;
+    const ops = model.graph.node.filter((n) => n.name?.startsWith(scope)).map((n) => n.opType);
+    expect(ops.filter((o) => o === 'Mul')).toHaveLength(2);
+    // the only Div computes the scale (1 / √E) from the query's shape, before the Muls
+    expect(ops.filter((o) => o === 'Div')).toHaveLength(1);
+    expect(ops.indexOf('Div')).toBeLessThan(ops.indexOf('Mul'));
+    const softmax = model.graph.node.find((n) => n.name === `${scope}Softmax`)!;
+    const scores = model.graph.node.find((n) => n.output[0] === softmax.input[0])!;
+    expect(scores.opType).toBe('MatMul');
+    for (const input of scores.input) expect(model.graph.node.find((n) => n.output[0] === input)?.opType).toBe('Mul');
+  });
+
+  it.each(['fp32', 'fp16', 'q8'] as Dtype[])('%s: keep 1 is the plain pipeline; compiled = segments', { timeout: 120_000 }, async (dtype) => {
+    const classifier = await loadClassifier(`${name}-sdpa`, dtype);
+    try {
+      const input = pixels(2, 22);
+      const plain = await logits(classifier, input);
+      const same = await enableJMP(classifier, { strategy: 'prune', keep: 1, runner: 'compiled' });
+      expect(maxAbsDiff(await logits(classifier, input), plain)).toBeLessThanOrEqual(dtype === 'fp32' ? 1e-5 : 1e-3);
+      await same.dispose();
+      const tol = dtype === 'fp32' ? 1e-4 : 0.05 * (1 + Math.max(...Array.from(plain, Math.abs)));
+      for (const [label, options] of CASES.filter(([, o]) => o.method !== 'tome' && o.method !== 'evit')) {
+        const outs: Float32Array[] = [];
+        for (const runner of ['compiled', 'segments'] as const) {
+          const jmp = await enableJMP(classifier, { ...options, runner });
+          try {
+            expect(jmp.info!.runner).toBe(runner);
+            outs.push(await logits(classifier, input));
+          } finally {
+            await jmp.dispose();
+          }
+        }
+        expect(maxAbsDiff(outs[0]!, outs[1]!), label).toBeLessThanOrEqual(tol);
+        expect(maxAbsDiff(outs[0]!, plain), `${label}: reduced`).toBeGreaterThan(0);
+      }
+    } finally {
+      await classifier.dispose();
     }
   });
 });
