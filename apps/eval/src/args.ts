@@ -25,6 +25,7 @@ export interface Args {
   profile?: boolean;
   'keep-rates'?: boolean;
   opset?: string;
+  attention?: string;
   'label-free'?: boolean;
   'labelled-plan'?: boolean;
   budget?: string;

@@ -43,8 +43,10 @@ export async function benchCommand(args: Args): Promise<void> {
   if (gpu !== 'swiftshader' && gpu !== 'hardware') throw new UsageError(`--gpu: expected swiftshader or hardware, found '${gpu}'`);
   if (browser && args.device) throw new UsageError('--device is for Node; in the browser --browser names the device');
   const opset = int('opset', args.opset, 14, 11);
-  if (args.opset !== undefined && args.model !== undefined) throw new UsageError('--opset chooses the export of the generated DeiT-S model: not with --model');
-  const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype], opset }));
+  const attention = args.attention ?? 'eager';
+  if (attention !== 'eager' && attention !== 'sdpa') throw new UsageError(`--attention: expected eager or sdpa, found '${attention}'`);
+  if ((args.opset !== undefined || args.attention !== undefined) && args.model !== undefined) throw new UsageError('--opset and --attention choose the export of the generated DeiT-S model: not with --model');
+  const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype], opset, attention }));
   const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
   if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner, device: browser, gpu, load });
   if (args.profile) return profileCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner });

@@ -59,6 +59,7 @@ Options:
   --keep-rates        bench: the default JMP at keep 0.85 instead of the library's default budget (0.65)
   --opset <n>         bench: the DeiT-S model exported at this opset (default 14; e.g. 11, generated into
                       tooling/fixtures/cache/deit-small-op11)
+  --attention <a>     bench: eager (default) or sdpa (the attention as torch >= 2.1 exports it)
   --profile           bench: instead of timing, onnxruntime's per-node profile grouped by what each
                       node is for (attention, MLP, the reduction, the size bias, embeddings and head)
   --browser <device>  bench: in headless Chromium (onnxruntime-web) on wasm or webgpu
@@ -97,6 +98,7 @@ const OPTIONS = {
   profile: { type: 'boolean' },
   'keep-rates': { type: 'boolean' },
   opset: { type: 'string' },
+  attention: { type: 'string' },
   browser: { type: 'string' },
   gpu: { type: 'string' },
   only: { type: 'string' },
