@@ -63,6 +63,8 @@ export interface ModelInspection {
   protectedTokens: number;
   /** Default-domain opset of the graph. */
   opset: number;
+  /** How its attention is written: eager (Div by √d) or SDPA as torch ≥ 2.1 exports it. */
+  attention: 'eager' | 'sdpa';
   /** Width C of the residual stream. */
   hidden: number;
   /** Attention heads; null when unknown (bare `.onnx` file without `heads`). */
@@ -337,6 +339,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
       depth,
       protectedTokens: layout.protectedTokens,
       opset: layout.opset,
+      attention: layout.attention,
       hidden: layout.hidden,
       heads,
       imageSize: sizes.imageSize,

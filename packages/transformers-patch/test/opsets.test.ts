@@ -34,6 +34,7 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s at opset 11', (name) => {
       const plain = await logits(op11, input);
       const same = await enableJMP(op11, { strategy: 'prune', keep: 1, runner: 'compiled' });
       expect(same.info!.runner).toBe('compiled');
+      expect([same.info!.opset, same.info!.attention]).toEqual([11, 'eager']);
       expect(maxAbsDiff(await logits(op11, input), plain)).toBeLessThanOrEqual(dtype === 'fp32' ? 1e-5 : 1e-3);
       await same.dispose();
       // fp16 and q8 reorder near ties between the two exports' arithmetic: logits within the dtype's tolerance
@@ -86,6 +87,7 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s, SDPA-decomposed attention', (name)
       const input = pixels(2, 22);
       const plain = await logits(classifier, input);
       const same = await enableJMP(classifier, { strategy: 'prune', keep: 1, runner: 'compiled' });
+      expect([same.info!.opset, same.info!.attention]).toEqual([14, 'sdpa']);
       expect(maxAbsDiff(await logits(classifier, input), plain)).toBeLessThanOrEqual(dtype === 'fp32' ? 1e-5 : 1e-3);
       await same.dispose();
       const tol = dtype === 'fp32' ? 1e-4 : 0.05 * (1 + Math.max(...Array.from(plain, Math.abs)));
@@ -106,5 +108,17 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s, SDPA-decomposed attention', (name)
     } finally {
       await classifier.dispose();
     }
+  });
+});
+
+describe('export shapes that cannot be confirmed', () => {
+  it('a Softmax fed by something else than eager or SDPA scores is refused, naming what was found', async () => {
+    const { findLayout } = await import('../src/graph/layout.js');
+    const model = decodeModel(readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx')));
+    // rewire block 0's Softmax to read the scores' MatMul through a Relu: neither form
+    const softmax = model.graph.node.find((n) => n.name === '/vit/encoder/layer.0/attention/attention/Softmax')!;
+    model.graph.node.push({ opType: 'Relu', name: 'odd/Relu', input: [softmax.input[0]!], output: ['odd_scores'], attribute: [] });
+    softmax.input[0] = 'odd_scores';
+    expect(() => findLayout(model)).toThrow(/found a Softmax fed by Relu/);
   });
 });

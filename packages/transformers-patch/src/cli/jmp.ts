@@ -178,7 +178,7 @@ function formatInspection(info: ModelInspection): string {
   const lines = [
     `Model          ${relative(info.file)}`,
     `Architecture   ${info.architecture}, ${info.depth} blocks, ${P} protected token${P === 1 ? ' (CLS)' : 's (CLS, distillation)'}`,
-    `Graph          opset ${info.opset}, dtype ${info.dtype}, width ${info.hidden}, ${info.heads ?? 'unknown'} heads, ${info.imageSize}×${info.imageSize} images, ${info.shape.patches} patches (sizes from ${info.sizesFrom})`,
+    `Graph          opset ${info.opset}, ${info.attention === 'sdpa' ? 'SDPA-decomposed' : 'eager'} attention, dtype ${info.dtype}, width ${info.hidden}, ${info.heads ?? 'unknown'} heads, ${info.imageSize}×${info.imageSize} images, ${info.shape.patches} patches (sizes from ${info.sizesFrom})`,
     `Schedule       ${describeSchedule(info)}`,
     `Tokens         ${tokenPath(info)}`,
     '',

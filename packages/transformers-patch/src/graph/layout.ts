@@ -32,6 +32,11 @@ export interface GraphLayout {
   tokens: number;
   /** Default-domain opset version. */
   opset: number;
+  /**
+   * How the attention scores are written: `'eager'` (Div(MatMul(q, kᵀ), √d), as HF's eager attention
+   * exports) or `'sdpa'` (MatMul(q·√s, kᵀ·√s), as torch ≥ 2.1 exports scaled_dot_product_attention).
+   */
+  attention: 'eager' | 'sdpa';
   inputName: string;
   outputName: string;
 }
@@ -83,6 +88,7 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   }
   const depth = softmaxes.size;
   const blocks: BlockTensors[] = [];
+  const forms = new Set<'eager' | 'sdpa'>();
   for (let i = 0; i < depth; i++) {
     const softmax = softmaxes.get(i);
     if (!softmax) {
@@ -108,6 +114,11 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     if (!index.producer.has(keys)) problems.push(`key projection output '${keys}'`);
     const probsConsumer = nodes.find((n) => n.opType === 'MatMul' && n.input[0] === softmax.output[0]);
     if (!probsConsumer) problems.push(`a MatMul of the attention probabilities with the values in ${scope}`);
+    const form = attentionForm(softmax, nodes, index);
+    if (!form) {
+      const fed = nodes[index.producer.get(softmax.input[0]!) ?? -1];
+      problems.push(`attention scores in ${scope} written as Div(MatMul(q, kᵀ), √d) (eager) or MatMul(q·√s, kᵀ·√s) (SDPA), found a Softmax fed by ${fed ? fed.opType : 'no node'}`);
+    } else forms.add(form);
     if (problems.length > 0) {
       throw new UnsupportedModelError({
         lookedFor: problems.join('; '),
@@ -152,5 +163,21 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   if (opset < 11) {
     throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: opset === 0 ? 'no default-domain opset import (a truncated file?)' : `opset ${opset}` });
   }
-  return { root, blocks, protectedTokens, floatType, hidden, tokens: toNumber(pos.dims[1]), opset, inputName, outputName: graph.output[0]!.name };
+  if (forms.size > 1) throw new UnsupportedModelError({ lookedFor: 'one form of attention in every block', found: 'eager and SDPA attention mixed' });
+  return { root, blocks, protectedTokens, floatType, hidden, tokens: toNumber(pos.dims[1]), opset, attention: [...forms][0]!, inputName, outputName: graph.output[0]!.name };
+}
+
+/**
+ * Confirms by structure what feeds a block's Softmax: the scores of eager attention (a Div or Mul
+ * by a constant of a MatMul) or of exported SDPA (a MatMul of two Muls, q and kᵀ each scaled by
+ * √scale). Anything else is not confirmed (null).
+ */
+function attentionForm(softmax: NodeProto, nodes: readonly NodeProto[], index: GraphIndex): 'eager' | 'sdpa' | null {
+  const producer = (t: string | undefined) => (t === undefined ? undefined : nodes[index.producer.get(t) ?? -1]);
+  const isConstant = (t: string | undefined) => t !== undefined && (index.initializers.has(t) || producer(t)?.opType === 'Constant');
+  const scores = producer(softmax.input[0]);
+  if (!scores) return null;
+  if ((scores.opType === 'Div' || scores.opType === 'Mul') && producer(scores.input[0])?.opType === 'MatMul' && isConstant(scores.input[1])) return 'eager';
+  if (scores.opType === 'MatMul' && scores.input.every((t) => producer(t)?.opType === 'Mul')) return 'sdpa';
+  return null;
 }

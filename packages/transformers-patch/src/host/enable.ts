@@ -49,6 +49,9 @@ export interface JMPModelInfo {
   gmacs: { plain: number; planned: number };
   /** Of the model's graph structure: what a plan from `calibrateJMP` is checked against. */
   fingerprint: string;
+  /** The export's shape: its default-domain opset, and how its attention is written. */
+  opset: number;
+  attention: 'eager' | 'sdpa';
 }
 
 /**
@@ -174,6 +177,8 @@ function planInfo(plan: Plan, env: { device: string; dtype: string }): JMPModelI
     schedule: plan.steps.map((s) => ({ ...s })),
     gmacs: { plain: baselineMacs(plan.shape).gmacs, planned: countMacs(plan.shape, plan.planned).gmacs },
     fingerprint: plan.fingerprint,
+    opset: plan.layout.opset,
+    attention: plan.layout.attention,
   };
 }
 
