@@ -26,6 +26,7 @@ export interface Args {
   'keep-rates'?: boolean;
   opset?: string;
   attention?: string;
+  shapes?: string;
   'label-free'?: boolean;
   'labelled-plan'?: boolean;
   budget?: string;

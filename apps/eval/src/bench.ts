@@ -20,6 +20,21 @@ import type { BenchJson, BenchResult } from './types.js';
 export async function benchCommand(args: Args): Promise<void> {
   const dtypes = (args.dtype ?? 'fp32').split(',');
   for (const d of dtypes) if (!['fp32', 'fp16', 'q8'].includes(d)) throw new UsageError(`--dtype: expected fp32, fp16 or q8 (or a list of them), found '${d}'`);
+  if (args.shapes !== undefined) {
+    // one run per export shape of the DeiT-S fixture, in turn, in this one command
+    const shapes = args.shapes.split(',');
+    const known: Record<string, { opset: string; attention: string }> = { eager14: { opset: '14', attention: 'eager' }, opset11: { opset: '11', attention: 'eager' }, sdpa14: { opset: '14', attention: 'sdpa' } };
+    for (const sh of shapes) if (!known[sh]) throw new UsageError(`--shapes: expected a list of eager14, opset11, sdpa14, found '${sh}'`);
+    if (args.model !== undefined || args.opset !== undefined || args.attention !== undefined) throw new UsageError('--shapes chooses the fixture exports: not with --model, --opset or --attention');
+    for (const [i, sh] of shapes.entries()) {
+      if (i > 0) console.log('');
+      console.log(`shape ${sh}`);
+      const json = args.json ? args.json.replace(/(\.json)?$/, `-${sh}.json`) : undefined;
+      const { shapes: _shapes, ...rest } = args;
+      await benchCommand({ ...rest, ...known[sh]!, ...(json ? { json } : {}) });
+    }
+    return;
+  }
   if (dtypes.length > 1) {
     // one run per dtype, each with its own plain pipeline (and JSON file: name-<dtype>.json)
     for (const [i, d] of dtypes.entries()) {

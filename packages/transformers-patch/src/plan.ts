@@ -116,7 +116,7 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
   return {
     ...(compiled ? { compiled } : {}),
     runner: compiled ? 'compiled' : 'segments',
-    indexed: !!compiled && indexOps && layout.opset >= 12 && o.method === 'jmp' && o.select === 'redundancy',
+    indexed: !!compiled && indexOps && o.method === 'jmp' && o.select === 'redundancy',
     layout,
     shape,
     steps,

@@ -63,8 +63,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const b = new GraphBuilder(layout);
   const P = layout.protectedTokens;
   const nodes: NodeProto[] = [];
-  // the index form's GatherND takes batch_dims from opset 12: the float form below that
-  const g = graphOps(b, layout, o.heads, nodes, (o.indexOps ?? false) && layout.opset >= 12);
+  const g = graphOps(b, layout, o.heads, nodes, o.indexOps ?? false);
   const { attr, op, slice, unsqueeze, toT, onesOfShape, toFloat } = g;
   const reductionAt = new Map(
     o.blocks.flatMap((block, k) => {
@@ -103,7 +102,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         ? emitTome(g, x, o.rs![k]!)
         : method === 'evit'
           ? emitEvit(g, x, o.keeps![k]!)
-          : o.indexOps && layout.opset >= 12 && o.select === 'redundancy'
+          : o.indexOps && o.select === 'redundancy'
             ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy' })
             : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: o.select ?? 'attention' });
     const { dest } = r;

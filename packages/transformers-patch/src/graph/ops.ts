@@ -182,7 +182,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   /** Position among the tokens where `mask` [B, M0] is 1. */
   const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
 
-  return { b, P, T, opset, squeeze, imin, imax, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, merge, destinations };
+  return { b, P, T, opset, hidden: layout.hidden, squeeze, imin, imax, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, merge, destinations };
 }
 
 export type GraphOps = ReturnType<typeof graphOps>;
