@@ -107,6 +107,42 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     }, 300_000);
   });
 
+  // the other export shapes (tooling/fixtures: the same weights at opset 11; SDPA-decomposed attention)
+  describe.each([
+    ['tiny-vit-op11', 'tiny-vit'],
+    ['tiny-deit-op11', 'tiny-deit'],
+  ])('%s on wasm', (model, referenceOf) => {
+    const { ref, pixels } = jmpReference(referenceOf);
+    it('every reference case at batch 4 = PyTorch reference = Node', async () => {
+      const cases = ref.cases.filter((c) => c.batch === 4);
+      const results = await runInPage(model, 'wasm', 'fp32', 4, pixels, cases.map(compiled));
+      const node = await nodeResults(model, 'fp32', 4, pixels, cases.map(compiled));
+      cases.forEach((c, i) => {
+        const r = results[i]!;
+        expect(r.runner, c.name).toBe('compiled');
+        expect(r.tokens, c.name).toEqual(c.tokens);
+        expect(r.decisions, c.name).toEqual(c.decisions);
+        expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
+        expect(maxAbsDiff(Float32Array.from(r.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
+      });
+    }, 300_000);
+  });
+
+  it.each([
+    ['tiny-vit-sdpa', 'tiny-vit'],
+    ['tiny-deit-sdpa', 'tiny-deit'],
+  ])('%s on wasm = Node, the reference cases at batch 4 (its own scaling: not the eager reference)', async (model, referenceOf) => {
+    const { ref, pixels } = jmpReference(referenceOf);
+    const cases = ref.cases.filter((c) => c.batch === 4);
+    const results = await runInPage(model, 'wasm', 'fp32', 4, pixels, cases.map(compiled));
+    const node = await nodeResults(model, 'fp32', 4, pixels, cases.map(compiled));
+    cases.forEach((c, i) => {
+      expect(results[i]!.runner, c.name).toBe('compiled');
+      expect(results[i]!.tokens, c.name).toEqual(c.tokens);
+      expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
+    });
+  }, 300_000);
+
   it.each(['fp16', 'q8'] as const)('tiny-deit %s on wasm = Node', async (dtype) => {
     const { ref, pixels } = jmpReference('tiny-deit');
     const cases = ref.cases.filter((c) => c.batch === 4 && ['adaptive', 'merge'].includes(c.options.strategy ?? '') && c.options.method === 'jmp').slice(0, 2);
