@@ -252,6 +252,19 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       });
     }, 600_000);
 
+    it.each(['tiny-deit-op11', 'tiny-deit-sdpa'])('%s: the reference case (adaptive-token) on WebGPU; only the outputs read back', async (model) => {
+      const { ref, pixels } = jmpReference('tiny-deit');
+      const c = ref.cases.find((x) => x.batch === 4 && x.options.method === 'jmp' && x.options.strategy === 'adaptive-token')!;
+      const [r] = await runInPage(model, 'webgpu', 'fp32', 4, pixels, [compiled(c)]);
+      expect(r!.runner).toBe('compiled');
+      expect(r!.tokens).toEqual(c.tokens);
+      expect(r!.decisions).toEqual(c.decisions);
+      // the same weights: within 1e-3 of the eager opset-14 reference (SDPA scales q and kᵀ instead of the scores)
+      expect(maxAbsDiff(Float32Array.from(r!.logits), Float32Array.from(c.logits.flat()))).toBeLessThanOrEqual(1e-3);
+      const logitsBytes = 4 * c0Labels(ref) * 4;
+      expect([...r!.readbacks].sort((a, b) => a - b)).toEqual([...Array<number>(c.options.blocks!.length * 2).fill(4 * 4), logitsBytes]);
+    }, 600_000);
+
     it('fp16: JMP = Node fp16 (same token counts, logits within 1e-2), where the adapter has shader-f16', async (ctx) => {
       // SwiftShader has no shader-f16 (transformers.js refuses fp16 on such a device): this runs on real GPUs
       if (!(await page.evaluate(() => (globalThis as unknown as PageApi).jmpTest.hasShaderF16()))) ctx.skip();

@@ -20,7 +20,7 @@ function fixedPointKeep(keep: number): number | null {
   for (let M = 0; M <= 65536; M++) {
     const expected = criticalCount(keep, M, 0);
     const got = (BigInt(M) * big + add) / one;
-    if (BigInt(Math.min(M, Number(got))) !== BigInt(expected)) {
+    if (got !== BigInt(expected)) {
       fixed = null;
       break;
     }
@@ -61,9 +61,13 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
       : op(opType, [x], [attr.ints('axes', axes), attr.i('keepdims', keepdims)]);
   const unsqueeze = (x: string, axes: number[]) => (opset >= 13 ? op('Unsqueeze', [x, b.int64(axes)]) : op('Unsqueeze', [x], [attr.ints('axes', axes)]));
   const squeeze = (x: string, axes: number[]) => (opset >= 13 ? op('Squeeze', [x, b.int64(axes)]) : op('Squeeze', [x], [attr.ints('axes', axes)]));
-  /** min / max of int64 tensors (no int64 Min / Max before opset 12: b + (a − b)·[a < b]). */
-  const imin = (a: string, c: string) => (opset >= 12 ? op('Min', [a, c]) : op('Add', [c, op('Mul', [op('Sub', [a, c]), cast(op('Less', [a, c]), DataType.INT64)])]));
-  const imax = (a: string, c: string) => (opset >= 12 ? op('Max', [a, c]) : op('Add', [c, op('Mul', [op('Sub', [a, c]), cast(op('Greater', [a, c]), DataType.INT64)])]));
+  /**
+   * min(x, 1) and max(x, 1) of a count x ≥ 0 (int64 [1]). No int64 Min / Max before opset 12:
+   * there Sign(x) and x + 1 − Sign(x), shape math that stays on the CPU (a comparison would run on
+   * the WebGPU provider and be read back).
+   */
+  const atMostOne = (x: string) => (opset >= 12 ? op('Min', [x, b.int64([1])]) : op('Sign', [x]));
+  const atLeastOne = (x: string) => (opset >= 12 ? op('Max', [x, b.int64([1])]) : op('Sub', [op('Add', [x, b.int64([1])]), op('Sign', [x])]));
   /** a ≥ c and a ≤ c as float 0/1 (Not(Less) before opset 12). */
   const geq = (a: string, c: string) => cast(opset >= 12 ? op('GreaterOrEqual', [a, c]) : op('Not', [op('Less', [a, c])]), DataType.FLOAT);
   const leq = (a: string, c: string) => cast(opset >= 12 ? op('LessOrEqual', [a, c]) : op('Not', [op('Greater', [a, c])]), DataType.FLOAT);
@@ -85,7 +89,8 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
       return op('Gather', [b.int64(table), M], [attr.i('axis', 0)]);
     }
     const numerator = op('Add', [op('Mul', [M, b.int64([fixed])]), b.int64([FIXED_ONE - 1 - FIXED_SLACK])]);
-    return imin(op('Div', [numerator, b.int64([FIXED_ONE])]), M);
+    // ≤ M whenever keep ≤ 1 (fixed ≤ 2^40): no min with M needed
+    return op('Div', [numerator, b.int64([FIXED_ONE])]);
   };
   /** x[:, :end] along axis 1, `end` a 1-element int64 tensor. */
   const slice2 = (x: string, end: string) => op('Slice', [x, b.int64([0]), end, b.int64([1])]);
@@ -182,7 +187,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   /** Position among the tokens where `mask` [B, M0] is 1. */
   const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
 
-  return { b, P, T, opset, hidden: layout.hidden, squeeze, imin, imax, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, merge, destinations };
+  return { b, P, T, opset, hidden: layout.hidden, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, merge, destinations };
 }
 
 export type GraphOps = ReturnType<typeof graphOps>;

@@ -11,7 +11,7 @@ export function emitEvit(g: GraphOps, x: ReductionInput, keep: number): Reductio
   const [reduced, S] = merge(x.Xp, tgt, op('Mul', [mask, x.sp]), K);
   // the extra token: Σ a_j x_j over the non-critical tokens, size Σ s_j — only where there are
   // non-critical tokens (keep < 1 can still keep all of them: K = M0 gives no extra token)
-  const extra = g.imin(op('Sub', [x.M0, K]), b.int64([1])); // 0 or 1 tokens
+  const extra = g.atMostOne(op('Sub', [x.M0, K])); // 0 or 1 tokens
   return {
     reduced,
     S,

@@ -29,7 +29,7 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
     const bi = bipartite(x.block, x.shapeX);
     // TopK needs k ≥ 1: with nothing to remove, k = 1 and the mask is zeroed
     const some = cast(op('Greater', [leaveCount, b.int64([0])]), DataType.FLOAT);
-    const leave = op('Mul', [topKMask(bi.scoreA, g.imax(leaveCount, b.int64([1]))), some]);
+    const leave = op('Mul', [topKMask(bi.scoreA, g.atLeastOne(leaveCount)), some]);
     mask = op('Sub', [f(1), leave]);
     [best, pi] = [bi.best, bi.match];
   } else {
