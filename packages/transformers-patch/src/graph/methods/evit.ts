@@ -4,7 +4,7 @@ import type { ReductionInput, ReductionOutput } from './types.js';
 
 /** EViT: the K most attended tokens stay; the others fuse into one extra token Σ a_j x_j. */
 export function emitEvit(g: GraphOps, x: ReductionInput, keep: number): ReductionOutput {
-  const { b, op, f, cast, unsqueeze, reduce, slice2, toT, criticalByAttention, rankIn, merge, destinations } = g;
+  const { op, f, cast, unsqueeze, reduce, slice2, toT, criticalByAttention, rankIn, merge, destinations } = g;
   const { K, a, mask } = criticalByAttention(x.block, x.M0, keep);
   const nc = op('Sub', [f(1), mask]);
   const tgt = op('Mul', [mask, rankIn(mask)]);
