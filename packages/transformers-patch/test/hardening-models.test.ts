@@ -162,7 +162,7 @@ describe.each(RUNNERS)('models (%s runner)', (runner) => {
   });
 
   it.each<[string, JMPOptions]>([
-    ['depth 3, default schedule (blocks 1, 2, 3)', { strategy: 'merge' }],
+    ['depth 3, default schedule (block 2, the closest plan to the default budget)', { strategy: 'merge' }],
     ['depth 3, JMP adaptive at blocks [1, 3]', { strategy: 'adaptive', tau: 0.3, blocks: [1, 3], keep: [0.6, 0.8] }],
     ['depth 3, ToMe r = 20', { method: 'tome', r: 20 }],
   ])('%s: the same logits as the other runner', async (name, options) => {
