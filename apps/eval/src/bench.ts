@@ -107,20 +107,23 @@ async function profileCommand(
   const { profileSetting, profileTable } = await import('./profile.js');
   const load = async (sessionOptions: Record<string, unknown>) =>
     (await pipeline('image-classification', o.dir, { dtype: o.dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu', session_options: sessionOptions })) as unknown as Classifier;
-  const probe = await load({});
-  let info: Awaited<ReturnType<typeof inspectJMP>>;
-  try {
-    info = await inspectJMP(probe, { strategy: 'prune' });
-  } finally {
-    await probe.dispose();
-  }
-  const settings = benchSettings(args, o.methods, info, o.tau, o.tauSpec, o.runner);
+  const settings = benchSettings(args, o.methods, await probeInfo(() => load({})), o.tau, o.tauSpec, o.runner);
   console.log(`bench --profile: ${o.dir} (${o.dtype}, ${args.device ?? 'cpu'}, runner ${o.runner}), ${o.runs} profiled forwards per setting after one warm-up\n`);
   for (const batch of o.batches) {
     const x = randomPixels(batch);
     const rows = [{ label: 'plain', profile: await profileSetting(load, null, x, o.runs) }];
     for (const setting of settings) rows.push({ label: `${setting.method} ${summary(setting)}`, profile: await profileSetting(load, setting, x, o.runs) });
     console.log(profileTable(batch, rows) + '\n');
+  }
+}
+
+/** What JMP finds in the model, from a pipeline loaded for that and released. */
+async function probeInfo(load: () => Promise<Classifier>): Promise<Awaited<ReturnType<typeof inspectJMP>>> {
+  const probe = await load();
+  try {
+    return await inspectJMP(probe, { strategy: 'prune' });
+  } finally {
+    await probe.dispose();
   }
 }
 
@@ -193,14 +196,7 @@ async function benchBrowserCommand(
   },
 ): Promise<void> {
   // the plan's sizes come from a Node pipeline of the same model (nothing is timed in Node)
-  const probe = await o.load();
-  let info: Awaited<ReturnType<typeof inspectJMP>>;
-  try {
-    info = await inspectJMP(probe, { strategy: 'prune' });
-  } finally {
-    await probe.dispose();
-  }
-  const settings = benchSettings(args, o.methods, info, o.tau, o.tauSpec, o.runner);
+  const settings = benchSettings(args, o.methods, await probeInfo(o.load), o.tau, o.tauSpec, o.runner);
   console.log(`bench: ${o.dir} (${o.dtype}) in headless Chromium on ${o.device}${o.device === 'webgpu' ? ` (${o.gpu})` : ''}, runner ${o.runner}, ${o.runs} alternating rounds per setting, batches ${o.batches.join(', ')}`);
   if (o.device === 'webgpu' && o.gpu === 'swiftshader') console.log('(SwiftShader is WebGPU in software: these timings say nothing about a GPU)');
   console.log(`(τ ${o.tau} / ${o.tauSpec} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);

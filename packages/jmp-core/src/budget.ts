@@ -82,6 +82,20 @@ export function planBudget(options: BudgetOptions): BudgetPlan {
   // "more": the amount that removes more tokens (keep down, r up); plans are monotone in it.
   // Uniform amounts: keep rates by bisection on (0, 1]; r by bisection on integers.
   const uniform = (a: number) => evaluate(Array.from({ length: n }, () => a));
+  /** The closer to the budget of two plans (`current` when neither is closer). */
+  const closer = (current: BudgetPlan | null, ...plans: (BudgetPlan | null)[]) => plans.reduce((b, p) => (off(p) < off(b) ? p : b), current);
+  /** Keep rates: bisection on (0, 1] for the plans just below and just above the budget; the closer one. */
+  const bisectKeep = (plan: (keep: number) => BudgetPlan | null, current: BudgetPlan | null) => {
+    let lo = 0; // keep too low: infeasible or below the budget
+    let hi = 1; // share(hi) ≥ budget
+    for (let i = 0; i < 60; i++) {
+      const mid = (lo + hi) / 2;
+      const p = plan(mid);
+      if (p && p.share >= budget) hi = mid;
+      else lo = mid;
+    }
+    return closer(current, plan(lo), plan(hi));
+  };
   let best: BudgetPlan | null = null;
   if (tome) {
     const maxR = Math.floor(shape.patches / 2);
@@ -93,39 +107,15 @@ export function planBudget(options: BudgetOptions): BudgetPlan {
       if (p && p.share >= budget) lo = mid;
       else hi = mid;
     }
-    for (const r of [lo, lo + 1]) if (off(uniform(r)) < off(best)) best = uniform(r);
-  } else {
-    let lo = 0; // keep too low: infeasible or below the budget
-    let hi = 1; // share(hi) ≥ budget
-    for (let i = 0; i < 60; i++) {
-      const mid = (lo + hi) / 2;
-      const p = uniform(mid);
-      if (p && p.share >= budget) hi = mid;
-      else lo = mid;
-    }
-    for (const k of [lo, hi]) if (off(uniform(k)) < off(best)) best = uniform(k);
-  }
+    best = closer(best, uniform(lo), uniform(lo + 1));
+  } else best = bisectKeep(uniform, best);
   // Per block, from the last: the amount there that brings the cost closest to the budget.
   const amounts = (p: BudgetPlan) => [...((tome ? p.schedule.r : p.schedule.keep) as number[])];
   for (let j = n - 1; j >= 0 && best && off(best) > tolerance; j--) {
     const base = amounts(best);
     const at = (a: number) => evaluate(base.map((v, i) => (i === j ? a : v)));
-    if (tome) {
-      for (let r = 0; r <= Math.floor(shape.patches / 2); r++) {
-        const p = at(r);
-        if (off(p) < off(best)) best = p;
-      }
-    } else {
-      let lo = 0;
-      let hi = 1;
-      for (let i = 0; i < 60; i++) {
-        const mid = (lo + hi) / 2;
-        const p = at(mid);
-        if (p && p.share >= budget) hi = mid;
-        else lo = mid;
-      }
-      for (const k of [lo, hi]) if (off(at(k)) < off(best)) best = at(k);
-    }
+    if (tome) for (let r = 0; r <= Math.floor(shape.patches / 2); r++) best = closer(best, at(r));
+    else best = bisectKeep(at, best);
   }
   if (!best || off(best) > tolerance) {
     const least = tome ? null : uniform(1e-9);
