@@ -8,7 +8,7 @@ import { UsageError, int, num, type Args } from './args.js';
 import { describeParams, type Classifier } from './evaluate.js';
 import { buildSettings, jmpBlocks, parseMethods, METHODS, type Setting } from './settings.js';
 import { randomPixels } from './random-pixels.js';
-import { alternatingRounds, median } from './timing.js';
+import { alternatingRounds, median, rotatingRounds } from './timing.js';
 import type { BenchJson, BenchResult } from './types.js';
 
 
@@ -20,21 +20,6 @@ import type { BenchJson, BenchResult } from './types.js';
 export async function benchCommand(args: Args): Promise<void> {
   const dtypes = (args.dtype ?? 'fp32').split(',');
   for (const d of dtypes) if (!['fp32', 'fp16', 'q8'].includes(d)) throw new UsageError(`--dtype: expected fp32, fp16 or q8 (or a list of them), found '${d}'`);
-  if (args.shapes !== undefined) {
-    // one run per export shape of the DeiT-S fixture, in turn, in this one command
-    const shapes = args.shapes.split(',');
-    const known: Record<string, { opset: string; attention: string }> = { eager14: { opset: '14', attention: 'eager' }, opset11: { opset: '11', attention: 'eager' }, sdpa14: { opset: '14', attention: 'sdpa' } };
-    for (const sh of shapes) if (!known[sh]) throw new UsageError(`--shapes: expected a list of eager14, opset11, sdpa14, found '${sh}'`);
-    if (args.model !== undefined || args.opset !== undefined || args.attention !== undefined) throw new UsageError('--shapes chooses the fixture exports: not with --model, --opset or --attention');
-    for (const [i, sh] of shapes.entries()) {
-      if (i > 0) console.log('');
-      console.log(`shape ${sh}`);
-      const json = args.json ? args.json.replace(/(\.json)?$/, `-${sh}.json`) : undefined;
-      const { shapes: _shapes, ...rest } = args;
-      await benchCommand({ ...rest, ...known[sh]!, ...(json ? { json } : {}) });
-    }
-    return;
-  }
   if (dtypes.length > 1) {
     // one run per dtype, each with its own plain pipeline (and JSON file: name-<dtype>.json)
     for (const [i, d] of dtypes.entries()) {
@@ -60,7 +45,10 @@ export async function benchCommand(args: Args): Promise<void> {
   const opset = int('opset', args.opset, 14, 11);
   const attention = args.attention ?? 'eager';
   if (attention !== 'eager' && attention !== 'sdpa') throw new UsageError(`--attention: expected eager or sdpa, found '${attention}'`);
+  if (args.shapes !== undefined && (args.model !== undefined || args.opset !== undefined || args.attention !== undefined || browser !== undefined || args.profile))
+    throw new UsageError('--shapes chooses the fixture exports and times them in Node: not with --model, --opset, --attention, --browser or --profile');
   if ((args.opset !== undefined || args.attention !== undefined) && args.model !== undefined) throw new UsageError('--opset and --attention choose the export of the generated DeiT-S model: not with --model');
+  if (args.shapes !== undefined) return benchShapesCommand(args, { dtype, runs, batches, methods, tau, tauSpec, runner });
   const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype], opset, attention }));
   const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
   if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner, device: browser, gpu, load });
@@ -222,5 +210,80 @@ async function benchBrowserCommand(
     await mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
     await writeFile(args.json, JSON.stringify(json, null, 2) + '\n');
     console.log(`json: ${args.json}`);
+  }
+}
+
+/** The export shapes of the DeiT-S fixture that `bench --shapes` knows. */
+export const SHAPES: Record<string, { opset: number; attention: 'eager' | 'sdpa' }> = {
+  eager14: { opset: 14, attention: 'eager' },
+  opset11: { opset: 11, attention: 'eager' },
+  sdpa14: { opset: 14, attention: 'sdpa' },
+};
+
+/**
+ * `bench --shapes`: the DeiT-S fixture exported several ways, every shape's plain and patched
+ * pipelines loaded at once and timed in the same rounds (each round times every shape's plain and
+ * patched forward, the shapes' order rotating from round to round). The shapes' ratios then come
+ * from the same minutes of the machine, and can be compared with each other: the last columns
+ * give each shape's speedup over the first shape's, and how fast its plain and its patched
+ * pipeline run against the first shape's (above 1: faster).
+ */
+async function benchShapesCommand(
+  args: Args,
+  o: { dtype: string; runs: number; batches: number[]; methods: ReturnType<typeof parseMethods>; tau: number; tauSpec: number; runner: string },
+): Promise<void> {
+  const names = args.shapes!.split(',');
+  for (const sh of names) if (!SHAPES[sh]) throw new UsageError(`--shapes: expected a list of ${Object.keys(SHAPES).join(', ')}, found '${sh}'`);
+  if (new Set(names).size !== names.length) throw new UsageError(`--shapes: each shape once, found '${args.shapes}'`);
+  const device = (args.device ?? 'cpu') as 'cpu';
+  const shapes: { name: string; dir: string; plain: Classifier; patched: Classifier }[] = [];
+  try {
+    for (const name of names) {
+      const dir = await ensureBenchModel('deit-small', { dtypes: [o.dtype], ...SHAPES[name]! });
+      const load = async () => (await pipeline('image-classification', dir, { dtype: o.dtype as 'fp32', device })) as unknown as Classifier;
+      const plain = await load();
+      shapes.push({ name, dir, plain, patched: await load() });
+    }
+    const info = await inspectJMP(shapes[0]!.patched, { strategy: 'prune' });
+    const settings = benchSettings(args, o.methods, info, o.tau, o.tauSpec, o.runner);
+    console.log(`bench --shapes: the DeiT-S fixture as ${names.join(', ')} (${o.dtype}, ${device}, runner ${o.runner}), ${o.runs} rounds per setting, each timing every shape's plain and patched pipeline, batches ${o.batches.join(', ')}`);
+    console.log(`(τ ${o.tau} / ${o.tauSpec} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
+    const results = new Map<string, BenchResult[]>(names.map((n) => [n, []]));
+    for (const batch of o.batches) {
+      const x = randomPixels(batch);
+      for (const setting of settings) {
+        const handles: JMPHandle[] = [];
+        try {
+          for (const s of shapes) handles.push(await enableJMP(s.patched, setting.options!));
+          const times = await rotatingRounds(shapes.map((s) => [s.plain, s.patched] as const), x, o.runs);
+          const [b0, p0] = [median(times[0]![0]), median(times[0]![1])];
+          for (const [i, s] of shapes.entries()) {
+            const b = median(times[i]![0]);
+            const p = median(times[i]![1]);
+            const gmacs = handles[i]!.stats().meanGmacsPerImage;
+            results.get(s.name)!.push(entry(setting, batch, gmacs, p));
+            // against the first shape: the speedup's ratio, and each pipeline's time (plain, patched)
+            const vs = i === 0 ? '' : `  vs ${names[0]}: speedup ${((b / p) / (b0 / p0)).toFixed(3)}, plain ${(b0 / b).toFixed(3)}x, patched ${(p0 / p).toFixed(3)}x`;
+            console.log(`${s.name.padEnd(8)} ${benchLine(batch, setting, gmacs, b, p)}${vs}`);
+          }
+        } finally {
+          for (const h of handles) await h.dispose();
+        }
+      }
+    }
+    if (args.json) {
+      for (const s of shapes) {
+        const file = args.json.replace(/(\.json)?$/, `-${s.name}.json`);
+        const json: BenchJson = { model: s.dir, dataset: 'random pixels', images: 0, device, dtype: o.dtype, batchSize: o.batches[0]!, results: results.get(s.name)! };
+        await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+        await writeFile(file, JSON.stringify(json, null, 2) + '\n');
+        console.log(`json: ${file}`);
+      }
+    }
+  } finally {
+    for (const s of shapes) {
+      await s.plain.dispose();
+      await s.patched.dispose();
+    }
   }
 }

@@ -60,7 +60,8 @@ Options:
   --opset <n>         bench: the DeiT-S model exported at this opset (default 14; e.g. 11, generated into
                       tooling/fixtures/cache/deit-small-op11)
   --attention <a>     bench: eager (default) or sdpa (the attention as torch >= 2.1 exports it)
-  --shapes <list>     bench: eager14,opset11,sdpa14 — each export shape of the DeiT-S fixture in turn
+  --shapes <list>     bench: eager14,opset11,sdpa14 — the DeiT-S fixture exported each way, every
+                      shape timed in the same rounds (ratios comparable across shapes)
   --profile           bench: instead of timing, onnxruntime's per-node profile grouped by what each
                       node is for (attention, MLP, the reduction, the size bias, embeddings and head)
   --browser <device>  bench: in headless Chromium (onnxruntime-web) on wasm or webgpu

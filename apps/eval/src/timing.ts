@@ -39,3 +39,26 @@ export async function alternatingRounds(plain: Classifier, patched: Classifier, 
   }
   return { plainMs, patchedMs };
 }
+
+/**
+ * {@link alternatingRounds} for several pairs at once: each round times every pair's plain then
+ * patched forward, starting one pair later than the round before, so that no pair always runs
+ * first. Returns each pair's times, `[plainMs, patchedMs]`, in the pairs' order.
+ */
+export async function rotatingRounds(pairs: readonly (readonly [Classifier, Classifier])[], x: Tensor, runs: number): Promise<[number[], number[]][]> {
+  for (const [plain, patched] of pairs) {
+    await timedForward(plain, x);
+    await timedForward(patched, x);
+  }
+  const times = pairs.map((): [number[], number[]] => [[], []]);
+  for (let r = 0; r < runs; r++) {
+    for (let k = 0; k < pairs.length; k++) {
+      if (interrupt.requested) throw new InterruptedError();
+      const i = (r + k) % pairs.length;
+      const [plain, patched] = pairs[i]!;
+      times[i]![0].push(await timedForward(plain, x));
+      times[i]![1].push(await timedForward(patched, x));
+    }
+  }
+  return times;
+}

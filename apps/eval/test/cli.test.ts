@@ -63,6 +63,18 @@ describe('jmp-eval command line', () => {
     expect(r.stderr).toContain("--browser: expected wasm or webgpu, found 'gpu'");
   });
 
+  it('rejects bad --shapes lists before any work', () => {
+    const unknown = run(['bench', '--shapes', 'eager14,opset12']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("--shapes: expected a list of eager14, opset11, sdpa14, found 'opset12'");
+    const twice = run(['bench', '--shapes', 'eager14,eager14']);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toContain('--shapes: each shape once');
+    const withModel = run(['bench', '--shapes', 'eager14,sdpa14', '--model', modelPath('tiny-deit')]);
+    expect(withModel.status).toBe(2);
+    expect(withModel.stderr).toContain('--shapes chooses the fixture exports');
+  });
+
   it.skipIf(!browserSuite('eval: bench --browser wasm'))('bench --browser wasm: the same table and JSON, timed in headless Chromium', { timeout: 240_000 }, () => {
     const json = path.join(dir, 'bench.json');
     const r = run(['bench', '--browser', 'wasm', '--model', modelPath('tiny-deit'), '--batches', '2', '--runs', '1', '--methods', 'jmp', '--keep-one', '--json', json]);
