@@ -22,5 +22,8 @@ export function missingChromiumMessage(what: string): string;
 export function launchChromium(options?: { webgpu?: boolean | 'hardware'; viewport?: { width: number; height: number } }): Promise<BrowserContext & { cleanup(): Promise<void> }>;
 /** Serves each URL prefix from a folder on 127.0.0.1 (cross-origin isolated, no caching). */
 export function serveStatic(routes: Record<string, string>): Promise<{ url: string; close(): Promise<void> }>;
-/** The folder of onnxruntime-web's dist files (the wasm builds), resolved from a package that depends on it. */
-export function ortWebDist(fromPackageDir: string): string;
+/**
+ * The folder of transformers.js's own onnxruntime-web dist files (the wasm builds): of the
+ * transformers.js that `fromPackageDir` resolves, or of the one whose entry file is `transformersEntry`.
+ */
+export function ortWebDist(fromPackageDir: string, transformersEntry?: string): string;

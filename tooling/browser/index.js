@@ -111,9 +111,17 @@ export async function serveStatic(routes) {
   };
 }
 
-export function ortWebDist(fromPackageDir) {
-  const require = createRequire(join(fromPackageDir, 'package.json'));
-  // transformers.js's own onnxruntime-web (its exports name the wasm files, not package.json)
-  const ortRequire = createRequire(require.resolve('@huggingface/transformers'));
-  return dirname(ortRequire.resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm'));
+export function ortWebDist(fromPackageDir, transformersEntry) {
+  // transformers.js's own onnxruntime-web (its exports name the wasm files, not package.json):
+  // the transformers.js that fromPackageDir resolves, or the one whose entry file is given
+  const entry = transformersEntry ?? createRequire(join(fromPackageDir, 'package.json')).resolve('@huggingface/transformers');
+  const ortRequire = createRequire(entry);
+  try {
+    return dirname(ortRequire.resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm'));
+  } catch {
+    // onnxruntime-web < 1.23 (transformers.js v3) exports no wasm file: its main entry sits beside them
+    const dist = dirname(ortRequire.resolve('onnxruntime-web'));
+    if (existsSync(join(dist, 'ort-wasm-simd-threaded.jsep.wasm'))) return dist;
+  }
+  throw new Error(`no onnxruntime-web wasm files found beside ${entry}`);
 }

@@ -76,7 +76,12 @@ export interface Plan {
 async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
   const type = config.model_type;
   if (type !== 'vit' && type !== 'deit') {
-    throw new UnsupportedModelError({ lookedFor: "a ViT-family model (config.model_type 'vit' or 'deit')", found: `model_type ${JSON.stringify(type)}` });
+    const why = typeof type === 'string' ? UNSUPPORTED_TYPES[type] : undefined;
+    throw new UnsupportedModelError({
+      lookedFor: "a ViT-family model (config.model_type 'vit' or 'deit')",
+      found: `model_type ${JSON.stringify(type)}`,
+      ...(why ? { hint: `${why} Use onUnsupported: 'passthrough' to leave such pipelines unchanged.` } : {}),
+    });
   }
   const proto = decodeModel(await platform.readSource(source.source));
   const layout = findLayout(proto);
@@ -161,3 +166,14 @@ export async function planModel(config: Record<string, unknown>, o: ResolvedOpti
     });
   }
 }
+
+/** Why vision transformers that JMP does not run are refused (the error's hint). */
+const UNSUPPORTED_TYPES: Record<string, string> = {
+  beit: "BEiT's relative position bias is a table over the full patch grid: its attention cannot follow merged tokens.",
+  'data2vec-vision': "Data2Vec-Vision is BEiT's architecture: its relative position bias cannot follow merged tokens.",
+  swin: "Swin attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.",
+  swinv2: "Swin V2 attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.",
+  clip: 'CLIP is not supported yet: JMP runs image-classification ViT and DeiT models.',
+  siglip: 'SigLIP is not supported yet: JMP runs image-classification ViT and DeiT models.',
+  dinov2: 'DINOv2 is not supported yet: JMP runs image-classification ViT and DeiT models.',
+};

@@ -34,7 +34,8 @@ interface Ort {
   InferenceSession: { create(path: string, options?: Record<string, unknown>): Promise<OrtSession> };
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
 }
-const ort = createRequire(import.meta.url)('onnxruntime-node') as Ort;
+// transformers.js's own onnxruntime-node (the one its pipelines run on)
+const ort = createRequire(import.meta.resolve('@huggingface/transformers'))('onnxruntime-node') as Ort;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'jmp-cli-'));
 afterAll(() => {

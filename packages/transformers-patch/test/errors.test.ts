@@ -82,6 +82,38 @@ describe('errors and fallbacks', () => {
     expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
   });
 
+  it('per-token outputs (last_hidden_state, as image-feature-extraction reads): refused, never fewer tokens', async () => {
+    const model = decodeModel(readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx')));
+    // a ViTModel-like export: the token states of the last block as an output beside the logits
+    const states = model.graph.node.filter((n) => n.output[0]?.endsWith('/output/Add_output_0')).at(-1)!.output[0]!;
+    model.graph.node.push({ opType: 'Identity', name: 'states', input: [states], output: ['last_hidden_state'] } as never);
+    model.graph.output.push({ ...model.graph.output[0]!, name: 'last_hidden_state' });
+    const error = await enableJMP(classifier, { modelSource: encodeModel(model) }).catch((e: unknown) => e);
+    expect(UnsupportedModelError.isInstance(error)).toBe(true);
+    expect((error as UnsupportedModelError).found).toBe('outputs [logits, last_hidden_state]: per-token states');
+    expect((error as Error).message).toContain('refuses rather than return fewer tokens');
+    expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
+  });
+
+  it.each([
+    ['swin', 'windows'],
+    ['beit', 'relative position bias'],
+    ['clip', 'not supported yet'],
+  ])('model_type %s: typed error saying why', async (type, why) => {
+    const config = (classifier.model as unknown as { config: Record<string, unknown> }).config;
+    const own = config.model_type;
+    config.model_type = type;
+    try {
+      const error = await enableJMP(classifier).catch((e: unknown) => e);
+      expect(UnsupportedModelError.isInstance(error)).toBe(true);
+      expect((error as UnsupportedModelError).found).toBe(`model_type "${type}"`);
+      expect((error as Error).message).toContain(why);
+      expect((error as Error).message).toContain("onUnsupported: 'passthrough'");
+    } finally {
+      config.model_type = own;
+    }
+  });
+
   it('corrupt ONNX bytes', async () => {
     const bytes = readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx')).subarray(0, 5000);
     const error = await enableJMP(classifier, { strategy: 'prune', modelSource: bytes }).catch((e: unknown) => e);

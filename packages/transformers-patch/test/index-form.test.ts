@@ -18,7 +18,8 @@ interface Session {
   run(feeds: Record<string, unknown>): Promise<Record<string, { data: ArrayLike<number>; dims: readonly number[] }>>;
   release(): Promise<void>;
 }
-const ort = createRequire(import.meta.url)('onnxruntime-node') as {
+// transformers.js's own onnxruntime-node (the one its pipelines run on)
+const ort = createRequire(import.meta.resolve('@huggingface/transformers'))('onnxruntime-node') as {
   InferenceSession: { create(bytes: Uint8Array, options?: Record<string, unknown>): Promise<Session> };
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
 };

@@ -147,6 +147,16 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   const protectedTokens = concat.input.length - 1;
 
   const inputName = graph.input.find((v) => !index.initializers.has(v.name))?.name;
+  const outputs = graph.output.map((v) => v.name);
+  if (outputs.includes('last_hidden_state')) {
+    // features per token (image-feature-extraction, and the heads that read every token): with
+    // fewer tokens they would no longer be one per patch, so JMP refuses them
+    throw new UnsupportedModelError({
+      lookedFor: 'an image-classification model (one output, logits)',
+      found: `outputs [${outputs.join(', ')}]: per-token states`,
+      hint: "JMP reduces the tokens, so last_hidden_state would not have one row per patch any more: it refuses rather than return fewer tokens than the model's grid. Use an image-classification model, or onUnsupported: 'passthrough' to leave such pipelines unchanged.",
+    });
+  }
   if (inputName !== 'pixel_values' || graph.output.length !== 1) {
     throw new UnsupportedModelError({
       lookedFor: "one input 'pixel_values' and one output (logits)",

@@ -136,11 +136,20 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
     const km = slice(keysMean, P, INT64_MAX, 1);
     return op('Div', [km, op('Add', [op('Sqrt', [reduce('ReduceSum', op('Mul', [km, km]), [2], 1)]), f(1e-30)])]);
   };
-  /** Best match of every row among the columns where `colMask` is 1: [score, index] (ties: lower index). */
+  /**
+   * Best match of every row among the columns where `colMask` is 1 (ties: the lower index):
+   * [score [B, M0], match], the match as ArgMax indices [B, M0] where index ops are used, else as
+   * a one-hot [B, M0, M0] of float elementwise ops (onnxruntime-web's JSEP WebGPU, transformers.js
+   * v3, gave wrong merge targets with ArgMax and GatherElements). Read it with {@link atMatch}.
+   */
   const bestMatch = (unit: string, colMask: string) => {
     const sim = op('MatMul', [unit, op('Transpose', [unit], [attr.ints('perm', [0, 2, 1])])]);
     const masked = op('Add', [sim, op('Mul', [op('Sub', [unsqueeze(colMask, [1]), f(1)]), f(BIG)])]);
-    return [reduce('ReduceMax', masked, [2], 0), argmax(masked, 2)] as const;
+    if (indexOps) return [reduce('ReduceMax', masked, [2], 0), argmax(masked, 2)] as const;
+    const top = reduce('ReduceMax', masked, [2], 1); // [B, M0, 1]
+    const atTop = cast(op('Equal', [masked, top]), DataType.FLOAT);
+    const first = cast(op('Equal', [op('CumSum', [atTop, b.int64([2], [])]), f(1)]), DataType.FLOAT); // up to and including the first maximum
+    return [squeeze(top, [2]), op('Mul', [atTop, first])] as const;
   };
   /**
    * Size-weighted merge of the patch tokens: token j (weight ω_j, 0 = dropped) goes to output
@@ -153,6 +162,13 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
     const S = reduce('ReduceSum', A, [2], 0);
     return [op('Div', [op('MatMul', [A, Xp]), unsqueeze(S, [2])]), S] as const;
   };
+
+  /**
+   * `values` [B, M0] float at each token's match from {@link bestMatch}: GatherElements at the
+   * ArgMax indices where index ops are used; else a MatMul with the one-hot of the match.
+   */
+  const atMatch = (values: string, match: string) =>
+    indexOps ? op('GatherElements', [values, match], [attr.i('axis', 1)]) : squeeze(op('MatMul', [match, unsqueeze(values, [2])]), [2]);
 
   /** The `dest` encoding of {@link compiledOutputs}: kept at tgt, merged into tgt (−2 − tgt), or pruned (−1). */
   const destinations = (tgt: string, kept: string, merged: string) => {
@@ -187,7 +203,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   /** Position among the tokens where `mask` [B, M0] is 1. */
   const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
 
-  return { b, P, T, opset, hidden: layout.hidden, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, merge, destinations };
+  return { b, P, T, opset, hidden: layout.hidden, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, atMatch, merge, destinations };
 }
 
 export type GraphOps = ReturnType<typeof graphOps>;

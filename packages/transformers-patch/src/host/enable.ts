@@ -348,6 +348,8 @@ class Patch implements JMPHandle {
   /** enable / disable / dispose / pipeline.dispose(), one after another. */
   private queue: Promise<void> = Promise.resolve();
   private inFlight = 0;
+  /** The runner's calls in the browser, one after another (see oneAtATime). */
+  private runQueue: Promise<void> = Promise.resolve();
   private drainWaiters: (() => void)[] = [];
   /** The plain session while JMP is off; its `release` is watched (pipeline.dispose() calls it). */
   private plain: { session: SessionLike; release: () => Promise<void>; restore: () => void } | null = null;
@@ -385,6 +387,8 @@ class Patch implements JMPHandle {
       run: (feeds: Record<string, OrtTensorLike>) => this.runFacade(feeds),
       // pipeline.dispose() releases everything: the segments, without re-creating the plain session.
       release: () => this.serial(() => this.pipelineDisposed()),
+      // what transformers.js v3's pipeline.dispose() calls instead of release()
+      handler: { dispose: () => this.serial(() => this.pipelineDisposed()) },
       config: model.sessions.model!.config,
       inputNames: ['pixel_values'],
       outputNames: ['logits'],
@@ -463,22 +467,18 @@ class Patch implements JMPHandle {
   /** Checks the input, runs the runner, records the call; errors are typed. */
   private async runChecked(pixelValues: OrtTensorLike): Promise<OrtTensorLike> {
     checkPixelValues(pixelValues, this.info.shape);
+    // a device already known to be lost: straight to wasm (onnxruntime-web 1.22's JSEP, under
+    // transformers.js v3, never settles a run on a lost device, so waiting for its error would hang)
+    if (this.webgpuLost?.()) await this.goOnWasm();
     const runner = this.runner!;
     let result: Awaited<ReturnType<Runner['run']>>;
     try {
-      result = await runner.run(pixelValues);
+      result = await this.oneAtATime(() => runner.run(pixelValues));
     } catch (e) {
       if (JmpError.isInstance(e)) throw e;
       if (this.webgpuLost?.() || this.recovery) {
         // The documented fallback: the WebGPU device is gone, JMP goes on on wasm.
-        try {
-          await this.recoverOnWasm();
-        } catch (failure) {
-          throw new JmpError(
-            `The WebGPU device was lost and JMP could not go on with device 'wasm' (${failure instanceof Error ? failure.message : String(failure)}). Create the pipeline again.`,
-            { cause: failure },
-          );
-        }
+        await this.goOnWasm();
         // once, on the rebuilt runner (a failure of the wasm runner itself is reported below)
         if (this.runner !== runner) return this.runChecked(pixelValues);
       }
@@ -490,6 +490,21 @@ class Patch implements JMPHandle {
     }
     this.collector.add(result.record);
     return result.logits;
+  }
+
+  /**
+   * In the browser, the runner's calls one after another: an onnxruntime-web session runs one call
+   * at a time ('Session already started' otherwise). transformers.js v4 queues its own session
+   * runs; v3 does not, and the forward override is called outside v4's queue.
+   */
+  private oneAtATime<T>(run: () => Promise<T>): Promise<T> {
+    if (platform.name !== 'web') return run();
+    const result = this.runQueue.then(run);
+    this.runQueue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   private plainForward(inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -648,13 +663,16 @@ class Patch implements JMPHandle {
 
   /** Makes `session` the pipeline's plain session; pipeline.dispose() calling its release disposes this handle. */
   private watchPlain(session: SessionLike): void {
-    const own = Object.getOwnPropertyDescriptor(session, 'release');
+    // pipeline.dispose(): transformers.js v4 calls session.release(), v3 session.handler.dispose()
+    const disposed = () => this.serial(() => this.pipelineDisposed());
     const release = session.release;
+    const restoreRelease = hookMethod(session, 'release', disposed);
+    const handler = (session as { handler?: { dispose?: unknown } }).handler;
+    const restoreHandler = handler && typeof handler.dispose === 'function' ? hookMethod(handler as { dispose: () => Promise<void> }, 'dispose', disposed) : () => {};
     const restore = () => {
-      if (own) Object.defineProperty(session, 'release', own);
-      else delete (session as Partial<SessionLike>).release;
+      restoreRelease();
+      restoreHandler();
     };
-    session.release = () => this.serial(() => this.pipelineDisposed());
     this.plain = {
       session,
       release: () => {
@@ -705,6 +723,18 @@ class Patch implements JMPHandle {
    * After onnxruntime's WebGPU device was lost: warns once, rebuilds the JMP sessions on wasm (and
    * the plain session will be re-created on wasm by disable()). Calls that saw the loss wait for it.
    */
+  /** {@link recoverOnWasm}, its failure typed. */
+  private async goOnWasm(): Promise<void> {
+    try {
+      await this.recoverOnWasm();
+    } catch (failure) {
+      throw new JmpError(
+        `The WebGPU device was lost and JMP could not go on with device 'wasm' (${failure instanceof Error ? failure.message : String(failure)}). Create the pipeline again.`,
+        { cause: failure },
+      );
+    }
+  }
+
   private recoverOnWasm(): Promise<void> {
     this.recovery ??= (async () => {
       this.o.warn("[jmp] The WebGPU device was lost: JMP goes on with device 'wasm' (the same results, more slowly).");
@@ -730,4 +760,14 @@ class Patch implements JMPHandle {
   private createSegment(bytes: Uint8Array): Promise<SessionLike> {
     return createSession(this.ort, bytes, segmentSessionOptions(this.source.options)) as Promise<SessionLike>;
   }
+}
+
+/** Replaces `obj[key]` with `fn`; the function returned puts the original back (own property or prototype's). */
+function hookMethod<K extends string>(obj: { [k in K]: () => Promise<void> }, key: K, fn: () => Promise<void>): () => void {
+  const own = Object.getOwnPropertyDescriptor(obj, key);
+  obj[key] = fn as (typeof obj)[K];
+  return () => {
+    if (own) Object.defineProperty(obj, key, own);
+    else delete (obj as Partial<typeof obj>)[key];
+  };
 }

@@ -43,7 +43,7 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
   let w: string | undefined; // which non-critical tokens merge (none when undefined)
   let sigma: string | undefined;
   if (best && pi) {
-    tgt = op('Add', [tgt, op('Mul', [nc, op('GatherElements', [rank, pi], [attr.i('axis', 1)])])]);
+    tgt = op('Add', [tgt, op('Mul', [nc, g.atMatch(rank, pi)])]);
     const Mf = op('Max', [reduce('ReduceSum', nc, [1], 0), f(1)]);
     sigma = op('Div', [reduce('ReduceSum', op('Mul', [best, nc]), [1], 0), Mf]); // [B]
     const atLeastTau = (v: string) => g.geq(v, f(step.tau!));

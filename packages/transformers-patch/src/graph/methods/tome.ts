@@ -9,7 +9,7 @@ export function emitTome(g: GraphOps, x: ReductionInput, r: number): ReductionOu
   const mergedMask = topKMask(scoreA, rr);
   const keepMask = op('Sub', [f(1), mergedMask]);
   const rank = rankIn(keepMask);
-  const tgt = op('Add', [op('Mul', [keepMask, rank]), op('Mul', [mergedMask, op('GatherElements', [rank, match], [attr.i('axis', 1)])])]);
+  const tgt = op('Add', [op('Mul', [keepMask, rank]), op('Mul', [mergedMask, g.atMatch(rank, match)])]);
   const [reduced, S] = merge(x.Xp, tgt, x.sp, op('Sub', [x.M0, rr]));
   return { reduced, S, dest: () => destinations(tgt, keepMask, mergedMask) };
 }
