@@ -17,7 +17,7 @@ export interface JmpGraphStep {
  * critical ones, and merging or pruning per sample (σ ≥ τ) or per token (m_j ≥ τ).
  */
 export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): ReductionOutput {
-  const { b, op, f, attr, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, bestMatch, unitKeys, topKMask, rankIn, merge, destinations } = g;
+  const { b, op, f, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, bestMatch, unitKeys, topKMask, rankIn, merge, destinations } = g;
   const { strategy } = step;
   let K: string;
   let mask: string; // 1 = critical

@@ -3,7 +3,7 @@ import type { ReductionInput, ReductionOutput } from './types.js';
 
 /** ToMe's bipartite soft matching (split by absolute position): the `r` best A→B pairs merge. */
 export function emitTome(g: GraphOps, x: ReductionInput, r: number): ReductionOutput {
-  const { b, op, f, attr, bipartite, topKMask, rankIn, merge, destinations } = g;
+  const { b, op, f, bipartite, topKMask, rankIn, merge, destinations } = g;
   const rr = b.int64([r]);
   const { match, scoreA } = bipartite(x.block, x.shapeX);
   const mergedMask = topKMask(scoreA, rr);
