@@ -5,7 +5,7 @@ import type { Dataset } from './data.js';
 import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA } from './defaults.js';
 import { pairedCounts, prepareBatches, runSetting, type Classifier } from './evaluate.js';
 import { Progress } from './progress.js';
-import { SPEC_BLOCKS, TARGETS, jmpBlocks, matchGmacs } from './settings.js';
+import { SPEC_BLOCKS, TARGETS, clampedR, jmpBlocks, matchGmacs, rText } from './settings.js';
 
 interface Helpers {
   loadClassifier(args: Args): Promise<{ classifier: Classifier; name: string }>;
@@ -28,27 +28,24 @@ function everyBlock(depth: number): number[] {
 }
 
 /**
- * Per-block keep rates that remove `r` tokens at every block (ToMe's linear schedule, for JMP):
- * keep_l = (U_l − r) / U_l with U_l the unprotected tokens entering block l; empty when the tokens
- * run out.
+ * Per-block keep rates that remove `r` tokens at every block (ToMe's linear schedule, for JMP),
+ * r clamped as ToMe clamps it ({@link clampedR}): keep_l = (U_l − r_l) / U_l with U_l the
+ * unprotected tokens entering block l.
  */
-export function linearKeeps(shape: ModelShape, r: number): number[] | undefined {
+export function linearKeeps(shape: ModelShape, r: number): number[] {
   let U = shape.patches;
-  const keeps: number[] = [];
-  for (let l = 0; l < shape.depth; l++) {
-    if (U - r < 1) return undefined;
-    keeps.push((U - r) / U);
-    U -= r;
-  }
-  return keeps;
+  return clampedR(shape, r).map((rl) => {
+    const keep = (U - rl) / U;
+    U -= rl;
+    return keep;
+  });
 }
 
 function schedule(shape: ModelShape, family: Family, amount: number): { blocks: number[]; keep: number | number[] } | undefined {
   if (family === 'three') return { blocks: SPEC_BLOCKS.filter((b) => b <= shape.depth), keep: amount };
   if (family === 'every') return { blocks: everyBlock(shape.depth), keep: amount };
   if (family === 'half') return { blocks: jmpBlocks(shape.depth), keep: amount };
-  const keep = linearKeeps(shape, amount);
-  return keep ? { blocks: everyBlock(shape.depth), keep } : undefined;
+  return { blocks: everyBlock(shape.depth), keep: linearKeeps(shape, amount) };
 }
 
 function planned(shape: ModelShape, s: { blocks: number[]; keep: number | number[] }, select: JmpSelect): number | undefined {
@@ -132,9 +129,9 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
       }
       // ToMe at the same target, for reference
       const { r: bestR, gmacs: bestG } = matchGmacs({ shape, tau, tauSpec }, 'tome', target);
-      progress.setLabel(`tome r ${bestR}`);
+      progress.setLabel(`tome r ${rText(bestR)}`);
       const tome = await runSetting({ method: 'tome', options: { method: 'tome', r: bestR }, plannedGmacs: bestG }, common);
-      line(`tome r ${bestR}`, tome.result.gmacs, tome.result.top1, tome.correct);
+      line(`tome r ${rText(bestR)}`, tome.result.gmacs, tome.result.top1, tome.correct);
       rows.push('');
     }
     progress.finish();

@@ -6,7 +6,7 @@ import { ensureBenchModel } from '@jmpjs/fixtures';
 import { DEFAULT_BUDGET, enableJMP, inspectJMP, type JMPHandle } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
 import { describeParams, type Classifier } from './evaluate.js';
-import { buildSettings, jmpBlocks, parseMethods, METHODS, type Setting } from './settings.js';
+import { buildSettings, jmpBlocks, parseMethods, rText, METHODS, type Setting } from './settings.js';
 import { randomPixels } from './random-pixels.js';
 import { alternatingRounds, median, rotatingRounds } from './timing.js';
 import type { BenchJson, BenchResult } from './types.js';
@@ -139,7 +139,7 @@ function benchLine(batch: number, setting: Setting, gmacs: number, plainMs: numb
 
 function summary(s: Setting): string {
   const p = describeParams(s.options) as { keep?: number; r?: number; strategy?: string; budget?: number };
-  return p.r !== undefined ? `r ${p.r}` : p.keep === undefined && p.budget !== undefined ? `budget ${p.budget}` : `keep ${p.keep}`;
+  return p.r !== undefined ? `r ${rText(p.r)}` : p.keep === undefined && p.budget !== undefined ? `budget ${p.budget}` : `keep ${p.keep}`;
 }
 
 function entry(setting: Setting, batch: number, gmacs: number, ms: number): BenchResult {

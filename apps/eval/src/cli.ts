@@ -11,7 +11,7 @@ import { pairedCounts, prepareBatches, runSetting, sigmaDistributions, tokenMaps
 import { checkGate, readBounds } from './gate.js';
 import { InterruptedError, Progress, interrupt, onInterrupt } from './progress.js';
 import { renderReport } from './report/render.js';
-import { METHODS, buildSettings, jmpBlocks, parseMethods, type SweepContext } from './settings.js';
+import { METHODS, buildSettings, jmpBlocks, parseMethods, rText, type SweepContext } from './settings.js';
 import type { CalibrationCurve, EvalJson, EvalResult, ReportData } from './types.js';
 import { UsageError, int, normalizeArgv, num, type Args } from './args.js';
 
@@ -253,7 +253,7 @@ function printTable(json: EvalJson, baselineGmacs: number): void {
   console.log(`\n${'method'.padEnd(10)} ${'setting'.padEnd(22)} ${'GMACs'.padStart(8)} ${'ΔGMACs'.padStart(8)} ${'top-1'.padStart(7)} ${'Δtop-1'.padStart(7)} ${'+/− vs base'.padStart(11)} ${'speedup'.padStart(7)} ${'img/s*'.padStart(8)} ${'p50 ms'.padStart(7)} ${'merge'.padStart(6)}`);
   for (const r of json.results) {
     const p = r.params as { keep?: number; r?: number; tau?: number };
-    const setting = p.r !== undefined ? `r ${p.r}` : p.keep !== undefined ? `keep ${p.keep}${p.tau !== undefined ? ` τ ${p.tau}` : ''}` : '';
+    const setting = p.r !== undefined ? `r ${rText(p.r)}` : p.keep !== undefined ? `keep ${p.keep}${p.tau !== undefined ? ` τ ${p.tau}` : ''}` : '';
     console.log(
       `${r.method.padEnd(10)} ${setting.padEnd(22)} ${r.gmacs.toFixed(4).padStart(8)} ${(((r.gmacs / baselineGmacs) - 1) * 100).toFixed(1).padStart(7)}% ` +
         `${(r.top1 * 100).toFixed(2).padStart(6)}% ${base ? ((r.top1 - base.top1) * 100).toFixed(2).padStart(7) : ''} ${(r.paired ? `+${r.paired.gained}/−${r.paired.lost}` : '—').padStart(11)} ` +

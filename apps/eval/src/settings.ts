@@ -47,27 +47,44 @@ export function blocksFor(method: MethodName, ctx: SweepContext): number[] {
   return method === 'jmp-spec' || method === 'evit' ? SPEC_BLOCKS.filter((b) => b <= ctx.shape.depth) : jmpBlocks(ctx.shape.depth);
 }
 
-function plannedGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', schedule: { blocks: number[]; keep?: number; r?: number }): number {
+function plannedGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', schedule: { blocks: number[]; keep?: number; r?: number | number[] }): number {
   const { shape } = ctx;
   const plan = planTokens({ schedule, method, depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens });
   return countMacs(shape, plan).gmacs;
 }
 
 /** The keep rate (JMP, EViT, at `blocks`) or r (ToMe) whose planned GMACs are closest to `(1 − target) · baseline`. */
-export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', target: number, blocks: number[] = SPEC_BLOCKS): { keep?: number; r?: number; gmacs: number } {
+/**
+ * ToMe's r at each block as ToMe's code clamps it: at most half of the patch tokens left there
+ * (`r = min(r, (t − protected) // 2)`), so that a large r keeps merging to the last block.
+ */
+export function clampedR(shape: ModelShape, r: number): number[] {
+  const out: number[] = [];
+  let patches = shape.patches;
+  for (let b = 0; b < shape.depth; b++) {
+    const rb = Math.min(r, Math.floor(patches / 2));
+    out.push(rb);
+    patches -= rb;
+  }
+  return out;
+}
+
+/** ToMe's r for a table: `5`, or `5…2` where it is clamped in the later blocks. */
+export function rText(r: unknown): string {
+  return Array.isArray(r) ? `${r[0]}…${r.at(-1)}` : String(r);
+}
+
+export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', target: number, blocks: number[] = SPEC_BLOCKS): { keep?: number; r?: number | number[]; gmacs: number } {
   const base = countMacs(ctx.shape, planTokens({ schedule: { blocks: [1], keep: 1 }, method: 'jmp', depth: ctx.shape.depth, tokens: ctx.shape.patches + ctx.shape.protectedTokens, protectedTokens: ctx.shape.protectedTokens })).gmacs;
   const goal = (1 - target) * base;
-  let best: { keep?: number; r?: number; gmacs: number } = { gmacs: Infinity };
+  let best: { keep?: number; r?: number | number[]; gmacs: number } = { gmacs: Infinity };
   if (method === 'tome') {
     const blocks = Array.from({ length: ctx.shape.depth }, (_, i) => i + 1);
     for (let r = 0; r <= Math.floor(ctx.shape.patches / 2); r++) {
-      let g: number;
-      try {
-        g = plannedGmacs(ctx, 'tome', { blocks, r });
-      } catch {
-        break; // r too large for the later blocks
-      }
-      if (Math.abs(g - goal) < Math.abs(best.gmacs - goal)) best = { r, gmacs: g };
+      // r at every block, clamped where too few tokens are left (a list then), as ToMe does
+      const rs = clampedR(ctx.shape, r);
+      const g = plannedGmacs(ctx, 'tome', { blocks, r: rs });
+      if (Math.abs(g - goal) < Math.abs(best.gmacs - goal)) best = { r: rs.every((x) => x === r) ? r : rs, gmacs: g };
     }
   } else {
     for (let k = 100; k >= 5; k--) {
@@ -80,7 +97,7 @@ export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', t
 }
 
 /** Options of one method at a keep rate / r. */
-export function optionsFor(method: MethodName, ctx: SweepContext, amount: { keep?: number; r?: number }): JMPOptions | null {
+export function optionsFor(method: MethodName, ctx: SweepContext, amount: { keep?: number; r?: number | number[] }): JMPOptions | null {
   const blocks = blocksFor(method, ctx);
   switch (method) {
     case 'baseline':

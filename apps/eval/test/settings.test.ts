@@ -1,7 +1,7 @@
 import { DEIT_SMALL, baselineMacs } from '@jmpjs/core';
 import { describe, expect, it } from 'vitest';
 import { linearKeeps, scheduleFor } from '../src/ablate.js';
-import { TARGETS, buildSettings, matchGmacs, parseMethods, type SweepContext } from '../src/settings.js';
+import { TARGETS, buildSettings, clampedR, matchGmacs, parseMethods, rText, type SweepContext } from '../src/settings.js';
 
 const ctx: SweepContext = { shape: DEIT_SMALL, tau: 0.9, tauSpec: 0.8 };
 const base = baselineMacs(DEIT_SMALL).gmacs;
@@ -33,6 +33,21 @@ describe('sweeps at matched GMACs', () => {
     for (const s of spec) expect(s.options).toMatchObject({ keep: 0.7, blocks: [4, 7, 10] });
   });
 
+  it("ToMe's r is clamped as ToMe clamps it, so that a small model reaches −50 % too", () => {
+    // fmnist-vit's shape: 49 patches, one protected token, 12 blocks
+    const small: SweepContext = { shape: { ...DEIT_SMALL, hidden: 48, intermediate: 192, patches: 49, patchSize: 4, classes: 10 }, tau: 0.9, tauSpec: 0.8 };
+    // by hand: 49 → 44 → 39 → 34 → 29 → 24 → 19 → 14 → 9 → 5 (r 4 = ⌊9/2⌋) → 3 (⌊5/2⌋) → 2 (⌊3/2⌋ = 1) → 1 (⌊2/2⌋ = 1)
+    expect(clampedR(small.shape, 5)).toEqual([5, 5, 5, 5, 5, 5, 5, 5, 4, 2, 1, 1]);
+    expect(clampedR(small.shape, 2)).toEqual(Array(12).fill(2));
+    const smallBase = baselineMacs(small.shape).gmacs;
+    // one r per block leaves few steps on 49 tokens (r 2: −26 %, r 3: −39 %), but −50 % is reached
+    const half = matchGmacs(small, 'tome', 0.5);
+    expect(Math.abs(half.gmacs / smallBase - 0.5)).toBeLessThan(0.03);
+    expect(Array.isArray(half.r)).toBe(true);
+    expect(rText([5, 5, 4, 2])).toBe('5…2');
+    expect(rText(3)).toBe('3');
+  });
+
   it('rejects unknown methods', () => {
     expect(() => parseMethods('jmp,fast')).toThrow(/unknown method 'fast'/);
   });
@@ -45,9 +60,12 @@ describe('ablate schedules', () => {
     expect(half).toMatchObject({ blocks: [2, 4, 6, 8, 10, 12], keep: 0.85 });
     expect(half.gmacs / base).toBeCloseTo(0.655, 2);
     expect(scheduleFor(DEIT_SMALL, 'three', 0.35, base)).toMatchObject({ blocks: [4, 7, 10], keep: 0.7 });
-    const keeps = linearKeeps(DEIT_SMALL, 10)!;
+    const keeps = linearKeeps(DEIT_SMALL, 10);
     expect(keeps).toHaveLength(12);
     expect(keeps[0]! * 196).toBeCloseTo(186, 9);
     expect(keeps[1]! * 186).toBeCloseTo(176, 9);
+    // clamped as ToMe clamps r: on 49 patches r 5 leaves 9 after 8 blocks, then 4 (⌊9/2⌋) leave
+    const small = { ...DEIT_SMALL, patches: 49 };
+    expect(linearKeeps(small, 5)[8]! * 9).toBeCloseTo(5, 9);
   });
 });
