@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { RawImage, pipeline } from '@huggingface/transformers';
 import { modelPath } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JmpArgumentError, JmpError, JmpStateError, UnsupportedModelError, enableJMP, type JMPOptions } from '../src/index.js';
@@ -114,6 +115,25 @@ describe('errors and fallbacks', () => {
     }
   });
 
+  it.each([
+    ['zero-shot-image-classification', (pipe: never) => (pipe as (i: unknown, l: string[]) => Promise<unknown>)(clipImage(), ['a bag', 'a shirt'])],
+    ['image-feature-extraction', (pipe: never) => (pipe as (i: unknown) => Promise<{ dims: number[] }>)(clipImage()).then((t) => t.dims)],
+  ] as const)('CLIP in %s: a typed error saying so; the pipeline unchanged', async (task, call) => {
+    const pipe = (await pipeline(task, modelPath('tiny-clip'), { dtype: 'fp32' })) as never;
+    try {
+      const before = JSON.stringify(await call(pipe));
+      const error = await enableJMP(pipe).catch((e: unknown) => e);
+      expect(UnsupportedModelError.isInstance(error)).toBe(true);
+      expect((error as UnsupportedModelError).found).toBe('model_type "clip"');
+      expect((error as Error).message).toContain('CLIP is not supported yet');
+      expect(JSON.stringify(await call(pipe))).toBe(before);
+      const passthrough = await enableJMP(pipe, { onUnsupported: 'passthrough', warn: () => {} });
+      expect(passthrough.enabled).toBe(false);
+    } finally {
+      await (pipe as { dispose(): Promise<void> }).dispose();
+    }
+  });
+
   it('corrupt ONNX bytes', async () => {
     const bytes = readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx')).subarray(0, 5000);
     const error = await enableJMP(classifier, { strategy: 'prune', modelSource: bytes }).catch((e: unknown) => e);
@@ -136,6 +156,11 @@ describe('errors and fallbacks', () => {
     expect(handle.enabled).toBe(false);
   });
 });
+
+/** A 28×28 RGB image (tiny-clip's input size). */
+function clipImage(): RawImage {
+  return new RawImage(Uint8ClampedArray.from({ length: 28 * 28 * 3 }, (_, i) => (i * 37) % 251), 28, 28, 3);
+}
 
 describe('lifecycle', () => {
   it('enabling twice on one pipeline is a typed error; the first handle keeps working', async () => {
