@@ -22,33 +22,21 @@ export interface CompiledRunnerOptions {
  * keeps P + K tokens whatever each image decides); each image's σ and merged count are graph outputs.
  */
 export class CompiledRunner {
+  /** Per patch count (the input's size): token counts per block, each step's K and M, the cost. */
+  private readonly plans = new Map<number, { blocks: BlockTokens[]; removed: number[]; overhead: number; gmacs: number }>();
+
   constructor(private readonly options: CompiledRunnerOptions) {}
 
   async run(pixelValues: OrtTensorLike): Promise<{ logits: OrtTensorLike; record: CallRecord }> {
     const { session, steps, method, shape } = this.options;
-    const blocksOf = steps.map((s) => s.block);
-    const schedule = method === 'tome' ? { blocks: blocksOf, r: steps.map((s) => s.amount) } : { blocks: blocksOf, keep: steps.map((s) => s.amount) };
     const out = await session.run({ [IO.pixels]: pixelValues });
     const [B = 0, , H = 0, W = 0] = pixelValues.dims;
     const patches = Math.floor(H / shape.patchSize) * Math.floor(W / shape.patchSize);
     const P = shape.protectedTokens;
-    const blocks = planTokens({ schedule, method, depth: shape.depth, tokens: patches + P, protectedTokens: P });
+    const { blocks, removed, overhead, gmacs } = this.planFor(patches);
     const images: ImageReduction[][] = Array.from({ length: B }, () => []);
-    const d = shape.hidden / this.options.heads;
-    let overhead = 0;
-    steps.forEach(({ block, amount }, k) => {
-      const n = blocks[block - 1]!.tokensIn;
-      const K = method === 'tome' ? n - P - amount : criticalCount(amount, n, P);
-      const M = n - P - K; // tokens removed (merged, pruned or fused)
-      // What the graph computes: similarities of all patch pairs and the merge MatMul [K, M0], or in
-      // the index form, A × B pairs and the MatMul of the leaving tokens only [P + K, M].
-      if (this.options.indexed) {
-        const nA = Math.ceil((n - P - (P % 2)) / 2);
-        overhead += nA * (n - P - nA) * d + (P + K) * M * shape.hidden;
-      } else {
-        const similarities = method === 'evit' || (method === 'jmp' && this.options.strategy === 'prune') ? 0 : (n - P) ** 2 * d;
-        if (M > 0) overhead += similarities + K * (n - P) * shape.hidden;
-      }
+    steps.forEach(({ block }, k) => {
+      const M = removed[k]!; // tokens removed (merged, pruned or fused)
       const names = compiledOutputs(k);
       const sigma = out[names.sigma]?.data as Float32Array | undefined;
       const merged = out[names.merged]?.data as Float32Array | undefined;
@@ -65,13 +53,44 @@ export class CompiledRunner {
         images[b]!.push({ block, decision, sigma: sigma ? sigma[b]! : Number.NaN, merged: m, pruned: M - m });
       }
     });
-    const cost = countMacs({ ...shape, patches }, blocks);
-    const record: CallRecord = { batchSize: B, blocks, gmacsPerImage: cost.gmacs, reductionOverheadMacsPerImage: overhead, images, finalTokens: blocks.at(-1)!.tokensOut };
+    const record: CallRecord = { batchSize: B, blocks, gmacsPerImage: gmacs, reductionOverheadMacsPerImage: overhead, images, finalTokens: blocks.at(-1)!.tokensOut };
     if (this.options.trackSources) {
       const sourcesAfter = composeSources(out, steps, blocks, B, patches + P, P);
       Object.assign(record, { sources: sourcesAfter.at(-1)?.sources ?? identitySources(B, patches + P), sourcesAfter });
     }
     return { logits: out[IO.logits]!, record };
+  }
+
+  /** What the schedule plans for inputs of `patches` patches (computed once per size, not per call). */
+  private planFor(patches: number): { blocks: BlockTokens[]; removed: number[]; overhead: number; gmacs: number } {
+    const known = this.plans.get(patches);
+    if (known) return known;
+    const { steps, method, shape } = this.options;
+    const blocksOf = steps.map((s) => s.block);
+    const schedule = method === 'tome' ? { blocks: blocksOf, r: steps.map((s) => s.amount) } : { blocks: blocksOf, keep: steps.map((s) => s.amount) };
+    const P = shape.protectedTokens;
+    const blocks = planTokens({ schedule, method, depth: shape.depth, tokens: patches + P, protectedTokens: P });
+    const d = shape.hidden / this.options.heads;
+    let overhead = 0;
+    const removed = steps.map(({ block, amount }) => {
+      const n = blocks[block - 1]!.tokensIn;
+      const K = method === 'tome' ? n - P - amount : criticalCount(amount, n, P);
+      const M = n - P - K;
+      // What the graph computes: similarities of all patch pairs and the merge MatMul [K, M0], or in
+      // the index form, A × B pairs and the MatMul of the leaving tokens only [P + K, M].
+      if (this.options.indexed) {
+        const nA = Math.ceil((n - P - (P % 2)) / 2);
+        overhead += nA * (n - P - nA) * d + (P + K) * M * shape.hidden;
+      } else {
+        const similarities = method === 'evit' || (method === 'jmp' && this.options.strategy === 'prune') ? 0 : (n - P) ** 2 * d;
+        if (M > 0) overhead += similarities + K * (n - P) * shape.hidden;
+      }
+      return M;
+    });
+    // shared by every call's record: frozen, so that no reader of stats() can change later ones
+    const plan = { blocks: Object.freeze(blocks.map((t) => Object.freeze(t))) as BlockTokens[], removed, overhead, gmacs: countMacs({ ...shape, patches }, blocks).gmacs };
+    this.plans.set(patches, plan);
+    return plan;
   }
 
   release(): Promise<void> {
