@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { RawImage, pipeline } from '@huggingface/transformers';
+import { RawImage, Tensor, pipeline } from '@huggingface/transformers';
 import { modelPath } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JmpArgumentError, JmpError, JmpStateError, UnsupportedModelError, enableJMP, type JMPOptions } from '../src/index.js';
@@ -131,6 +131,21 @@ describe('errors and fallbacks', () => {
       expect(passthrough.enabled).toBe(false);
     } finally {
       await (pipe as { dispose(): Promise<void> }).dispose();
+    }
+  });
+
+  it('DINOv2 image classification (tiny-dinov2): a typed error saying so; the pipeline unchanged', async () => {
+    const dino = await loadClassifier('tiny-dinov2');
+    try {
+      const image = new Tensor('float32', (pixels(1).data as Float32Array).slice(0, 3 * 28 * 28), [1, 3, 28, 28]);
+      const before = await logits(dino, image);
+      const error = await enableJMP(dino).catch((e: unknown) => e);
+      expect(UnsupportedModelError.isInstance(error)).toBe(true);
+      expect((error as UnsupportedModelError).found).toBe('model_type "dinov2"');
+      expect((error as Error).message).toContain('DINOv2 is not supported yet');
+      expect(maxAbsDiff(await logits(dino, image), before)).toBe(0);
+    } finally {
+      await dino.dispose();
     }
   });
 
