@@ -75,12 +75,7 @@ export async function benchCommand(args: Args): Promise<void> {
       const b = median(baseTimes);
       results.splice(results.length - settings.length, 0, { method: 'baseline', params: {}, gmacs: baselineMacs(info.shape).gmacs, top1: null, top5: null, throughput: (batch * 1000) / b, latencyMsP50: batch === 1 ? b : null, mergeShare: null, batchSize: batch });
     }
-    const json: BenchJson = { model: dir, dataset: 'random pixels', images: 0, device: args.device ?? 'cpu', dtype, batchSize: batches[0]!, results };
-    if (args.json) {
-      await mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
-      await writeFile(args.json, JSON.stringify(json, null, 2) + '\n');
-      console.log(`\njson: ${args.json}`);
-    }
+    if (args.json) await writeBenchJson(args.json, { model: dir, device: args.device ?? 'cpu', dtype, batches, results }, '\n');
   } finally {
     await plain.dispose();
     await patched.dispose();
@@ -206,10 +201,7 @@ async function benchBrowserCommand(
   });
   if (adapter) console.log(`\nWebGPU adapter: ${adapter}`);
   if (args.json) {
-    const json: BenchJson = { model: o.dir, dataset: 'random pixels', images: 0, device: `browser-${o.device}`, dtype: o.dtype, batchSize: o.batches[0]!, results };
-    await mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
-    await writeFile(args.json, JSON.stringify(json, null, 2) + '\n');
-    console.log(`json: ${args.json}`);
+    await writeBenchJson(args.json, { model: o.dir, device: `browser-${o.device}`, dtype: o.dtype, batches: o.batches, results });
   }
 }
 
@@ -274,10 +266,7 @@ async function benchShapesCommand(
     if (args.json) {
       for (const s of shapes) {
         const file = args.json.replace(/(\.json)?$/, `-${s.name}.json`);
-        const json: BenchJson = { model: s.dir, dataset: 'random pixels', images: 0, device, dtype: o.dtype, batchSize: o.batches[0]!, results: results.get(s.name)! };
-        await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-        await writeFile(file, JSON.stringify(json, null, 2) + '\n');
-        console.log(`json: ${file}`);
+        await writeBenchJson(file, { model: s.dir, device, dtype: o.dtype, batches: o.batches, results: results.get(s.name)! });
       }
     }
   } finally {
@@ -286,4 +275,12 @@ async function benchShapesCommand(
       await s.patched.dispose();
     }
   }
+}
+
+/** Writes a benchmark's `--json` file (random pixels, no accuracy) and says where. */
+async function writeBenchJson(file: string, o: { model: string; device: string; dtype: string; batches: number[]; results: BenchResult[] }, before = ''): Promise<void> {
+  const json: BenchJson = { model: o.model, dataset: 'random pixels', images: 0, device: o.device, dtype: o.dtype, batchSize: o.batches[0]!, results: o.results };
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, JSON.stringify(json, null, 2) + '\n');
+  console.log(`${before}json: ${file}`);
 }
