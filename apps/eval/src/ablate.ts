@@ -20,7 +20,9 @@ type Family = 'three' | 'half' | 'every' | 'linear';
 export interface Variant {
   name: string;
   family: Family;
-  options: Omit<JMPOptions, 'keep' | 'blocks' | 'r'>;
+  options: Omit<JMPOptions, 'keep' | 'blocks' | 'r' | 'headOnly'>;
+  /** The last block's MLP on the protected tokens only; the schedule then leaves out the last block. Default false. */
+  headOnly?: boolean;
 }
 
 function everyBlock(depth: number): number[] {
@@ -41,29 +43,31 @@ export function linearKeeps(shape: ModelShape, r: number): number[] {
   });
 }
 
-function schedule(shape: ModelShape, family: Family, amount: number): { blocks: number[]; keep: number | number[] } | undefined {
+function schedule(shape: ModelShape, family: Family, amount: number, headOnly: boolean): { blocks: number[]; keep: number | number[] } | undefined {
   if (family === 'three') return { blocks: SPEC_BLOCKS.filter((b) => b <= shape.depth), keep: amount };
   if (family === 'every') return { blocks: everyBlock(shape.depth), keep: amount };
-  if (family === 'half') return { blocks: jmpBlocks(shape.depth), keep: amount };
-  return { blocks: everyBlock(shape.depth), keep: linearKeeps(shape, amount) };
+  if (family === 'half') return { blocks: jmpBlocks(shape.depth, headOnly), keep: amount };
+  // head-only: no reduction at the last block (its MLP runs on the protected tokens anyway)
+  const blocks = everyBlock(headOnly ? shape.depth - 1 : shape.depth);
+  return { blocks, keep: linearKeeps(shape, amount).slice(0, blocks.length) };
 }
 
-function planned(shape: ModelShape, s: { blocks: number[]; keep: number | number[] }, select: JmpSelect): number | undefined {
+function planned(shape: ModelShape, s: { blocks: number[]; keep: number | number[] }, select: JmpSelect, headOnly: boolean): number | undefined {
   try {
-    return countMacs(shape, planTokens({ schedule: s, method: 'jmp', depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, select })).gmacs;
+    return countMacs(shape, planTokens({ schedule: s, method: 'jmp', depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, select, headOnly })).gmacs;
   } catch {
     return undefined;
   }
 }
 
 /** The schedule of `family` (that `select` can run) whose planned GMACs are closest to `(1 − target) · baseline`. */
-export function scheduleFor(shape: ModelShape, family: Family, target: number, baseline: number, select: JmpSelect = 'redundancy'): { blocks: number[]; keep: number | number[]; gmacs: number } {
+export function scheduleFor(shape: ModelShape, family: Family, target: number, baseline: number, select: JmpSelect = 'redundancy', headOnly = false): { blocks: number[]; keep: number | number[]; gmacs: number } {
   const goal = (1 - target) * baseline;
   const amounts = family === 'linear' ? Array.from({ length: shape.patches }, (_, r) => r) : Array.from({ length: 96 }, (_, i) => (100 - i) / 100);
   let best: { blocks: number[]; keep: number | number[]; gmacs: number } | undefined;
   for (const a of amounts) {
-    const s = schedule(shape, family, a);
-    const g = s && planned(shape, s, select);
+    const s = schedule(shape, family, a, headOnly);
+    const g = s && planned(shape, s, select, headOnly);
     if (s && g !== undefined && (!best || Math.abs(g - goal) < Math.abs(best.gmacs - goal))) best = { ...s, gmacs: g };
   }
   if (!best) throw new Error(`no ${family} schedule for this model`);
@@ -84,6 +88,8 @@ export function variants(tau: number, tauSpec: number): Variant[] {
     { name: 'redundancy, merge, every block, r per block (= ToMe)', family: 'linear', options: { ...red, strategy: 'merge' } },
     { name: `… 4/7/10, importanceWeight 0.05`, family: 'three', options: { ...jmp, importanceWeight: 0.05 } },
     { name: `… 4/7/10, sizeWeight 0.05`, family: 'three', options: { ...jmp, sizeWeight: 0.05 } },
+    { name: `… even blocks but the last, head-only last block (the default)`, family: 'half', options: jmp, headOnly: true },
+    { name: 'redundancy, merge, r per block, head-only last block (= ToMe + head-only)', family: 'linear', options: { ...red, strategy: 'merge' }, headOnly: true },
   ];
 }
 
@@ -122,15 +128,16 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     };
     for (const target of targets) {
       for (const v of list) {
-        const s = scheduleFor(shape, v.family, target, baseline, v.options.select ?? 'redundancy');
+        const headOnly = (v.headOnly ?? false) && info.headOnly;
+        const s = scheduleFor(shape, v.family, target, baseline, v.options.select ?? 'redundancy', headOnly);
         progress.setLabel(`${v.name} −${target * 100} %`);
-        const run = await runSetting({ method: 'jmp', options: { method: 'jmp', ...v.options, blocks: s.blocks, keep: s.keep }, plannedGmacs: s.gmacs }, common);
+        const run = await runSetting({ method: 'jmp', options: { method: 'jmp', ...v.options, blocks: s.blocks, keep: s.keep, headOnly }, plannedGmacs: s.gmacs }, common);
         line(v.name, run.result.gmacs, run.result.top1, run.correct);
       }
       // ToMe at the same target, for reference
       const { r: bestR, gmacs: bestG } = matchGmacs({ shape, tau, tauSpec }, 'tome', target);
       progress.setLabel(`tome r ${rText(bestR)}`);
-      const tome = await runSetting({ method: 'tome', options: { method: 'tome', r: bestR }, plannedGmacs: bestG }, common);
+      const tome = await runSetting({ method: 'tome', options: { method: 'tome', r: bestR, headOnly: false }, plannedGmacs: bestG }, common);
       line(`tome r ${rText(bestR)}`, tome.result.gmacs, tome.result.top1, tome.correct);
       rows.push('');
     }

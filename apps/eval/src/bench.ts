@@ -112,7 +112,7 @@ async function probeInfo(load: () => Promise<Classifier>): Promise<Awaited<Retur
 
 /** The settings a benchmark times: each method at the default schedule (and keep = 1 with --keep-one), on the chosen runner. */
 function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, info: Awaited<ReturnType<typeof inspectJMP>>, tau: number, tauSpec: number, runner: string): Setting[] {
-  const settings = buildSettings(methods, { shape: info.shape, tau, tauSpec }, false)
+  const settings = buildSettings(methods, { shape: info.shape, tau, tauSpec, headOnly: info.headOnly }, false)
     .filter((s) => s.method !== 'baseline')
     .map((s) => ({ ...s, options: { ...s.options!, runner: runner as 'auto' } }));
   // the library's default JMP: its default budget (0.65 of the plain GMACs) plans the keep rate
@@ -123,7 +123,8 @@ function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, inf
       settings.splice(i, 1, { ...settings[i]!, options: { ...rest, budget: DEFAULT_BUDGET } });
     }
   }
-  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: jmpBlocks(info.shape.depth), runner: runner as 'auto' }, plannedGmacs: 0 });
+  // keep = 1 without the head-only last block: what the graph's added work costs alone
+  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: jmpBlocks(info.shape.depth), headOnly: false, runner: runner as 'auto' }, plannedGmacs: 0 });
   return settings;
 }
 

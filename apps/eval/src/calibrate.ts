@@ -46,15 +46,18 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     const batchSize = int('batch', args.batch, 32);
     // τ is chosen for the budgets the eval compares: the keep rates at −20, −35 and −50 % GMACs
     // (blocks 4/7/10), the top-1 averaged over them, unless --keeps names others
-    const shape = (await inspectJMP(classifier, { strategy: 'prune' })).shape;
-    const blocks = select === 'attention' ? SPEC_BLOCKS.filter((b) => b <= shape.depth) : jmpBlocks(shape.depth);
+    const info = await inspectJMP(classifier, { strategy: 'prune' });
+    const shape = info.shape;
+    // the default JMP as the library runs it (head-only last block where the head allows it); the paper's rule as published
+    const headOnly = select === 'redundancy' && info.headOnly;
+    const blocks = select === 'attention' ? SPEC_BLOCKS.filter((b) => b <= shape.depth) : jmpBlocks(shape.depth, headOnly);
     const keeps = args.keeps
       ? args.keeps.split(',').map((k) => {
           const v = Number(k);
           if (!(v > 0 && v <= 1)) throw new UsageError(`--keeps: expected keep rates in (0, 1], found '${k}'`);
           return v;
         })
-      : TARGETS.map((t) => matchGmacs({ shape, tau: 0, tauSpec: 0 }, 'jmp', t, blocks).keep!);
+      : TARGETS.map((t) => matchGmacs({ shape, tau: 0, tauSpec: 0 }, 'jmp', t, blocks, headOnly).keep!);
     console.log(`calibrating τ of '${strategy}' (select '${select}') for ${name} on ${data.name} (${limit} images), keep ${keeps.join(' / ')} at blocks ${blocks.join('/')} (top-1 averaged), grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`);
     const prep = new Progress(limit, 'preprocessing');
     const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
@@ -69,7 +72,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
       progress.setLabel(`τ ${tau}`);
       const results: EvalResult[] = [];
       for (const keep of keeps) {
-        const setting: Setting = { method: select === 'attention' ? 'jmp-spec' : 'jmp', options: { select, strategy, tau, keep, blocks }, plannedGmacs: 0 };
+        const setting: Setting = { method: select === 'attention' ? 'jmp-spec' : 'jmp', options: { select, strategy, tau, keep, blocks, headOnly }, plannedGmacs: 0 };
         results.push((await runSetting(setting, common)).result);
       }
       const mean = (f: (r: (typeof results)[number]) => number) => results.reduce((a, r) => a + f(r), 0) / results.length;

@@ -164,7 +164,7 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     }
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
-    const ctx: SweepContext = { shape, tau: tau ?? 0, tauSpec: tauSpec ?? 0 };
+    const ctx: SweepContext = { shape, tau: tau ?? 0, tauSpec: tauSpec ?? 0, headOnly: info.headOnly };
     const settings = buildSettings(methods, ctx, !args['no-sweep']);
     if (args.plan) {
       // a plan from `calibrate --label-free` (or calibrateJMP): evaluated as one more setting
@@ -210,7 +210,7 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
         (speedRuns > 0 ? `medians of ${speedRuns} rounds alternating with a plain pipeline on one batch of ${batches[0]!.labels.length}.` : 'not measured (--speed-runs 0).') +
         ' img/s*: unpaired, each setting timed at its own moment (compare speeds by the speedup).',
     );
-    const jmpOptions = defaultJmp?.options ?? { strategy: 'merge' as const, keep: 0.85, blocks: jmpBlocks(shape.depth) };
+    const jmpOptions = defaultJmp?.options ?? { strategy: "merge" as const, keep: 0.85, blocks: jmpBlocks(shape.depth, info.headOnly) };
     const maps = await tokenMaps(classifier, data, [0, 1, 2, 3, 4, 5].filter((i) => i < data.size), jmpOptions, labelsOf(classifier));
     const calibration = await calibrationFile(name);
     const report: ReportData = {

@@ -23,9 +23,19 @@ export interface Setting {
 
 /** The paper's rule and EViT reduce at blocks 4, 7 and 10 (of 12). */
 export const SPEC_BLOCKS = [4, 7, 10];
-/** The default JMP reduces at every second block: 2, 4, …, 12 for 12 blocks. */
-export function jmpBlocks(depth: number): number[] {
-  return depth < 2 ? [1] : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
+/**
+ * The default JMP reduces at every second block: 2, 4, …, 12 for 12 blocks, without the last one
+ * where its MLP runs on the protected tokens only (`headOnly`, the library's default where the head
+ * allows it): 2, 4, …, 10.
+ */
+export function jmpBlocks(depth: number, headOnly = false): number[] {
+  const blocks = depth < 2 ? [1] : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
+  return headOnly && blocks.length > 1 ? blocks.filter((b) => b < depth) : blocks;
+}
+
+/** The methods that run as the library's JMP runs by default, head-only last block included; the others run as published. */
+export function usesHeadOnly(method: MethodName): boolean {
+  return method === 'jmp' || method === 'merge' || method === 'prune';
 }
 /** Keep rate of the no-sweep setting: about −35 % GMACs on DeiT-S at each method's blocks. */
 const DEFAULT_KEEP = { jmp: 0.85, spec: 0.7 } as const;
@@ -39,17 +49,19 @@ export interface SweepContext {
   tauSpec: number;
   /** Override of every keep-based method's blocks (default: each method's own). */
   blocks?: number[];
+  /** The model's head reads only the protected tokens, and the library runs the last block's MLP on those (its `info.headOnly`). */
+  headOnly?: boolean;
 }
 
 /** The reduction blocks of a keep-based method: the default JMP family at every second block, the paper's rule and EViT at 4/7/10. */
 export function blocksFor(method: MethodName, ctx: SweepContext): number[] {
   if (ctx.blocks) return ctx.blocks;
-  return method === 'jmp-spec' || method === 'evit' ? SPEC_BLOCKS.filter((b) => b <= ctx.shape.depth) : jmpBlocks(ctx.shape.depth);
+  return method === 'jmp-spec' || method === 'evit' ? SPEC_BLOCKS.filter((b) => b <= ctx.shape.depth) : jmpBlocks(ctx.shape.depth, !!ctx.headOnly && usesHeadOnly(method));
 }
 
-function plannedGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', schedule: { blocks: number[]; keep?: number; r?: number | number[] }): number {
+function plannedGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', schedule: { blocks: number[]; keep?: number; r?: number | number[] }, headOnly = false): number {
   const { shape } = ctx;
-  const plan = planTokens({ schedule, method, depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens });
+  const plan = planTokens({ schedule, method, depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, headOnly });
   return countMacs(shape, plan).gmacs;
 }
 
@@ -74,7 +86,7 @@ export function rText(r: unknown): string {
   return Array.isArray(r) ? `${r[0]}…${r.at(-1)}` : String(r);
 }
 
-export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', target: number, blocks: number[] = SPEC_BLOCKS): { keep?: number; r?: number | number[]; gmacs: number } {
+export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', target: number, blocks: number[] = SPEC_BLOCKS, headOnly = false): { keep?: number; r?: number | number[]; gmacs: number } {
   const base = countMacs(ctx.shape, planTokens({ schedule: { blocks: [1], keep: 1 }, method: 'jmp', depth: ctx.shape.depth, tokens: ctx.shape.patches + ctx.shape.protectedTokens, protectedTokens: ctx.shape.protectedTokens })).gmacs;
   const goal = (1 - target) * base;
   let best: { keep?: number; r?: number | number[]; gmacs: number } = { gmacs: Infinity };
@@ -89,7 +101,7 @@ export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', t
   } else {
     for (let k = 100; k >= 5; k--) {
       const keep = k / 100;
-      const g = plannedGmacs(ctx, method, { blocks, keep });
+      const g = plannedGmacs(ctx, method, { blocks, keep }, headOnly);
       if (Math.abs(g - goal) < Math.abs(best.gmacs - goal)) best = { keep, gmacs: g };
     }
   }
@@ -99,21 +111,23 @@ export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', t
 /** Options of one method at a keep rate / r. */
 export function optionsFor(method: MethodName, ctx: SweepContext, amount: { keep?: number; r?: number | number[] }): JMPOptions | null {
   const blocks = blocksFor(method, ctx);
+  // the JMP family as the library runs it; the paper's rule, EViT and ToMe as published
+  const headOnly = !!ctx.headOnly && usesHeadOnly(method);
   switch (method) {
     case 'baseline':
       return null;
     case 'jmp':
-      return { method: 'jmp', select: 'redundancy', strategy: 'adaptive-token', tau: ctx.tau, keep: amount.keep!, blocks };
+      return { method: 'jmp', select: 'redundancy', strategy: 'adaptive-token', tau: ctx.tau, keep: amount.keep!, blocks, headOnly };
     case 'jmp-spec':
-      return { method: 'jmp', select: 'attention', strategy: 'adaptive', tau: ctx.tauSpec, keep: amount.keep!, blocks };
+      return { method: 'jmp', select: 'attention', strategy: 'adaptive', tau: ctx.tauSpec, keep: amount.keep!, blocks, headOnly };
     case 'prune':
-      return { method: 'jmp', select: 'redundancy', strategy: 'prune', keep: amount.keep!, blocks };
+      return { method: 'jmp', select: 'redundancy', strategy: 'prune', keep: amount.keep!, blocks, headOnly };
     case 'merge':
-      return { method: 'jmp', select: 'redundancy', strategy: 'merge', keep: amount.keep!, blocks };
+      return { method: 'jmp', select: 'redundancy', strategy: 'merge', keep: amount.keep!, blocks, headOnly };
     case 'evit':
-      return { method: 'evit', keep: amount.keep!, blocks };
+      return { method: 'evit', keep: amount.keep!, blocks, headOnly };
     case 'tome':
-      return { method: 'tome', r: amount.r! };
+      return { method: 'tome', r: amount.r!, headOnly };
   }
 }
 
@@ -131,10 +145,11 @@ export function buildSettings(methods: readonly MethodName[], ctx: SweepContext,
     }
     const kind = method === 'tome' ? 'tome' : method === 'evit' ? 'evit' : 'jmp';
     const blocks = blocksFor(method, ctx);
+    const headOnly = !!ctx.headOnly && usesHeadOnly(method);
     const keep = method === 'jmp-spec' || method === 'evit' ? DEFAULT_KEEP.spec : DEFAULT_KEEP.jmp;
     const points = sweep
-      ? TARGETS.map((t) => ({ target: t, ...matchGmacs(ctx, kind, t, blocks) }))
-      : [kind === 'tome' ? { target: 0.35, ...matchGmacs(ctx, 'tome', 0.35) } : { keep, gmacs: plannedGmacs(ctx, kind, { blocks, keep }) }];
+      ? TARGETS.map((t) => ({ target: t, ...matchGmacs(ctx, kind, t, blocks, headOnly) }))
+      : [kind === 'tome' ? { target: 0.35, ...matchGmacs(ctx, 'tome', 0.35) } : { keep, gmacs: plannedGmacs(ctx, kind, { blocks, keep }, headOnly) }];
     for (const p of points) {
       out.push({ method, options: optionsFor(method, ctx, p), plannedGmacs: p.gmacs, ...('target' in p && p.target !== undefined ? { target: p.target } : {}) });
     }

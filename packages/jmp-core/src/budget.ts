@@ -15,6 +15,8 @@ export interface BudgetOptions {
   select?: JmpSelect;
   /** How far from the budget the plan may land, as a share of the plain GMACs. Default 0.01. */
   tolerance?: number;
+  /** The last block's MLP runs on the protected tokens only (see `planTokens`). Default false. */
+  headOnly?: boolean;
 }
 
 /** A schedule at a budget, and what it costs. */
@@ -42,7 +44,7 @@ export interface BudgetPlan {
  * farther than `tolerance` from every plan).
  */
 export function planBudget(options: BudgetOptions): BudgetPlan {
-  const { budget, shape, method, blocks, select } = options;
+  const { budget, shape, method, blocks, select, headOnly } = options;
   const tolerance = options.tolerance ?? 0.01;
   if (typeof budget !== 'number' || !(budget > 0 && budget <= 1)) {
     throw new JmpArgumentError({ argument: 'budget', expected: "a share of the plain model's GMACs in (0, 1], e.g. 0.65 for −35 %", found: budget });
@@ -60,7 +62,7 @@ export function planBudget(options: BudgetOptions): BudgetPlan {
     const schedule: Schedule = tome ? { blocks, r: clampR(amounts) } : { blocks, keep: [...amounts] };
     let planned: BlockTokens[];
     try {
-      planned = planTokens({ schedule, method, depth: shape.depth, tokens, protectedTokens: P, ...(select ? { select } : {}) });
+      planned = planTokens({ schedule, method, depth: shape.depth, tokens, protectedTokens: P, ...(select ? { select } : {}), ...(headOnly ? { headOnly } : {}) });
     } catch (e) {
       if (JmpArgumentError.isInstance(e) && /^schedule\.(keep|r) \(block/.test(e.argument)) return null;
       throw e;

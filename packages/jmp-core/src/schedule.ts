@@ -45,6 +45,11 @@ export interface PlanOptions {
    * (about half); a schedule that asks for more is refused here, before any work.
    */
   select?: JmpSelect;
+  /**
+   * The last block's MLP runs only on the `P` protected tokens, the only ones a class-token head
+   * reads (its other outputs are never used): that block's `tokensOut` is `P`. Default false.
+   */
+  headOnly?: boolean;
 }
 
 /**
@@ -86,6 +91,7 @@ export function planTokens(options: PlanOptions): BlockTokens[] {
         next = P + K + (method === 'evit' && K < n - P ? 1 : 0);
       }
     }
+    if (options.headOnly && block === depth) next = P;
     out.push({ block, tokensIn: n, tokensOut: next });
     n = next;
   }

@@ -24,6 +24,25 @@ describe('planBudget', () => {
     }
   });
 
+  it('headOnly: the last block ends with the protected tokens, which saves its MLP on the others', () => {
+    const tokens = DEIT_SMALL.patches + 1;
+    const plain = planTokens({ schedule: { blocks: [2], keep: 1 }, method: 'jmp', depth: 12, tokens, protectedTokens: 1 });
+    const head = planTokens({ schedule: { blocks: [2], keep: 1 }, method: 'jmp', depth: 12, tokens, protectedTokens: 1, headOnly: true });
+    expect(head.slice(0, 11)).toEqual(plain.slice(0, 11));
+    expect(head[11]).toEqual({ block: 12, tokensIn: 197, tokensOut: 1 });
+    // only that MLP's cost goes: 2·(N − P)·C·I MACs
+    const saved = (countMacs(DEIT_SMALL, plain).gmacs - countMacs(DEIT_SMALL, head).gmacs) * 1e9;
+    expect(saved).toBeCloseTo(2 * 196 * 384 * 1536, 0);
+    // with a reduction at the last block as well, still P tokens out of it
+    const both = planTokens({ schedule: { blocks: [12], keep: 0.5 }, method: 'jmp', depth: 12, tokens, protectedTokens: 1, headOnly: true });
+    expect(both[11]!.tokensOut).toBe(1);
+    // the budget planner counts it: the same budget at higher keep rates
+    const [a, b] = [false, true].map((headOnly) => planBudget({ budget: 0.65, shape: DEIT_SMALL, method: 'jmp', blocks: [2, 4, 6, 8, 10], select: 'redundancy', headOnly }));
+    expect(Math.abs(b!.share - 0.65)).toBeLessThanOrEqual(0.01);
+    expect(b!.planned[11]!.tokensOut).toBe(1);
+    expect((b!.schedule.keep as number[])[0]).toBeGreaterThan((a!.schedule.keep as number[])[0]!);
+  });
+
   it('a budget of 1 reduces nothing', () => {
     const plan = planBudget({ budget: 1, shape: DEIT_SMALL, method: 'jmp', blocks: EVEN, select: 'redundancy' });
     expect(plan.share).toBe(1);

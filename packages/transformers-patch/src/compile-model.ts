@@ -8,7 +8,7 @@ import { findLayout, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
 import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from './onnx/proto.js';
 import { resolveOptions, type JMPOptions } from './options.js';
-import { planSchedule } from './plan.js';
+import { planSchedule, resolveHeadOnly } from './plan.js';
 
 /** Which ONNX file of a model folder: `onnx/model.onnx`, `onnx/model_fp16.onnx` or `onnx/model_quantized.onnx`. */
 export type ModelDtype = 'fp32' | 'fp16' | 'q8';
@@ -33,6 +33,8 @@ export interface CompileJMPOptions {
   tau?: number | readonly number[];
   /** Add log(size) to the attention logits after the first reduction. Default true. */
   proportionalAttention?: boolean;
+  /** Run the last block's MLP on the class (and distillation) token only, as in `enableJMP`. Default: on where the head reads only those. */
+  headOnly?: boolean;
 }
 
 /** Parameters of {@link compileJMPModel} and {@link inspectModel}. */
@@ -81,6 +83,8 @@ export interface ModelInspection {
   /** The GMACs budget the keep rates were planned for (share of the plain model's), or null when keep was given. */
   budget: number | null;
   proportionalAttention: boolean;
+  /** The last block's MLP runs on the protected tokens only. */
+  headOnly: boolean;
   /** 1-based reduction blocks and their keep rates. */
   schedule: { block: number; keep: number }[];
   /** Token counts of every block at the model's image size. */
@@ -102,7 +106,7 @@ export interface CompiledModelInfo extends ModelInspection {
 /** Hint of the unsupported-model errors here (the library's default one is about enableJMP's passthrough). */
 const SUPPORTED = 'JMP compiles Hugging Face ViT and DeiT image classifiers as Optimum exports them to ONNX (the transformers.js model layout).';
 
-const OPTION_KEYS = new Set(['method', 'budget', 'keep', 'blocks', 'select', 'strategy', 'tau', 'proportionalAttention']);
+const OPTION_KEYS = new Set(['method', 'budget', 'keep', 'blocks', 'select', 'strategy', 'tau', 'proportionalAttention', 'headOnly']);
 
 interface Loaded {
   proto: ModelProto;
@@ -325,7 +329,13 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
     });
   }
   const depth = layout.blocks.length;
-  const { steps, planned: plannedTokens, budget } = planSchedule({ ...o, method: 'jmp' }, sizes.shape);
+  let headOnly: boolean;
+  try {
+    headOnly = resolveHeadOnly(o.headOnly, layout);
+  } catch (e) {
+    throw rehint(e, loaded.file);
+  }
+  const { steps, planned: plannedTokens, budget } = planSchedule({ ...o, method: 'jmp', headOnly }, sizes.shape);
   const baseline = baselineMacs(sizes.shape).gmacs;
   const jmp = countMacs(sizes.shape, plannedTokens).gmacs;
   return {
@@ -348,6 +358,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
       select: o.select,
       tau: o.tau === undefined || !needsTau(o.strategy) ? null : o.tau,
       proportionalAttention: o.proportionalAttention,
+      headOnly,
       budget,
       schedule: steps.map((s) => ({ block: s.block, keep: s.amount })),
       plannedTokens,
@@ -392,6 +403,7 @@ export async function compileJMPModel(params: CompileJMPModelParams): Promise<{ 
       select: inspection.select,
       ...(inspection.tau !== null ? { tau: inspection.tau } : {}),
       proportionalAttention: inspection.proportionalAttention,
+      headOnly: inspection.headOnly,
       heads,
     });
   } catch (e) {

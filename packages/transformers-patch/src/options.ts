@@ -26,7 +26,8 @@ export interface JMPOptions {
   /**
    * 1-based blocks that reduce, strictly increasing. Default: every second block (2, 4, …, 12 of 12)
    * for JMP with select 'redundancy'; 4, 7 and 10 (scaled to the depth) for select 'attention' and
-   * EViT; every block for ToMe.
+   * EViT; every block for ToMe. With `headOnly` (the default where the head allows it), JMP's and
+   * ToMe's leave out the last block: 2, 4, …, 10 of 12.
    */
   blocks?: readonly number[];
   /**
@@ -52,6 +53,17 @@ export interface JMPOptions {
   sizeWeight?: number;
   /** Add log(size) to the attention logits after the first reduction. Default true (false for EViT). */
   proportionalAttention?: boolean;
+  /**
+   * Run the last block's MLP only on the tokens the classification head reads (the class token, and
+   * the distillation token of distilled DeiT). The other tokens' last MLP outputs are never read, so
+   * the logits are the same and that MLP costs `P / N` of what it did. Default: on wherever the
+   * graph's head is confirmed to read only those tokens (every ViT / DeiT image classifier), except
+   * dynamically quantized (q8) graphs, where fewer tokens change the quantization ranges of that
+   * MLP's inputs (logits within about 1e-2; set it to `true` to have it there too);
+   * `true` on a model whose head is not confirmed is an `UnsupportedModelError`. With it, the default
+   * blocks leave out the last block (its reduction would only shrink that MLP).
+   */
+  headOnly?: boolean;
   /** Keep which original patches each token stands for (for token maps in `stats()`). Default false. */
   trackSources?: boolean;
   /** What to do with a model this package does not recognise: `'throw'` (default) or `'passthrough'` (warn, leave the pipeline as it is). */
@@ -97,6 +109,8 @@ export interface ResolvedOptions {
   importanceWeight: number;
   sizeWeight: number;
   proportionalAttention: boolean;
+  /** undefined: on where the model's head allows it. */
+  headOnly: boolean | undefined;
   trackSources: boolean;
   onUnsupported: 'throw' | 'passthrough';
   modelSource: string | Uint8Array | undefined;
@@ -105,7 +119,7 @@ export interface ResolvedOptions {
 }
 
 const KEYS = new Set([
-  'method', 'strategy', 'budget', 'keep', 'plan', 'blocks', 'tau', 'r', 'metric', 'select', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
+  'method', 'strategy', 'budget', 'keep', 'plan', 'blocks', 'tau', 'r', 'metric', 'select', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'headOnly', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
 ]);
 
 function isNumberList(v: unknown): v is readonly number[] {
@@ -121,14 +135,15 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (given.plan !== undefined) {
     // a plan fixes the schedule, τ and the method's choices: it runs as these options
     const plan = checkPlan(given.plan);
-    for (const key of ['method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'select', 'proportionalAttention'] as const) {
-      if (given[key] !== undefined) {
+    for (const key of ['method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'select', 'proportionalAttention', 'headOnly'] as const) {
+      // (plans made before headOnly existed leave it to the options)
+      if (given[key] !== undefined && !(key === 'headOnly' && plan.options.headOnly === undefined)) {
         throw new JmpArgumentError({ argument: `options.plan and options.${key}`, expected: `one of them: the plan sets ${key === 'r' || key === 'method' ? 'the method' : key}`, found: `a plan and ${key} ${JSON.stringify(given[key])}` });
       }
     }
     const { plan: _plan, ...rest } = given;
-    const { blocks, keep, tau, select, strategy, proportionalAttention } = plan.options;
-    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, proportionalAttention }), planFingerprint: plan.model.fingerprint };
+    const { blocks, keep, tau, select, strategy, proportionalAttention, headOnly } = plan.options;
+    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, proportionalAttention, ...(headOnly !== undefined ? { headOnly } : {}) }), planFingerprint: plan.model.fingerprint };
   }
   const o = given;
   for (const key of Object.keys(o)) {
@@ -212,7 +227,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
       throw new JmpArgumentError({ argument: `options.${key}`, expected: "0 unless method is 'jmp' with select 'redundancy'", found: v });
     }
   }
-  for (const key of ['proportionalAttention', 'trackSources'] as const) {
+  for (const key of ['proportionalAttention', 'headOnly', 'trackSources'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') {
       throw new JmpArgumentError({ argument: `options.${key}`, expected: 'a boolean', found: o[key] });
     }
@@ -258,6 +273,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     importanceWeight: o.importanceWeight ?? 0,
     sizeWeight: o.sizeWeight ?? 0,
     proportionalAttention: o.proportionalAttention ?? method !== 'evit',
+    headOnly: o.headOnly,
     trackSources: o.trackSources ?? false,
     onUnsupported,
     modelSource: o.modelSource,
@@ -287,11 +303,14 @@ export function defaultKeep(method: ResolvedOptions['method'], select: JmpSelect
 /**
  * Default reduction blocks for a model of `depth` blocks: every block for ToMe; every second block
  * (2, 4, …, 12 for 12 blocks) for the default JMP (select 'redundancy'); 4, 7 and 10 (scaled for
- * other depths) for the paper's rule (select 'attention') and EViT.
+ * other depths) for the paper's rule (select 'attention') and EViT. With `headOnly`, ToMe's and the
+ * default JMP's leave out the last block (2, 4, …, 10 of 12).
  */
-export function defaultBlocks(method: ResolvedOptions['method'], depth: number, select: JmpSelect = 'redundancy'): number[] {
-  if (method === 'tome') return Array.from({ length: depth }, (_, i) => i + 1);
-  if (method === 'jmp' && select === 'redundancy') return depth < 2 ? [1] : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
+export function defaultBlocks(method: ResolvedOptions['method'], depth: number, select: JmpSelect = 'redundancy', headOnly = false): number[] {
+  // with headOnly the last block's MLP runs on the protected tokens anyway: no reduction there
+  const last = (blocks: number[]) => (headOnly && blocks.length > 1 ? blocks.filter((b) => b < depth) : blocks);
+  if (method === 'tome') return last(Array.from({ length: depth }, (_, i) => i + 1));
+  if (method === 'jmp' && select === 'redundancy') return depth < 2 ? [1] : last(Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1)));
   // [4, 7, 10] for 12 blocks, scaled for other depths.
   return [...new Set([4, 7, 10].map((b) => Math.max(1, Math.min(depth, Math.round((b * depth) / 12)))))];
 }

@@ -28,9 +28,10 @@ export interface SchedulePlan {
  * The schedule of the options for a model: the blocks (given, or the method's default), and the
  * keep rates or r given, or planned from the budget by `@jmpjs/core`'s `planBudget`.
  */
-export function planSchedule(o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 'blocks' | 'select' | 'budget' | 'defaultBudget' | 'warn' | 'tau'>, shape: ModelShape): SchedulePlan {
+export function planSchedule(o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 'blocks' | 'select' | 'budget' | 'defaultBudget' | 'warn' | 'tau'> & { headOnly: boolean }, shape: ModelShape): SchedulePlan {
   const depth = shape.depth;
-  const blocks = [...(o.blocks ?? defaultBlocks(o.method, depth, o.select))];
+  const headOnly = o.headOnly ? { headOnly: true } : {};
+  const blocks = [...(o.blocks ?? defaultBlocks(o.method, depth, o.select, o.headOnly))];
   if (Array.isArray(o.tau) && o.tau.length !== blocks.length) {
     throw new JmpArgumentError({ argument: 'options.tau', expected: `one τ, or one per reduction block (${blocks.length}: blocks ${blocks.join(', ')})`, found: o.tau });
   }
@@ -38,7 +39,7 @@ export function planSchedule(o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 
   let schedule: Schedule;
   if (o.budget !== undefined) {
     resolveSchedule({ blocks, [o.method === 'tome' ? 'r' : 'keep']: o.method === 'tome' ? 0 : 1 }, o.method, depth); // the blocks' own errors first
-    const plan = (tolerance?: number) => planBudget({ budget: o.budget!, shape, method: o.method, blocks, ...(select ? { select } : {}), ...(tolerance !== undefined ? { tolerance } : {}) });
+    const plan = (tolerance?: number) => planBudget({ budget: o.budget!, shape, method: o.method, blocks, ...(select ? { select } : {}), ...headOnly, ...(tolerance !== undefined ? { tolerance } : {}) });
     try {
       schedule = plan().schedule;
     } catch (e) {
@@ -51,7 +52,7 @@ export function planSchedule(o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 
     }
   } else schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep! };
   const steps = resolveSchedule(schedule, o.method, depth);
-  const planned = planTokens({ schedule, method: o.method, depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, ...(select ? { select } : {}) });
+  const planned = planTokens({ schedule, method: o.method, depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, ...(select ? { select } : {}), ...headOnly });
   return { blocks, steps, planned, budget: o.budget ?? null };
 }
 
@@ -71,6 +72,8 @@ export interface Plan {
   runner: 'compiled' | 'segments';
   /** The compiled JMP is in index form (CPU and wasm execution providers, select 'redundancy'). */
   indexed: boolean;
+  /** The last block's MLP runs on the protected tokens only. */
+  headOnly: boolean;
 }
 
 async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
@@ -95,7 +98,8 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
     });
   }
   const { shape, heads } = shapeFromConfig(config, layout);
-  const { blocks, steps, planned, budget } = planSchedule(o, shape);
+  const headOnly = resolveHeadOnly(o.headOnly, layout);
+  const { blocks, steps, planned, budget } = planSchedule({ ...o, headOnly }, shape);
   // index ops where onnxruntime has them (CPU, wasm); float masks on WebGPU
   const indexOps = !onWebGPU(source.options);
   // The compiled graph where it can be built (opset ≥ 11), else segments.
@@ -112,12 +116,13 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
           trackSources: o.trackSources,
           heads,
           indexOps,
+          headOnly,
         })
       : undefined;
   if (o.runner === 'compiled' && !compiled) {
     throw new UnsupportedModelError({ lookedFor: 'opset 11 or newer (runner: compiled)', found: `opset ${layout.opset}`, hint: "Use runner: 'segments'." });
   }
-  const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads });
+  const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads, headOnly });
   return {
     ...(compiled ? { compiled } : {}),
     runner: compiled ? 'compiled' : 'segments',
@@ -130,7 +135,24 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
     fingerprint,
     heads,
     segments,
+    headOnly,
   };
+}
+
+/**
+ * `headOnly` for a model: the user's choice, else on where the head reads only the protected tokens
+ * and the graph is not dynamically quantized (q8: there the slice changes the quantization ranges
+ * of that MLP's inputs, so keep = 1 would no longer give the plain logits exactly).
+ */
+export function resolveHeadOnly(headOnly: boolean | undefined, layout: GraphLayout): boolean {
+  if (headOnly === true && !layout.headReadsProtectedOnly) {
+    throw new UnsupportedModelError({
+      lookedFor: 'a head that reads only the class (and distillation) token of the last block (options.headOnly: true)',
+      found: 'a graph whose last block output is read otherwise (a graph output, or more tokens)',
+      hint: 'Leave headOnly out (it is then off for this model), or set it to false.',
+    });
+  }
+  return headOnly ?? (layout.headReadsProtectedOnly && !layout.dynamicQuantization);
 }
 
 /** Whether session options put the model on WebGPU. */

@@ -32,8 +32,8 @@ describe('calibrateJMP', () => {
       expect(c.agreement).toBeLessThanOrEqual(1);
       expect(c.kl).toBeGreaterThan(0); // reduced outputs differ from the plain ones
     }
-    // the best: highest agreement, then lowest KL
-    const best = [...plan.candidates].sort((a, b) => b.agreement - a.agreement || a.kl - b.kl)[0]!;
+    // the best: highest agreement, then lowest KL, then the highest τ
+    const best = [...plan.candidates].sort((a, b) => b.agreement - a.agreement || a.kl - b.kl || (b.tau as number) - (a.tau as number))[0]!;
     expect(plan.options.tau).toBe(best.tau);
     expect(plan.measured).toMatchObject({ images: 16, agreement: best.agreement, kl: best.kl, top1: null, plainTop1: null });
     expect(Math.abs(plan.gmacs.planned / plan.gmacs.plain - 0.6)).toBeLessThanOrEqual(0.01);

@@ -39,7 +39,11 @@ describe('token counts follow the schedule and stats() reports them', () => {
         depth: 12,
         tokens: 198,
         protectedTokens: 2,
+        headOnly: true,
       });
+      // the head reads the class and distillation tokens only: the last block's MLP runs on those two
+      expect(jmp.info!.headOnly).toBe(true);
+      expect(call.blocks.at(-1)!.tokensOut).toBe(2);
       expect(call.blocks).toEqual(plan);
       const perBlock = call.blocks.map((b) => 4 * b.tokensIn * 32 * 32 + 2 * b.tokensIn ** 2 * 32 + 2 * b.tokensOut * 32 * 128);
       const expected = (196 * 32 * 3 * 16 * 16 + perBlock.reduce((a, b) => a + b, 0) + 32 * 10 * 2) / 1e9;
@@ -57,7 +61,8 @@ describe('token counts follow the schedule and stats() reports them', () => {
     const jmp = await enableJMP(classifier);
     try {
       expect(jmp.info!.budget).toBe(DEFAULT_BUDGET);
-      expect(jmp.info!.reductionBlocks).toEqual([2, 4, 6, 8, 10, 12]);
+      // every second block but the last, whose MLP runs on the class and distillation tokens only
+      expect(jmp.info!.reductionBlocks).toEqual([2, 4, 6, 8, 10]);
       const { plain, planned } = jmp.info!.gmacs;
       expect(Math.abs(planned / plain - 0.65)).toBeLessThanOrEqual(0.01);
       await logits(classifier, pixels(2, 5));
@@ -116,7 +121,9 @@ describe('one-call form and inspection', () => {
       await logits(classifier as unknown as Classifier, pixels(1));
       expect(jmp.stats().lastCall!.blocks.map((b) => b.tokensIn)).toEqual([197, 197, 197, 197, 99, 99, 99, 50, 50, 50, 26, 26]);
       const info = await inspectJMP(classifier as never, { method: 'tome', r: 10 });
-      expect(info.plannedTokens.at(-1)!.tokensOut).toBe(197 - 120);
+      // ToMe at blocks 1…11 (the last block's MLP runs on the class token only): 11 merges of 10
+      expect(info.reductionBlocks).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(info.plannedTokens.at(-1)).toEqual({ block: 12, tokensIn: 197 - 110, tokensOut: 1 });
       expect(info.shape).toMatchObject({ hidden: 32, depth: 12, patches: 196, classes: 10, heads: 1 });
       expect(jmp.enabled).toBe(true);
     } finally {

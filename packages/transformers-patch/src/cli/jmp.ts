@@ -30,7 +30,7 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
       --keep <rate[,rate...]>      share of patch tokens kept at each reduction block, one value or
                                    one per block, instead of --budget
       --blocks <b[,b...]>          1-based reduction blocks, strictly increasing (default every
-                                   second block; 4,7,10, scaled for other depths, with --select attention)
+                                   second block but the last; 4,7,10, scaled for other depths, with --select attention)
       --select <name>              which tokens leave: redundancy (default; the most redundant, with
                                    ToMe's split) or attention (the least attended: the paper's rule)
       --strategy <name>            adaptive-token (default), adaptive, merge or prune
@@ -38,6 +38,8 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
                                    or one per block (default
                                    0.95, measured on the embedded model; calibrate it where you can)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
+      --no-head-only               run the last block's MLP on every token (default: on the class
+                                   token only, where the head reads nothing else)
       --heads <n>                  attention heads (read from config.json for a model folder;
                                    needed to compile a bare .onnx file)`;
 
@@ -106,6 +108,7 @@ const scheduleOptions = {
   strategy: { type: 'string' },
   tau: { type: 'string' },
   'no-proportional-attention': { type: 'boolean' },
+  'no-head-only': { type: 'boolean' },
   heads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -131,7 +134,7 @@ function numbers(option: string, text: string, usage: string): number[] {
 /** Library parameters from the parsed command line. */
 function params(
   model: string,
-  values: { dtype?: string; budget?: string; keep?: string; blocks?: string; select?: string; strategy?: string; tau?: string; 'no-proportional-attention'?: boolean; heads?: string },
+  values: { dtype?: string; budget?: string; keep?: string; blocks?: string; select?: string; strategy?: string; tau?: string; 'no-proportional-attention'?: boolean; 'no-head-only'?: boolean; heads?: string },
   usage: string,
 ): CompileJMPModelParams {
   const keep = values.keep === undefined ? undefined : numbers('keep', values.keep, usage);
@@ -147,6 +150,7 @@ function params(
       ...(values.strategy !== undefined ? { strategy: values.strategy as NonNullable<NonNullable<CompileJMPModelParams['options']>['strategy']> } : {}),
       ...(values.tau !== undefined ? { tau: ((t) => (t.length === 1 ? t[0]! : t))(numbers('tau', values.tau, usage)) } : {}),
       ...(values['no-proportional-attention'] ? { proportionalAttention: false } : {}),
+      ...(values['no-head-only'] ? { headOnly: false } : {}),
     },
   };
 }
@@ -170,7 +174,7 @@ function describeSchedule(info: ModelInspection): string {
   const keep = keeps.length === 1 ? `keep ${keeps[0]}` : `keep ${info.schedule.map((s) => round(s.keep)).join(', ')}`;
   const planned = info.budget === null ? '' : ` (planned for a budget of ${info.budget} of the plain GMACs)`;
   const tau = info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? `, τ ${Array.isArray(info.tau) ? info.tau.join(', ') : info.tau}` : '';
-  return `JMP ${info.strategy} (select ${info.select})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}`;
+  return `JMP ${info.strategy} (select ${info.select})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}, last block's MLP on ${info.headOnly ? `the ${info.protectedTokens === 1 ? 'class token' : 'class and distillation tokens'} only` : 'every token'}`;
 }
 
 function formatInspection(info: ModelInspection): string {

@@ -6,6 +6,7 @@ import { emitEvit } from './methods/evit.js';
 import { emitJmp } from './methods/jmp.js';
 import { emitJmpIndexed } from './methods/jmp-indexed.js';
 import { emitTome } from './methods/tome.js';
+import { sliceHeadTokens } from './head-only.js';
 import { INT64_MAX, graphOps } from './ops.js';
 import { tauAt } from '../options.js';
 import type { GraphLayout } from './layout.js';
@@ -36,6 +37,11 @@ export interface CompileOptions {
    * which the WebGPU provider needs. The outputs are the same either way.
    */
   indexOps?: boolean;
+  /**
+   * Run the last block's MLP on the protected tokens only (the graph's head must read nothing
+   * else: `layout.headReadsProtectedOnly`). Default false.
+   */
+  headOnly?: boolean;
 }
 
 /**
@@ -149,9 +155,15 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       renamed.set(t, reduced);
     }
   }
+  let node = out;
+  if (o.headOnly) {
+    if (!layout.headReadsProtectedOnly) throw new Error('internal error: headOnly on a graph whose head reads more than the protected tokens');
+    const residual = layout.blocks.at(-1)!.attentionResidual;
+    node = sliceHeadTokens(out, renamed.get(residual) ?? residual, P, b);
+  }
   return {
     ...model,
     producerName: 'jmp-transformers-patch (compiled)',
-    graph: { ...graph, node: out, initializer: [...graph.initializer, ...b.initializers], output: [...graph.output, ...extraOutputs], valueInfo: [] },
+    graph: { ...graph, node, initializer: [...graph.initializer, ...b.initializers], output: [...graph.output, ...extraOutputs], valueInfo: [] },
   };
 }

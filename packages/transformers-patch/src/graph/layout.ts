@@ -39,6 +39,17 @@ export interface GraphLayout {
   attention: 'eager' | 'sdpa';
   inputName: string;
   outputName: string;
+  /**
+   * The head reads only the protected tokens of the last block's output (through the final
+   * LayerNorm, a Gather of CLS and of the distillation token), as every Hugging Face ViT / DeiT
+   * image classifier does: then the last block's MLP need not run on the other tokens.
+   */
+  headReadsProtectedOnly: boolean;
+  /**
+   * Dynamically quantized (q8: DynamicQuantizeLinear): each MatMul's input scale comes from the
+   * values it is given, so running a block on fewer tokens changes the rounding of the others.
+   */
+  dynamicQuantization: boolean;
 }
 
 /** Index of a graph: which node produces each tensor, nodes by name. */
@@ -174,7 +185,65 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: opset === 0 ? 'no default-domain opset import (a truncated file?)' : `opset ${opset}` });
   }
   if (forms.size > 1) throw new UnsupportedModelError({ lookedFor: 'one form of attention in every block', found: 'eager and SDPA attention mixed' });
-  return { root, blocks, protectedTokens, floatType, hidden, tokens: toNumber(pos.dims[1]), opset, attention: [...forms][0]!, inputName, outputName: graph.output[0]!.name };
+  const headReadsProtectedOnly = readsOnlyFirstTokens(model, index, blocks[depth - 1]!.output, `/${root}/layernorm/`, protectedTokens);
+  return { root, blocks, protectedTokens, floatType, hidden, tokens: toNumber(pos.dims[1]), opset, attention: [...forms][0]!, inputName, outputName: graph.output[0]!.name, headReadsProtectedOnly, dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
+}
+
+/**
+ * Whether everything that reads `tensor` (the last block's output) reads only its first `P` tokens:
+ * through per-token nodes of the final LayerNorm (`scope`) to Gathers on the token axis with
+ * constant indices below `P`. Anything else (a graph output, a mean over the tokens, another
+ * index) is a no.
+ */
+function readsOnlyFirstTokens(model: ModelProto, index: GraphIndex, tensor: string, scope: string, P: number): boolean {
+  const nodes = model.graph.node;
+  const consumers = new Map<string, NodeProto[]>();
+  for (const n of nodes) for (const i of n.input) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const outputs = new Set(model.graph.output.map((v) => v.name));
+  const stack = [tensor];
+  const seen = new Set(stack);
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (outputs.has(t)) return false;
+    for (const c of consumers.get(t) ?? []) {
+      if ((c.name ?? '').startsWith(scope) && c.opType !== 'Gather' && c.opType !== 'Slice' && c.opType !== 'Reshape' && c.opType !== 'Transpose') {
+        // the final LayerNorm, decomposed (ReduceMean over the last axis, Sub, Pow, Sqrt, Div, Mul, Add) or one node
+        const reduceAxes = c.attribute.find((a) => a.name === 'axes')?.ints?.map(toNumber) ?? constantInts(model, index, c.input[1]);
+        if (c.opType.startsWith('Reduce') && !(reduceAxes?.length === 1 && reduceAxes[0] === -1)) return false;
+        for (const o of c.output) if (!seen.has(o)) seen.add(o), stack.push(o);
+        continue;
+      }
+      const axis = toNumber(c.attribute.find((a) => a.name === 'axis')?.i ?? 0);
+      const at = constantInts(model, index, c.input[1]);
+      if (c.opType === 'Gather' && c.input[0] === t && axis === 1 && at !== null && at.length > 0 && at.every((i) => i >= 0 && i < P)) continue;
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The values of an int64 / int32 constant (initializer or Constant node), or null. */
+function constantInts(model: ModelProto, index: GraphIndex, name: string | undefined): number[] | null {
+  if (!name) return null;
+  const producer = model.graph.node[index.producer.get(name) ?? -1];
+  const tensor =
+    model.graph.initializer.find((t) => t.name === name) ??
+    (producer?.opType === 'Constant' ? producer.attribute.find((a) => a.name === 'value')?.t : undefined);
+  if (!tensor) return null;
+  if (tensor.dataType === DataType.INT64) {
+    if (tensor.int64Data?.length) return tensor.int64Data.map(toNumber);
+    const raw = tensor.rawData;
+    if (!raw) return null;
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    return Array.from({ length: raw.byteLength / 8 }, (_, i) => Number(view.getBigInt64(i * 8, true)));
+  }
+  if (tensor.dataType === DataType.INT32) {
+    if (tensor.int32Data?.length) return [...tensor.int32Data];
+    const raw = tensor.rawData;
+    if (!raw) return null;
+    return Array.from(new Int32Array(raw.slice().buffer));
+  }
+  return null;
 }
 
 /**

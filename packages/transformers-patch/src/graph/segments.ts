@@ -1,6 +1,7 @@
 import { UnsupportedModelError } from '../errors.js';
 import { DataType, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx/proto.js';
 import { GraphBuilder } from './builder.js';
+import { sliceHeadTokens } from './head-only.js';
 import { indexGraph, type GraphIndex, type GraphLayout } from './layout.js';
 
 /** Names of the tensors a segment exchanges with the runner (all float32). */
@@ -39,6 +40,8 @@ export interface SegmentOptions {
   proportionalAttention: boolean;
   /** Attention heads (to average the keys over heads). */
   heads: number;
+  /** The last segment runs the last block's MLP on the protected tokens only (see `CompileOptions.headOnly`). Default false. */
+  headOnly?: boolean;
 }
 
 /**
@@ -55,7 +58,7 @@ export function buildSegments(model: ModelProto, layout: GraphLayout, options: S
     const end = k < cuts.length ? cuts[k]! : undefined;
     const takesBias = options.proportionalAttention && k > 0;
     segments.push({
-      model: extractSegment(model, index, layout, { start: start?.attentionResidual, end, takesBias, heads: options.heads }),
+      model: extractSegment(model, index, layout, { start: start?.attentionResidual, end, takesBias, heads: options.heads, headOnly: !end && (options.headOnly ?? false) }),
       takesBias,
       first: k === 0,
       last: end === undefined,
@@ -72,6 +75,8 @@ interface ExtractSpec {
   end: GraphLayout['blocks'][number] | undefined;
   takesBias: boolean;
   heads: number;
+  /** Slice the protected tokens after the last block's attention residual (last segment). */
+  headOnly: boolean;
 }
 
 function extractSegment(model: ModelProto, index: GraphIndex, layout: GraphLayout, spec: ExtractSpec): ModelProto {
@@ -168,13 +173,18 @@ function extractSegment(model: ModelProto, index: GraphIndex, layout: GraphLayou
     } else body.push(node);
   }
 
+  let node = [...pre, ...body, ...post];
+  if (spec.headOnly) {
+    if (!layout.headReadsProtectedOnly) throw new Error('internal error: headOnly on a graph whose head reads more than the protected tokens');
+    node = sliceHeadTokens(node, layout.blocks.at(-1)!.attentionResidual, P, builder);
+  }
   const initializer = graph.initializer.filter((t) => used.has(t.name ?? '')).concat(builder.initializers);
   return {
     ...model,
     producerName: 'jmp-transformers-patch',
     graph: {
       name: 'jmp_segment',
-      node: [...pre, ...body, ...post],
+      node,
       initializer,
       input: inputs,
       output: outputs,

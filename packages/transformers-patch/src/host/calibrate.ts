@@ -118,6 +118,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
       keep: info!.schedule.map((s) => s.amount),
       tau: best!.tau,
       proportionalAttention: resolved.proportionalAttention,
+      headOnly: info!.headOnly,
     },
     budget: info!.budget,
     gmacs: { ...info!.gmacs },

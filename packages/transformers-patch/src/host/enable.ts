@@ -52,6 +52,8 @@ export interface JMPModelInfo {
   /** The export's shape: its default-domain opset, and how its attention is written. */
   opset: number;
   attention: 'eager' | 'sdpa';
+  /** The last block's MLP runs on the protected tokens only (`headOnly`). */
+  headOnly: boolean;
 }
 
 /**
@@ -179,6 +181,7 @@ function planInfo(plan: Plan, env: { device: string; dtype: string }): JMPModelI
     fingerprint: plan.fingerprint,
     opset: plan.layout.opset,
     attention: plan.layout.attention,
+    headOnly: plan.headOnly,
   };
 }
 
@@ -274,6 +277,7 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Ru
       heads: plan.heads,
       trackSources: o.trackSources,
       indexed: plan.indexed,
+      headOnly: plan.headOnly,
     });
   }
   const methods = methodsFor(o, plan.steps);
@@ -290,6 +294,7 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Ru
     shape: plan.shape,
     makeTensor: ortTensor,
     trackSources: o.trackSources,
+    headOnly: plan.headOnly,
   });
 }
 

@@ -15,6 +15,8 @@ export interface CompiledRunnerOptions {
   trackSources?: boolean;
   /** The graph's JMP is the index form of select 'redundancy' (graph/methods/jmp-indexed.ts). */
   indexed?: boolean;
+  /** The last block's MLP runs on the protected tokens only. */
+  headOnly?: boolean;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface CompiledRunnerOptions {
  */
 export class CompiledRunner {
   /** Per patch count (the input's size): token counts per block, each step's K and M, the cost. */
-  private readonly plans = new Map<number, { blocks: BlockTokens[]; removed: number[]; overhead: number; gmacs: number }>();
+  private readonly plans = new Map<number, { blocks: BlockTokens[]; reduced: BlockTokens[]; removed: number[]; overhead: number; gmacs: number }>();
 
   constructor(private readonly options: CompiledRunnerOptions) {}
 
@@ -33,7 +35,7 @@ export class CompiledRunner {
     const [B = 0, , H = 0, W = 0] = pixelValues.dims;
     const patches = Math.floor(H / shape.patchSize) * Math.floor(W / shape.patchSize);
     const P = shape.protectedTokens;
-    const { blocks, removed, overhead, gmacs } = this.planFor(patches);
+    const { blocks, reduced, removed, overhead, gmacs } = this.planFor(patches);
     const images: ImageReduction[][] = Array.from({ length: B }, () => []);
     steps.forEach(({ block }, k) => {
       const M = removed[k]!; // tokens removed (merged, pruned or fused)
@@ -53,27 +55,29 @@ export class CompiledRunner {
         images[b]!.push({ block, decision, sigma: sigma ? sigma[b]! : Number.NaN, merged: m, pruned: M - m });
       }
     });
-    const record: CallRecord = { batchSize: B, blocks, gmacsPerImage: gmacs, reductionOverheadMacsPerImage: overhead, images, finalTokens: blocks.at(-1)!.tokensOut };
+    const record: CallRecord = { batchSize: B, blocks, gmacsPerImage: gmacs, reductionOverheadMacsPerImage: overhead, images, finalTokens: reduced.at(-1)!.tokensOut };
     if (this.options.trackSources) {
-      const sourcesAfter = composeSources(out, steps, blocks, B, patches + P, P);
+      const sourcesAfter = composeSources(out, steps, reduced, B, patches + P, P);
       Object.assign(record, { sources: sourcesAfter.at(-1)?.sources ?? identitySources(B, patches + P), sourcesAfter });
     }
     return { logits: out[IO.logits]!, record };
   }
 
   /** What the schedule plans for inputs of `patches` patches (computed once per size, not per call). */
-  private planFor(patches: number): { blocks: BlockTokens[]; removed: number[]; overhead: number; gmacs: number } {
+  private planFor(patches: number): { blocks: BlockTokens[]; reduced: BlockTokens[]; removed: number[]; overhead: number; gmacs: number } {
     const known = this.plans.get(patches);
     if (known) return known;
     const { steps, method, shape } = this.options;
     const blocksOf = steps.map((s) => s.block);
     const schedule = method === 'tome' ? { blocks: blocksOf, r: steps.map((s) => s.amount) } : { blocks: blocksOf, keep: steps.map((s) => s.amount) };
     const P = shape.protectedTokens;
-    const blocks = planTokens({ schedule, method, depth: shape.depth, tokens: patches + P, protectedTokens: P });
+    // the reductions' token counts (sources follow these), then the last block's head-only MLP
+    const reduced = planTokens({ schedule, method, depth: shape.depth, tokens: patches + P, protectedTokens: P });
+    const blocks = this.options.headOnly ? reduced.map((t) => (t.block === shape.depth ? { ...t, tokensOut: P } : t)) : reduced;
     const d = shape.hidden / this.options.heads;
     let overhead = 0;
     const removed = steps.map(({ block, amount }) => {
-      const n = blocks[block - 1]!.tokensIn;
+      const n = reduced[block - 1]!.tokensIn;
       const K = method === 'tome' ? n - P - amount : criticalCount(amount, n, P);
       const M = n - P - K;
       // What the graph computes: similarities of all patch pairs and the merge MatMul [K, M0], or in
@@ -88,7 +92,7 @@ export class CompiledRunner {
       return M;
     });
     // shared by every call's record: frozen, so that no reader of stats() can change later ones
-    const plan = { blocks: Object.freeze(blocks.map((t) => Object.freeze(t))) as BlockTokens[], removed, overhead, gmacs: countMacs({ ...shape, patches }, blocks).gmacs };
+    const plan = { blocks: Object.freeze(blocks.map((t) => Object.freeze(t))) as BlockTokens[], reduced, removed, overhead, gmacs: countMacs({ ...shape, patches }, blocks).gmacs };
     this.plans.set(patches, plan);
     return plan;
   }

@@ -78,6 +78,8 @@ export interface RunnerOptions {
   shape: Omit<ModelShape, 'patches'>;
   makeTensor: TensorFactory;
   trackSources: boolean;
+  /** The last segment runs the last block's MLP on the protected tokens only. */
+  headOnly?: boolean;
 }
 
 function float32(t: OrtTensorLike, name: string): Float32Array {
@@ -106,6 +108,7 @@ export class SegmentRunner {
       if (seg.last) {
         const n = state ? state.dims[1] : 0;
         for (let b = lastBlock + 1; b <= depth; b++) blocks.push({ block: b, tokensIn: n, tokensOut: n });
+        if (this.options.headOnly) blocks[depth - 1] = { ...blocks[depth - 1]!, tokensOut: protectedTokens };
         const patches = this.patchCount(H, W);
         const cost = countMacs({ ...this.options.shape, patches }, blocks, overhead / Math.max(1, B));
         const logits = out[IO.logits]!;
