@@ -58,7 +58,7 @@ export interface ModelInspection {
   /** The model folder, or null for a bare `.onnx` file. */
   folder: string | null;
   dtype: ModelDtype;
-  architecture: 'vit' | 'deit';
+  architecture: 'vit' | 'deit' | 'dinov2';
   /** Number of transformer blocks. */
   depth: number;
   /** 1 (CLS) or 2 (CLS, distillation). */
@@ -104,7 +104,7 @@ export interface CompiledModelInfo extends ModelInspection {
 }
 
 /** Hint of the unsupported-model errors here (the library's default one is about enableJMP's passthrough). */
-const SUPPORTED = 'JMP compiles Hugging Face ViT and DeiT image classifiers as Optimum exports them to ONNX (the transformers.js model layout).';
+const SUPPORTED = 'JMP compiles Hugging Face ViT, DeiT and DINOv2 image classifiers as Optimum exports them to ONNX (the transformers.js model layout).';
 
 const OPTION_KEYS = new Set(['method', 'budget', 'keep', 'blocks', 'select', 'strategy', 'tau', 'proportionalAttention', 'headOnly']);
 
@@ -187,9 +187,9 @@ async function loadModel(model: unknown, dtype: ModelDtype | undefined): Promise
       throw new JmpArgumentError({ argument: 'model', expected: 'a config.json that parses as JSON', found: model, hint: `${configFile}: ${(e as Error).message}` });
     }
     const type = config.model_type;
-    if (type !== 'vit' && type !== 'deit') {
+    if (type !== 'vit' && type !== 'deit' && type !== 'dinov2') {
       throw new UnsupportedModelError({
-        lookedFor: "a ViT-family model (config.model_type 'vit' or 'deit')",
+        lookedFor: "a ViT-family model (config.model_type 'vit', 'deit' or 'dinov2')",
         found: `model_type ${JSON.stringify(type)}`,
         hint: SUPPORTED,
       });

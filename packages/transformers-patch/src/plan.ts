@@ -78,10 +78,10 @@ export interface Plan {
 
 async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
   const type = config.model_type;
-  if (type !== 'vit' && type !== 'deit') {
+  if (type !== 'vit' && type !== 'deit' && type !== 'dinov2') {
     const why = typeof type === 'string' ? UNSUPPORTED_TYPES[type] : undefined;
     throw new UnsupportedModelError({
-      lookedFor: "a ViT-family model (config.model_type 'vit' or 'deit')",
+      lookedFor: "a ViT-family model (config.model_type 'vit', 'deit' or 'dinov2')",
       found: `model_type ${JSON.stringify(type)}`,
       ...(why ? { hint: `${why} Use onUnsupported: 'passthrough' to leave such pipelines unchanged.` } : {}),
     });
@@ -119,6 +119,14 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
           headOnly,
         })
       : undefined;
+  if (!compiled && layout.patchMean) {
+    // the last segment would need the sizes to weight the head's mean over the patch tokens
+    throw new UnsupportedModelError({
+      lookedFor: "a head that reads the class token only, for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)",
+      found: `a head that averages the patch tokens (${layout.root}): the compiled runner weights that mean by the merged tokens' sizes, the segments runner does not`,
+      hint: "Use the compiled runner (the default: runner 'auto' with metric 'keys', no importanceWeight or sizeWeight).",
+    });
+  }
   if (o.runner === 'compiled' && !compiled) {
     throw new UnsupportedModelError({ lookedFor: 'opset 11 or newer (runner: compiled)', found: `opset ${layout.opset}`, hint: "Use runner: 'segments'." });
   }
@@ -195,7 +203,6 @@ const UNSUPPORTED_TYPES: Record<string, string> = {
   'data2vec-vision': "Data2Vec-Vision is BEiT's architecture: its relative position bias cannot follow merged tokens.",
   swin: "Swin attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.",
   swinv2: "Swin V2 attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.",
-  clip: 'CLIP is not supported yet: JMP runs image-classification ViT and DeiT models.',
-  siglip: 'SigLIP is not supported yet: JMP runs image-classification ViT and DeiT models.',
-  dinov2: 'DINOv2 is not supported yet: JMP runs image-classification ViT and DeiT models.',
+  clip: 'CLIP is not supported yet: JMP runs image-classification ViT, DeiT and DINOv2 models.',
+  siglip: 'SigLIP is not supported yet: JMP runs image-classification ViT, DeiT and DINOv2 models.',
 };

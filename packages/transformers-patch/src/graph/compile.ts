@@ -80,6 +80,22 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   );
   const renamed = new Map<string, string>();
   const extraOutputs: ValueInfoProto[] = [];
+  /**
+   * The head's mean over the patch tokens (DINOv2), weighted by the tokens' sizes: Σ s_j x_j / Σ s_j,
+   * the mean over the original patches it stands for (with pruned ones left out).
+   */
+  const weightPatchMean = (list: NodeProto[], mean: NonNullable<GraphLayout['patchMean']>, s: string): NodeProto[] => {
+    const at = list.findIndex((n) => n.name === mean.node);
+    if (at < 0) throw new Error(`internal error: no node '${mean.node}' (patch mean)`);
+    const original = list[at]!;
+    nodes.length = 0;
+    const w = toT(slice(s, P, INT64_MAX, 1)); // [B, M]
+    const sum = op('MatMul', [unsqueeze(w, [1]), mean.input]); // [B, 1, C]
+    const total = unsqueeze(g.reduce('ReduceSum', w, [1], 1), [2]); // [B, 1, 1]
+    const weighted = op('Div', [sum, total]);
+    nodes.push(b.node('Identity', [mean.keepdims ? weighted : g.squeeze(weighted, [1])], original.output[0]!));
+    return [...list.slice(0, at), ...nodes, ...list.slice(at + 1)];
+  };
   let sizes: string | undefined; // [B, N] float32, after the latest reduction
   let logBias: string | undefined; // [B, 1, 1, N] in T
 
@@ -156,6 +172,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     }
   }
   let node = out;
+  if (layout.patchMean && sizes) node = weightPatchMean(node, layout.patchMean, sizes);
   if (o.headOnly) {
     if (!layout.headReadsProtectedOnly) throw new Error('internal error: headOnly on a graph whose head reads more than the protected tokens');
     const residual = layout.blocks.at(-1)!.attentionResidual;

@@ -17,10 +17,24 @@ export interface BlockTensors {
   output: string;
 }
 
-/** What this package knows about a ViT / DeiT image-classification graph. */
+/** The backbones this package finds, by the module scope of their Optimum exports. */
+export type Architecture = 'vit' | 'deit' | 'dinov2';
+
+/**
+ * Where each backbone's block tensors are, under `/{root}/encoder/layer.{i}/`: the attention residual
+ * and the MLP residual (DINOv2 scales each branch by its layer scale before adding it), and the
+ * initializer the width and token count come from.
+ */
+const FAMILIES: Record<Architecture, { residual: string; output: string; width: (root: string) => string }> = {
+  vit: { residual: 'Add', output: 'output/Add', width: (root) => `${root}.embeddings.position_embeddings` },
+  deit: { residual: 'Add', output: 'output/Add', width: (root) => `${root}.embeddings.position_embeddings` },
+  dinov2: { residual: 'Add', output: 'Add_1', width: () => 'dinov2.embeddings.cls_token' },
+};
+
+/** What this package knows about a ViT / DeiT / DINOv2 image-classification graph. */
 export interface GraphLayout {
-  /** Module scope of the backbone: `vit` or `deit`. */
-  root: 'vit' | 'deit';
+  /** Module scope of the backbone: `vit`, `deit` or `dinov2`. */
+  root: Architecture;
   blocks: BlockTensors[];
   /** 1 (CLS) or 2 (CLS, distillation). */
   protectedTokens: number;
@@ -46,6 +60,13 @@ export interface GraphLayout {
    */
   headReadsProtectedOnly: boolean;
   /**
+   * The head's mean over the patch tokens (DINOv2: the class token concatenated with the mean of
+   * the patch tokens of the final LayerNorm): the `ReduceMean` node's name, its input (the Slice of
+   * the tokens from `P` on) and whether it keeps the token axis. With merged tokens it must be
+   * weighted by their sizes. Null when the head has none.
+   */
+  patchMean: { node: string; input: string; keepdims: boolean } | null;
+  /**
    * Dynamically quantized (q8: DynamicQuantizeLinear): each MatMul's input scale comes from the
    * values it is given, so running a block on fewer tokens changes the rounding of the others.
    */
@@ -69,7 +90,7 @@ export function indexGraph(model: ModelProto): GraphIndex {
   return { producer, byName, initializers: new Set(model.graph.initializer.map((t) => t.name ?? '')) };
 }
 
-const SOFTMAX = /^\/(vit|deit)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$/;
+const SOFTMAX = /^\/(vit|deit|dinov2)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$/;
 
 /**
  * Finds the blocks of a Hugging Face ViT / DeiT image classifier exported by Optimum (or the same
@@ -79,21 +100,21 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   const { graph } = model;
   const nodes = graph.node;
   const softmaxes = new Map<number, NodeProto>();
-  let root: 'vit' | 'deit' | undefined;
+  let root: Architecture | undefined;
   for (const n of nodes) {
     const m = SOFTMAX.exec(n.name ?? '');
     if (!m || n.opType !== 'Softmax') continue;
     if (root && root !== m[1]) {
-      throw new UnsupportedModelError({ lookedFor: 'one backbone scope (/vit or /deit)', found: `both /${root} and /${m[1]}` });
+      throw new UnsupportedModelError({ lookedFor: 'one backbone scope (/vit, /deit or /dinov2)', found: `both /${root} and /${m[1]}` });
     }
-    root = m[1] as 'vit' | 'deit';
+    root = m[1] as Architecture;
     softmaxes.set(Number(m[2]), n);
   }
   if (!root || softmaxes.size === 0) {
     const ops = new Set(nodes.map((n) => n.opType));
     const sample = nodes.slice(0, 3).map((n) => n.name || n.opType).join(', ');
     throw new UnsupportedModelError({
-      lookedFor: "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…) as Optimum exports Hugging Face ViT and DeiT",
+      lookedFor: "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…, /dinov2/…) as Optimum exports Hugging Face ViT, DeiT and DINOv2",
       found: ops.has('Softmax') ? `Softmax nodes with other names (first nodes: ${sample})` : `no Softmax node at all (${nodes.length} nodes, first: ${sample})`,
     });
   }
@@ -111,16 +132,17 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     if (axisValue !== -1 && axisValue !== 3) {
       throw new UnsupportedModelError({ lookedFor: `${scope} Softmax over the last axis`, found: `axis ${axisValue}` });
     }
-    const residualAdd = nodes[index.byName.get(`${scope}/Add`) ?? -1];
-    const outputAdd = nodes[index.byName.get(`${scope}/output/Add`) ?? -1];
+    const family = FAMILIES[root];
+    const residualAdd = nodes[index.byName.get(`${scope}/${family.residual}`) ?? -1];
+    const outputAdd = nodes[index.byName.get(`${scope}/${family.output}`) ?? -1];
     const keys = `${scope}/attention/attention/key/Add_output_0`;
     const blockInput = i === 0 ? `/${root}/embeddings/Add_output_0` : blocks[i - 1]!.output;
     const problems: string[] = [];
     if (!residualAdd || residualAdd.opType !== 'Add' || !residualAdd.input.includes(blockInput)) {
-      problems.push(`attention residual '${scope}/Add' adding the block input '${blockInput}'`);
+      problems.push(`attention residual '${scope}/${family.residual}' adding the block input '${blockInput}'`);
     }
     if (!outputAdd || outputAdd.opType !== 'Add' || !residualAdd || !outputAdd.input.includes(residualAdd.output[0]!)) {
-      problems.push(`MLP residual '${scope}/output/Add' adding the attention residual`);
+      problems.push(`MLP residual '${scope}/${family.output}' adding the attention residual`);
     }
     if (!index.producer.has(keys)) problems.push(`key projection output '${keys}'`);
     const probsConsumer = nodes.find((n) => n.opType === 'MatMul' && n.input[0] === softmax.output[0]);
@@ -174,19 +196,22 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
       found: `inputs [${graph.input.map((v) => v.name).join(', ')}], outputs [${graph.output.map((v) => v.name).join(', ')}]`,
     });
   }
-  const pos = model.graph.initializer.find((t) => t.name === `${root}.embeddings.position_embeddings`);
+  // width and element type: the position embeddings [1, N, C] (ViT, DeiT), the class token [1, 1, C] (DINOv2)
+  const widthName = FAMILIES[root].width(root);
+  const pos = model.graph.initializer.find((t) => t.name === widthName);
   const floatType = pos?.dataType ?? DataType.FLOAT;
   const hidden = toNumber(pos?.dims[2]);
   if (!pos || pos.dims.length !== 3 || !(hidden > 0)) {
-    throw new UnsupportedModelError({ lookedFor: `an initializer '${root}.embeddings.position_embeddings' [1, N, C]`, found: pos ? `dims [${pos.dims.map(toNumber).join(', ')}]` : 'none' });
+    throw new UnsupportedModelError({ lookedFor: `an initializer '${widthName}' [1, N, C]`, found: pos ? `dims [${pos.dims.map(toNumber).join(', ')}]` : 'none' });
   }
+  const tokens = root === 'dinov2' ? positionTableTokens(model, hidden) : toNumber(pos.dims[1]);
   const opset = toNumber(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) {
     throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: opset === 0 ? 'no default-domain opset import (a truncated file?)' : `opset ${opset}` });
   }
   if (forms.size > 1) throw new UnsupportedModelError({ lookedFor: 'one form of attention in every block', found: 'eager and SDPA attention mixed' });
   const headReadsProtectedOnly = readsOnlyFirstTokens(model, index, blocks[depth - 1]!.output, `/${root}/layernorm/`, protectedTokens);
-  return { root, blocks, protectedTokens, floatType, hidden, tokens: toNumber(pos.dims[1]), opset, attention: [...forms][0]!, inputName, outputName: graph.output[0]!.name, headReadsProtectedOnly, dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
+  return { root, blocks, protectedTokens, floatType, hidden, tokens, opset, attention: [...forms][0]!, inputName, outputName: graph.output[0]!.name, headReadsProtectedOnly, patchMean: findPatchMean(model, index, `/${root}/layernorm/`, protectedTokens), dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
 }
 
 /**
@@ -220,6 +245,39 @@ function readsOnlyFirstTokens(model: ModelProto, index: GraphIndex, tensor: stri
     }
   }
   return true;
+}
+
+/**
+ * DINOv2 interpolates its position table to the input's patch grid (a Resize in the embeddings):
+ * the table's own size, `[1, n, C]` without the class token's row, is the largest initializer of
+ * width C under `/dinov2/embeddings/`; n + 1 tokens.
+ */
+function positionTableTokens(model: ModelProto, hidden: number): number {
+  const inEmbeddings = new Set(model.graph.node.filter((n) => (n.name ?? '').startsWith('/dinov2/embeddings/')).flatMap((n) => n.input));
+  let n = 0;
+  for (const t of model.graph.initializer) {
+    if (!inEmbeddings.has(t.name ?? '') || t.dims.length !== 3 || toNumber(t.dims[2]) !== hidden) continue;
+    n = Math.max(n, toNumber(t.dims[1]));
+  }
+  if (n < 1) throw new UnsupportedModelError({ lookedFor: "DINOv2's position table (an initializer [1, n, C] read in /dinov2/embeddings/)", found: 'none' });
+  return n + 1;
+}
+
+/** The head's mean over the patch tokens: ReduceMean over axis 1 of a Slice from token P on of the final LayerNorm's output. */
+function findPatchMean(model: ModelProto, index: GraphIndex, scope: string, P: number): GraphLayout['patchMean'] {
+  const nodes = model.graph.node;
+  for (const mean of nodes) {
+    if (mean.opType !== 'ReduceMean') continue;
+    const slice = nodes[index.producer.get(mean.input[0] ?? '') ?? -1];
+    if (!slice || slice.opType !== 'Slice' || !(nodes[index.producer.get(slice.input[0] ?? '') ?? -1]?.name ?? '').startsWith(scope)) continue;
+    const axes = mean.attribute.find((a) => a.name === 'axes')?.ints?.map(toNumber) ?? constantInts(model, index, mean.input[1]);
+    const [start] = constantInts(model, index, slice.input[1]) ?? [];
+    const [axis] = constantInts(model, index, slice.input[3]) ?? [1];
+    if (axes?.length !== 1 || axes[0] !== 1 || start !== P || axis !== 1) continue;
+    const keepdims = toNumber(mean.attribute.find((a) => a.name === 'keepdims')?.i ?? 1) !== 0;
+    return { node: mean.name ?? '', input: mean.input[0]!, keepdims };
+  }
+  return null;
 }
 
 /** The values of an int64 / int32 constant (initializer or Constant node), or null. */

@@ -25,7 +25,7 @@ export function shapeFromConfig(config: Record<string, unknown>, layout: GraphLa
     throw new UnsupportedModelError({ lookedFor: `a graph of model_type '${config.model_type}' (config.json)`, found: `a /${layout.root}/… graph`, hint: mismatch });
   }
   if (layout.hidden !== hidden) {
-    throw new UnsupportedModelError({ lookedFor: `a graph of width config.hidden_size = ${hidden}`, found: `width ${layout.hidden} (position embeddings)`, hint: mismatch });
+    throw new UnsupportedModelError({ lookedFor: `a graph of width config.hidden_size = ${hidden}`, found: `width ${layout.hidden} (embeddings)`, hint: mismatch });
   }
   if (typeof config.num_hidden_layers === 'number' && config.num_hidden_layers !== layout.blocks.length) {
     throw new UnsupportedModelError({ lookedFor: `a graph of config.num_hidden_layers = ${config.num_hidden_layers} blocks`, found: `${layout.blocks.length} blocks`, hint: mismatch });
@@ -35,11 +35,13 @@ export function shapeFromConfig(config: Record<string, unknown>, layout: GraphLa
       hidden,
       depth: layout.blocks.length,
       patches: (imageSize / patchSize) ** 2,
-      intermediate: configNumber(config, 'intermediate_size', hint),
+      // DINOv2 gives the MLP's width as a ratio of the hidden width
+      intermediate: typeof config.intermediate_size === 'number' || typeof config.mlp_ratio !== 'number' ? configNumber(config, 'intermediate_size', hint) : Math.round(configNumber(config, 'mlp_ratio', hint) * hidden),
       channels: typeof config.num_channels === 'number' ? config.num_channels : 3,
       patchSize,
       classes: Object.keys((config.id2label as object | undefined) ?? {}).length,
-      heads: layout.protectedTokens,
+      // classifier inputs of width C: CLS (+ distillation), or DINOv2's CLS and patch mean
+      heads: layout.patchMean ? layout.protectedTokens + 1 : layout.protectedTokens,
       protectedTokens: layout.protectedTokens,
     },
     heads: configNumber(config, 'num_attention_heads', hint),

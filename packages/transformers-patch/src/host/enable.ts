@@ -23,12 +23,14 @@ interface HostModel {
 /** An image-classification pipeline of transformers.js (only `model` is used). */
 export interface ImageClassificationPipelineLike {
   model: unknown;
+  /** The pipeline's processor: DINOv2's image size is its crop size (the config's is the position table's). */
+  processor?: unknown;
 }
 
 /** The model as this package sees it, for `jmp.info`. */
 export interface JMPModelInfo {
-  /** `vit` or `deit`. */
-  architecture: 'vit' | 'deit';
+  /** `vit`, `deit` or `dinov2`. */
+  architecture: 'vit' | 'deit' | 'dinov2';
   depth: number;
   protectedTokens: number;
   /** 1-based blocks that reduce. */
@@ -89,7 +91,26 @@ function hostModel(pipe: unknown): HostModel {
   if (!model.sessions.model) {
     throw new UnsupportedModelError({ lookedFor: "a model with one ONNX session named 'model'", found: `sessions [${Object.keys(model.sessions).join(', ')}]` });
   }
+  planConfigs.set(model as HostModel, planConfig(pipe, model.config));
   return model as HostModel;
+}
+
+/** The config each model is planned with (see {@link planConfig}). */
+const planConfigs = new WeakMap<HostModel, Record<string, unknown>>();
+const configOf = (model: HostModel) => planConfigs.get(model) ?? model.config;
+
+/**
+ * The model's config for planning. DINOv2 interpolates its position table to the input, and its
+ * config's image_size is the table's (518 for the hub's checkpoints), not the images the pipeline
+ * makes (its processor's crop, 224): the plan and the GMACs are for the crop size.
+ */
+function planConfig(pipe: unknown, config: Record<string, unknown>): Record<string, unknown> {
+  if (config.model_type !== 'dinov2') return config;
+  const processor = (pipe as { processor?: { image_processor?: unknown } } | undefined)?.processor;
+  const image = (processor?.image_processor ?? processor) as { crop_size?: unknown; config?: { crop_size?: unknown } } | undefined;
+  const crop = image?.crop_size ?? image?.config?.crop_size;
+  const side = typeof crop === 'number' ? crop : crop && typeof crop === 'object' && (crop as { height?: unknown }).height === (crop as { width?: unknown }).width ? (crop as { height?: unknown }).height : undefined;
+  return typeof side === 'number' && side > 0 ? { ...config, image_size: side } : config;
 }
 
 
@@ -109,7 +130,7 @@ export async function enableJMP(pipe: ImageClassificationPipelineLike, options?:
   claimPipeline(model); // before any await: a second enableJMP on this pipeline is a JmpStateError
   let plan: Plan;
   try {
-    plan = await planModel(model.config, o, source);
+    plan = await planModel(configOf(model), o, source);
   } catch (e) {
     unclaimPipeline(model);
     if (UnsupportedModelError.isInstance(e) && o.onUnsupported === 'passthrough') {
@@ -129,7 +150,7 @@ export async function inspectJMP(pipe: ImageClassificationPipelineLike, options?
   const o = resolveOptions(options);
   const model = hostModel(pipe);
   const { source, env } = resolveSource(model, o);
-  return planInfo(await planModel(model.config, o, source), env);
+  return planInfo(await planModel(configOf(model), o, source), env);
 }
 
 /**
@@ -564,7 +585,7 @@ class Patch implements JMPHandle {
     if (this.mode === 'disposed') throw this.disposedError('enable()');
     if (this.mode === 'on') return;
     // Planning (decoding, compiling) happens while calls still run on the plain session.
-    let plan: Plan | null = this.plan ?? (await planModel(this.model.config, this.o, this.source));
+    let plan: Plan | null = this.plan ?? (await planModel(configOf(this.model), this.o, this.source));
     this.plan = null;
     const open = await this.closeGate();
     try {
@@ -746,7 +767,7 @@ class Patch implements JMPHandle {
       this.webgpuLost = null;
       this.source = { ...this.source, options: onWasm(this.source.options) };
       this.plainSource = { ...this.plainSource, options: onWasm(this.plainSource.options) };
-      const plan = await planModel(this.model.config, this.o, this.source);
+      const plan = await planModel(configOf(this.model), this.o, this.source);
       const sessions = await this.createSessions(plan);
       const lost = this.runner;
       this.runner = makeRunner(plan, sessions, this.o);
