@@ -60,7 +60,7 @@ export interface JmpReference {
   cases: ReferenceCase[];
 }
 
-/** A fixture's independent reference and its input pixels [batch, 3, 224, 224]. */
+/** A fixture's independent reference and its input pixels [batch, 3, height, width] (`ref.inputs`: 224×224, 28×28 for tiny-dinov2). */
 export function jmpReference(name: string): { ref: JmpReference; pixels: Float32Array } {
   const ref = JSON.parse(readFileSync(path.join(modelPath(name), 'jmp-reference.json'), 'utf8')) as JmpReference;
   const { seed, batch, height, width, channels, mean, std } = ref.inputs;

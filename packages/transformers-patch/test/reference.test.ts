@@ -9,8 +9,15 @@ import { jmpReference, loadClassifier, logits, maxAbsDiff, type Classifier } fro
  * not from this code) and stores the logits. τ values were chosen there away from every σ / m_j.
  * Tolerance: the reference file's (1e-4 on the logits).
  */
-describe.each(['tiny-vit', 'tiny-deit'])('%s: patched pipeline = independent PyTorch reference', (name) => {
+describe.each([
+  ['tiny-vit', ['compiled', 'segments']],
+  ['tiny-deit', ['compiled', 'segments']],
+  // DINOv2 (28×28 crops, a head on the class token and the size-weighted mean of the patch tokens):
+  // the compiled runner, the one that runs it
+  ['tiny-dinov2', ['compiled']],
+] as const)('%s: patched pipeline = independent PyTorch reference', (name, runners) => {
   const { ref, pixels: pixels4 } = jmpReference(name);
+  const { height, width } = ref.inputs;
   let classifier: Classifier;
   beforeAll(async () => {
     classifier = await loadClassifier(name);
@@ -19,11 +26,11 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s: patched pipeline = independent PyT
     await classifier.dispose();
   });
 
-  // Every case through both runners: the compiled graph and the segments.
-  const runs = ref.cases.flatMap((c) => (['compiled', 'segments'] as const).map((runner) => [`${c.name} (${runner})`, c, runner] as const));
+  // Every case through each runner: the compiled graph and the segments.
+  const runs = ref.cases.flatMap((c) => runners.map((runner) => [`${c.name} (${runner})`, c, runner] as const));
   it.each(runs)('%s', async (_name, c, runner) => {
-    const per = 3 * 224 * 224;
-    const input = new Tensor('float32', pixels4.slice(0, c.batch * per), [c.batch, 3, 224, 224]);
+    const per = 3 * height * width;
+    const input = new Tensor('float32', pixels4.slice(0, c.batch * per), [c.batch, 3, height, width]);
     const jmp = await enableJMP(classifier, { ...c.options, runner });
     expect(jmp.info!.runner).toBe(runner);
     try {
