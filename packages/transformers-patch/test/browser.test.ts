@@ -73,18 +73,18 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function runInPage(model: string, device: 'wasm' | 'webgpu', dtype: string, batch: number, pixels: Float32Array, cases: CaseInput[]): Promise<CaseResult[]> {
-    const data = Array.from(pixels.subarray(0, batch * PER_IMAGE));
+  async function runInPage(model: string, device: 'wasm' | 'webgpu', dtype: string, batch: number, pixels: Float32Array, cases: CaseInput[], side = 224): Promise<CaseResult[]> {
+    const data = Array.from(pixels.subarray(0, batch * 3 * side * side));
     return page.evaluate(
       (params) => (globalThis as unknown as PageApi).jmpTest.run(params),
-      { model, device, dtype, pixels: data, dims: [batch, 3, 224, 224], cases },
+      { model, device, dtype, pixels: data, dims: [batch, 3, side, side], cases },
     );
   }
 
   /** The Node results of the same cases (transformers.js on onnxruntime-node, compiled runner). */
-  async function nodeResults(model: string, dtype: 'fp32' | 'fp16' | 'q8', batch: number, pixels: Float32Array, cases: CaseInput[]): Promise<Float32Array[]> {
+  async function nodeResults(model: string, dtype: 'fp32' | 'fp16' | 'q8', batch: number, pixels: Float32Array, cases: CaseInput[], side = 224): Promise<Float32Array[]> {
     const classifier = await loadClassifier(model, dtype);
-    const input = new Tensor('float32', pixels.slice(0, batch * PER_IMAGE), [batch, 3, 224, 224]);
+    const input = new Tensor('float32', pixels.slice(0, batch * 3 * side * side), [batch, 3, side, side]);
     const out: Float32Array[] = [];
     try {
       for (const c of cases) {
@@ -122,6 +122,22 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       });
     }, 300_000);
   });
+
+  // DINOv2 (28×28 crops; the head's patch mean weighted by the merged tokens' sizes)
+  it('tiny-dinov2 on wasm: every reference case at batch 4 = PyTorch reference = Node', async () => {
+    const { ref, pixels } = jmpReference('tiny-dinov2');
+    const cases = ref.cases.filter((c) => c.batch === 4);
+    const results = await runInPage('tiny-dinov2', 'wasm', 'fp32', 4, pixels, cases.map(compiled), ref.inputs.height);
+    const node = await nodeResults('tiny-dinov2', 'fp32', 4, pixels, cases.map(compiled), ref.inputs.height);
+    cases.forEach((c, i) => {
+      const r = results[i]!;
+      expect(r.runner, c.name).toBe('compiled');
+      expect(r.tokens, c.name).toEqual(c.tokens);
+      expect(r.decisions, c.name).toEqual(c.decisions);
+      expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
+      expect(maxAbsDiff(Float32Array.from(r.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
+    });
+  }, 300_000);
 
   // SDPA-decomposed attention (tooling/fixtures): its own scaling, so Node is the reference
   it.each([
