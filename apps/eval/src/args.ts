@@ -24,6 +24,7 @@ export interface Args {
   'keep-one'?: boolean;
   profile?: boolean;
   'keep-rates'?: boolean;
+  'head-only-ab'?: boolean;
   opset?: string;
   attention?: string;
   shapes?: string;

@@ -53,6 +53,7 @@ export async function benchCommand(args: Args): Promise<void> {
   const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
   if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner, device: browser, gpu, load });
   if (args.profile) return profileCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner });
+  if (args['head-only-ab']) return headOnlyAb(load, { dir, runs, batches, tau });
   const plain = await load();
   const patched = await load();
   try {
@@ -79,6 +80,35 @@ export async function benchCommand(args: Args): Promise<void> {
   } finally {
     await plain.dispose();
     await patched.dispose();
+  }
+}
+
+/**
+ * `bench --head-only-ab`: the library's default JMP (budget 0.65) with the head-only last block
+ * (blocks 2, 4, …, 10) and without it (2, 4, …, 12), timed in the same rotating rounds against one
+ * plain pipeline: the speedups, and the time of the one against the other.
+ */
+async function headOnlyAb(load: () => Promise<Classifier>, o: { dir: string; runs: number; batches: number[]; tau: number }): Promise<void> {
+  const plain = await load();
+  const without = await load();
+  const withIt = await load();
+  try {
+    const depth = (await inspectJMP(withIt, { strategy: 'prune' })).depth;
+    const a = await enableJMP(without, { budget: DEFAULT_BUDGET, tau: o.tau, headOnly: false, blocks: jmpBlocks(depth) });
+    const b = await enableJMP(withIt, { budget: DEFAULT_BUDGET, tau: o.tau });
+    if (!b.info!.headOnly) throw new UsageError('--head-only-ab: this model does not take the head-only last block (its head reads more than the class tokens, or it is q8)');
+    console.log(`bench --head-only-ab: ${o.dir}, ${o.runs} rounds; without: blocks ${a.info!.reductionBlocks.join(', ')}, ${a.info!.gmacs.planned.toFixed(2)} GMACs; with: blocks ${b.info!.reductionBlocks.join(', ')}, ${b.info!.gmacs.planned.toFixed(2)} GMACs (plain ${b.info!.gmacs.plain.toFixed(2)})\n`);
+    for (const batch of o.batches) {
+      const x = randomPixels(batch);
+      const [ta, tb] = await rotatingRounds([[plain, without], [plain, withIt]], x, o.runs);
+      const p = median([...ta![0], ...tb![0]]);
+      const [ma, mb] = [median(ta![1]), median(tb![1])];
+      console.log(`batch ${String(batch).padStart(2)}  plain ${p.toFixed(1)} ms  without ${ma.toFixed(1)} ms (speedup ${(p / ma).toFixed(3)}x)  with ${mb.toFixed(1)} ms (speedup ${(p / mb).toFixed(3)}x)  with / without time ${(mb / ma).toFixed(3)}`);
+    }
+  } finally {
+    await plain.dispose();
+    await without.dispose();
+    await withIt.dispose();
   }
 }
 

@@ -25,7 +25,7 @@ export interface JMPOptions {
   keep?: number | readonly number[];
   /**
    * 1-based blocks that reduce, strictly increasing. Default: every second block (2, 4, …, 12 of 12)
-   * for JMP with select 'redundancy'; 4, 7 and 10 (scaled to the depth) for select 'attention' and
+   * for JMP with select 'redundancy' (but the last: see below); 4, 7 and 10 (scaled to the depth) for select 'attention' and
    * EViT; every block for ToMe. With `headOnly` (the default where the head allows it), JMP's and
    * ToMe's leave out the last block: 2, 4, …, 10 of 12.
    */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { RawImage, Tensor, pipeline } from '@huggingface/transformers';
+import { RawImage, pipeline } from '@huggingface/transformers';
 import { modelPath } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JmpArgumentError, JmpError, JmpStateError, UnsupportedModelError, enableJMP, type JMPOptions } from '../src/index.js';

@@ -235,7 +235,11 @@ function readsOnlyFirstTokens(model: ModelProto, index: GraphIndex, tensor: stri
         // the final LayerNorm, decomposed (ReduceMean over the last axis, Sub, Pow, Sqrt, Div, Mul, Add) or one node
         const reduceAxes = c.attribute.find((a) => a.name === 'axes')?.ints?.map(toNumber) ?? constantInts(model, index, c.input[1]);
         if (c.opType.startsWith('Reduce') && !(reduceAxes?.length === 1 && reduceAxes[0] === -1)) return false;
-        for (const o of c.output) if (!seen.has(o)) seen.add(o), stack.push(o);
+        for (const o of c.output) {
+          if (seen.has(o)) continue;
+          seen.add(o);
+          stack.push(o);
+        }
         continue;
       }
       const axis = toNumber(c.attribute.find((a) => a.name === 'axis')?.i ?? 0);
