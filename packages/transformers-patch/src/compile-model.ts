@@ -58,7 +58,7 @@ export interface ModelInspection {
   /** The model folder, or null for a bare `.onnx` file. */
   folder: string | null;
   dtype: ModelDtype;
-  architecture: 'vit' | 'deit' | 'dinov2';
+  architecture: 'vit' | 'deit' | 'dinov2' | 'clip';
   /** Number of transformer blocks. */
   depth: number;
   /** 1 (CLS) or 2 (CLS, distillation). */
@@ -66,7 +66,7 @@ export interface ModelInspection {
   /** Default-domain opset of the graph. */
   opset: number;
   /** How its attention is written: eager (Div by √d) or SDPA as torch ≥ 2.1 exports it. */
-  attention: 'eager' | 'sdpa';
+  attention: 'eager' | 'sdpa' | 'clip';
   /** Width C of the residual stream. */
   hidden: number;
   /** Attention heads; null when unknown (bare `.onnx` file without `heads`). */

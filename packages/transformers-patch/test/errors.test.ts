@@ -59,7 +59,7 @@ describe('errors and fallbacks', () => {
       const error = await enableJMP(classifier, { strategy: 'prune' }).catch((e: unknown) => e);
       expect(UnsupportedModelError.isInstance(error)).toBe(true);
       expect(JmpError.isInstance(error)).toBe(true);
-      expect((error as UnsupportedModelError).lookedFor).toContain("'vit', 'deit' or 'dinov2'");
+      expect((error as UnsupportedModelError).lookedFor).toContain("'vit', 'deit', 'dinov2' or 'clip'");
       expect((error as UnsupportedModelError).found).toContain('resnet');
       const warn = vi.fn();
       const jmp = await enableJMP(classifier, { strategy: 'prune', onUnsupported: 'passthrough', warn });
@@ -99,7 +99,7 @@ describe('errors and fallbacks', () => {
   it.each([
     ['swin', 'windows'],
     ['beit', 'relative position bias'],
-    ['clip', 'not supported yet'],
+    ['siglip', 'not supported yet'],
   ])('model_type %s: typed error saying why', async (type, why) => {
     const config = (classifier.model as unknown as { config: Record<string, unknown> }).config;
     const own = config.model_type;
@@ -115,17 +115,15 @@ describe('errors and fallbacks', () => {
     }
   });
 
-  it.each([
-    ['zero-shot-image-classification', (pipe: never) => (pipe as (i: unknown, l: string[]) => Promise<unknown>)(clipImage(), ['a bag', 'a shirt'])],
-    ['image-feature-extraction', (pipe: never) => (pipe as (i: unknown) => Promise<{ dims: number[] }>)(clipImage()).then((t) => t.dims)],
-  ] as const)('CLIP in %s: a typed error saying so; the pipeline unchanged', async (task, call) => {
-    const pipe = (await pipeline(task, modelPath('tiny-clip'), { dtype: 'fp32' })) as never;
+  it('CLIP in image-feature-extraction (per-token last_hidden_state): a typed error saying so; the pipeline unchanged', async () => {
+    const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as never;
+    const call = (p: never) => (p as (i: unknown) => Promise<{ dims: number[]; data: Float32Array }>)(clipImage()).then((t) => [t.dims, Array.from(t.data)]);
     try {
       const before = JSON.stringify(await call(pipe));
       const error = await enableJMP(pipe).catch((e: unknown) => e);
       expect(UnsupportedModelError.isInstance(error)).toBe(true);
-      expect((error as UnsupportedModelError).found).toBe('model_type "clip"');
-      expect((error as Error).message).toContain('CLIP is not supported yet');
+      expect((error as UnsupportedModelError).found).toContain('last_hidden_state');
+      expect((error as Error).message).toContain('refuses rather than return fewer tokens');
       expect(JSON.stringify(await call(pipe))).toBe(before);
       const passthrough = await enableJMP(pipe, { onUnsupported: 'passthrough', warn: () => {} });
       expect(passthrough.enabled).toBe(false);

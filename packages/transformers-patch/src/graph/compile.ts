@@ -150,15 +150,20 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       Xout = op('Concat', [slice(X, 0, P, 1), toT(r.reduced!), ...tail], [attr.i('axis', 1)], `jmp/reduced_${k}`);
       sizes = op('Concat', [slice(s, 0, P, 1), r.S!, ...tailSizes], [attr.i('axis', 1)]);
     }
-    if (o.proportionalAttention) logBias = toT(unsqueeze(op('Log', [sizes]), [1, 2]));
+    if (o.proportionalAttention) {
+      logBias = toT(unsqueeze(op('Log', [sizes]), [1, 2])); // [B, 1, 1, N]
+      // CLIP's scores are [B·H, N, N]: the bias repeated per head, [B·H, 1, N]
+      if (layout.attention === 'clip') logBias = op('Reshape', [g.squeeze(op('Expand', [logBias, b.int64([1, o.heads, 1, 1])]), [2]), b.int64([-1, 1, 0])]);
+    }
     return Xout;
   };
 
   const graph = model.graph;
   const out: NodeProto[] = [];
+  const softmaxes = new Set(layout.blocks.map((bl) => bl.softmax));
   for (const node of graph.node) {
     const input = node.input.map((t) => renamed.get(t) ?? t);
-    if (logBias && node.opType === 'Softmax' && /\/attention\/attention\/Softmax$/.test(node.name ?? '')) {
+    if (logBias && node.opType === 'Softmax' && softmaxes.has(node.name ?? '')) {
       const biased = b.name('jmp/biased_scores');
       out.push(b.node('Add', [input[0]!, logBias], biased), { ...node, input: [biased] });
     } else out.push(input.some((t, i) => t !== node.input[i]) ? { ...node, input } : node);

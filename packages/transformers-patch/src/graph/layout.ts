@@ -7,8 +7,10 @@ export interface BlockTensors {
   index: number;
   /** Attention logits entering the block's Softmax `[B, H, N, N]`. */
   scores: string;
-  /** Attention probabilities `[B, H, N, N]`. */
+  /** Attention probabilities `[B, H, N, N]` (`[B·H, N, N]` for `attention: 'clip'`). */
   probs: string;
+  /** The block's attention Softmax node. */
+  softmax: string;
   /** Key projection output `[B, N, C]` (heads packed). */
   keys: string;
   /** Token states after the attention residual `[B, N, C]`: where reductions happen. */
@@ -18,22 +20,59 @@ export interface BlockTensors {
 }
 
 /** The backbones this package finds, by the module scope of their Optimum exports. */
-export type Architecture = 'vit' | 'deit' | 'dinov2';
+export type Architecture = 'vit' | 'deit' | 'dinov2' | 'clip';
 
 /**
- * Where each backbone's block tensors are, under `/{root}/encoder/layer.{i}/`: the attention residual
- * and the MLP residual (DINOv2 scales each branch by its layer scale before adding it), and the
- * initializer the width and token count come from.
+ * Where each backbone's tensors are in an Optimum export: the module scope, each block's scope, its
+ * attention Softmax and key projection, the attention residual and the MLP residual (DINOv2 scales
+ * each branch by its layer scale before adding it), the first block's input, the initializer the
+ * width (and the token count) come from, and the scope of the final LayerNorm.
  */
-const FAMILIES: Record<Architecture, { residual: string; output: string; width: (root: string) => string }> = {
-  vit: { residual: 'Add', output: 'output/Add', width: (root) => `${root}.embeddings.position_embeddings` },
-  deit: { residual: 'Add', output: 'output/Add', width: (root) => `${root}.embeddings.position_embeddings` },
-  dinov2: { residual: 'Add', output: 'Add_1', width: () => 'dinov2.embeddings.cls_token' },
+interface Family {
+  scope: string;
+  block: (i: number) => string;
+  softmax: string;
+  keys: string;
+  residual: string;
+  output: string;
+  firstInput: string;
+  /** The initializer, and the axes of its token count (null: read elsewhere) and width. */
+  width: { name: string; tokens: number | null; hidden: number };
+  headScope: string;
+}
+const HF_VIT = (root: string): Family => ({
+  scope: `/${root}`,
+  block: (i) => `/${root}/encoder/layer.${i}`,
+  softmax: 'attention/attention/Softmax',
+  keys: 'attention/attention/key/Add_output_0',
+  residual: 'Add',
+  output: 'output/Add',
+  firstInput: `/${root}/embeddings/Add_output_0`,
+  width: { name: `${root}.embeddings.position_embeddings`, tokens: 1, hidden: 2 },
+  headScope: `/${root}/layernorm/`,
+});
+const FAMILIES: Record<Architecture, Family> = {
+  vit: HF_VIT('vit'),
+  deit: HF_VIT('deit'),
+  dinov2: { ...HF_VIT('dinov2'), output: 'Add_1', width: { name: 'dinov2.embeddings.cls_token', tokens: null, hidden: 2 } },
+  // CLIP's vision tower: its blocks are `layers.{i}` with `self_attn`, the embeddings go through
+  // `pre_layrnorm` first, and the head reads the class token through `post_layernorm`
+  clip: {
+    scope: '/vision_model',
+    block: (i) => `/vision_model/encoder/layers.${i}`,
+    softmax: 'self_attn/Softmax',
+    keys: 'self_attn/k_proj/Add_output_0',
+    residual: 'Add',
+    output: 'Add_1',
+    firstInput: '/vision_model/pre_layrnorm/Add_1_output_0',
+    width: { name: 'vision_model.embeddings.position_embedding.weight', tokens: 0, hidden: 1 },
+    headScope: '/vision_model/post_layernorm/',
+  },
 };
 
 /** What this package knows about a ViT / DeiT / DINOv2 image-classification graph. */
 export interface GraphLayout {
-  /** Module scope of the backbone: `vit`, `deit` or `dinov2`. */
+  /** The backbone: `vit`, `deit`, `dinov2` or `clip` (CLIP's vision tower, scope `/vision_model`). */
   root: Architecture;
   blocks: BlockTensors[];
   /** 1 (CLS) or 2 (CLS, distillation). */
@@ -48,9 +87,12 @@ export interface GraphLayout {
   opset: number;
   /**
    * How the attention scores are written: `'eager'` (Div(MatMul(q, kᵀ), √d), as HF's eager attention
-   * exports) or `'sdpa'` (MatMul(q·√s, kᵀ·√s), as torch ≥ 2.1 exports scaled_dot_product_attention).
+   * exports), `'sdpa'` (MatMul(q·√s, kᵀ·√s), as torch ≥ 2.1 exports scaled_dot_product_attention) or
+   * `'clip'` (CLIP's eager attention: q scaled before its projection is split into heads, the scores
+   * a MatMul of [B·H, N, d] operands: scores and probabilities are [B·H, N, N], heads folded into the
+   * batch axis).
    */
-  attention: 'eager' | 'sdpa';
+  attention: 'eager' | 'sdpa' | 'clip';
   inputName: string;
   outputName: string;
   /**
@@ -90,7 +132,7 @@ export function indexGraph(model: ModelProto): GraphIndex {
   return { producer, byName, initializers: new Set(model.graph.initializer.map((t) => t.name ?? '')) };
 }
 
-const SOFTMAX = /^\/(vit|deit|dinov2)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$/;
+const SOFTMAX = /^\/(vit|deit|dinov2)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$|^\/(vision_model)\/encoder\/layers\.(\d+)\/self_attn\/Softmax$/;
 
 /**
  * Finds the blocks of a Hugging Face ViT / DeiT image classifier exported by Optimum (or the same
@@ -104,39 +146,40 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   for (const n of nodes) {
     const m = SOFTMAX.exec(n.name ?? '');
     if (!m || n.opType !== 'Softmax') continue;
-    if (root && root !== m[1]) {
-      throw new UnsupportedModelError({ lookedFor: 'one backbone scope (/vit, /deit or /dinov2)', found: `both /${root} and /${m[1]}` });
+    const found: Architecture = m[1] ? (m[1] as Architecture) : 'clip';
+    if (root && root !== found) {
+      throw new UnsupportedModelError({ lookedFor: 'one backbone scope (/vit, /deit, /dinov2 or /vision_model)', found: `both ${FAMILIES[root].scope} and ${FAMILIES[found].scope}` });
     }
-    root = m[1] as Architecture;
-    softmaxes.set(Number(m[2]), n);
+    root = found;
+    softmaxes.set(Number(m[2] ?? m[4]), n);
   }
   if (!root || softmaxes.size === 0) {
     const ops = new Set(nodes.map((n) => n.opType));
     const sample = nodes.slice(0, 3).map((n) => n.name || n.opType).join(', ');
     throw new UnsupportedModelError({
-      lookedFor: "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…, /dinov2/…) as Optimum exports Hugging Face ViT, DeiT and DINOv2",
+      lookedFor: "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…, /dinov2/…; CLIP's '/vision_model/encoder/layers.{i}/self_attn/Softmax') as Optimum exports Hugging Face ViT, DeiT, DINOv2 and CLIP",
       found: ops.has('Softmax') ? `Softmax nodes with other names (first nodes: ${sample})` : `no Softmax node at all (${nodes.length} nodes, first: ${sample})`,
     });
   }
   const depth = softmaxes.size;
   const blocks: BlockTensors[] = [];
-  const forms = new Set<'eager' | 'sdpa'>();
+  const forms = new Set<GraphLayout['attention']>();
+  const family = FAMILIES[root];
   for (let i = 0; i < depth; i++) {
     const softmax = softmaxes.get(i);
     if (!softmax) {
       throw new UnsupportedModelError({ lookedFor: `blocks 0…${depth - 1} numbered without gaps`, found: `no Softmax in block ${i}` });
     }
-    const scope = `/${root}/encoder/layer.${i}`;
+    const scope = family.block(i);
     const axis = softmax.attribute.find((a) => a.name === 'axis');
     const axisValue = axis ? toNumber(axis.i) : -1;
-    if (axisValue !== -1 && axisValue !== 3) {
+    if (axisValue !== -1 && axisValue !== (root === 'clip' ? 2 : 3)) {
       throw new UnsupportedModelError({ lookedFor: `${scope} Softmax over the last axis`, found: `axis ${axisValue}` });
     }
-    const family = FAMILIES[root];
     const residualAdd = nodes[index.byName.get(`${scope}/${family.residual}`) ?? -1];
     const outputAdd = nodes[index.byName.get(`${scope}/${family.output}`) ?? -1];
-    const keys = `${scope}/attention/attention/key/Add_output_0`;
-    const blockInput = i === 0 ? `/${root}/embeddings/Add_output_0` : blocks[i - 1]!.output;
+    const keys = `${scope}/${family.keys}`;
+    const blockInput = i === 0 ? family.firstInput : blocks[i - 1]!.output;
     const problems: string[] = [];
     if (!residualAdd || residualAdd.opType !== 'Add' || !residualAdd.input.includes(blockInput)) {
       problems.push(`attention residual '${scope}/${family.residual}' adding the block input '${blockInput}'`);
@@ -147,10 +190,11 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     if (!index.producer.has(keys)) problems.push(`key projection output '${keys}'`);
     const probsConsumer = nodes.find((n) => n.opType === 'MatMul' && n.input[0] === softmax.output[0]);
     if (!probsConsumer) problems.push(`a MatMul of the attention probabilities with the values in ${scope}`);
-    const form = attentionForm(softmax, nodes, index);
+    const form = attentionForm(softmax, nodes, index, root === 'clip');
     if (!form) {
       const fed = nodes[index.producer.get(softmax.input[0]!) ?? -1];
-      problems.push(`attention scores in ${scope} written as Div(MatMul(q, kᵀ), √d) (eager) or MatMul(q·√s, kᵀ·√s) (SDPA), found a Softmax fed by ${fed ? fed.opType : 'no node'}`);
+      const expected = root === 'clip' ? "CLIP's MatMul((q·s) [B·H, N, d], kᵀ)" : 'Div(MatMul(q, kᵀ), √d) (eager) or MatMul(q·√s, kᵀ·√s) (SDPA)';
+      problems.push(`attention scores in ${scope} written as ${expected}, found a Softmax fed by ${fed ? fed.opType : 'no node'}`);
     } else forms.add(form);
     if (problems.length > 0) {
       throw new UnsupportedModelError({
@@ -162,6 +206,7 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
       index: i,
       scores: softmax.input[0]!,
       probs: softmax.output[0]!,
+      softmax: softmax.name ?? '',
       keys,
       attentionResidual: residualAdd!.output[0]!,
       output: outputAdd!.output[0]!,
@@ -169,17 +214,18 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   }
 
   // Protected tokens: the embeddings concatenate CLS (+ distillation) with the patch tokens.
-  const embAdd = nodes[index.byName.get(`/${root}/embeddings/Add`) ?? -1];
+  const embAdd = nodes[index.byName.get(`${family.scope}/embeddings/Add`) ?? -1];
   const concat = embAdd && embAdd.input.map((t) => nodes[index.producer.get(t) ?? -1]).find((n) => n?.opType === 'Concat');
   if (!concat || concat.input.length < 2 || concat.input.length > 3) {
     throw new UnsupportedModelError({
-      lookedFor: `'/${root}/embeddings/Add' adding position embeddings to a Concat of CLS (, distillation) and patch tokens`,
+      lookedFor: `'${family.scope}/embeddings/Add' adding position embeddings to a Concat of CLS (, distillation) and patch tokens`,
       found: concat ? `a Concat of ${concat.input.length} inputs` : 'no such Concat',
     });
   }
   const protectedTokens = concat.input.length - 1;
 
-  const inputName = graph.input.find((v) => !index.initializers.has(v.name))?.name;
+  const inputs = graph.input.filter((v) => !index.initializers.has(v.name)).map((v) => v.name);
+  const inputName = inputs[0];
   const outputs = graph.output.map((v) => v.name);
   if (outputs.includes('last_hidden_state')) {
     // features per token (image-feature-extraction, and the heads that read every token): with
@@ -190,28 +236,37 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
       hint: "JMP reduces the tokens, so last_hidden_state would not have one row per patch any more: it refuses rather than return fewer tokens than the model's grid. Use an image-classification model, or onUnsupported: 'passthrough' to leave such pipelines unchanged.",
     });
   }
-  if (inputName !== 'pixel_values' || graph.output.length !== 1) {
+  if (root === 'clip') {
+    // CLIP's zero-shot model: the text inputs beside pixel_values, its four outputs (the text tower is left as it is)
+    if (!inputs.includes('pixel_values')) {
+      throw new UnsupportedModelError({ lookedFor: "CLIP's input 'pixel_values'", found: `inputs [${inputs.join(', ')}]` });
+    }
+  } else if (inputName !== 'pixel_values' || inputs.length !== 1 || graph.output.length !== 1) {
     throw new UnsupportedModelError({
       lookedFor: "one input 'pixel_values' and one output (logits)",
       found: `inputs [${graph.input.map((v) => v.name).join(', ')}], outputs [${graph.output.map((v) => v.name).join(', ')}]`,
     });
   }
-  // width and element type: the position embeddings [1, N, C] (ViT, DeiT), the class token [1, 1, C] (DINOv2)
-  const widthName = FAMILIES[root].width(root);
-  const pos = model.graph.initializer.find((t) => t.name === widthName);
-  const floatType = pos?.dataType ?? DataType.FLOAT;
-  const hidden = toNumber(pos?.dims[2]);
-  if (!pos || pos.dims.length !== 3 || !(hidden > 0)) {
-    throw new UnsupportedModelError({ lookedFor: `an initializer '${widthName}' [1, N, C]`, found: pos ? `dims [${pos.dims.map(toNumber).join(', ')}]` : 'none' });
+  // width and element type: the position embeddings [1, N, C] (ViT, DeiT), the class token [1, 1, C]
+  // (DINOv2), CLIP's position embedding table [N, C]
+  const { name: widthName, tokens: tokensAxis, hidden: hiddenAxis } = family.width;
+  // (dynamically quantized exports may keep it as `…_quantized` uint8, the residual stream float32)
+  const plainPos = model.graph.initializer.find((t) => t.name === widthName);
+  const pos = plainPos ?? model.graph.initializer.find((t) => t.name === `${widthName}_quantized`);
+  const floatType = plainPos?.dataType ?? DataType.FLOAT;
+  const hidden = toNumber(pos?.dims[hiddenAxis]);
+  if (!pos || pos.dims.length !== hiddenAxis + 1 || !(hidden > 0)) {
+    const shape = hiddenAxis === 1 ? '[N, C]' : '[1, N, C]';
+    throw new UnsupportedModelError({ lookedFor: `an initializer '${widthName}' ${shape}`, found: pos ? `dims [${pos.dims.map(toNumber).join(', ')}]` : 'none' });
   }
-  const tokens = root === 'dinov2' ? positionTableTokens(model, hidden) : toNumber(pos.dims[1]);
+  const tokens = tokensAxis === null ? positionTableTokens(model, hidden) : toNumber(pos.dims[tokensAxis]);
   const opset = toNumber(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) {
     throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: opset === 0 ? 'no default-domain opset import (a truncated file?)' : `opset ${opset}` });
   }
   if (forms.size > 1) throw new UnsupportedModelError({ lookedFor: 'one form of attention in every block', found: 'eager and SDPA attention mixed' });
-  const headReadsProtectedOnly = readsOnlyFirstTokens(model, index, blocks[depth - 1]!.output, `/${root}/layernorm/`, protectedTokens);
-  return { root, blocks, protectedTokens, floatType, hidden, tokens, opset, attention: [...forms][0]!, inputName, outputName: graph.output[0]!.name, headReadsProtectedOnly, patchMean: findPatchMean(model, index, `/${root}/layernorm/`, protectedTokens), dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
+  const headReadsProtectedOnly = readsOnlyFirstTokens(model, index, blocks[depth - 1]!.output, family.headScope, protectedTokens);
+  return { root, blocks, protectedTokens, floatType, hidden, tokens, opset, attention: [...forms][0]!, inputName: 'pixel_values', outputName: graph.output[0]!.name, headReadsProtectedOnly, patchMean: findPatchMean(model, index, family.headScope, protectedTokens), dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
 }
 
 /**
@@ -313,11 +368,18 @@ function constantInts(model: ModelProto, index: GraphIndex, name: string | undef
  * by a constant of a MatMul) or of exported SDPA (a MatMul of two Muls, q and kᵀ each scaled by
  * √scale). Anything else is not confirmed (null).
  */
-function attentionForm(softmax: NodeProto, nodes: readonly NodeProto[], index: GraphIndex): 'eager' | 'sdpa' | null {
+function attentionForm(softmax: NodeProto, nodes: readonly NodeProto[], index: GraphIndex, clip: boolean): GraphLayout['attention'] | null {
   const producer = (t: string | undefined) => (t === undefined ? undefined : nodes[index.producer.get(t) ?? -1]);
   const isConstant = (t: string | undefined) => t !== undefined && (index.initializers.has(t) || producer(t)?.opType === 'Constant');
   const scores = producer(softmax.input[0]);
   if (!scores) return null;
+  if (clip) {
+    // MatMul(q, kᵀ) of [B·H, N, d] operands, q scaled by a constant before its reshapes into heads
+    if (scores.opType !== 'MatMul') return null;
+    let q = producer(scores.input[0]);
+    while (q && (q.opType === 'Reshape' || q.opType === 'Transpose')) q = producer(q.input[0]);
+    return q?.opType === 'Mul' && q.input.some(isConstant) ? 'clip' : null;
+  }
   if ((scores.opType === 'Div' || scores.opType === 'Mul') && producer(scores.input[0])?.opType === 'MatMul' && isConstant(scores.input[1])) return 'eager';
   if (scores.opType === 'MatMul' && scores.input.every((t) => producer(t)?.opType === 'Mul')) return 'sdpa';
   return null;

@@ -181,9 +181,18 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
    * largest importance (CLS / distillation attention rows, head-mean). `mask` 1 = critical, `rank` the
    * position among them.
    */
+  /**
+   * Importance: the protected rows of the attention probabilities averaged over heads and rows,
+   * [B, N]. CLIP's probabilities are [B·H, N, N] (heads folded into the batch): its rows [B·H, P, N]
+   * are read as [B, H·P, N].
+   */
+  const importanceRows = (block: GraphLayout['blocks'][number]): string =>
+    layout.attention === 'clip'
+      ? reduce('ReduceMean', toFloat(op('Reshape', [slice(block.probs, 0, P, 1), b.int64([-1, heads * P, 0])])), [1], 0)
+      : reduce('ReduceMean', toFloat(slice(block.probs, 0, P, 2)), [1, 2], 0);
   const criticalByAttention = (block: GraphLayout['blocks'][number], M0: string, keep: number) => {
     const K = criticalCountOf(M0, keep);
-    const imp = reduce('ReduceMean', toFloat(slice(block.probs, 0, P, 2)), [1, 2], 0); // [B, N]
+    const imp = importanceRows(block); // [B, N]
     const a = slice(imp, P, INT64_MAX, 1); // [B, M0]
     const mask = topKMask(a, K);
     return { K, a, mask };
@@ -203,7 +212,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   /** Position among the tokens where `mask` [B, M0] is 1. */
   const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
 
-  return { b, P, T, opset, hidden: layout.hidden, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, atMatch, merge, destinations };
+  return { b, P, T, opset, hidden: layout.hidden, importanceRows, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, atMatch, merge, destinations };
 }
 
 export type GraphOps = ReturnType<typeof graphOps>;

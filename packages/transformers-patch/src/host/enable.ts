@@ -30,7 +30,7 @@ export interface ImageClassificationPipelineLike {
 /** The model as this package sees it, for `jmp.info`. */
 export interface JMPModelInfo {
   /** `vit`, `deit` or `dinov2`. */
-  architecture: 'vit' | 'deit' | 'dinov2';
+  architecture: 'vit' | 'deit' | 'dinov2' | 'clip';
   depth: number;
   protectedTokens: number;
   /** 1-based blocks that reduce. */
@@ -53,7 +53,7 @@ export interface JMPModelInfo {
   fingerprint: string;
   /** The export's shape: its default-domain opset, and how its attention is written. */
   opset: number;
-  attention: 'eager' | 'sdpa';
+  attention: 'eager' | 'sdpa' | 'clip';
   /** The last block's MLP runs on the protected tokens only (`headOnly`). */
   headOnly: boolean;
 }
@@ -277,7 +277,8 @@ const PATCHED = Symbol.for('jmpjs.patched-session');
 
 /** What runs a patched forward: the compiled model or the segments. */
 interface Runner {
-  run(pixelValues: OrtTensorLike): Promise<{ logits: OrtTensorLike; record: CallRecord }>;
+  /** The model's feeds (`pixel_values`; a CLIP model's text inputs too) to its own outputs. */
+  run(feeds: Record<string, OrtTensorLike>): Promise<{ outputs: Record<string, OrtTensorLike>; record: CallRecord }>;
   release(): Promise<void>;
 }
 
@@ -416,8 +417,9 @@ class Patch implements JMPHandle {
       // what transformers.js v3's pipeline.dispose() calls instead of release()
       handler: { dispose: () => this.serial(() => this.pipelineDisposed()) },
       config: model.sessions.model!.config,
-      inputNames: ['pixel_values'],
-      outputNames: ['logits'],
+      // the model's own inputs and outputs (pixel_values → logits; CLIP: the text inputs too, and its four outputs)
+      inputNames: [...(model.sessions.model!.inputNames ?? ['pixel_values'])],
+      outputNames: [...(model.sessions.model!.outputNames ?? ['logits'])],
     } as SessionLike;
     rememberSource(this.facade, source); // inspectJMP keeps working on the patched pipeline
   }
@@ -470,12 +472,17 @@ class Patch implements JMPHandle {
   };
 
   private async forwardJMP(inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const pixels = inputs.pixel_values as { ort_tensor?: OrtTensorLike } | undefined;
-    if (!pixels?.ort_tensor) {
-      throw new JmpArgumentError({ argument: 'pixel_values', expected: 'a transformers.js Tensor [B, C, H, W]', found: inputs.pixel_values });
+    // the session's inputs from the forward's (transformers.js Tensors): pixel_values, and a CLIP model's text inputs
+    const feeds: Record<string, OrtTensorLike> = {};
+    for (const name of this.facade.inputNames ?? ['pixel_values']) {
+      const t = inputs[name] as { ort_tensor?: OrtTensorLike } | undefined;
+      if (!t?.ort_tensor) {
+        throw new JmpArgumentError({ argument: name, expected: name === 'pixel_values' ? 'a transformers.js Tensor [B, C, H, W]' : `a transformers.js Tensor (the model's input '${name}')`, found: inputs[name] });
+      }
+      feeds[name] = t.ort_tensor;
     }
-    const logits = await this.runChecked(pixels.ort_tensor);
-    return { logits: new Tensor(logits as never) };
+    const outputs = await this.runChecked(feeds);
+    return Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, new Tensor(t as never)]));
   }
 
   /** sessions.model.run, for code that runs the session directly. */
@@ -484,14 +491,14 @@ class Patch implements JMPHandle {
     if (this.mode === 'disposed') return Promise.reject(this.disposedError('run the pipeline'));
     if (this.mode === 'off') return this.model.sessions.model!.run(feeds);
     return this.track(async () => {
-      const pixels = feeds.pixel_values;
-      if (!pixels) throw new JmpArgumentError({ argument: 'feeds.pixel_values', expected: 'an onnxruntime Tensor [B, C, H, W]', found: undefined });
-      return { logits: await this.runChecked(pixels) };
+      if (!feeds.pixel_values) throw new JmpArgumentError({ argument: 'feeds.pixel_values', expected: 'an onnxruntime Tensor [B, C, H, W]', found: undefined });
+      return this.runChecked(feeds);
     });
   }
 
   /** Checks the input, runs the runner, records the call; errors are typed. */
-  private async runChecked(pixelValues: OrtTensorLike): Promise<OrtTensorLike> {
+  private async runChecked(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>> {
+    const pixelValues = feeds.pixel_values!;
     checkPixelValues(pixelValues, this.info.shape);
     // a device already known to be lost: straight to wasm (onnxruntime-web 1.22's JSEP, under
     // transformers.js v3, never settles a run on a lost device, so waiting for its error would hang)
@@ -499,14 +506,14 @@ class Patch implements JMPHandle {
     const runner = this.runner!;
     let result: Awaited<ReturnType<Runner['run']>>;
     try {
-      result = await this.oneAtATime(() => runner.run(pixelValues));
+      result = await this.oneAtATime(() => runner.run(feeds));
     } catch (e) {
       if (JmpError.isInstance(e)) throw e;
       if (this.webgpuLost?.() || this.recovery) {
         // The documented fallback: the WebGPU device is gone, JMP goes on on wasm.
         await this.goOnWasm();
         // once, on the rebuilt runner (a failure of the wasm runner itself is reported below)
-        if (this.runner !== runner) return this.runChecked(pixelValues);
+        if (this.runner !== runner) return this.runChecked(feeds);
       }
       throw new JmpError(
         `JMP's forward failed inside onnxruntime (${e instanceof Error ? e.message : String(e)}) on a checked input of dims [${pixelValues.dims.join(', ')}]. ` +
@@ -515,7 +522,7 @@ class Patch implements JMPHandle {
       );
     }
     this.collector.add(result.record);
-    return result.logits;
+    return result.outputs;
   }
 
   /**

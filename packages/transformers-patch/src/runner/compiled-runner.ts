@@ -29,9 +29,14 @@ export class CompiledRunner {
 
   constructor(private readonly options: CompiledRunnerOptions) {}
 
-  async run(pixelValues: OrtTensorLike): Promise<{ logits: OrtTensorLike; record: CallRecord }> {
+  /**
+   * Runs the model on its feeds (`pixel_values`, and the text inputs of a CLIP model) and returns
+   * the model's own outputs (not the reduction's statistics outputs).
+   */
+  async run(feeds: Record<string, OrtTensorLike>): Promise<{ outputs: Record<string, OrtTensorLike>; record: CallRecord }> {
     const { session, steps, method, shape } = this.options;
-    const out = await session.run({ [IO.pixels]: pixelValues });
+    const pixelValues = feeds[IO.pixels]!;
+    const out = await session.run(feeds);
     const [B = 0, , H = 0, W = 0] = pixelValues.dims;
     const patches = Math.floor(H / shape.patchSize) * Math.floor(W / shape.patchSize);
     const P = shape.protectedTokens;
@@ -60,7 +65,9 @@ export class CompiledRunner {
       const sourcesAfter = composeSources(out, steps, reduced, B, patches + P, P);
       Object.assign(record, { sources: sourcesAfter.at(-1)?.sources ?? identitySources(B, patches + P), sourcesAfter });
     }
-    return { logits: out[IO.logits]!, record };
+    const outputs: Record<string, OrtTensorLike> = {};
+    for (const [name, t] of Object.entries(out)) if (!name.startsWith('jmp_')) outputs[name] = t;
+    return { outputs, record };
   }
 
   /** What the schedule plans for inputs of `patches` patches (computed once per size, not per call). */

@@ -24,6 +24,9 @@ export interface OrtTensorLike {
 export interface SessionLike {
   run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
   release(): Promise<void>;
+  /** onnxruntime's names of the model's inputs and outputs. */
+  readonly inputNames?: readonly string[];
+  readonly outputNames?: readonly string[];
 }
 
 /** Makes a float32 tensor of the same ORT module as the sessions. */
@@ -93,7 +96,9 @@ function float32(t: OrtTensorLike, name: string): Float32Array {
 export class SegmentRunner {
   constructor(private readonly options: RunnerOptions) {}
 
-  async run(pixelValues: OrtTensorLike): Promise<{ logits: OrtTensorLike; record: CallRecord }> {
+  /** Runs the segments on `pixel_values` (the only feed of the models it runs); the output is `logits`. */
+  async run(inputs: Record<string, OrtTensorLike>): Promise<{ outputs: Record<string, OrtTensorLike>; record: CallRecord }> {
+    const pixelValues = inputs[IO.pixels]!;
     const { segments, makeTensor, protectedTokens, depth } = this.options;
     const [B = 0, , H = 0, W = 0] = pixelValues.dims;
     const blocks: BlockTokens[] = [];
@@ -111,9 +116,8 @@ export class SegmentRunner {
         if (this.options.headOnly) blocks[depth - 1] = { ...blocks[depth - 1]!, tokensOut: protectedTokens };
         const patches = this.patchCount(H, W);
         const cost = countMacs({ ...this.options.shape, patches }, blocks, overhead / Math.max(1, B));
-        const logits = out[IO.logits]!;
         return {
-          logits,
+          outputs: { [IO.logits]: out[IO.logits]! },
           record: {
             batchSize: B,
             blocks,

@@ -1,0 +1,123 @@
+import { RawImage, Tensor, pipeline } from '@huggingface/transformers';
+import { modelPath, xorshift32Bytes } from '@jmpjs/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnsupportedModelError, enableJMP } from '../src/index.js';
+import { jmpReference, maxAbsDiff, type Dtype } from './helpers.js';
+
+/**
+ * CLIP zero-shot classification (tiny-clip: a random CLIP, vision tower 28×28 / patch 4, 4 blocks,
+ * width 64, 4 heads; text tower 4 blocks). JMP reduces the vision tower only, inside the one ONNX
+ * model the zero-shot pipeline runs (`onnx/model*.onnx`: input_ids, attention_mask, pixel_values →
+ * logits_per_image, logits_per_text, text_embeds, image_embeds).
+ */
+type ZeroShot = ((images: unknown, labels: string[]) => Promise<{ label: string; score: number }[] | { label: string; score: number }[][]>) & {
+  model: ((inputs: Record<string, unknown>) => Promise<Record<string, Tensor>>) & { config: Record<string, unknown> };
+  tokenizer: (texts: string[], options: Record<string, unknown>) => Record<string, Tensor>;
+  dispose(): Promise<void>;
+};
+const LABELS = ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'];
+
+async function loadZeroShot(dtype: Dtype = 'fp32'): Promise<ZeroShot> {
+  return (await pipeline('zero-shot-image-classification', modelPath('tiny-clip'), { dtype })) as unknown as ZeroShot;
+}
+
+/** The model's four outputs for pixel_values and the labels' text inputs, as plain arrays. */
+async function outputs(pipe: ZeroShot, pixels: Tensor): Promise<Record<string, Float32Array>> {
+  const text = pipe.tokenizer(LABELS, { padding: 'max_length', truncation: true });
+  const out = await pipe.model({ ...text, pixel_values: pixels });
+  return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
+}
+
+const { ref, pixels: refPixels } = jmpReference('tiny-clip');
+const { height, width } = ref.inputs;
+const crops = (batch: number) => new Tensor('float32', refPixels.slice(0, batch * 3 * height * width), [batch, 3, height, width]);
+const TOLERANCE: Record<Dtype, number> = { fp32: 1e-5, fp16: 5e-3, q8: 1e-3 };
+
+describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip zero-shot, %s', (dtype) => {
+  let pipe: ZeroShot;
+  beforeAll(async () => {
+    pipe = await loadZeroShot(dtype);
+  });
+  afterAll(async () => {
+    await pipe.dispose();
+  });
+
+  it('keep = 1: every output is the plain pipeline’s', async () => {
+    const input = crops(4);
+    const plain = await outputs(pipe, input);
+    const jmp = await enableJMP(pipe as never, { strategy: 'prune', keep: 1 });
+    try {
+      expect(jmp.info!.architecture).toBe('clip');
+      expect(jmp.info!.attention).toBe('clip');
+      const out = await outputs(pipe, input);
+      expect(Object.keys(out).sort()).toEqual(Object.keys(plain).sort());
+      for (const name of Object.keys(plain)) expect(maxAbsDiff(out[name]!, plain[name]!), name).toBeLessThanOrEqual(TOLERANCE[dtype]);
+    } finally {
+      await jmp.dispose();
+    }
+    const after = await outputs(pipe, input);
+    for (const name of Object.keys(plain)) expect(maxAbsDiff(after[name]!, plain[name]!), name).toBe(0);
+  });
+
+  it('the default JMP: the vision tower reduced, the text tower untouched, the same output format', async () => {
+    const input = crops(4);
+    const plain = await outputs(pipe, input);
+    const image = new RawImage(Uint8ClampedArray.from(xorshift32Bytes(3, 40 * 30 * 3)), 40, 30, 3);
+    const plainResult = await pipe(image, LABELS);
+    const jmp = await enableJMP(pipe as never);
+    try {
+      const out = await outputs(pipe, input);
+      // the text side is the same computation: text_embeds and (for fp32) bit for bit
+      expect(maxAbsDiff(out.text_embeds!, plain.text_embeds!)).toBeLessThanOrEqual(dtype === 'fp32' ? 0 : TOLERANCE[dtype]);
+      // the image side changed
+      expect(maxAbsDiff(out.image_embeds!, plain.image_embeds!)).toBeGreaterThan(0);
+      const call = jmp.stats().lastCall!;
+      expect(call.blocks[0]!.tokensIn).toBe(50);
+      expect(call.blocks.at(-1)!.tokensIn).toBeLessThan(50);
+      // the class token is all the projection reads: the last block's MLP runs on it alone
+      expect(jmp.info!.headOnly).toBe(dtype !== 'q8');
+      const result = (await pipe(image, LABELS)) as { label: string; score: number }[];
+      expect(result.map((r) => r.label).sort()).toEqual([...LABELS].sort());
+      expect(result.reduce((a, r) => a + r.score, 0)).toBeCloseTo(1, 5);
+      expect((plainResult as { label: string }[]).length).toBe(result.length);
+    } finally {
+      await jmp.dispose();
+    }
+  });
+});
+
+describe('tiny-clip: image_embeds = the independent PyTorch reference (jmp_reference.py)', () => {
+  let pipe: ZeroShot;
+  beforeAll(async () => {
+    pipe = await loadZeroShot();
+  });
+  afterAll(async () => {
+    await pipe.dispose();
+  });
+
+  it.each(ref.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const jmp = await enableJMP(pipe as never, { ...c.options, runner: 'compiled' });
+    try {
+      const out = await outputs(pipe, crops(c.batch));
+      const call = jmp.stats().lastCall!;
+      expect(call.blocks.map((b) => b.tokensIn)).toEqual(c.tokens);
+      expect(call.images.map((image) => image.map((r) => r.decision))).toEqual(c.decisions);
+      expect(maxAbsDiff(out.image_embeds!, c.logits.flat())).toBeLessThanOrEqual(ref.tolerance);
+    } finally {
+      await jmp.dispose();
+    }
+  });
+});
+
+describe('tiny-clip: the segments runner', () => {
+  it('is refused with a typed error (the compiled runner runs CLIP)', async () => {
+    const pipe = await loadZeroShot();
+    try {
+      const error = await enableJMP(pipe as never, { runner: 'segments', keep: 0.7 }).catch((e: unknown) => e);
+      expect(UnsupportedModelError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toContain("CLIP's zero-shot model");
+    } finally {
+      await pipe.dispose();
+    }
+  });
+});
