@@ -31,7 +31,7 @@ const readbacksChecked = hostMajor >= 4;
 
 interface PageApi {
   jmpTest: {
-    run(params: { model: string; device: string; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[] }): Promise<CaseResult[]>;
+    run(params: { model: string; device: string; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[]; labels?: string[] }): Promise<CaseResult[]>;
     hasWebGPU(): Promise<boolean>;
     hasShaderF16(): Promise<boolean>;
     deviceLost(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{
@@ -136,6 +136,24 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       expect(r.decisions, c.name).toEqual(c.decisions);
       expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
       expect(maxAbsDiff(Float32Array.from(r.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
+    });
+  }, 300_000);
+
+  // CLIP zero-shot (the combined model, text inputs beside the pixels): image_embeds against the reference
+  it('tiny-clip zero-shot on wasm: every reference case at batch 4 = PyTorch reference (image_embeds)', async () => {
+    const { ref, pixels } = jmpReference('tiny-clip');
+    const cases = ref.cases.filter((c) => c.batch === 4);
+    const side = ref.inputs.height;
+    const data = Array.from(pixels.subarray(0, 4 * 3 * side * side));
+    const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
+      model: 'tiny-clip', device: 'wasm' as const, dtype: 'fp32', pixels: data, dims: [4, 3, side, side], cases: cases.map(compiled), labels: ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'],
+    });
+    cases.forEach((c, i) => {
+      const r = results[i]!;
+      expect(r.runner, c.name).toBe('compiled');
+      expect(r.tokens, c.name).toEqual(c.tokens);
+      expect(r.decisions, c.name).toEqual(c.decisions);
+      expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
     });
   }, 300_000);
 

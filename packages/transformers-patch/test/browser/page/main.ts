@@ -41,21 +41,29 @@ export interface CaseResult {
 
 type Classifier = ((x: unknown, o?: unknown) => Promise<unknown>) & {
   model: ((inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>) & { sessions: Record<string, unknown> };
+  tokenizer?: (texts: string[], options: Record<string, unknown>) => Record<string, Tensor>;
   dispose(): Promise<void>;
 };
 
-async function run(params: { model: string; device: 'wasm' | 'webgpu'; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[]; sessionOptions?: Record<string, unknown> }): Promise<CaseResult[]> {
-  const classifier = (await pipeline('image-classification', params.model, { device: params.device, dtype: params.dtype as 'fp32', ...(params.sessionOptions ? { session_options: params.sessionOptions } : {}) })) as unknown as Classifier;
-  const input = new Tensor('float32', Float32Array.from(params.pixels), params.dims);
+/**
+ * Runs each case on one input. `labels`: a CLIP zero-shot pipeline, fed these texts beside the
+ * pixels; its `image_embeds` come back as `logits`.
+ */
+async function run(params: { model: string; device: 'wasm' | 'webgpu'; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[]; sessionOptions?: Record<string, unknown>; labels?: string[] }): Promise<CaseResult[]> {
+  const task = params.labels ? 'zero-shot-image-classification' : 'image-classification';
+  const classifier = (await pipeline(task, params.model, { device: params.device, dtype: params.dtype as 'fp32', ...(params.sessionOptions ? { session_options: params.sessionOptions } : {}) })) as unknown as Classifier;
+  const pixels = new Tensor('float32', Float32Array.from(params.pixels), params.dims);
+  const input = params.labels ? { ...classifier.tokenizer!(params.labels, { padding: 'max_length', truncation: true }), pixel_values: pixels } : { pixel_values: pixels };
+  const output = params.labels ? 'image_embeds' : 'logits';
   const results: CaseResult[] = [];
   try {
     for (const c of params.cases) {
       const jmp = c.options ? await enableJMP(classifier as never, c.options) : null;
       try {
-        await classifier.model({ pixel_values: input }); // first run: shaders, uploads
+        await classifier.model(input); // first run: shaders, uploads
         readbacks.length = 0;
         counting = true;
-        const { logits } = await classifier.model({ pixel_values: input });
+        const logits = ((await classifier.model(input)) as unknown as Record<string, Tensor>)[output]!;
         counting = false;
         const call = jmp?.stats().lastCall;
         results.push({
