@@ -23,6 +23,8 @@ Usage:
   pnpm eval [options]              evaluate (default: the trained Fashion-MNIST DeiT on its committed test set)
   pnpm eval calibrate [options]    sweep τ on the calibration split (never test data), print the best
   pnpm bench [options]             throughput and latency on the DeiT-S-architecture fixture
+  pnpm eval zero-shot [options]    CLIP zero-shot (default: tiny-clip) on Fashion-MNIST, class names as
+                                   prompts: top-1 agreement of JMP (default, or --budget) with the plain pipeline
 
 Options:
   --model <id|path>   hub id or local folder (default: the embedded ${DEFAULT_MODEL})
@@ -118,8 +120,8 @@ const VALUE_OPTIONS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type =
 function parse(argv: string[]): { command: string; args: Args } {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const command = positionals[0] ?? 'eval';
-  if (!['eval', 'calibrate', 'ablate', 'bench'].includes(command) || positionals.length > 1) {
-    throw new UsageError(`unknown command '${positionals.join(' ')}' (expected eval, calibrate, ablate or bench)`);
+  if (!['eval', 'calibrate', 'ablate', 'bench', 'zero-shot'].includes(command) || positionals.length > 1) {
+    throw new UsageError(`unknown command '${positionals.join(' ')}' (expected eval, calibrate, ablate, bench or zero-shot)`);
   }
   return { command, args: values as Args };
 }
@@ -277,6 +279,7 @@ async function main(raw: string[]): Promise<void> {
   if (command === 'eval') await evalCommand(args, argv);
   else if (command === 'calibrate') await (await import('./calibrate.js')).calibrateCommand(args, { loadClassifier, loadData, labelsOf });
   else if (command === 'ablate') await (await import('./ablate.js')).ablateCommand(args, { loadClassifier, loadData, labelsOf });
+  else if (command === 'zero-shot') await (await import('./zero-shot.js')).zeroShotCommand(args);
   else await (await import('./bench.js')).benchCommand(args);
 }
 
