@@ -119,6 +119,13 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
           headOnly,
         })
       : undefined;
+  if (!compiled && layout.perTokenOutput) {
+    throw new UnsupportedModelError({
+      lookedFor: "a model without per-token outputs for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)",
+      found: `a per-token output (${layout.perTokenOutput}): the compiled runner gives its full token grid back, the segments runner does not`,
+      hint: "Use the compiled runner (the default: runner 'auto' with metric 'keys', no importanceWeight or sizeWeight); JMP never returns fewer tokens than the model's grid.",
+    });
+  }
   if (!compiled && layout.root === 'clip') {
     throw new UnsupportedModelError({
       lookedFor: "a pixel_values → logits model for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)",

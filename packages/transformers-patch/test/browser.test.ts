@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { browserSuite, launchChromium, ortWebDist, serveStatic } from '@jmpjs/browser-testing';
 import { modelPath } from '@jmpjs/fixtures';
-import { Tensor, env as hostEnv } from '@huggingface/transformers';
+import { Tensor, env as hostEnv, pipeline } from '@huggingface/transformers';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrateJMP, enableJMP, type JMPOptions, type JMPPlan } from '../src/index.js';
@@ -31,7 +31,7 @@ const readbacksChecked = hostMajor >= 4;
 
 interface PageApi {
   jmpTest: {
-    run(params: { model: string; device: string; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[]; labels?: string[] }): Promise<CaseResult[]>;
+    run(params: { model: string; device: string; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[]; labels?: string[]; features?: boolean }): Promise<CaseResult[]>;
     hasWebGPU(): Promise<boolean>;
     hasShaderF16(): Promise<boolean>;
     deviceLost(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{
@@ -155,6 +155,30 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       expect(r.decisions, c.name).toEqual(c.decisions);
       expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
     });
+  }, 300_000);
+
+  // CLIP image-feature-extraction: last_hidden_state with the full token grid given back
+  it('tiny-clip image-feature-extraction on wasm: the full token grid = Node', async () => {
+    const { ref, pixels } = jmpReference('tiny-clip');
+    const side = ref.inputs.height;
+    const cases: CaseInput[] = [{ name: 'plain', options: null }, { name: 'keep 1', options: { strategy: 'prune', keep: 1 } }, { name: 'default', options: {} }, { name: 'tome r6', options: { method: 'tome', r: 6 } }];
+    const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
+      model: 'tiny-clip', device: 'wasm' as const, dtype: 'fp32', pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)), dims: [4, 3, side, side], cases, features: true,
+    });
+    const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as unknown as { model: (i: unknown) => Promise<Record<string, Tensor>>; dispose(): Promise<void> };
+    try {
+      const input = new Tensor('float32', pixels.slice(0, 4 * 3 * side * side), [4, 3, side, side]);
+      for (const [i, c] of cases.entries()) {
+        const jmp = c.options ? await enableJMP(pipe as never, c.options) : null;
+        const node = Float32Array.from((await pipe.model({ pixel_values: input })).last_hidden_state!.data as Float32Array);
+        await jmp?.dispose();
+        expect(results[i]!.logits.length, c.name).toBe(4 * 50 * 64);
+        expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node), c.name).toBeLessThanOrEqual(1e-4);
+      }
+      expect(maxAbsDiff(Float32Array.from(results[1]!.logits), Float32Array.from(results[0]!.logits))).toBeLessThanOrEqual(1e-5);
+    } finally {
+      await pipe.dispose();
+    }
   }, 300_000);
 
   // SDPA-decomposed attention (tooling/fixtures): its own scaling, so Node is the reference

@@ -121,3 +121,64 @@ describe('tiny-clip: the segments runner', () => {
     }
   });
 });
+
+/**
+ * CLIP in image-feature-extraction: transformers.js returns `vision_model.onnx`'s per-token
+ * `last_hidden_state` there. JMP gives the full token grid back: each original token's row is the
+ * state of the token it ended in (its own, the one it merged into, its match if it was pruned).
+ */
+describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip image-feature-extraction, %s: the full token grid', (dtype) => {
+  type Features = ((images: unknown) => Promise<Tensor>) & { dispose(): Promise<void> };
+  let pipe: Features;
+  const images = [3, 4, 5].map((seed) => new RawImage(Uint8ClampedArray.from(xorshift32Bytes(seed, 28 * 28 * 3)), 28, 28, 3));
+  beforeAll(async () => {
+    pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype })) as unknown as Features;
+  });
+  afterAll(async () => {
+    await pipe.dispose();
+  });
+
+  it('keep = 1 is the plain pipeline; reductions keep one row per token of the grid', async () => {
+    const plain = await pipe(images);
+    expect(plain.dims).toEqual([3, 50, 64]);
+    const one = await enableJMP(pipe as never, { strategy: 'prune', keep: 1 });
+    try {
+      const out = await pipe(images);
+      expect(out.dims).toEqual(plain.dims);
+      expect(maxAbsDiff(out.data as Float32Array, plain.data as Float32Array)).toBeLessThanOrEqual(TOLERANCE[dtype]);
+    } finally {
+      await one.dispose();
+    }
+    for (const options of [{}, { method: 'tome' as const, r: 6 }, { strategy: 'prune' as const, keep: 0.6, blocks: [1, 3] }, { method: 'evit' as const, keep: 0.7, blocks: [2] }]) {
+      const jmp = await enableJMP(pipe as never, { ...options, trackSources: true });
+      try {
+        const out = await pipe(images);
+        expect(out.dims, JSON.stringify(options)).toEqual(plain.dims);
+        const call = jmp.stats().lastCall!;
+        const final = call.blocks.at(-1)!.tokensOut;
+        expect(final, JSON.stringify(options)).toBeLessThan(50);
+        const { assignment } = call.sources!;
+        const data = out.data as Float32Array;
+        const row = (b: number, t: number) => Array.from(data.subarray((b * 50 + t) * 64, (b * 50 + t + 1) * 64)).join(',');
+        for (let b = 0; b < 3; b++) {
+          // originals that ended in the same token have the same row; as many distinct rows as final tokens they cover
+          const byToken = new Map<number, Set<string>>();
+          const kept = new Set<string>();
+          for (let t = 1; t < 50; t++) {
+            const a = assignment[b * 50 + t]!;
+            if (a < 0) continue;
+            if (!byToken.has(a)) byToken.set(a, new Set());
+            byToken.get(a)!.add(row(b, t));
+            kept.add(row(b, t));
+          }
+          for (const rows of byToken.values()) expect(rows.size, JSON.stringify(options)).toBe(1);
+          expect(kept.size, JSON.stringify(options)).toBe(byToken.size);
+          // a pruned original comes back as one of the remaining tokens (its match)
+          for (let t = 1; t < 50; t++) if (assignment[b * 50 + t]! < 0) expect(kept.has(row(b, t)), JSON.stringify(options)).toBe(true);
+        }
+      } finally {
+        await jmp.dispose();
+      }
+    }
+  });
+});

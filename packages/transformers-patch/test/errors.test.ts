@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { RawImage, pipeline } from '@huggingface/transformers';
+import type { Tensor } from '@huggingface/transformers';
 import { modelPath } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JmpArgumentError, JmpError, JmpStateError, UnsupportedModelError, enableJMP, type JMPOptions } from '../src/index.js';
@@ -83,17 +83,28 @@ describe('errors and fallbacks', () => {
     expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
   });
 
-  it('per-token outputs (last_hidden_state, as image-feature-extraction reads): refused, never fewer tokens', async () => {
+  it('per-token outputs (last_hidden_state, as image-feature-extraction reads): the full token grid, never fewer tokens; refused by the segments runner', async () => {
     const model = decodeModel(readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx')));
     // a ViTModel-like export: the token states of the last block as an output beside the logits
     const states = model.graph.node.filter((n) => n.output[0]?.endsWith('/output/Add_output_0')).at(-1)!.output[0]!;
     model.graph.node.push({ opType: 'Identity', name: 'states', input: [states], output: ['last_hidden_state'] } as never);
     model.graph.output.push({ ...model.graph.output[0]!, name: 'last_hidden_state' });
-    const error = await enableJMP(classifier, { modelSource: encodeModel(model) }).catch((e: unknown) => e);
+    const bytes = encodeModel(model);
+    const error = await enableJMP(classifier, { modelSource: bytes, runner: 'segments', keep: 0.7 }).catch((e: unknown) => e);
     expect(UnsupportedModelError.isInstance(error)).toBe(true);
-    expect((error as UnsupportedModelError).found).toBe('outputs [logits, last_hidden_state]: per-token states');
-    expect((error as Error).message).toContain('refuses rather than return fewer tokens');
+    expect((error as UnsupportedModelError).found).toContain('a per-token output (last_hidden_state)');
+    expect((error as Error).message).toContain("never returns fewer tokens than the model's grid");
     expect(maxAbsDiff(await logits(classifier, input), plain)).toBe(0);
+    const jmp = await enableJMP(classifier, { modelSource: bytes, keep: 0.7 });
+    try {
+      expect(jmp.info!.headOnly).toBe(false); // the last block's every token is read
+      // the model's forward (its _call keeps the logits only, as ViTForImageClassification's does)
+      const out = await (classifier.model as unknown as { forward(i: unknown): Promise<Record<string, Tensor>> }).forward({ pixel_values: input });
+      expect(out.last_hidden_state!.dims).toEqual([input.dims[0], 197, 32]);
+      expect(jmp.stats().lastCall!.blocks.at(-1)!.tokensOut).toBeLessThan(197);
+    } finally {
+      await jmp.dispose();
+    }
   });
 
   it.each([
@@ -112,23 +123,6 @@ describe('errors and fallbacks', () => {
       expect((error as Error).message).toContain("onUnsupported: 'passthrough'");
     } finally {
       config.model_type = own;
-    }
-  });
-
-  it('CLIP in image-feature-extraction (per-token last_hidden_state): a typed error saying so; the pipeline unchanged', async () => {
-    const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as never;
-    const call = (p: never) => (p as (i: unknown) => Promise<{ dims: number[]; data: Float32Array }>)(clipImage()).then((t) => [t.dims, Array.from(t.data)]);
-    try {
-      const before = JSON.stringify(await call(pipe));
-      const error = await enableJMP(pipe).catch((e: unknown) => e);
-      expect(UnsupportedModelError.isInstance(error)).toBe(true);
-      expect((error as UnsupportedModelError).found).toContain('last_hidden_state');
-      expect((error as Error).message).toContain('refuses rather than return fewer tokens');
-      expect(JSON.stringify(await call(pipe))).toBe(before);
-      const passthrough = await enableJMP(pipe, { onUnsupported: 'passthrough', warn: () => {} });
-      expect(passthrough.enabled).toBe(false);
-    } finally {
-      await (pipe as { dispose(): Promise<void> }).dispose();
     }
   });
 
@@ -154,11 +148,6 @@ describe('errors and fallbacks', () => {
     expect(handle.enabled).toBe(false);
   });
 });
-
-/** A 28×28 RGB image (tiny-clip's input size). */
-function clipImage(): RawImage {
-  return new RawImage(Uint8ClampedArray.from({ length: 28 * 28 * 3 }, (_, i) => (i * 37) % 251), 28, 28, 3);
-}
 
 describe('lifecycle', () => {
   it('enabling twice on one pipeline is a typed error; the first handle keeps working', async () => {

@@ -70,7 +70,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const P = layout.protectedTokens;
   const nodes: NodeProto[] = [];
   const g = graphOps(b, layout, o.heads, nodes, o.indexOps ?? false);
-  const { attr, op, slice, unsqueeze, toT, onesOfShape, toFloat } = g;
+  const { attr, op, slice, unsqueeze, toT, onesOfShape, toFloat, cast } = g;
   const reductionAt = new Map(
     o.blocks.flatMap((block, k) => {
       const active = method === 'tome' ? o.rs![k]! > 0 : o.keeps![k]! < 1;
@@ -80,6 +80,25 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   );
   const renamed = new Map<string, string>();
   const extraOutputs: ValueInfoProto[] = [];
+  /**
+   * The full token grid at a per-token output (`last_hidden_state`): protected rows as they are,
+   * each original patch token's row taken from the token it ended in (its own, the one it merged
+   * into, its match if it was pruned, the fused token). Inserted right after the node that makes
+   * the output, which keeps its rows for the graph's other readers (CLIP's pooled class token).
+   */
+  const restoreGrid = (list: NodeProto[], output: string, at: string): NodeProto[] => {
+    const i = list.findIndex((n) => n.output.includes(output));
+    if (i < 0) throw new Error(`internal error: no node makes '${output}' (token grid)`);
+    const reducedName = b.name('jmp/reduced_tokens');
+    const producer = { ...list[i]!, output: list[i]!.output.map((o) => (o === output ? reducedName : o)) };
+    nodes.length = 0;
+    const patches = slice(reducedName, P, INT64_MAX, 1); // [B, K, C]
+    const shape = op('Concat', [op('Shape', [at]), op('Slice', [op('Shape', [reducedName]), b.int64([2]), b.int64([3]), b.int64([0])])], [attr.i('axis', 0)]);
+    const rows = op('GatherElements', [patches, op('Expand', [unsqueeze(at, [2]), shape])], [attr.i('axis', 1)]); // [B, M0, C]
+    nodes.push(b.node('Concat', [slice(reducedName, 0, P, 1), rows], output, [attr.i('axis', 1)]));
+    const rest = list.slice(i + 1).map((n) => (n.input.includes(output) ? { ...n, input: n.input.map((t) => (t === output ? reducedName : t)) } : n));
+    return [...list.slice(0, i), producer, ...nodes, ...rest];
+  };
   /**
    * The head's mean over the patch tokens (DINOv2), weighted by the tokens' sizes: Σ s_j x_j / Σ s_j,
    * the mean over the original patches it stands for (with pruned ones left out).
@@ -97,6 +116,9 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     return [...list.slice(0, at), ...nodes, ...list.slice(at + 1)];
   };
   let sizes: string | undefined; // [B, N] float32, after the latest reduction
+  // restoring the token grid of a per-token output: for each original patch token, the patch row
+  // of the current tokens its state comes from [B, M0 original] int64
+  let restoreAt: string | undefined;
   let logBias: string | undefined; // [B, 1, 1, N] in T
 
   const emitReduction = (k: number, block: GraphLayout['blocks'][number]): string => {
@@ -134,6 +156,10 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       for (const name of [names.sigma, names.merged]) {
         extraOutputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }] } } } });
       }
+    }
+    if (layout.perTokenOutput) {
+      const map = r.restore(); // [B, M0 of this reduction] float
+      restoreAt = cast(restoreAt ? op('GatherElements', [map, restoreAt], [attr.i('axis', 1)]) : map, DataType.INT64);
     }
     const tail = r.tail ? [r.tail.tokens] : [];
     const tailSizes = r.tail ? [r.tail.sizes] : [];
@@ -178,6 +204,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   }
   let node = out;
   if (layout.patchMean && sizes) node = weightPatchMean(node, layout.patchMean, sizes);
+  if (layout.perTokenOutput && restoreAt) node = restoreGrid(node, layout.perTokenOutput, restoreAt);
   if (o.headOnly) {
     if (!layout.headReadsProtectedOnly) throw new Error('internal error: headOnly on a graph whose head reads more than the protected tokens');
     const residual = layout.blocks.at(-1)!.attentionResidual;

@@ -109,6 +109,11 @@ export interface GraphLayout {
    */
   patchMean: { node: string; input: string; keepdims: boolean } | null;
   /**
+   * A graph output with one row per token (`last_hidden_state`, what image-feature-extraction
+   * returns): the compiled graph restores the full token grid there. Null when there is none.
+   */
+  perTokenOutput: string | null;
+  /**
    * Dynamically quantized (q8: DynamicQuantizeLinear): each MatMul's input scale comes from the
    * values it is given, so running a block on fewer tokens changes the rounding of the others.
    */
@@ -227,23 +232,17 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   const inputs = graph.input.filter((v) => !index.initializers.has(v.name)).map((v) => v.name);
   const inputName = inputs[0];
   const outputs = graph.output.map((v) => v.name);
-  if (outputs.includes('last_hidden_state')) {
-    // features per token (image-feature-extraction, and the heads that read every token): with
-    // fewer tokens they would no longer be one per patch, so JMP refuses them
-    throw new UnsupportedModelError({
-      lookedFor: 'an image-classification model (one output, logits)',
-      found: `outputs [${outputs.join(', ')}]: per-token states`,
-      hint: "JMP reduces the tokens, so last_hidden_state would not have one row per patch any more: it refuses rather than return fewer tokens than the model's grid. Use an image-classification model, or onUnsupported: 'passthrough' to leave such pipelines unchanged.",
-    });
-  }
+  // features per token (image-feature-extraction reads them): the compiled graph gives the full
+  // token grid back there (each token's state from the token it ended in); nothing else may read fewer rows
+  const perTokenOutput = outputs.includes('last_hidden_state') ? 'last_hidden_state' : null;
   if (root === 'clip') {
     // CLIP's zero-shot model: the text inputs beside pixel_values, its four outputs (the text tower is left as it is)
     if (!inputs.includes('pixel_values')) {
       throw new UnsupportedModelError({ lookedFor: "CLIP's input 'pixel_values'", found: `inputs [${inputs.join(', ')}]` });
     }
-  } else if (inputName !== 'pixel_values' || inputs.length !== 1 || graph.output.length !== 1) {
+  } else if (inputName !== 'pixel_values' || inputs.length !== 1 || (graph.output.length !== 1 && !perTokenOutput)) {
     throw new UnsupportedModelError({
-      lookedFor: "one input 'pixel_values' and one output (logits)",
+      lookedFor: "one input 'pixel_values' and one output (logits), or per-token features (last_hidden_state)",
       found: `inputs [${graph.input.map((v) => v.name).join(', ')}], outputs [${graph.output.map((v) => v.name).join(', ')}]`,
     });
   }
@@ -266,7 +265,7 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   }
   if (forms.size > 1) throw new UnsupportedModelError({ lookedFor: 'one form of attention in every block', found: 'eager and SDPA attention mixed' });
   const headReadsProtectedOnly = readsOnlyFirstTokens(model, index, blocks[depth - 1]!.output, family.headScope, protectedTokens);
-  return { root, blocks, protectedTokens, floatType, hidden, tokens, opset, attention: [...forms][0]!, inputName: 'pixel_values', outputName: graph.output[0]!.name, headReadsProtectedOnly, patchMean: findPatchMean(model, index, family.headScope, protectedTokens), dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
+  return { root, blocks, protectedTokens, floatType, hidden, tokens, opset, attention: [...forms][0]!, inputName: 'pixel_values', outputName: graph.output[0]!.name, headReadsProtectedOnly, patchMean: findPatchMean(model, index, family.headScope, protectedTokens), perTokenOutput, dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
 }
 
 /**

@@ -16,6 +16,7 @@ export function emitEvit(g: GraphOps, x: ReductionInput, keep: number): Reductio
     reduced,
     S,
     dest: () => destinations(op('Add', [tgt, op('Mul', [nc, cast(K, DataType.FLOAT)])]), mask, nc),
+    restore: () => op('Add', [tgt, op('Mul', [nc, cast(K, DataType.FLOAT)])]),
     tail: {
       tokens: slice2(toT(op('MatMul', [unsqueeze(op('Mul', [a, nc]), [1]), x.Xp])), extra),
       sizes: slice2(reduce('ReduceSum', op('Mul', [nc, x.sp]), [1], 1), extra),

@@ -77,15 +77,14 @@ export function emitJmpIndexed(g: GraphOps, x: ReductionInput, step: JmpGraphSte
   // x' = x · s / S + Σ_i (s_i / S) x_i, weights scaled before the products
   const Sc = unsqueeze(S, [2]);
   const merged = op('Add', [op('Mul', [tokens(stayAt), op('Div', [unsqueeze(sStay, [2]), Sc])]), op('MatMul', [op('Div', [L, Sc]), tokens(leaveAt)])]);
+  // in patch coordinates: the output patch row of each patch token, or of its match if it leaves
+  const patch = (t: string) => slice(t, P, INT64_MAX, 1);
+  let tgt: string | undefined;
+  const target = () => (tgt ??= op('Sub', [patch(scatter(op('Mul', [stays, rank]), leaveAt, leaveRow)), f(P)]));
   return {
     full: { tokens: toT(merged), sizes: S },
-    dest: () => {
-      // in patch coordinates: where each patch token went
-      const patch = (t: string) => slice(t, P, INT64_MAX, 1);
-      const tgt = op('Sub', [patch(scatter(op('Mul', [stays, rank]), leaveAt, leaveRow)), f(P)]);
-      const mergedAt = patch(scatter(op('Sub', [onesN, onesN]), leaveAt, w));
-      return destinations(tgt, patch(stays), mergedAt);
-    },
+    dest: () => destinations(target(), patch(stays), patch(scatter(op('Sub', [onesN, onesN]), leaveAt, w))),
+    restore: () => target(),
     stats: { sigma, merged: reduce('ReduceSum', w, [1], 0) },
   };
 }

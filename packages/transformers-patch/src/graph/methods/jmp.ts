@@ -57,6 +57,8 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
     reduced,
     S,
     dest: () => destinations(tgt, mask, w ?? none()),
+    // pruned tokens come back as their match; prune-only with select 'attention' has none yet: find it
+    restore: () => (pi ? tgt : op('Add', [op('Mul', [mask, rank]), op('Mul', [nc, g.atMatch(rank, bestMatch(unitKeys(x.block), mask)[1])])])),
     stats: {
       sigma: sigma ?? op('Mul', [reduce('ReduceSum', nc, [1], 0), f(Number.NaN)]), // NaN [B] when undefined
       merged: w ? reduce('ReduceSum', w, [1], 0) : reduce('ReduceSum', none(), [1], 0),

@@ -11,5 +11,5 @@ export function emitTome(g: GraphOps, x: ReductionInput, r: number): ReductionOu
   const rank = rankIn(keepMask);
   const tgt = op('Add', [op('Mul', [keepMask, rank]), op('Mul', [mergedMask, g.atMatch(rank, match)])]);
   const [reduced, S] = merge(x.Xp, tgt, x.sp, op('Sub', [x.M0, rr]));
-  return { reduced, S, dest: () => destinations(tgt, keepMask, mergedMask) };
+  return { reduced, S, dest: () => destinations(tgt, keepMask, mergedMask), restore: () => tgt };
 }

@@ -25,6 +25,12 @@ export interface ReductionOutput {
   full?: { tokens: string; sizes: string };
   /** Emits the `dest` encoding of compiledOutputs, per input patch token (only called with `trackSources`). */
   dest: () => string;
+  /**
+   * Emits, per input patch token [B, M0] float, the output patch position its state is restored
+   * from when the full token grid is given back (`last_hidden_state`): its own if it stays, its
+   * match's if it merged or was pruned, the fused token's (EViT). Only called when restoring.
+   */
+  restore: () => string;
   /** Tokens appended after the reduced ones (EViT's fused token), in the model's float type, and their sizes. */
   tail?: { tokens: string; sizes: string };
   /** JMP's statistics outputs: σ [B] and merged tokens [B]. */

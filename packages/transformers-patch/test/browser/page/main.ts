@@ -47,14 +47,15 @@ type Classifier = ((x: unknown, o?: unknown) => Promise<unknown>) & {
 
 /**
  * Runs each case on one input. `labels`: a CLIP zero-shot pipeline, fed these texts beside the
- * pixels; its `image_embeds` come back as `logits`.
+ * pixels; its `image_embeds` come back as `logits`. `features`: an image-feature-extraction
+ * pipeline; its `last_hidden_state` comes back as `logits`.
  */
-async function run(params: { model: string; device: 'wasm' | 'webgpu'; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[]; sessionOptions?: Record<string, unknown>; labels?: string[] }): Promise<CaseResult[]> {
-  const task = params.labels ? 'zero-shot-image-classification' : 'image-classification';
+async function run(params: { model: string; device: 'wasm' | 'webgpu'; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[]; sessionOptions?: Record<string, unknown>; labels?: string[]; features?: boolean }): Promise<CaseResult[]> {
+  const task = params.labels ? 'zero-shot-image-classification' : params.features ? 'image-feature-extraction' : 'image-classification';
   const classifier = (await pipeline(task, params.model, { device: params.device, dtype: params.dtype as 'fp32', ...(params.sessionOptions ? { session_options: params.sessionOptions } : {}) })) as unknown as Classifier;
   const pixels = new Tensor('float32', Float32Array.from(params.pixels), params.dims);
   const input = params.labels ? { ...classifier.tokenizer!(params.labels, { padding: 'max_length', truncation: true }), pixel_values: pixels } : { pixel_values: pixels };
-  const output = params.labels ? 'image_embeds' : 'logits';
+  const output = params.labels ? 'image_embeds' : params.features ? 'last_hidden_state' : 'logits';
   const results: CaseResult[] = [];
   try {
     for (const c of params.cases) {
