@@ -25,6 +25,7 @@ export interface Args {
   profile?: boolean;
   'keep-rates'?: boolean;
   'head-only-ab'?: boolean;
+  clip?: boolean;
   opset?: string;
   attention?: string;
   shapes?: string;

@@ -54,33 +54,69 @@ export async function benchCommand(args: Args): Promise<void> {
   if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner, device: browser, gpu, load });
   if (args.profile) return profileCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner });
   if (args['head-only-ab']) return headOnlyAb(load, { dir, runs, batches, tau });
+  const results: BenchResult[] = [];
   const plain = await load();
   const patched = await load();
   try {
     const info = await inspectJMP(patched, { strategy: 'prune' });
-    const settings = benchSettings(args, methods, info, tau, tauSpec, runner);
     console.log(`bench: ${dir} (${dtype}, ${args.device ?? 'cpu'}, runner ${runner}), ${runs} alternating rounds per setting, batches ${batches.join(', ')}`);
     console.log(`(τ ${tau} / ${tauSpec} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
-    const results: BenchResult[] = [];
-    for (const batch of batches) {
-      const x = randomPixels(batch);
-      const baseTimes: number[] = [];
-      for (const setting of settings) {
-        const { plainMs, patchedMs, gmacs } = await compare(plain, patched, setting, x, runs);
-        baseTimes.push(...plainMs);
-        const p = median(patchedMs);
-        const b = median(plainMs);
-        results.push(entry(setting, batch, gmacs, p));
-        console.log(benchLine(batch, setting, gmacs, b, p));
-      }
-      const b = median(baseTimes);
-      results.splice(results.length - settings.length, 0, { method: 'baseline', params: {}, gmacs: baselineMacs(info.shape).gmacs, top1: null, top5: null, throughput: (batch * 1000) / b, latencyMsP50: batch === 1 ? b : null, mergeShare: null, batchSize: batch });
-    }
-    if (args.json) await writeBenchJson(args.json, { model: dir, device: args.device ?? 'cpu', dtype, batches, results }, '\n');
+    results.push(...(await timeSettings(plain, patched, benchSettings(args, methods, info, tau, tauSpec, runner), info, batches, runs, '')));
   } finally {
     await plain.dispose();
     await patched.dispose();
   }
+  if (args.clip) {
+    // CLIP ViT-B/32's zero-shot model (random weights), each forward with 10 prompts beside the images
+    const clipDir = await ensureBenchModel('clip-b32', { dtypes: [dtype] });
+    const loadClip = async () => zeroShotClassifier(await pipeline('zero-shot-image-classification', clipDir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' }));
+    const clipPlain = await loadClip();
+    const clipPatched = await loadClip();
+    try {
+      const info = await inspectJMP(clipPatched, { strategy: 'prune' });
+      console.log(`\nbench --clip: ${clipDir} (zero-shot-image-classification, ${dtype}), the same rounds; every forward also runs the text tower on 10 prompts`);
+      results.push(...(await timeSettings(clipPlain, clipPatched, benchSettings(args, methods, info, tau, tauSpec, runner), info, batches, runs, 'clip-b32 ')));
+    } finally {
+      await clipPlain.dispose();
+      await clipPatched.dispose();
+    }
+  }
+  if (args.json) await writeBenchJson(args.json, { model: dir, device: args.device ?? 'cpu', dtype, batches, results }, '\n');
+}
+
+/** Times each setting against the plain pipeline in alternating rounds, at each batch size; prints a line each. */
+async function timeSettings(plain: Classifier, patched: Classifier, settings: Setting[], info: Awaited<ReturnType<typeof inspectJMP>>, batches: number[], runs: number, prefix: string): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const batch of batches) {
+    const x = randomPixels(batch);
+    const baseTimes: number[] = [];
+    for (const setting of settings) {
+      const { plainMs, patchedMs, gmacs } = await compare(plain, patched, setting, x, runs);
+      baseTimes.push(...plainMs);
+      const p = median(patchedMs);
+      const b = median(plainMs);
+      results.push(entry(setting, batch, gmacs, p));
+      console.log(prefix + benchLine(batch, setting, gmacs, b, p));
+    }
+    const b = median(baseTimes);
+    results.splice(results.length - settings.length, 0, { method: 'baseline', params: {}, gmacs: baselineMacs(info.shape).gmacs, top1: null, top5: null, throughput: (batch * 1000) / b, latencyMsP50: batch === 1 ? b : null, mergeShare: null, batchSize: batch });
+  }
+  return results;
+}
+
+/** The ten prompts every CLIP forward of the benchmark runs beside the images. */
+const CLIP_PROMPTS = ['T-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot'].map((c) => `a photo of a ${c}`);
+
+/**
+ * A zero-shot CLIP pipeline as the benchmark's classifiers are called (`model({ pixel_values })`):
+ * its model, with the prompts' text inputs added to every call. enableJMP sees the model itself
+ * (the proxy forwards everything else to it).
+ */
+function zeroShotClassifier(pipe: unknown): Classifier {
+  const p = pipe as { model: (inputs: Record<string, unknown>) => Promise<Record<string, unknown>>; tokenizer: (t: string[], o: Record<string, unknown>) => Record<string, unknown>; dispose(): Promise<void> };
+  const text = p.tokenizer(CLIP_PROMPTS, { padding: true, truncation: true });
+  const model = new Proxy(p.model, { apply: (target, _self, [inputs]: [Record<string, unknown>]) => target({ ...text, ...inputs }) });
+  return { ...(p as object), model, dispose: () => p.dispose() } as unknown as Classifier;
 }
 
 /**

@@ -59,6 +59,8 @@ Options:
   --runner <r>        bench: auto (default), compiled or segments
   --keep-one          bench: also time keep = 1 (the runner's own overhead)
   --keep-rates        bench: the default JMP at keep 0.85 instead of the library's default budget (0.65)
+  --clip              bench: also time CLIP ViT-B/32's zero-shot model (random weights, generated into
+                      tooling/fixtures/cache/clip-b32), the same settings, after the DeiT-S rows
   --head-only-ab      bench: the default JMP with and without the head-only last block (blocks 2…10 /
                       2…12, both at the default budget), timed in the same rounds against one plain pipeline
   --opset <n>         bench: the DeiT-S model exported at this opset (default 14; e.g. 11, generated into
@@ -104,6 +106,7 @@ const OPTIONS = {
   profile: { type: 'boolean' },
   'keep-rates': { type: 'boolean' },
   'head-only-ab': { type: 'boolean' },
+  clip: { type: 'boolean' },
   opset: { type: 'string' },
   attention: { type: 'string' },
   shapes: { type: 'string' },
