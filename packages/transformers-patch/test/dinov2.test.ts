@@ -1,7 +1,10 @@
-import { RawImage, Tensor } from '@huggingface/transformers';
-import { pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { RawImage, Tensor, pipeline } from '@huggingface/transformers';
+import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnsupportedModelError, enableJMP } from '../src/index.js';
+import { decodeModel } from '../src/onnx/proto.js';
 import { loadClassifier, logits, maxAbsDiff, type Classifier, type Dtype } from './helpers.js';
 
 /**
@@ -78,6 +81,94 @@ describe('tiny-dinov2: the segments runner', () => {
       expect(maxAbsDiff(await logits(dino, input), plain)).toBe(0);
     } finally {
       await dino.dispose();
+    }
+  });
+});
+
+/**
+ * DINOv2 in image-feature-extraction (tiny-dinov2-features: tiny-dinov2's backbone exported as the
+ * bare Dinov2Model: `last_hidden_state`, `pooler_output` = its class token). JMP gives the full
+ * token grid back.
+ */
+describe('tiny-dinov2-features (image-feature-extraction)', () => {
+  type Features = ((images: unknown, o?: unknown) => Promise<Tensor>) & {
+    model: { forward(i: unknown): Promise<Record<string, Tensor>> };
+    dispose(): Promise<void>;
+  };
+  const dir = path.join(path.dirname(modelPath('tiny-dinov2')), 'tiny-dinov2-features');
+  let features: Features;
+  beforeAll(async () => {
+    features = (await pipeline('image-feature-extraction', dir, { dtype: 'fp32' })) as unknown as Features;
+  });
+  afterAll(async () => {
+    await features.dispose();
+  });
+
+  it('keep = 1 is the plain pipeline (features and pooled); the default JMP keeps the grid', async () => {
+    const image = new RawImage(Uint8ClampedArray.from(xorshift32Bytes(11, 28 * 28 * 3)), 28, 28, 3);
+    const [plain, plainPooled] = [await features(image), await features(image, { pool: true })];
+    expect(plain.dims).toEqual([1, 50, 48]);
+    expect(plainPooled.dims).toEqual([1, 48]);
+    const one = await enableJMP(features as never, { strategy: 'prune', keep: 1 });
+    try {
+      expect(maxAbsDiff((await features(image)).data as Float32Array, plain.data as Float32Array)).toBe(0);
+    } finally {
+      await one.dispose();
+    }
+    const jmp = await enableJMP(features as never);
+    try {
+      expect(jmp.info!.architecture).toBe('dinov2');
+      const [out, pooled] = [await features(image), await features(image, { pool: true })];
+      expect(out.dims).toEqual(plain.dims);
+      expect(pooled.dims).toEqual(plainPooled.dims);
+      // the pooled output is the (reduced model's) class token row of the grid
+      expect(maxAbsDiff(pooled.data as Float32Array, (out.data as Float32Array).subarray(0, 48))).toBe(0);
+      expect(jmp.stats().lastCall!.blocks.at(-1)!.tokensOut).toBeLessThan(50);
+    } finally {
+      await jmp.dispose();
+    }
+  });
+
+  it.each([
+    ['merge-only at blocks 2, 4', { strategy: 'merge' as const, keep: 0.7, blocks: [2, 4] }],
+    ['ToMe r 6', { method: 'tome' as const, r: 6 }],
+  ])('%s: the restored grid through the classifier head (class token, plain patch mean) = the classifier with the same JMP (its size-weighted patch mean)', async (_name, options) => {
+    // nothing pruned: every original patch's row is the state of the token it merged into, so the
+    // plain mean of the grid's patch rows is the size-weighted mean of the reduced tokens
+    const classifierGraph = decodeModel(readFileSync(path.join(modelPath('tiny-dinov2'), 'onnx', 'model.onnx')));
+    const init = (name: string) => {
+      const t = classifierGraph.graph.initializer.find((x) => x.name === name)!;
+      return new Float32Array(Uint8Array.from(t.rawData!).buffer);
+    };
+    const [W, bias] = [init('classifier.weight'), init('classifier.bias')]; // [10, 96], [10]
+    const input = crops(3, 21);
+    const dino = await loadClassifier('tiny-dinov2');
+    let expected: Float32Array;
+    try {
+      const jmp = await enableJMP(dino, options);
+      expected = await logits(dino, input);
+      await jmp.dispose();
+    } finally {
+      await dino.dispose();
+    }
+    const jmp = await enableJMP(features as never, options);
+    try {
+      const grid = (await features.model.forward({ pixel_values: input })).last_hidden_state!;
+      const g = grid.data as Float32Array;
+      const got = new Float32Array(3 * 10);
+      for (let b = 0; b < 3; b++) {
+        const x = new Float64Array(96);
+        for (let c = 0; c < 48; c++) x[c] = g[b * 50 * 48 + c]!;
+        for (let t = 1; t < 50; t++) for (let c = 0; c < 48; c++) x[48 + c] = x[48 + c]! + g[(b * 50 + t) * 48 + c]! / 49;
+        for (let k = 0; k < 10; k++) {
+          let v = bias[k]!;
+          for (let c = 0; c < 96; c++) v += W[k * 96 + c]! * x[c]!;
+          got[b * 10 + k] = v;
+        }
+      }
+      expect(maxAbsDiff(got, expected)).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await jmp.dispose();
     }
   });
 });

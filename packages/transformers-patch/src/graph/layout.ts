@@ -51,6 +51,19 @@ const HF_VIT = (root: string): Family => ({
   width: { name: `${root}.embeddings.position_embeddings`, tokens: 1, hidden: 2 },
   headScope: `/${root}/layernorm/`,
 });
+/**
+ * DINOv2 exported as the bare `Dinov2Model` (image-feature-extraction): the model is the backbone,
+ * so Optimum's scopes have no `/dinov2` prefix (`/encoder/layer.{i}/…`, `/embeddings/…`, `/layernorm/…`).
+ */
+const BARE_DINOV2: Family = {
+  ...HF_VIT('dinov2'),
+  scope: '',
+  block: (i) => `/encoder/layer.${i}`,
+  firstInput: '/embeddings/Add_output_0',
+  output: 'Add_1',
+  width: { name: 'embeddings.cls_token', tokens: null, hidden: 2 },
+  headScope: '/layernorm/',
+};
 const FAMILIES: Record<Architecture, Family> = {
   vit: HF_VIT('vit'),
   deit: HF_VIT('deit'),
@@ -137,7 +150,7 @@ export function indexGraph(model: ModelProto): GraphIndex {
   return { producer, byName, initializers: new Set(model.graph.initializer.map((t) => t.name ?? '')) };
 }
 
-const SOFTMAX = /^\/(vit|deit|dinov2)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$|^\/(vision_model)\/encoder\/layers\.(\d+)\/self_attn\/Softmax$/;
+const SOFTMAX = /^\/(vit|deit|dinov2)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$|^\/(vision_model)\/encoder\/layers\.(\d+)\/self_attn\/Softmax$|^()\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$/;
 
 /**
  * Finds the blocks of a Hugging Face ViT / DeiT image classifier exported by Optimum (or the same
@@ -148,15 +161,19 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   const nodes = graph.node;
   const softmaxes = new Map<number, NodeProto>();
   let root: Architecture | undefined;
+  let bareBackbone = false;
   for (const n of nodes) {
     const m = SOFTMAX.exec(n.name ?? '');
     if (!m || n.opType !== 'Softmax') continue;
-    const found: Architecture = m[1] ? (m[1] as Architecture) : 'clip';
-    if (root && root !== found) {
-      throw new UnsupportedModelError({ lookedFor: 'one backbone scope (/vit, /deit, /dinov2 or /vision_model)', found: `both ${FAMILIES[root].scope} and ${FAMILIES[found].scope}` });
+    // a bare backbone (no scope prefix): DINOv2's Dinov2Model, whose blocks end in `Add_1`
+    const bare = m[5] !== undefined;
+    const found: Architecture = m[1] ? (m[1] as Architecture) : bare ? 'dinov2' : 'clip';
+    if ((root && root !== found) || (root && bareBackbone !== bare)) {
+      throw new UnsupportedModelError({ lookedFor: 'one backbone scope (/vit, /deit, /dinov2 or /vision_model)', found: `both ${FAMILIES[root].scope || 'no scope'} and ${bare ? 'no scope' : FAMILIES[found].scope}` });
     }
     root = found;
-    softmaxes.set(Number(m[2] ?? m[4]), n);
+    bareBackbone = bare;
+    softmaxes.set(Number(m[2] ?? m[4] ?? m[6]), n);
   }
   if (!root || softmaxes.size === 0) {
     const ops = new Set(nodes.map((n) => n.opType));
@@ -169,7 +186,10 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   const depth = softmaxes.size;
   const blocks: BlockTensors[] = [];
   const forms = new Set<GraphLayout['attention']>();
-  const family = FAMILIES[root];
+  if (bareBackbone && !index.byName.has('/encoder/layer.0/Add_1')) {
+    throw new UnsupportedModelError({ lookedFor: "a bare DINOv2 backbone ('/encoder/layer.0/Add_1'; bare ViT / DeiT backbones are not recognised)", found: 'blocks without it' });
+  }
+  const family = bareBackbone ? BARE_DINOV2 : FAMILIES[root];
   for (let i = 0; i < depth; i++) {
     const softmax = softmaxes.get(i);
     if (!softmax) {
@@ -258,7 +278,7 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     const shape = hiddenAxis === 1 ? '[N, C]' : '[1, N, C]';
     throw new UnsupportedModelError({ lookedFor: `an initializer '${widthName}' ${shape}`, found: pos ? `dims [${pos.dims.map(toNumber).join(', ')}]` : 'none' });
   }
-  const tokens = tokensAxis === null ? positionTableTokens(model, hidden) : toNumber(pos.dims[tokensAxis]);
+  const tokens = tokensAxis === null ? positionTableTokens(model, hidden, `${family.scope}/embeddings/`) : toNumber(pos.dims[tokensAxis]);
   const opset = toNumber(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) {
     throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: opset === 0 ? 'no default-domain opset import (a truncated file?)' : `opset ${opset}` });
@@ -310,14 +330,14 @@ function readsOnlyFirstTokens(model: ModelProto, index: GraphIndex, tensor: stri
  * the table's own size, `[1, n, C]` without the class token's row, is the largest initializer of
  * width C under `/dinov2/embeddings/`; n + 1 tokens.
  */
-function positionTableTokens(model: ModelProto, hidden: number): number {
-  const inEmbeddings = new Set(model.graph.node.filter((n) => (n.name ?? '').startsWith('/dinov2/embeddings/')).flatMap((n) => n.input));
+function positionTableTokens(model: ModelProto, hidden: number, scope: string): number {
+  const inEmbeddings = new Set(model.graph.node.filter((n) => (n.name ?? '').startsWith(scope)).flatMap((n) => n.input));
   let n = 0;
   for (const t of model.graph.initializer) {
     if (!inEmbeddings.has(t.name ?? '') || t.dims.length !== 3 || toNumber(t.dims[2]) !== hidden) continue;
     n = Math.max(n, toNumber(t.dims[1]));
   }
-  if (n < 1) throw new UnsupportedModelError({ lookedFor: "DINOv2's position table (an initializer [1, n, C] read in /dinov2/embeddings/)", found: 'none' });
+  if (n < 1) throw new UnsupportedModelError({ lookedFor: `DINOv2's position table (an initializer [1, n, C] read in ${scope})`, found: 'none' });
   return n + 1;
 }
 
