@@ -16,6 +16,14 @@ export function importanceFromAttention(attention: Tensor, protectedTokens: numb
     throw new JmpArgumentError({ argument: 'attention.dims', expected: 'a square attention [B, H, N, N]', found: attention.dims });
   }
   checkProtected(protectedTokens, N);
+  if (protectedTokens === 0) {
+    throw new JmpArgumentError({
+      argument: 'protectedTokens',
+      expected: 'at least one protected token whose attention rows say what matters',
+      found: 0,
+      hint: 'A model without a class token (SigLIP): importanceFromReceived(attention) averages the attention each token receives.',
+    });
+  }
   const out = new Float32Array(B * N);
   const a = attention.data;
   const scale = 1 / (H * protectedTokens);
@@ -24,6 +32,39 @@ export function importanceFromAttention(attention: Tensor, protectedTokens: numb
     for (let h = 0; h < H; h++) {
       for (let p = 0; p < protectedTokens; p++) {
         const row = ((b * H + h) * N + p) * N;
+        for (let j = 0; j < N; j++) out[o + j]! += a[row + j]!;
+      }
+    }
+    for (let j = 0; j < N; j++) out[o + j]! *= scale;
+  }
+  checkFinite('attention', out);
+  return out;
+}
+
+/**
+ * Token importance for a model without a class token (SigLIP: its pooling head attends over every
+ * token, so no row of the encoder's attention speaks for the output): the attention each token
+ * **receives**, averaged over heads and over all query tokens.
+ *
+ * `a[b, j] = (1 / (H · N)) · Σ_h Σ_i A[b, h, i, j]`; each row of `A` sums to 1, so `Σ_j a[b, j] = 1`
+ * and a token attended by no one scores 0, one that every token attends to fully scores 1.
+ *
+ * @param attention `A` `[B, H, N, N]`, softmax probabilities.
+ * @returns `[B, N]`.
+ */
+export function importanceFromReceived(attention: Tensor): Float32Array {
+  const [B, H, N, N2] = checkTensor('attention', attention, ['B', 'H', 'N', 'N']) as [number, number, number, number];
+  if (N2 !== N) {
+    throw new JmpArgumentError({ argument: 'attention.dims', expected: 'a square attention [B, H, N, N]', found: attention.dims });
+  }
+  const out = new Float32Array(B * N);
+  const a = attention.data;
+  const scale = 1 / (H * N);
+  for (let b = 0; b < B; b++) {
+    const o = b * N;
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < N; i++) {
+        const row = ((b * H + h) * N + i) * N;
         for (let j = 0; j < N; j++) out[o + j]! += a[row + j]!;
       }
     }

@@ -9,7 +9,7 @@ export { createTokenState, sourceLists, tokenFates } from './state.js';
 export type { TokenState, SourceMap, CreateStateOptions, TokenFate } from './state.js';
 
 // Signals measured in the model
-export { importanceFromAttention, importanceFromRows } from './importance.js';
+export { importanceFromAttention, importanceFromReceived, importanceFromRows } from './importance.js';
 export { headMeanKeys, headMeanKeysPacked } from './metric.js';
 
 // Reductions: JMP (adaptive, adaptive-token, merge, prune), ToMe, EViT

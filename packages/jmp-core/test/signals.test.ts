@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { headMeanKeys, headMeanKeysPacked, importanceFromAttention, importanceFromRows, logSizeBias } from '../src/index.js';
+import { JmpArgumentError, headMeanKeys, headMeanKeysPacked, importanceFromAttention, importanceFromReceived, importanceFromRows, logSizeBias } from '../src/index.js';
 
 const TOL = 1e-7;
 
@@ -15,6 +15,20 @@ describe('importance and metric', () => {
     expected.forEach((v, j) => expect(Math.abs(imp[j]! - v)).toBeLessThan(TOL));
     const rows = importanceFromRows({ data: Float32Array.from([0.2, 0.3, 0.5, 0.1, 0.1, 0.8, 0.4, 0.4, 0.2, 0.3, 0.3, 0.4]), dims: [1, 4, 3] });
     expected.forEach((v, j) => expect(Math.abs(rows[j]! - v)).toBeLessThan(TOL));
+  });
+
+  it('without a class token: the attention each token receives, over heads and all query rows (worked by hand)', () => {
+    // the same A: every row of both heads, column by column, / (H · N) = / 6
+    const A = Float32Array.from([0.2, 0.3, 0.5, 0.1, 0.1, 0.8, 0.6, 0.2, 0.2, 0.4, 0.4, 0.2, 0.3, 0.3, 0.4, 0.0, 0.0, 1.0]);
+    const imp = importanceFromReceived({ data: A, dims: [1, 2, 3, 3] });
+    const expected = [(0.2 + 0.1 + 0.6 + 0.4 + 0.3 + 0.0) / 6, (0.3 + 0.1 + 0.2 + 0.4 + 0.3 + 0.0) / 6, (0.5 + 0.8 + 0.2 + 0.2 + 0.4 + 1.0) / 6];
+    expected.forEach((v, j) => expect(Math.abs(imp[j]! - v)).toBeLessThan(TOL));
+    // rows sum to 1, so the importances do too
+    expect(Math.abs(imp.reduce((a, v) => a + v, 0) - 1)).toBeLessThan(1e-6);
+    // and importanceFromAttention says where to go when there is no protected row
+    expect(() => importanceFromAttention({ data: A, dims: [1, 2, 3, 3] }, 0)).toThrow(JmpArgumentError);
+    expect(() => importanceFromAttention({ data: A, dims: [1, 2, 3, 3] }, 0)).toThrow(/importanceFromReceived/);
+    expect(() => importanceFromReceived({ data: A, dims: [1, 3, 3, 2] })).toThrow(JmpArgumentError);
   });
 
   it('head-mean keys agree between [B, H, N, d] and packed [B, N, H·d]', () => {
