@@ -35,14 +35,15 @@ function argmaxRows(x: Float32Array, cols: number): number[] {
 }
 
 /**
- * `eval zero-shot`: a CLIP zero-shot pipeline (default: the committed tiny-clip) on Fashion-MNIST
+ * `eval zero-shot`: a CLIP or SigLIP zero-shot pipeline (default: the committed tiny-clip; or tiny-siglip) on Fashion-MNIST
  * images with the class names as prompts ("a photo of a {class}"), plain and with JMP (the default,
  * or `--budget`): how often JMP's top-1 is the plain pipeline's, each one's top-1 against the labels,
  * and the paired counts. The same batches go through both.
  */
 export async function zeroShotCommand(args: Args): Promise<void> {
   const model = args.model ?? 'tiny-clip';
-  const dir = model === 'tiny-clip' ? modelPath('tiny-clip') : model;
+  // the committed zero-shot fixtures by name, else a folder
+  const dir = model === 'tiny-clip' || model === 'tiny-siglip' ? path.join(path.dirname(modelPath('tiny-clip')), model) : model;
   const dtype = args.dtype ?? 'fp32';
   if (!['fp32', 'fp16', 'q8'].includes(dtype)) throw new UsageError(`--dtype: expected fp32, fp16 or q8, found '${dtype}'`);
   const data = committedDataset(args.data ?? DEFAULT_DATA);

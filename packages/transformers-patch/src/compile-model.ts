@@ -58,7 +58,7 @@ export interface ModelInspection {
   /** The model folder, or null for a bare `.onnx` file. */
   folder: string | null;
   dtype: ModelDtype;
-  architecture: 'vit' | 'deit' | 'dinov2' | 'clip';
+  architecture: 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
   /** Number of transformer blocks. */
   depth: number;
   /** 1 (CLS) or 2 (CLS, distillation). */
@@ -187,9 +187,9 @@ async function loadModel(model: unknown, dtype: ModelDtype | undefined): Promise
       throw new JmpArgumentError({ argument: 'model', expected: 'a config.json that parses as JSON', found: model, hint: `${configFile}: ${(e as Error).message}` });
     }
     const type = config.model_type;
-    if (type !== 'vit' && type !== 'deit' && type !== 'dinov2') {
+    if (type !== 'vit' && type !== 'deit' && type !== 'dinov2' && type !== 'clip' && type !== 'siglip') {
       throw new UnsupportedModelError({
-        lookedFor: "a ViT-family model (config.model_type 'vit', 'deit' or 'dinov2')",
+        lookedFor: "a ViT-family model (config.model_type 'vit', 'deit', 'dinov2', 'clip' or 'siglip')",
         found: `model_type ${JSON.stringify(type)}`,
         hint: SUPPORTED,
       });

@@ -9,7 +9,7 @@ import { toNumber } from './onnx/proto.js';
 export interface JMPPlan {
   format: 'jmp-plan/1';
   model: {
-    architecture: 'vit' | 'deit' | 'dinov2' | 'clip';
+    architecture: 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
     depth: number;
     protectedTokens: number;
     patches: number;

@@ -78,10 +78,10 @@ export interface Plan {
 
 async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
   const type = config.model_type;
-  if (type !== 'vit' && type !== 'deit' && type !== 'dinov2' && type !== 'clip') {
+  if (type !== 'vit' && type !== 'deit' && type !== 'dinov2' && type !== 'clip' && type !== 'siglip') {
     const why = typeof type === 'string' ? UNSUPPORTED_TYPES[type] : undefined;
     throw new UnsupportedModelError({
-      lookedFor: "a ViT-family model (config.model_type 'vit', 'deit', 'dinov2' or 'clip')",
+      lookedFor: "a ViT-family model (config.model_type 'vit', 'deit', 'dinov2', 'clip' or 'siglip')",
       found: `model_type ${JSON.stringify(type)}`,
       ...(why ? { hint: `${why} Use onUnsupported: 'passthrough' to leave such pipelines unchanged.` } : {}),
     });
@@ -126,10 +126,10 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
       hint: "Use the compiled runner (the default: runner 'auto' with metric 'keys', no importanceWeight or sizeWeight); JMP never returns fewer tokens than the model's grid.",
     });
   }
-  if (!compiled && layout.root === 'clip') {
+  if (!compiled && (layout.root === 'clip' || layout.root === 'siglip')) {
     throw new UnsupportedModelError({
       lookedFor: "a pixel_values → logits model for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)",
-      found: "CLIP's zero-shot model (text inputs beside pixel_values, four outputs): the compiled runner runs it, the segments runner does not",
+      found: `${layout.root === 'clip' ? "CLIP's" : "SigLIP's"} zero-shot model (text inputs beside pixel_values, four outputs): the compiled runner runs it, the segments runner does not`,
       hint: "Use the compiled runner (the default: runner 'auto' with metric 'keys', no importanceWeight or sizeWeight).",
     });
   }
@@ -217,5 +217,4 @@ const UNSUPPORTED_TYPES: Record<string, string> = {
   'data2vec-vision': "Data2Vec-Vision is BEiT's architecture: its relative position bias cannot follow merged tokens.",
   swin: "Swin attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.",
   swinv2: "Swin V2 attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.",
-  siglip: 'SigLIP is not supported yet: JMP runs ViT, DeiT and DINOv2 image classifiers and CLIP zero-shot classification.',
 };

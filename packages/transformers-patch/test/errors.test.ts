@@ -59,7 +59,7 @@ describe('errors and fallbacks', () => {
       const error = await enableJMP(classifier, { strategy: 'prune' }).catch((e: unknown) => e);
       expect(UnsupportedModelError.isInstance(error)).toBe(true);
       expect(JmpError.isInstance(error)).toBe(true);
-      expect((error as UnsupportedModelError).lookedFor).toContain("'vit', 'deit', 'dinov2' or 'clip'");
+      expect((error as UnsupportedModelError).lookedFor).toContain("'vit', 'deit', 'dinov2', 'clip' or 'siglip'");
       expect((error as UnsupportedModelError).found).toContain('resnet');
       const warn = vi.fn();
       const jmp = await enableJMP(classifier, { strategy: 'prune', onUnsupported: 'passthrough', warn });
@@ -110,7 +110,7 @@ describe('errors and fallbacks', () => {
   it.each([
     ['swin', 'windows'],
     ['beit', 'relative position bias'],
-    ['siglip', 'not supported yet'],
+    ['data2vec-vision', 'relative position bias'],
   ])('model_type %s: typed error saying why', async (type, why) => {
     const config = (classifier.model as unknown as { config: Record<string, unknown> }).config;
     const own = config.model_type;

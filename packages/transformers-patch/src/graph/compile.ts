@@ -119,7 +119,8 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   // restoring the token grid of a per-token output: for each original patch token, the patch row
   // of the current tokens its state comes from [B, M0 original] int64
   let restoreAt: string | undefined;
-  let logBias: string | undefined; // [B, 1, 1, N] in T
+  let logBias: string | undefined; // [B, 1, 1, N] in T ([B·H, 1, N] for CLIP)
+  let poolingBias: string | undefined; // [B·H, 1, N]: SigLIP's pooling head
 
   const emitReduction = (k: number, block: GraphLayout['blocks'][number]): string => {
     const X = block.attentionResidual;
@@ -177,9 +178,11 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       sizes = op('Concat', [slice(s, 0, P, 1), r.S!, ...tailSizes], [attr.i('axis', 1)]);
     }
     if (o.proportionalAttention) {
-      logBias = toT(unsqueeze(op('Log', [sizes]), [1, 2])); // [B, 1, 1, N]
-      // CLIP's scores are [B·H, N, N]: the bias repeated per head, [B·H, 1, N]
-      if (layout.attention === 'clip') logBias = op('Reshape', [g.squeeze(op('Expand', [logBias, b.int64([1, o.heads, 1, 1])]), [2]), b.int64([-1, 1, 0])]);
+      const bias4 = toT(unsqueeze(op('Log', [sizes]), [1, 2])); // [B, 1, 1, N]
+      // scores with the heads folded into the batch (CLIP's blocks, SigLIP's pooling head): the bias repeated per head, [B·H, 1, N]
+      const folded = layout.attention === 'clip' || layout.poolingSoftmax ? op('Reshape', [g.squeeze(op('Expand', [bias4, b.int64([1, o.heads, 1, 1])]), [2]), b.int64([-1, 1, 0])]) : undefined;
+      logBias = layout.attention === 'clip' ? folded! : bias4;
+      poolingBias = folded;
     }
     return Xout;
   };
@@ -189,9 +192,10 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const softmaxes = new Set(layout.blocks.map((bl) => bl.softmax));
   for (const node of graph.node) {
     const input = node.input.map((t) => renamed.get(t) ?? t);
-    if (logBias && node.opType === 'Softmax' && softmaxes.has(node.name ?? '')) {
+    const bias = node.opType !== 'Softmax' ? undefined : softmaxes.has(node.name ?? '') ? logBias : node.name === layout.poolingSoftmax ? poolingBias : undefined;
+    if (bias) {
       const biased = b.name('jmp/biased_scores');
-      out.push(b.node('Add', [input[0]!, logBias], biased), { ...node, input: [biased] });
+      out.push(b.node('Add', [input[0]!, bias], biased), { ...node, input: [biased] });
     } else out.push(input.some((t, i) => t !== node.input[i]) ? { ...node, input } : node);
     for (const t of node.output) {
       const k = reductionAt.get(t);

@@ -20,7 +20,7 @@ export interface BlockTensors {
 }
 
 /** The backbones this package finds, by the module scope of their Optimum exports. */
-export type Architecture = 'vit' | 'deit' | 'dinov2' | 'clip';
+export type Architecture = 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
 
 /**
  * Where each backbone's tensors are in an Optimum export: the module scope, each block's scope, its
@@ -81,6 +81,19 @@ const FAMILIES: Record<Architecture, Family> = {
     width: { name: 'vision_model.embeddings.position_embedding.weight', tokens: 0, hidden: 1 },
     headScope: '/vision_model/post_layernorm/',
   },
+  // SigLIP's vision tower: CLIP's names, no class token, no pre-LayerNorm, 4-D eager attention
+  // scaled after q·kᵀ, and a pooling head attending over every token
+  siglip: {
+    scope: '/vision_model',
+    block: (i) => `/vision_model/encoder/layers.${i}`,
+    softmax: 'self_attn/Softmax',
+    keys: 'self_attn/k_proj/Add_output_0',
+    residual: 'Add',
+    output: 'Add_1',
+    firstInput: '/vision_model/embeddings/Add_output_0',
+    width: { name: 'vision_model.embeddings.position_embedding.weight', tokens: 0, hidden: 1 },
+    headScope: '/vision_model/post_layernorm/',
+  },
 };
 
 /** What this package knows about a ViT / DeiT / DINOv2 image-classification graph. */
@@ -127,6 +140,12 @@ export interface GraphLayout {
    */
   perTokenOutput: string | null;
   /**
+   * SigLIP's pooling head: the Softmax of its probe's attention over every token, `[B·H, 1, N]`
+   * (heads folded into the batch, as torch exports nn.MultiheadAttention). With merged tokens it
+   * gets the log-size bias too (proportional attention). Null when the head has none.
+   */
+  poolingSoftmax: string | null;
+  /**
    * Dynamically quantized (q8: DynamicQuantizeLinear): each MatMul's input scale comes from the
    * values it is given, so running a block on fewer tokens changes the rounding of the others.
    */
@@ -167,7 +186,8 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     if (!m || n.opType !== 'Softmax') continue;
     // a bare backbone (no scope prefix): DINOv2's Dinov2Model, whose blocks end in `Add_1`
     const bare = m[5] !== undefined;
-    const found: Architecture = m[1] ? (m[1] as Architecture) : bare ? 'dinov2' : 'clip';
+    // /vision_model: CLIP (a pre-LayerNorm before the blocks) or SigLIP (none)
+    const found: Architecture = m[1] ? (m[1] as Architecture) : bare ? 'dinov2' : index.byName.has('/vision_model/pre_layrnorm/Add_1') ? 'clip' : 'siglip';
     if ((root && root !== found) || (root && bareBackbone !== bare)) {
       throw new UnsupportedModelError({ lookedFor: 'one backbone scope (/vit, /deit, /dinov2 or /vision_model)', found: `both ${FAMILIES[root].scope || 'no scope'} and ${bare ? 'no scope' : FAMILIES[found].scope}` });
     }
@@ -213,7 +233,10 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
       problems.push(`MLP residual '${scope}/${family.output}' adding the attention residual`);
     }
     if (!index.producer.has(keys)) problems.push(`key projection output '${keys}'`);
-    const probsConsumer = nodes.find((n) => n.opType === 'MatMul' && n.input[0] === softmax.output[0]);
+    // the probabilities (through no-op Casts, as SigLIP's export has them) times the values
+    let probsOut = softmax.output[0]!;
+    for (let cast = nodes.find((n) => n.opType === 'Cast' && n.input[0] === probsOut); cast; cast = nodes.find((n) => n.opType === 'Cast' && n.input[0] === probsOut)) probsOut = cast.output[0]!;
+    const probsConsumer = nodes.find((n) => n.opType === 'MatMul' && n.input[0] === probsOut);
     if (!probsConsumer) problems.push(`a MatMul of the attention probabilities with the values in ${scope}`);
     const form = attentionForm(softmax, nodes, index, root === 'clip');
     if (!form) {
@@ -238,16 +261,18 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     });
   }
 
-  // Protected tokens: the embeddings concatenate CLS (+ distillation) with the patch tokens.
+  // Protected tokens: the embeddings concatenate CLS (+ distillation) with the patch tokens (SigLIP: none).
   const embAdd = nodes[index.byName.get(`${family.scope}/embeddings/Add`) ?? -1];
   const concat = embAdd && embAdd.input.map((t) => nodes[index.producer.get(t) ?? -1]).find((n) => n?.opType === 'Concat');
-  if (!concat || concat.input.length < 2 || concat.input.length > 3) {
+  if (root === 'siglip' && embAdd && !concat) {
+    // no class token: patches + positions
+  } else if (!concat || concat.input.length < 2 || concat.input.length > 3) {
     throw new UnsupportedModelError({
       lookedFor: `'${family.scope}/embeddings/Add' adding position embeddings to a Concat of CLS (, distillation) and patch tokens`,
       found: concat ? `a Concat of ${concat.input.length} inputs` : 'no such Concat',
     });
   }
-  const protectedTokens = concat.input.length - 1;
+  const protectedTokens = concat ? concat.input.length - 1 : 0;
 
   const inputs = graph.input.filter((v) => !index.initializers.has(v.name)).map((v) => v.name);
   const inputName = inputs[0];
@@ -255,10 +280,10 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   // features per token (image-feature-extraction reads them): the compiled graph gives the full
   // token grid back there (each token's state from the token it ended in); nothing else may read fewer rows
   const perTokenOutput = outputs.includes('last_hidden_state') ? 'last_hidden_state' : null;
-  if (root === 'clip') {
-    // CLIP's zero-shot model: the text inputs beside pixel_values, its four outputs (the text tower is left as it is)
+  if (root === 'clip' || root === 'siglip') {
+    // CLIP's and SigLIP's zero-shot models: the text inputs beside pixel_values, their four outputs (the text tower is left as it is)
     if (!inputs.includes('pixel_values')) {
-      throw new UnsupportedModelError({ lookedFor: "CLIP's input 'pixel_values'", found: `inputs [${inputs.join(', ')}]` });
+      throw new UnsupportedModelError({ lookedFor: "the input 'pixel_values'", found: `inputs [${inputs.join(', ')}]` });
     }
   } else if (inputName !== 'pixel_values' || inputs.length !== 1 || (graph.output.length !== 1 && !perTokenOutput)) {
     throw new UnsupportedModelError({
@@ -285,7 +310,7 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   }
   if (forms.size > 1) throw new UnsupportedModelError({ lookedFor: 'one form of attention in every block', found: 'eager and SDPA attention mixed' });
   const headReadsProtectedOnly = readsOnlyFirstTokens(model, index, blocks[depth - 1]!.output, family.headScope, protectedTokens);
-  return { root, blocks, protectedTokens, floatType, hidden, tokens, opset, attention: [...forms][0]!, inputName: 'pixel_values', outputName: graph.output[0]!.name, headReadsProtectedOnly, patchMean: findPatchMean(model, index, family.headScope, protectedTokens), perTokenOutput, dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
+  return { root, blocks, protectedTokens, floatType, hidden, tokens, opset, attention: [...forms][0]!, inputName: 'pixel_values', outputName: graph.output[0]!.name, headReadsProtectedOnly, patchMean: findPatchMean(model, index, family.headScope, protectedTokens), perTokenOutput, poolingSoftmax: root === 'siglip' ? poolingSoftmax(nodes) : null, dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
 }
 
 /**
@@ -356,6 +381,15 @@ function findPatchMean(model: ModelProto, index: GraphIndex, scope: string, P: n
     return { node: mean.name ?? '', input: mean.input[0]!, keepdims };
   }
   return null;
+}
+
+/** SigLIP's pooling-head attention Softmax (`/vision_model/head/…/Softmax`): exactly one, or an error. */
+function poolingSoftmax(nodes: readonly NodeProto[]): string {
+  const found = nodes.filter((n) => n.opType === 'Softmax' && (n.name ?? '').startsWith('/vision_model/head/'));
+  if (found.length !== 1) {
+    throw new UnsupportedModelError({ lookedFor: "SigLIP's pooling head: one attention Softmax under '/vision_model/head/'", found: `${found.length}` });
+  }
+  return found[0]!.name ?? '';
 }
 
 /** The values of an int64 / int32 constant (initializer or Constant node), or null. */

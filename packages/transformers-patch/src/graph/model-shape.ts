@@ -16,7 +16,7 @@ function configNumber(config: Record<string, unknown>, key: string, hint?: strin
  */
 export function shapeFromConfig(full: Record<string, unknown>, layout: GraphLayout, hint?: string): { shape: ModelShape; heads: number } {
   // CLIP: the vision tower's sizes are in vision_config; its head is the projection
-  const config = layout.root === 'clip' && full.vision_config && typeof full.vision_config === 'object' ? { ...(full.vision_config as Record<string, unknown>), model_type: full.model_type } : full;
+  const config = (layout.root === 'clip' || layout.root === 'siglip') && full.vision_config && typeof full.vision_config === 'object' ? { ...(full.vision_config as Record<string, unknown>), model_type: full.model_type } : full;
   const patchSize = configNumber(config, 'patch_size', hint);
   const imageSize = configNumber(config, 'image_size', hint);
   const hidden = configNumber(config, 'hidden_size', hint);
@@ -41,7 +41,8 @@ export function shapeFromConfig(full: Record<string, unknown>, layout: GraphLayo
       intermediate: typeof config.intermediate_size === 'number' || typeof config.mlp_ratio !== 'number' ? configNumber(config, 'intermediate_size', hint) : Math.round(configNumber(config, 'mlp_ratio', hint) * hidden),
       channels: typeof config.num_channels === 'number' ? config.num_channels : 3,
       patchSize,
-      classes: layout.root === 'clip' ? configNumber(full, 'projection_dim', hint) : Object.keys((config.id2label as object | undefined) ?? {}).length,
+      // CLIP: the projection; SigLIP: its pooled width (no projection)
+      classes: layout.root === 'clip' ? configNumber(full, 'projection_dim', hint) : layout.root === 'siglip' ? hidden : Object.keys((config.id2label as object | undefined) ?? {}).length,
       // classifier inputs of width C: CLS (+ distillation), or DINOv2's CLS and patch mean
       heads: layout.patchMean ? layout.protectedTokens + 1 : layout.protectedTokens,
       protectedTokens: layout.protectedTokens,

@@ -184,10 +184,13 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   /**
    * Importance: the protected rows of the attention probabilities averaged over heads and rows,
    * [B, N]. CLIP's probabilities are [B·H, N, N] (heads folded into the batch): its rows [B·H, P, N]
-   * are read as [B, H·P, N].
+   * are read as [B, H·P, N]. Without a protected token (SigLIP), the attention each token receives,
+   * averaged over heads and every query row (`importanceFromReceived` of @jmpjs/core).
    */
   const importanceRows = (block: GraphLayout['blocks'][number]): string =>
-    layout.attention === 'clip'
+    P === 0
+      ? reduce('ReduceMean', toFloat(block.probs), [1, 2], 0) // no class token (SigLIP): the attention each token receives
+      : layout.attention === 'clip'
       ? reduce('ReduceMean', toFloat(op('Reshape', [slice(block.probs, 0, P, 1), b.int64([-1, heads * P, 0])])), [1], 0)
       : reduce('ReduceMean', toFloat(slice(block.probs, 0, P, 2)), [1, 2], 0);
   const criticalByAttention = (block: GraphLayout['blocks'][number], M0: string, keep: number) => {

@@ -30,7 +30,7 @@ export interface ImageClassificationPipelineLike {
 /** The model as this package sees it, for `jmp.info`. */
 export interface JMPModelInfo {
   /** `vit`, `deit` or `dinov2`. */
-  architecture: 'vit' | 'deit' | 'dinov2' | 'clip';
+  architecture: 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
   depth: number;
   protectedTokens: number;
   /** 1-based blocks that reduce. */
