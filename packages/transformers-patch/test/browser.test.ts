@@ -139,31 +139,14 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     });
   }, 300_000);
 
-  // CLIP zero-shot (the combined model, text inputs beside the pixels): image_embeds against the reference
-  it('tiny-clip zero-shot on wasm: every reference case at batch 4 = PyTorch reference (image_embeds)', async () => {
-    const { ref, pixels } = jmpReference('tiny-clip');
-    const cases = ref.cases.filter((c) => c.batch === 4);
-    const side = ref.inputs.height;
-    const data = Array.from(pixels.subarray(0, 4 * 3 * side * side));
-    const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-      model: 'tiny-clip', device: 'wasm' as const, dtype: 'fp32', pixels: data, dims: [4, 3, side, side], cases: cases.map(compiled), labels: ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'],
-    });
-    cases.forEach((c, i) => {
-      const r = results[i]!;
-      expect(r.runner, c.name).toBe('compiled');
-      expect(r.tokens, c.name).toEqual(c.tokens);
-      expect(r.decisions, c.name).toEqual(c.decisions);
-      expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
-    });
-  }, 300_000);
-
-  // SigLIP zero-shot (no class token; the pooling head gets the size bias): image_embeds against the reference
-  it('tiny-siglip zero-shot on wasm: every reference case at batch 4 = PyTorch reference (image_embeds)', async () => {
-    const { ref, pixels } = jmpReference('tiny-siglip');
+  // CLIP and SigLIP zero-shot (the combined models, text inputs beside the pixels; SigLIP has no
+  // class token and its pooling head gets the size bias): image_embeds against the reference
+  it.each(['tiny-clip', 'tiny-siglip'])('%s zero-shot on wasm: every reference case at batch 4 = PyTorch reference (image_embeds)', async (model) => {
+    const { ref, pixels } = jmpReference(model);
     const cases = ref.cases.filter((c) => c.batch === 4);
     const side = ref.inputs.height;
     const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-      model: 'tiny-siglip', device: 'wasm' as const, dtype: 'fp32', pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)), dims: [4, 3, side, side], cases: cases.map(compiled), labels: ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'],
+      model, device: 'wasm' as const, dtype: 'fp32', pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)), dims: [4, 3, side, side], cases: cases.map(compiled), labels: ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'],
     });
     cases.forEach((c, i) => {
       const r = results[i]!;

@@ -2,7 +2,7 @@ import { RawImage, Tensor, pipeline } from '@huggingface/transformers';
 import { modelPath, xorshift32Bytes } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnsupportedModelError, enableJMP } from '../src/index.js';
-import { jmpReference, maxAbsDiff, type Dtype } from './helpers.js';
+import { jmpReference, maxAbsDiff, zeroShotOutputs, type Dtype, type ZeroShot } from './helpers.js';
 
 /**
  * CLIP zero-shot classification (tiny-clip: a random CLIP, vision tower 28×28 / patch 4, 4 blocks,
@@ -10,22 +10,10 @@ import { jmpReference, maxAbsDiff, type Dtype } from './helpers.js';
  * model the zero-shot pipeline runs (`onnx/model*.onnx`: input_ids, attention_mask, pixel_values →
  * logits_per_image, logits_per_text, text_embeds, image_embeds).
  */
-type ZeroShot = ((images: unknown, labels: string[]) => Promise<{ label: string; score: number }[] | { label: string; score: number }[][]>) & {
-  model: ((inputs: Record<string, unknown>) => Promise<Record<string, Tensor>>) & { config: Record<string, unknown> };
-  tokenizer: (texts: string[], options: Record<string, unknown>) => Record<string, Tensor>;
-  dispose(): Promise<void>;
-};
 const LABELS = ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'];
 
 async function loadZeroShot(dtype: Dtype = 'fp32'): Promise<ZeroShot> {
   return (await pipeline('zero-shot-image-classification', modelPath('tiny-clip'), { dtype })) as unknown as ZeroShot;
-}
-
-/** The model's four outputs for pixel_values and the labels' text inputs, as plain arrays. */
-async function outputs(pipe: ZeroShot, pixels: Tensor): Promise<Record<string, Float32Array>> {
-  const text = pipe.tokenizer(LABELS, { padding: 'max_length', truncation: true });
-  const out = await pipe.model({ ...text, pixel_values: pixels });
-  return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
 }
 
 const { ref, pixels: refPixels } = jmpReference('tiny-clip');
@@ -44,29 +32,29 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip zero-shot, %s', (dtype
 
   it('keep = 1: every output is the plain pipeline’s', async () => {
     const input = crops(4);
-    const plain = await outputs(pipe, input);
+    const plain = await zeroShotOutputs(pipe, LABELS, input);
     const jmp = await enableJMP(pipe as never, { strategy: 'prune', keep: 1 });
     try {
       expect(jmp.info!.architecture).toBe('clip');
       expect(jmp.info!.attention).toBe('clip');
-      const out = await outputs(pipe, input);
+      const out = await zeroShotOutputs(pipe, LABELS, input);
       expect(Object.keys(out).sort()).toEqual(Object.keys(plain).sort());
       for (const name of Object.keys(plain)) expect(maxAbsDiff(out[name]!, plain[name]!), name).toBeLessThanOrEqual(TOLERANCE[dtype]);
     } finally {
       await jmp.dispose();
     }
-    const after = await outputs(pipe, input);
+    const after = await zeroShotOutputs(pipe, LABELS, input);
     for (const name of Object.keys(plain)) expect(maxAbsDiff(after[name]!, plain[name]!), name).toBe(0);
   });
 
   it('the default JMP: the vision tower reduced, the text tower untouched, the same output format', async () => {
     const input = crops(4);
-    const plain = await outputs(pipe, input);
+    const plain = await zeroShotOutputs(pipe, LABELS, input);
     const image = new RawImage(Uint8ClampedArray.from(xorshift32Bytes(3, 40 * 30 * 3)), 40, 30, 3);
     const plainResult = await pipe(image, LABELS);
     const jmp = await enableJMP(pipe as never);
     try {
-      const out = await outputs(pipe, input);
+      const out = await zeroShotOutputs(pipe, LABELS, input);
       // the text side is the same computation: text_embeds and (for fp32) bit for bit
       expect(maxAbsDiff(out.text_embeds!, plain.text_embeds!)).toBeLessThanOrEqual(dtype === 'fp32' ? 0 : TOLERANCE[dtype]);
       // the image side changed
@@ -98,7 +86,7 @@ describe('tiny-clip: image_embeds = the independent PyTorch reference (jmp_refer
   it.each(ref.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const jmp = await enableJMP(pipe as never, { ...c.options, runner: 'compiled' });
     try {
-      const out = await outputs(pipe, crops(c.batch));
+      const out = await zeroShotOutputs(pipe, LABELS, crops(c.batch));
       const call = jmp.stats().lastCall!;
       expect(call.blocks.map((b) => b.tokensIn)).toEqual(c.tokens);
       expect(call.images.map((image) => image.map((r) => r.decision))).toEqual(c.decisions);

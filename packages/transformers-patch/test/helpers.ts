@@ -66,3 +66,17 @@ export function jmpReference(name: string): { ref: JmpReference; pixels: Float32
   const { seed, batch, height, width, channels, mean, std } = ref.inputs;
   return { ref, pixels: pixelValuesFromU8(xorshift32Bytes(seed, batch * height * width * channels), { batch, height, width, channels, mean, std }) };
 }
+
+/** A zero-shot pipeline (CLIP, SigLIP) as the tests call it. */
+export type ZeroShot = ((images: unknown, labels: string[]) => Promise<unknown>) & {
+  model: ((inputs: Record<string, unknown>) => Promise<Record<string, Tensor>>) & { config: Record<string, unknown> };
+  tokenizer: (texts: string[], options: Record<string, unknown>) => Record<string, Tensor>;
+  dispose(): Promise<void>;
+};
+
+/** A zero-shot model's four outputs for pixel_values and the labels' text inputs, as plain arrays. */
+export async function zeroShotOutputs(pipe: ZeroShot, labels: string[], pixels: Tensor): Promise<Record<string, Float32Array>> {
+  const text = pipe.tokenizer(labels, { padding: 'max_length', truncation: true });
+  const out = await pipe.model({ ...text, pixel_values: pixels });
+  return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
+}

@@ -3,7 +3,7 @@ import { RawImage, Tensor, pipeline } from '@huggingface/transformers';
 import { modelPath, xorshift32Bytes } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnsupportedModelError, enableJMP } from '../src/index.js';
-import { jmpReference, maxAbsDiff, type Dtype } from './helpers.js';
+import { jmpReference, maxAbsDiff, zeroShotOutputs, type Dtype, type ZeroShot } from './helpers.js';
 
 /**
  * SigLIP (tiny-siglip: random weights, vision 28×28 / patch 4, 49 tokens and no class token, 4
@@ -16,20 +16,10 @@ import { jmpReference, maxAbsDiff, type Dtype } from './helpers.js';
 const dir = path.join(path.dirname(modelPath('tiny-clip')), 'tiny-siglip');
 const LABELS = ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'];
 const TOLERANCE: Record<Dtype, number> = { fp32: 1e-5, fp16: 5e-3, q8: 1e-3 };
-type ZeroShot = ((images: unknown, labels: string[]) => Promise<unknown>) & {
-  model: (inputs: Record<string, unknown>) => Promise<Record<string, Tensor>>;
-  tokenizer: (texts: string[], options: Record<string, unknown>) => Record<string, Tensor>;
-  dispose(): Promise<void>;
-};
 
 function crops(batch: number, seed = 5): Tensor {
   const u8 = xorshift32Bytes(seed, batch * 3 * 28 * 28);
   return new Tensor('float32', Float32Array.from(u8, (v) => (v / 255 - 0.5) / 0.5), [batch, 3, 28, 28]);
-}
-async function outputs(pipe: ZeroShot, pixels: Tensor): Promise<Record<string, Float32Array>> {
-  const text = pipe.tokenizer(LABELS, { padding: 'max_length', truncation: true });
-  const out = await pipe.model({ ...text, pixel_values: pixels });
-  return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
 }
 
 describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-siglip zero-shot, %s', (dtype) => {
@@ -43,20 +33,20 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-siglip zero-shot, %s', (dty
 
   it('keep = 1: every output is the plain pipeline’s; the default JMP reduces the vision tower only', async () => {
     const input = crops(4);
-    const plain = await outputs(pipe, input);
+    const plain = await zeroShotOutputs(pipe, LABELS, input);
     const one = await enableJMP(pipe as never, { strategy: 'prune', keep: 1 });
     try {
       expect(one.info!.architecture).toBe('siglip');
       expect(one.info!.protectedTokens).toBe(0);
       expect(one.info!.headOnly).toBe(false); // the pooling head attends over every token
-      const out = await outputs(pipe, input);
+      const out = await zeroShotOutputs(pipe, LABELS, input);
       for (const name of Object.keys(plain)) expect(maxAbsDiff(out[name]!, plain[name]!), name).toBeLessThanOrEqual(TOLERANCE[dtype]);
     } finally {
       await one.dispose();
     }
     const jmp = await enableJMP(pipe as never);
     try {
-      const out = await outputs(pipe, input);
+      const out = await zeroShotOutputs(pipe, LABELS, input);
       expect(maxAbsDiff(out.text_embeds!, plain.text_embeds!)).toBeLessThanOrEqual(dtype === 'fp32' ? 0 : TOLERANCE[dtype]);
       expect(maxAbsDiff(out.image_embeds!, plain.image_embeds!)).toBeGreaterThan(0);
       expect(jmp.stats().lastCall!.blocks.at(-1)!.tokensOut).toBeLessThan(49);
@@ -121,7 +111,7 @@ describe('tiny-siglip: image_embeds = the independent PyTorch reference (jmp_ref
     const jmp = await enableJMP(pipe as never, { ...c.options, runner: 'compiled' });
     try {
       const input = new Tensor('float32', pixels.slice(0, c.batch * 3 * height * width), [c.batch, 3, height, width]);
-      const out = await outputs(pipe, input);
+      const out = await zeroShotOutputs(pipe, LABELS, input);
       const call = jmp.stats().lastCall!;
       expect(call.blocks.map((b) => b.tokensIn)).toEqual(c.tokens);
       expect(call.images.map((image) => image.map((r) => r.decision))).toEqual(c.decisions);
