@@ -325,6 +325,50 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       if (readbacksChecked) expect([...r!.readbacks].sort((a, b) => a - b)).toEqual([...Array<number>(c.options.blocks!.length * 2).fill(4 * 4), logitsBytes]);
     }, 600_000);
 
+    // the newer model types on WebGPU: DINOv2's weighted patch mean, CLIP's folded heads, SigLIP's P = 0 and pooling-head bias
+    it.each([
+      ['tiny-dinov2', undefined],
+      ['tiny-clip', ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot']],
+      ['tiny-siglip', ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot']],
+    ] as const)('%s: the reference cases (adaptive-token, ToMe, EViT) on WebGPU = PyTorch reference (1e-3)', async (model, labels) => {
+      const { ref, pixels } = jmpReference(model);
+      const pick = (method: string, strategy?: string) => ref.cases.find((c) => c.batch === 4 && c.options.method === method && (strategy === undefined || c.options.strategy === strategy))!;
+      const cases = [pick('jmp', 'adaptive-token'), pick('tome'), pick('evit')];
+      const side = ref.inputs.height;
+      const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
+        model, device: 'webgpu' as const, dtype: 'fp32', pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)), dims: [4, 3, side, side], cases: cases.map(compiled), ...(labels ? { labels: [...labels] } : {}),
+      });
+      cases.forEach((c, i) => {
+        const r = results[i]!;
+        expect(r.runner, c.name).toBe('compiled');
+        expect(r.tokens, c.name).toEqual(c.tokens);
+        expect(r.decisions, c.name).toEqual(c.decisions);
+        expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(1e-3);
+      });
+    }, 600_000);
+
+    it('tiny-clip image-feature-extraction on WebGPU: the full token grid = Node (1e-3)', async () => {
+      const { ref, pixels } = jmpReference('tiny-clip');
+      const side = ref.inputs.height;
+      const cases: CaseInput[] = [{ name: 'default', options: {} }, { name: 'tome r6', options: { method: 'tome', r: 6 } }];
+      const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
+        model: 'tiny-clip', device: 'webgpu' as const, dtype: 'fp32', pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)), dims: [4, 3, side, side], cases, features: true,
+      });
+      const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as unknown as { model: (i: unknown) => Promise<Record<string, Tensor>>; dispose(): Promise<void> };
+      try {
+        const input = new Tensor('float32', pixels.slice(0, 4 * 3 * side * side), [4, 3, side, side]);
+        for (const [i, c] of cases.entries()) {
+          const jmp = await enableJMP(pipe as never, c.options!);
+          const node = Float32Array.from((await pipe.model({ pixel_values: input })).last_hidden_state!.data as Float32Array);
+          await jmp.dispose();
+          expect(results[i]!.logits.length, c.name).toBe(4 * 50 * 64);
+          expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node), c.name).toBeLessThanOrEqual(1e-3);
+        }
+      } finally {
+        await pipe.dispose();
+      }
+    }, 600_000);
+
     it('fp16: JMP = Node fp16 (same token counts, logits within 1e-2), where the adapter has shader-f16', async (ctx) => {
       // SwiftShader has no shader-f16 (transformers.js refuses fp16 on such a device): this runs on real GPUs
       if (!(await page.evaluate(() => (globalThis as unknown as PageApi).jmpTest.hasShaderF16()))) ctx.skip();
