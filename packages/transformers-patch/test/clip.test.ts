@@ -170,3 +170,31 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip image-feature-extracti
     }
   });
 });
+
+describe('tiny-clip: image embeddings without a pipeline (CLIPVisionModelWithProjection)', () => {
+  it('enableJMP({ model }) reduces its vision tower: image_embeds [B, 32], last_hidden_state the full grid; keep 1 = plain', async () => {
+    const { CLIPVisionModelWithProjection } = (await import('@huggingface/transformers')) as unknown as {
+      CLIPVisionModelWithProjection: { from_pretrained(p: string, o: Record<string, unknown>): Promise<((i: unknown) => Promise<Record<string, Tensor>>) & { dispose(): Promise<void> }> };
+    };
+    const vision = await CLIPVisionModelWithProjection.from_pretrained(modelPath('tiny-clip'), { dtype: 'fp32' });
+    try {
+      const input = { pixel_values: crops(3) };
+      const plain = await vision(input);
+      const one = await enableJMP({ model: vision } as never, { strategy: 'prune', keep: 1 });
+      expect(maxAbsDiff((await vision(input)).image_embeds!.data as Float32Array, plain.image_embeds!.data as Float32Array)).toBe(0);
+      await one.dispose();
+      const jmp = await enableJMP({ model: vision } as never);
+      try {
+        const out = await vision(input);
+        expect(out.image_embeds!.dims).toEqual([3, 32]);
+        expect(out.last_hidden_state!.dims).toEqual([3, 50, 64]);
+        expect(maxAbsDiff(out.image_embeds!.data as Float32Array, plain.image_embeds!.data as Float32Array)).toBeGreaterThan(0);
+        expect(jmp.stats().lastCall!.blocks.at(-1)!.tokensOut).toBeLessThan(50);
+      } finally {
+        await jmp.dispose();
+      }
+    } finally {
+      await vision.dispose();
+    }
+  });
+});
