@@ -117,7 +117,8 @@ function planConfig(pipe: unknown, config: Record<string, unknown>): Record<stri
 
 /**
  * Turns JMP (or ToMe / EViT, for comparisons) on in an existing transformers.js
- * image-classification pipeline of a ViT or DeiT model. Pre- and post-processing and the output
+ * pipeline: image-classification (ViT, DeiT, DINOv2), zero-shot-image-classification (CLIP, SigLIP)
+ * or image-feature-extraction (CLIP, SigLIP, DINOv2). Pre- and post-processing and the output
  * format stay as they are; inside the model, the token count shrinks at the scheduled blocks.
  *
  * Bad options throw a `JmpArgumentError` before any work; an unrecognised model throws an
