@@ -11,10 +11,7 @@ import { checkFinite, checkTensor, type Tensor } from './tensor.js';
  * @returns `[B, N]` (entries `j < P` are filled too but never used).
  */
 export function importanceFromAttention(attention: Tensor, protectedTokens: number): Float32Array {
-  const [B, H, N, N2] = checkTensor('attention', attention, ['B', 'H', 'N', 'N']) as [number, number, number, number];
-  if (N2 !== N) {
-    throw new JmpArgumentError({ argument: 'attention.dims', expected: 'a square attention [B, H, N, N]', found: attention.dims });
-  }
+  const [B, H, N] = squareAttention(attention);
   checkProtected(protectedTokens, N);
   if (protectedTokens === 0) {
     throw new JmpArgumentError({
@@ -53,10 +50,7 @@ export function importanceFromAttention(attention: Tensor, protectedTokens: numb
  * @returns `[B, N]`.
  */
 export function importanceFromReceived(attention: Tensor): Float32Array {
-  const [B, H, N, N2] = checkTensor('attention', attention, ['B', 'H', 'N', 'N']) as [number, number, number, number];
-  if (N2 !== N) {
-    throw new JmpArgumentError({ argument: 'attention.dims', expected: 'a square attention [B, H, N, N]', found: attention.dims });
-  }
+  const [B, H, N] = squareAttention(attention);
   const out = new Float32Array(B * N);
   const a = attention.data;
   const scale = 1 / (H * N);
@@ -96,6 +90,15 @@ export function importanceFromRows(rows: Tensor): Float32Array {
   for (let i = 0; i < out.length; i++) out[i]! *= scale;
   checkFinite('rows', out);
   return out;
+}
+
+/** `[B, H, N]` of an attention `[B, H, N, N]`; anything else is a `JmpArgumentError`. */
+function squareAttention(attention: Tensor): [number, number, number] {
+  const [B, H, N, N2] = checkTensor('attention', attention, ['B', 'H', 'N', 'N']) as [number, number, number, number];
+  if (N2 !== N) {
+    throw new JmpArgumentError({ argument: 'attention.dims', expected: 'a square attention [B, H, N, N]', found: attention.dims });
+  }
+  return [B, H, N];
 }
 
 export function checkProtected(protectedTokens: number, tokens: number, argument = 'protectedTokens'): void {

@@ -119,26 +119,12 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
           headOnly,
         })
       : undefined;
-  if (!compiled && layout.perTokenOutput) {
+  const refusal = compiled ? null : segmentsRefusal(layout);
+  if (refusal) {
     throw new UnsupportedModelError({
-      lookedFor: "a model without per-token outputs for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)",
-      found: `a per-token output (${layout.perTokenOutput}): the compiled runner gives its full token grid back, the segments runner does not`,
-      hint: "Use the compiled runner (the default: runner 'auto' with metric 'keys', no importanceWeight or sizeWeight); JMP never returns fewer tokens than the model's grid.",
-    });
-  }
-  if (!compiled && (layout.root === 'clip' || layout.root === 'siglip')) {
-    throw new UnsupportedModelError({
-      lookedFor: "a pixel_values → logits model for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)",
-      found: `${layout.root === 'clip' ? "CLIP's" : "SigLIP's"} zero-shot model (text inputs beside pixel_values, four outputs): the compiled runner runs it, the segments runner does not`,
-      hint: "Use the compiled runner (the default: runner 'auto' with metric 'keys', no importanceWeight or sizeWeight).",
-    });
-  }
-  if (!compiled && layout.patchMean) {
-    // the last segment would need the sizes to weight the head's mean over the patch tokens
-    throw new UnsupportedModelError({
-      lookedFor: "a head that reads the class token only, for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)",
-      found: `a head that averages the patch tokens (${layout.root}): the compiled runner weights that mean by the merged tokens' sizes, the segments runner does not`,
-      hint: "Use the compiled runner (the default: runner 'auto' with metric 'keys', no importanceWeight or sizeWeight).",
+      lookedFor: `${refusal.lookedFor} for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)`,
+      found: refusal.found,
+      hint: `Use the compiled runner (the default: runner 'auto' with metric 'keys', no importanceWeight or sizeWeight)${refusal.more ?? ''}.`,
     });
   }
   if (o.runner === 'compiled' && !compiled) {
@@ -159,6 +145,34 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
     segments,
     headOnly,
   };
+}
+
+/**
+ * Why the segments runner cannot run a model (its segments exchange the token states and end in
+ * `logits`), or null: per-token outputs need the token grid given back, CLIP's and SigLIP's
+ * zero-shot models have text inputs and four outputs, DINOv2's head needs the sizes for its mean.
+ */
+function segmentsRefusal(layout: GraphLayout): { lookedFor: string; found: string; more?: string } | null {
+  if (layout.perTokenOutput) {
+    return {
+      lookedFor: 'a model without per-token outputs',
+      found: `a per-token output (${layout.perTokenOutput}): the compiled runner gives its full token grid back, the segments runner does not`,
+      more: "; JMP never returns fewer tokens than the model's grid",
+    };
+  }
+  if (layout.root === 'clip' || layout.root === 'siglip') {
+    return {
+      lookedFor: 'a pixel_values → logits model',
+      found: `${layout.root === 'clip' ? "CLIP's" : "SigLIP's"} zero-shot model (text inputs beside pixel_values, four outputs): the compiled runner runs it, the segments runner does not`,
+    };
+  }
+  if (layout.patchMean) {
+    return {
+      lookedFor: 'a head that reads the class token only',
+      found: `a head that averages the patch tokens (${layout.root}): the compiled runner weights that mean by the merged tokens' sizes, the segments runner does not`,
+    };
+  }
+  return null;
 }
 
 /**

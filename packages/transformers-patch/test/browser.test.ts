@@ -106,12 +106,15 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     ['tiny-deit', 'tiny-deit', [1, 4]],
     ['tiny-vit-op11', 'tiny-vit', [4]],
     ['tiny-deit-op11', 'tiny-deit', [4]],
+    // DINOv2 (28×28 crops; the head's patch mean weighted by the merged tokens' sizes)
+    ['tiny-dinov2', 'tiny-dinov2', [4]],
   ] as const)('%s on wasm', (model, referenceOf, batches) => {
     const { ref, pixels } = jmpReference(referenceOf);
+    const side = ref.inputs.height;
     it.each([...batches])('every reference case at batch %i = PyTorch reference = Node', async (batch) => {
       const cases = ref.cases.filter((c) => c.batch === batch);
-      const results = await runInPage(model, 'wasm', 'fp32', batch, pixels, cases.map(compiled));
-      const node = await nodeResults(model, 'fp32', batch, pixels, cases.map(compiled));
+      const results = await runInPage(model, 'wasm', 'fp32', batch, pixels, cases.map(compiled), side);
+      const node = await nodeResults(model, 'fp32', batch, pixels, cases.map(compiled), side);
       cases.forEach((c, i) => {
         const r = results[i]!;
         expect(r.runner, c.name).toBe('compiled');
@@ -122,22 +125,6 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       });
     }, 300_000);
   });
-
-  // DINOv2 (28×28 crops; the head's patch mean weighted by the merged tokens' sizes)
-  it('tiny-dinov2 on wasm: every reference case at batch 4 = PyTorch reference = Node', async () => {
-    const { ref, pixels } = jmpReference('tiny-dinov2');
-    const cases = ref.cases.filter((c) => c.batch === 4);
-    const results = await runInPage('tiny-dinov2', 'wasm', 'fp32', 4, pixels, cases.map(compiled), ref.inputs.height);
-    const node = await nodeResults('tiny-dinov2', 'fp32', 4, pixels, cases.map(compiled), ref.inputs.height);
-    cases.forEach((c, i) => {
-      const r = results[i]!;
-      expect(r.runner, c.name).toBe('compiled');
-      expect(r.tokens, c.name).toEqual(c.tokens);
-      expect(r.decisions, c.name).toEqual(c.decisions);
-      expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
-      expect(maxAbsDiff(Float32Array.from(r.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
-    });
-  }, 300_000);
 
   // CLIP and SigLIP zero-shot (the combined models, text inputs beside the pixels; SigLIP has no
   // class token and its pooling head gets the size bias): image_embeds against the reference

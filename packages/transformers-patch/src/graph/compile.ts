@@ -7,6 +7,7 @@ import { emitJmp } from './methods/jmp.js';
 import { emitJmpIndexed } from './methods/jmp-indexed.js';
 import { emitTome } from './methods/tome.js';
 import { sliceHeadTokens } from './head-only.js';
+import { producerIndex, renameInputs } from './splice.js';
 import { INT64_MAX, graphOps } from './ops.js';
 import { tauAt } from '../options.js';
 import type { GraphLayout } from './layout.js';
@@ -87,8 +88,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
    * the output, which keeps its rows for the graph's other readers (CLIP's pooled class token).
    */
   const restoreGrid = (list: NodeProto[], output: string, at: string): NodeProto[] => {
-    const i = list.findIndex((n) => n.output.includes(output));
-    if (i < 0) throw new Error(`internal error: no node makes '${output}' (token grid)`);
+    const i = producerIndex(list, output, 'token grid');
     const reducedName = b.name('jmp/reduced_tokens');
     const producer = { ...list[i]!, output: list[i]!.output.map((o) => (o === output ? reducedName : o)) };
     nodes.length = 0;
@@ -96,8 +96,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     const shape = op('Concat', [op('Shape', [at]), op('Slice', [op('Shape', [reducedName]), b.int64([2]), b.int64([3]), b.int64([0])])], [attr.i('axis', 0)]);
     const rows = op('GatherElements', [patches, op('Expand', [unsqueeze(at, [2]), shape])], [attr.i('axis', 1)]); // [B, M0, C]
     nodes.push(b.node('Concat', [slice(reducedName, 0, P, 1), rows], output, [attr.i('axis', 1)]));
-    const rest = list.slice(i + 1).map((n) => (n.input.includes(output) ? { ...n, input: n.input.map((t) => (t === output ? reducedName : t)) } : n));
-    return [...list.slice(0, i), producer, ...nodes, ...rest];
+    return [...list.slice(0, i), producer, ...nodes, ...renameInputs(list.slice(i + 1), output, reducedName)];
   };
   /**
    * The head's mean over the patch tokens (DINOv2), weighted by the tokens' sizes: Σ s_j x_j / Σ s_j,

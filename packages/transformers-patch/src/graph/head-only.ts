@@ -1,5 +1,6 @@
 import type { NodeProto } from '../onnx/proto.js';
 import type { GraphBuilder } from './builder.js';
+import { producerIndex, renameInputs } from './splice.js';
 
 /**
  * The last block's MLP on the protected tokens only: a Slice of the first `P` tokens right after
@@ -8,10 +9,8 @@ import type { GraphBuilder } from './builder.js';
  * tokens (`GraphLayout.headReadsProtectedOnly`): the logits are then the same.
  */
 export function sliceHeadTokens(nodes: readonly NodeProto[], tensor: string, P: number, b: GraphBuilder): NodeProto[] {
-  const at = nodes.findIndex((n) => n.output.includes(tensor));
-  if (at < 0) throw new Error(`internal error: no node makes '${tensor}' (head-only slice)`);
+  const at = producerIndex(nodes, tensor, 'head-only slice');
   const sliced = b.name('jmp/head_tokens');
   const slice = b.slice(tensor, [0], [P], [1], sliced);
-  const rest = nodes.slice(at + 1).map((n) => (n.input.includes(tensor) ? { ...n, input: n.input.map((i) => (i === tensor ? sliced : i)) } : n));
-  return [...nodes.slice(0, at + 1), slice, ...rest];
+  return [...nodes.slice(0, at + 1), slice, ...renameInputs(nodes.slice(at + 1), tensor, sliced)];
 }

@@ -64,36 +64,29 @@ const BARE_DINOV2: Family = {
   width: { name: 'embeddings.cls_token', tokens: null, hidden: 2 },
   headScope: '/layernorm/',
 };
+/**
+ * CLIP's vision tower: its blocks are `layers.{i}` with `self_attn`, the embeddings go through
+ * `pre_layrnorm` first, and the head reads the class token through `post_layernorm`.
+ */
+const CLIP_VISION: Family = {
+  scope: '/vision_model',
+  block: (i) => `/vision_model/encoder/layers.${i}`,
+  softmax: 'self_attn/Softmax',
+  keys: 'self_attn/k_proj/Add_output_0',
+  residual: 'Add',
+  output: 'Add_1',
+  firstInput: '/vision_model/pre_layrnorm/Add_1_output_0',
+  width: { name: 'vision_model.embeddings.position_embedding.weight', tokens: 0, hidden: 1 },
+  headScope: '/vision_model/post_layernorm/',
+};
 const FAMILIES: Record<Architecture, Family> = {
   vit: HF_VIT('vit'),
   deit: HF_VIT('deit'),
   dinov2: { ...HF_VIT('dinov2'), output: 'Add_1', width: { name: 'dinov2.embeddings.cls_token', tokens: null, hidden: 2 } },
-  // CLIP's vision tower: its blocks are `layers.{i}` with `self_attn`, the embeddings go through
-  // `pre_layrnorm` first, and the head reads the class token through `post_layernorm`
-  clip: {
-    scope: '/vision_model',
-    block: (i) => `/vision_model/encoder/layers.${i}`,
-    softmax: 'self_attn/Softmax',
-    keys: 'self_attn/k_proj/Add_output_0',
-    residual: 'Add',
-    output: 'Add_1',
-    firstInput: '/vision_model/pre_layrnorm/Add_1_output_0',
-    width: { name: 'vision_model.embeddings.position_embedding.weight', tokens: 0, hidden: 1 },
-    headScope: '/vision_model/post_layernorm/',
-  },
+  clip: CLIP_VISION,
   // SigLIP's vision tower: CLIP's names, no class token, no pre-LayerNorm, 4-D eager attention
   // scaled after q·kᵀ, and a pooling head attending over every token
-  siglip: {
-    scope: '/vision_model',
-    block: (i) => `/vision_model/encoder/layers.${i}`,
-    softmax: 'self_attn/Softmax',
-    keys: 'self_attn/k_proj/Add_output_0',
-    residual: 'Add',
-    output: 'Add_1',
-    firstInput: '/vision_model/embeddings/Add_output_0',
-    width: { name: 'vision_model.embeddings.position_embedding.weight', tokens: 0, hidden: 1 },
-    headScope: '/vision_model/post_layernorm/',
-  },
+  siglip: { ...CLIP_VISION, firstInput: '/vision_model/embeddings/Add_output_0' },
 };
 
 /** What this package knows about a ViT / DeiT / DINOv2 image-classification graph. */
