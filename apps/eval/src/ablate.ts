@@ -1,5 +1,5 @@
 import { baselineMacs, countMacs, planTokens, type JmpSelect, type ModelShape } from '@jmpjs/core';
-import { inspectJMP, type JMPOptions } from '@jmpjs/transformers-patch';
+import { FEW_PATCHES, inspectJMP, type JMPOptions } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
 import type { Dataset } from './data.js';
 import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA } from './defaults.js';
@@ -14,7 +14,7 @@ interface Helpers {
 }
 
 /** Where reductions happen and how much each removes, as one scalar to match a GMACs budget. */
-type Family = 'three' | 'half' | 'every' | 'linear';
+type Family = 'three' | 'half' | 'every' | 'from2' | 'linear';
 
 /** One lever setting: JMP options without the schedule, plus the schedule family. */
 export interface Variant {
@@ -46,7 +46,9 @@ export function linearKeeps(shape: ModelShape, r: number): number[] {
 function schedule(shape: ModelShape, family: Family, amount: number, headOnly: boolean): { blocks: number[]; keep: number | number[] } | undefined {
   if (family === 'three') return { blocks: SPEC_BLOCKS.filter((b) => b <= shape.depth), keep: amount };
   if (family === 'every') return { blocks: everyBlock(shape.depth), keep: amount };
-  if (family === 'half') return { blocks: jmpBlocks(shape.depth, headOnly), keep: amount };
+  if (family === 'half') return { blocks: jmpBlocks({ depth: shape.depth, patches: Infinity }, headOnly), keep: amount };
+  // every block from the second (the last too unless head-only)
+  if (family === 'from2') return { blocks: jmpBlocks({ depth: shape.depth, patches: 0 }, headOnly), keep: amount };
   // head-only: no reduction at the last block (its MLP runs on the protected tokens anyway)
   const blocks = everyBlock(headOnly ? shape.depth - 1 : shape.depth);
   return { blocks, keep: linearKeeps(shape, amount).slice(0, blocks.length) };
@@ -74,10 +76,18 @@ export function scheduleFor(shape: ModelShape, family: Family, target: number, b
   return best;
 }
 
-/** The levers, one change at a time from the paper's rule as reconstructed to the default JMP and beyond. */
-export function variants(tau: number, tauSpec: number): Variant[] {
+/**
+ * The levers, one change at a time from the paper's rule as reconstructed to the default JMP and
+ * beyond. `tau` is τ calibrated for the default JMP (head-mean keys at its default blocks),
+ * `tauPerHead` for metric 'keys-per-head'; `patches` marks which of the two schedules is this model's
+ * default (every block from the second on models with at most FEW_PATCHES patches).
+ */
+export function variants(tau: number, tauSpec: number, tauPerHead: number, patches: number): Variant[] {
   const red = { select: 'redundancy' as const };
   const jmp = { ...red, strategy: 'adaptive-token' as const, tau };
+  const perHead = { ...red, metric: 'keys-per-head' as const, strategy: 'adaptive-token' as const, tau: tauPerHead };
+  const few = patches <= FEW_PATCHES;
+  const mark = (isDefault: boolean) => (isDefault ? ' (the default)' : '');
   return [
     { name: "paper's rule: attention, adaptive, 4/7/10", family: 'three', options: { select: 'attention', strategy: 'adaptive', tau: tauSpec } },
     { name: 'attention, merge, 4/7/10', family: 'three', options: { select: 'attention', strategy: 'merge' } },
@@ -88,8 +98,11 @@ export function variants(tau: number, tauSpec: number): Variant[] {
     { name: 'redundancy, merge, every block, r per block (= ToMe)', family: 'linear', options: { ...red, strategy: 'merge' } },
     { name: `… 4/7/10, importanceWeight 0.05`, family: 'three', options: { ...jmp, importanceWeight: 0.05 } },
     { name: `… 4/7/10, sizeWeight 0.05`, family: 'three', options: { ...jmp, sizeWeight: 0.05 } },
-    { name: `… even blocks but the last, head-only last block (the default)`, family: 'half', options: jmp, headOnly: true },
+    { name: `… even blocks but the last, head-only last block${mark(!few)}`, family: 'half', options: jmp, headOnly: true },
     { name: 'redundancy, merge, r per block, head-only last block (= ToMe + head-only)', family: 'linear', options: { ...red, strategy: 'merge' }, headOnly: true },
+    { name: `… even blocks but the last, head-only, keys-per-head τ ${tauPerHead}`, family: 'half', options: perHead, headOnly: true },
+    { name: `… every block from the 2nd but the last, head-only${mark(few)}`, family: 'from2', options: jmp, headOnly: true },
+    { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}`, family: 'from2', options: perHead, headOnly: true },
   ];
 }
 
@@ -107,11 +120,12 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     const calibrated = CALIBRATED_TAU[name];
     const tau = num('tau', args.tau) ?? calibrated?.tau;
     const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
-    if (tau === undefined || tauSpec === undefined) throw new UsageError(`ablate: --tau and --tau-spec: no calibrated τ for '${name}' (run calibrate on held-out images)`);
+    const tauPerHead = num('tau-per-head', args['tau-per-head']) ?? calibrated?.tauPerHead;
+    if (tau === undefined || tauSpec === undefined || tauPerHead === undefined) throw new UsageError(`ablate: --tau, --tau-spec and --tau-per-head: no calibrated τ for '${name}' (run calibrate on held-out images)`);
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
     const baseline = baselineMacs(shape).gmacs;
-    const list = variants(tau, tauSpec).filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
+    const list = variants(tau, tauSpec, tauPerHead, shape.patches).filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
     const targets = args.targets ? args.targets.split(',').map(Number) : TARGETS;
     console.log(`ablate: ${name} on ${data.name} (${limit} images), targets ${targets.map((t) => `−${t * 100} %`).join(', ')}`);
     const prep = new Progress(limit, 'preprocessing');

@@ -11,6 +11,8 @@ export interface Args {
   'no-sweep'?: boolean;
   tau?: string;
   'tau-spec'?: string;
+  'tau-per-head'?: string;
+  metric?: string;
   'latency-runs'?: string;
   'speed-runs'?: string;
   out?: string;

@@ -129,8 +129,8 @@ async function headOnlyAb(load: () => Promise<Classifier>, o: { dir: string; run
   const without = await load();
   const withIt = await load();
   try {
-    const depth = (await inspectJMP(withIt, { strategy: 'prune' })).depth;
-    const a = await enableJMP(without, { budget: DEFAULT_BUDGET, tau: o.tau, headOnly: false, blocks: jmpBlocks(depth) });
+    const info = (await inspectJMP(withIt, { strategy: 'prune' })).shape;
+    const a = await enableJMP(without, { budget: DEFAULT_BUDGET, tau: o.tau, headOnly: false, blocks: jmpBlocks(info) });
     const b = await enableJMP(withIt, { budget: DEFAULT_BUDGET, tau: o.tau });
     if (!b.info!.headOnly) throw new UsageError('--head-only-ab: this model does not take the head-only last block (its head reads more than the class tokens, or it is q8)');
     console.log(`bench --head-only-ab: ${o.dir}, ${o.runs} rounds; without: blocks ${a.info!.reductionBlocks.join(', ')}, ${a.info!.gmacs.planned.toFixed(2)} GMACs; with: blocks ${b.info!.reductionBlocks.join(', ')}, ${b.info!.gmacs.planned.toFixed(2)} GMACs (plain ${b.info!.gmacs.plain.toFixed(2)})\n`);
@@ -190,7 +190,7 @@ function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, inf
     }
   }
   // keep = 1 without the head-only last block: what the graph's added work costs alone
-  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: jmpBlocks(info.shape.depth), headOnly: false, runner: runner as 'auto' }, plannedGmacs: 0 });
+  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: jmpBlocks(info.shape), headOnly: false, runner: runner as 'auto' }, plannedGmacs: 0 });
   return settings;
 }
 

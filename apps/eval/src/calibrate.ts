@@ -39,6 +39,9 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   const grid = parseGrid(args.grid ?? '0.70:0.99:0.01');
   const select = args.select ?? 'redundancy';
   if (select !== 'attention' && select !== 'redundancy') throw new UsageError(`--select: expected attention or redundancy, found '${select}'`);
+  // the library's default metric for the select unless --metric names one (τ belongs to a metric)
+  const metric = args.metric;
+  if (metric !== undefined && metric !== 'keys' && metric !== 'keys-per-head') throw new UsageError(`--metric: expected keys or keys-per-head, found '${metric}'`);
   const { classifier, name } = await h.loadClassifier(args);
   try {
     const data = await h.loadData(dataSpec, classifier);
@@ -50,7 +53,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     const shape = info.shape;
     // the default JMP as the library runs it (head-only last block where the head allows it); the paper's rule as published
     const headOnly = select === 'redundancy' && info.headOnly;
-    const blocks = select === 'attention' ? SPEC_BLOCKS.filter((b) => b <= shape.depth) : jmpBlocks(shape.depth, headOnly);
+    const blocks = select === 'attention' ? SPEC_BLOCKS.filter((b) => b <= shape.depth) : jmpBlocks(shape, headOnly);
     const keeps = args.keeps
       ? args.keeps.split(',').map((k) => {
           const v = Number(k);
@@ -72,7 +75,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
       progress.setLabel(`τ ${tau}`);
       const results: EvalResult[] = [];
       for (const keep of keeps) {
-        const setting: Setting = { method: select === 'attention' ? 'jmp-spec' : 'jmp', options: { select, strategy, tau, keep, blocks, headOnly }, plannedGmacs: 0 };
+        const setting: Setting = { method: select === 'attention' ? 'jmp-spec' : 'jmp', options: { select, strategy, tau, keep, blocks, headOnly, ...(metric ? { metric } : {}) }, plannedGmacs: 0 };
         results.push((await runSetting(setting, common)).result);
       }
       const mean = (f: (r: (typeof results)[number]) => number) => results.reduce((a, r) => a + f(r), 0) / results.length;
@@ -87,10 +90,11 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     }
     console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} % on this split`);
     console.log(`best τ (${strategy}) = ${best.tau}: top-1 ${(best.top1 * 100).toFixed(2)} %, merge share ${(best.mergeShare * 100).toFixed(1)} %`);
-    const curve: CalibrationCurve & { model: string; strategy: string; select: string; keeps: number[]; baselineTop1: number; images: number; command: string } = {
+    const curve: CalibrationCurve & { model: string; strategy: string; select: string; metric?: string; keeps: number[]; baselineTop1: number; images: number; command: string } = {
       model: name,
       strategy,
       select,
+      ...(metric ? { metric } : {}),
       keeps,
       split: `${data.name} (${limit} images)`,
       images: limit,

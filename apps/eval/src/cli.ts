@@ -35,10 +35,11 @@ Options:
   --device <d>        transformers.js device (default cpu)
   --dtype <t>         fp32 (default), fp16, q8; bench: a list (fp32,fp16,q8) runs each in turn
   --methods <list>    comma-separated, from ${METHODS.join(', ')} (default: all)
-  --no-sweep          only each method's default schedule (JMP keep 0.85 at every second block;
+  --no-sweep          only each method's default schedule (JMP keep 0.85 at its default blocks;
                       jmp-spec and EViT keep 0.7 at blocks 4/7/10; ToMe at −35 % GMACs)
   --tau <x>           τ of 'jmp', the default JMP (default: the calibrated value of a committed model)
   --tau-spec <x>      τ of 'jmp-spec', the paper's rule as reconstructed (likewise)
+  --tau-per-head <x>  ablate: τ of the rows with metric keys-per-head (likewise)
   --latency-runs <n>  batch-1 forwards timed per setting (default 32)
   --speed-runs <n>    eval: rounds alternating each setting with a plain pipeline on one batch, for
                       the paired speedup column (default 5; 0: not measured)
@@ -48,6 +49,7 @@ Options:
   --strategy <s>      calibrate: adaptive (default) or adaptive-token
   --grid <a:b:step>   calibrate: τ grid (default 0.70:0.99:0.01)
   --select <s>        calibrate: redundancy (default: the default JMP) or attention (the paper's rule)
+  --metric <m>        calibrate: keys-per-head or keys (default: the library's for the select)
   --keeps <list>      calibrate: keep rates whose mean top-1 τ maximises (default: the −20/−35/−50 % GMACs points)
   --label-free        calibrate: calibrateJMP on the split without its labels (agreement with the plain
                       model, then KL) at --budget; writes the plan (--plan-out, default out/plan-<model>.json)
@@ -87,6 +89,8 @@ const OPTIONS = {
   'no-sweep': { type: 'boolean' },
   tau: { type: 'string' },
   'tau-spec': { type: 'string' },
+  'tau-per-head': { type: 'string' },
+  metric: { type: 'string' },
   'latency-runs': { type: 'string' },
   'speed-runs': { type: 'string' },
   out: { type: 'string' },
@@ -218,7 +222,7 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
         (speedRuns > 0 ? `medians of ${speedRuns} rounds alternating with a plain pipeline on one batch of ${batches[0]!.labels.length}.` : 'not measured (--speed-runs 0).') +
         ' img/s*: unpaired, each setting timed at its own moment (compare speeds by the speedup).',
     );
-    const jmpOptions = defaultJmp?.options ?? { strategy: "merge" as const, keep: 0.85, blocks: jmpBlocks(shape.depth, info.headOnly) };
+    const jmpOptions = defaultJmp?.options ?? { strategy: "merge" as const, keep: 0.85, blocks: jmpBlocks(shape, info.headOnly) };
     const maps = await tokenMaps(classifier, data, [0, 1, 2, 3, 4, 5].filter((i) => i < data.size), jmpOptions, labelsOf(classifier));
     const calibration = await calibrationFile(name);
     const report: ReportData = {

@@ -1,5 +1,5 @@
 import { countMacs, planTokens, type ModelShape } from '@jmpjs/core';
-import type { JMPOptions } from '@jmpjs/transformers-patch';
+import { FEW_PATCHES, type JMPOptions } from '@jmpjs/transformers-patch';
 
 /** The methods the app compares. */
 /**
@@ -24,12 +24,15 @@ export interface Setting {
 /** The paper's rule and EViT reduce at blocks 4, 7 and 10 (of 12). */
 export const SPEC_BLOCKS = [4, 7, 10];
 /**
- * The default JMP reduces at every second block: 2, 4, …, 12 for 12 blocks, without the last one
- * where its MLP runs on the protected tokens only (`headOnly`, the library's default where the head
- * allows it): 2, 4, …, 10.
+ * The default JMP's blocks, as the library chooses them (its `defaultBlocks`): every second block
+ * (2, 4, …, 12 for 12 blocks), or every block from the second (2, 3, …, 12) on models with at most
+ * 64 patch tokens, without the last one where its MLP runs on the protected tokens only (`headOnly`,
+ * the library's default where the head allows it): 2, 4, …, 10 or 2, 3, …, 11.
  */
-export function jmpBlocks(depth: number, headOnly = false): number[] {
-  const blocks = depth < 2 ? [1] : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
+export function jmpBlocks(shape: { depth: number; patches: number }, headOnly = false): number[] {
+  const { depth, patches } = shape;
+  const blocks =
+    depth < 2 ? [1] : patches <= FEW_PATCHES ? Array.from({ length: depth - 1 }, (_, i) => i + 2) : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
   return headOnly && blocks.length > 1 ? blocks.filter((b) => b < depth) : blocks;
 }
 
@@ -56,7 +59,7 @@ export interface SweepContext {
 /** The reduction blocks of a keep-based method: the default JMP family at every second block, the paper's rule and EViT at 4/7/10. */
 export function blocksFor(method: MethodName, ctx: SweepContext): number[] {
   if (ctx.blocks) return ctx.blocks;
-  return method === 'jmp-spec' || method === 'evit' ? SPEC_BLOCKS.filter((b) => b <= ctx.shape.depth) : jmpBlocks(ctx.shape.depth, !!ctx.headOnly && usesHeadOnly(method));
+  return method === 'jmp-spec' || method === 'evit' ? SPEC_BLOCKS.filter((b) => b <= ctx.shape.depth) : jmpBlocks(ctx.shape, !!ctx.headOnly && usesHeadOnly(method));
 }
 
 function plannedGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', schedule: { blocks: number[]; keep?: number; r?: number | number[] }, headOnly = false): number {

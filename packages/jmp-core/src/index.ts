@@ -10,7 +10,7 @@ export type { TokenState, SourceMap, CreateStateOptions, TokenFate } from './sta
 
 // Signals measured in the model
 export { importanceFromAttention, importanceFromReceived, importanceFromRows } from './importance.js';
-export { headMeanKeys, headMeanKeysPacked } from './metric.js';
+export { headMeanKeys, headMeanKeysPacked, perHeadUnitKeys, perHeadUnitKeysPacked } from './metric.js';
 
 // Reductions: JMP (adaptive, adaptive-token, merge, prune), ToMe, EViT
 export { reduceTokens, criticalCount, STRATEGIES, JMP_SELECTS } from './reduce.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JmpArgumentError, headMeanKeys, headMeanKeysPacked, importanceFromAttention, importanceFromReceived, importanceFromRows, logSizeBias } from '../src/index.js';
+import { JmpArgumentError, headMeanKeys, headMeanKeysPacked, perHeadUnitKeys, perHeadUnitKeysPacked, importanceFromAttention, importanceFromReceived, importanceFromRows, logSizeBias } from '../src/index.js';
 
 const TOL = 1e-7;
 
@@ -45,6 +45,28 @@ describe('importance and metric', () => {
     for (let i = 0; i < a.data.length; i++) expect(Math.abs(a.data[i]! - p.data[i]!)).toBeLessThan(1e-6);
     const first = (perHead[0]! + perHead[N * d]! + perHead[2 * N * d]!) / 3;
     expect(Math.abs(a.data[0]! - first)).toBeLessThan(1e-6);
+  });
+
+  it('per-head unit keys: their dot product is the mean over heads of the key cosines (worked by hand)', () => {
+    // one image, two heads, two tokens, d = 2. Head 0: k0 = (3, 4), k1 = (4, 3) -> cosine 24/25 = 0.96.
+    // Head 1: k0 = (10, 0), k1 = (0, 0.1) -> cosine 0. Mean over heads: 0.48.
+    // Head-mean keys would give (6.5, 2) and (2, 1.55): cosine 0.8628 — the long keys of head 1 dominate.
+    const perHead = Float32Array.from([3, 4, 4, 3, 10, 0, 0, 0.1]); // [1, 2, 2, 2]: [b][h][n][k]
+    const u = perHeadUnitKeys({ data: perHead, dims: [1, 2, 2, 2] });
+    expect(u.dims).toEqual([1, 2, 4]);
+    const s = Math.SQRT1_2;
+    const want = [0.6 * s, 0.8 * s, 1 * s, 0, 0.8 * s, 0.6 * s, 0, 1 * s];
+    want.forEach((v, i) => expect(Math.abs(u.data[i]! - v)).toBeLessThan(1e-6));
+    const dot = (i: number, j: number) => [0, 1, 2, 3].reduce((a, k) => a + u.data[i * 4 + k]! * u.data[j * 4 + k]!, 0);
+    expect(Math.abs(dot(0, 1) - 0.48)).toBeLessThan(1e-6);
+    expect(Math.abs(dot(0, 0) - 1)).toBeLessThan(1e-6);
+    // packed [B, N, H·d] (the key projection's layout) gives the same rows; a zero key stays zero
+    const packed = Float32Array.from([3, 4, 10, 0, 4, 3, 0, 0.1]);
+    const p = perHeadUnitKeysPacked({ data: packed, dims: [1, 2, 4] }, 2);
+    for (let i = 0; i < 8; i++) expect(Math.abs(p.data[i]! - u.data[i]!)).toBeLessThan(1e-6);
+    const z = perHeadUnitKeysPacked({ data: Float32Array.from([0, 0, 1, 0]), dims: [1, 1, 4] }, 2);
+    expect([...z.data].map((v) => Math.round(v * 1e6) / 1e6)).toEqual([0, 0, 0.707107, 0]);
+    expect(() => perHeadUnitKeysPacked({ data: packed, dims: [1, 2, 4] }, 3)).toThrow(JmpArgumentError);
   });
 
   it('log-size bias is log s', () => {

@@ -31,6 +31,8 @@ export interface CompileJMPOptions {
   strategy?: Strategy;
   /** Similarity threshold τ of the adaptive strategies (compiled into the graph). Default `DEFAULT_TAU`, as in `enableJMP`. */
   tau?: number | readonly number[];
+  /** Similarity of the keys: `'keys'` (head-mean keys, the default) or `'keys-per-head'`, as in `enableJMP`. */
+  metric?: 'keys-per-head' | 'keys';
   /** Add log(size) to the attention logits after the first reduction. Default true. */
   proportionalAttention?: boolean;
   /** Run the last block's MLP on the class (and distillation) token only, as in `enableJMP`. Default: on where the head reads only those. */
@@ -80,6 +82,8 @@ export interface ModelInspection {
   select: JmpSelect;
   /** τ of the adaptive strategies; null where not set (or not used). */
   tau: number | readonly number[] | null;
+  /** The similarity metric of the keys. */
+  metric: 'keys-per-head' | 'keys';
   /** The GMACs budget the keep rates were planned for (share of the plain model's), or null when keep was given. */
   budget: number | null;
   proportionalAttention: boolean;
@@ -106,7 +110,7 @@ export interface CompiledModelInfo extends ModelInspection {
 /** Hint of the unsupported-model errors here (the library's default one is about enableJMP's passthrough). */
 const SUPPORTED = 'JMP compiles Hugging Face ViT, DeiT and DINOv2 image classifiers as Optimum exports them to ONNX (the transformers.js model layout).';
 
-const OPTION_KEYS = new Set(['method', 'budget', 'keep', 'blocks', 'select', 'strategy', 'tau', 'proportionalAttention', 'headOnly']);
+const OPTION_KEYS = new Set(['method', 'budget', 'keep', 'blocks', 'select', 'strategy', 'tau', 'metric', 'proportionalAttention', 'headOnly']);
 
 interface Loaded {
   proto: ModelProto;
@@ -302,6 +306,9 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
   if (options.method !== undefined && options.method !== 'jmp') {
     throw new JmpArgumentError({ argument: 'options.method', expected: "'jmp' (ToMe and EViT are not compiled)", found: options.method });
   }
+  if (options.metric !== undefined && options.metric !== 'keys-per-head' && options.metric !== 'keys') {
+    throw new JmpArgumentError({ argument: 'options.metric', expected: "'keys-per-head' or 'keys' (a compiled model uses key similarity)", found: options.metric });
+  }
   checkDtype(params.dtype);
   const o = resolveOptions(options as JMPOptions);
 
@@ -357,6 +364,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
       strategy: o.strategy,
       select: o.select,
       tau: o.tau === undefined || !needsTau(o.strategy) ? null : o.tau,
+      metric: o.metric === 'keys-per-head' ? 'keys-per-head' : 'keys',
       proportionalAttention: o.proportionalAttention,
       headOnly,
       budget,
@@ -401,6 +409,7 @@ export async function compileJMPModel(params: CompileJMPModelParams): Promise<{ 
       keeps,
       strategy: inspection.strategy,
       select: inspection.select,
+      metric: inspection.metric,
       ...(inspection.tau !== null ? { tau: inspection.tau } : {}),
       proportionalAttention: inspection.proportionalAttention,
       headOnly: inspection.headOnly,

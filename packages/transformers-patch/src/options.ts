@@ -1,6 +1,10 @@
 import { JMP_SELECTS, JmpArgumentError, STRATEGIES, type JmpSelect, type ReductionMethod, type Strategy } from '@jmpjs/core';
 import { checkPlan, type JMPPlan } from './plan-file.js';
 
+/** JMP's similarity metrics (see {@link JMPOptions.metric}). */
+export const JMP_METRICS = ['keys-per-head', 'keys', 'hidden'] as const;
+export type JmpMetric = (typeof JMP_METRICS)[number];
+
 /** Options of {@link enableJMP}. Every field is optional but `tau` (adaptive strategies) and `r` (ToMe). */
 export interface JMPOptions {
   /** Reduction method: `'jmp'` (default), `'tome'` or `'evit'` (baselines, for comparisons). */
@@ -25,9 +29,10 @@ export interface JMPOptions {
   keep?: number | readonly number[];
   /**
    * 1-based blocks that reduce, strictly increasing. Default: every second block (2, 4, …, 12 of 12)
-   * for JMP with select 'redundancy' (but the last: see below); 4, 7 and 10 (scaled to the depth) for select 'attention' and
-   * EViT; every block for ToMe. With `headOnly` (the default where the head allows it), JMP's and
-   * ToMe's leave out the last block: 2, 4, …, 10 of 12.
+   * for JMP with select 'redundancy', or every block from the second (2, 3, …, 12) on models with at
+   * most 64 patch tokens (`FEW_PATCHES`; but the last: see below); 4, 7 and 10 (scaled to the depth)
+   * for select 'attention' and EViT; every block for ToMe. With `headOnly` (the default where the head
+   * allows it), JMP's and ToMe's leave out the last block: 2, 4, …, 10 (or 2, 3, …, 11) of 12.
    */
   blocks?: readonly number[];
   /**
@@ -38,8 +43,13 @@ export interface JMPOptions {
   tau?: number | readonly number[];
   /** ToMe: tokens merged per reduction block, one value or one per block (or planned from `budget`). */
   r?: number | readonly number[];
-  /** Similarity metric: head-mean attention keys (`'keys'`, default) or token states (`'hidden'`). */
-  metric?: 'keys' | 'hidden';
+  /**
+   * JMP's similarity metric: `'keys'` (default: the cosine of the head-mean attention keys, ToMe's
+   * metric), `'keys-per-head'` (the cosine of the keys in each head, averaged over heads,
+   * `@jmpjs/core`'s `perHeadUnitKeys`) or `'hidden'` (the token states; segments runner only). ToMe
+   * always uses head-mean keys. τ is calibrated for one metric.
+   */
+  metric?: JmpMetric;
   /**
    * JMP: how the tokens that leave are chosen — `'redundancy'` (default; the most redundant: ToMe's
    * split of the tokens by position, the tokens whose best match is most similar leave and merge
@@ -104,7 +114,7 @@ export interface ResolvedOptions {
   /** One τ, or one per reduction block (checked against the blocks when planning). */
   tau: number | readonly number[] | undefined;
   r: number | readonly number[] | undefined;
-  metric: 'keys' | 'hidden';
+  metric: JmpMetric;
   select: JmpSelect;
   importanceWeight: number;
   sizeWeight: number;
@@ -135,7 +145,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (given.plan !== undefined) {
     // a plan fixes the schedule, τ and the method's choices: it runs as these options
     const plan = checkPlan(given.plan);
-    for (const key of ['method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'select', 'proportionalAttention', 'headOnly'] as const) {
+    for (const key of ['method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'select', 'metric', 'proportionalAttention', 'headOnly'] as const) {
       // (plans made before headOnly existed leave it to the options)
       if (given[key] !== undefined && !(key === 'headOnly' && plan.options.headOnly === undefined)) {
         throw new JmpArgumentError({ argument: `options.plan and options.${key}`, expected: `one of them: the plan sets ${key === 'r' || key === 'method' ? 'the method' : key}`, found: `a plan and ${key} ${JSON.stringify(given[key])}` });
@@ -143,7 +153,9 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     }
     const { plan: _plan, ...rest } = given;
     const { blocks, keep, tau, select, strategy, proportionalAttention, headOnly } = plan.options;
-    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, proportionalAttention, ...(headOnly !== undefined ? { headOnly } : {}) }), planFingerprint: plan.model.fingerprint };
+    // τ belongs to the metric it was calibrated with: plans made before the metric was recorded used head-mean keys
+    const metric = plan.options.metric ?? 'keys';
+    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, metric, proportionalAttention, ...(headOnly !== undefined ? { headOnly } : {}) }), planFingerprint: plan.model.fingerprint };
   }
   const o = given;
   for (const key of Object.keys(o)) {
@@ -208,13 +220,13 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   } else if (o.r !== undefined) {
     throw new JmpArgumentError({ argument: 'options.r', expected: "no r with method '" + method + "' (r is ToMe's)", found: o.r });
   }
-  const metric = o.metric ?? 'keys';
-  if (metric !== 'keys' && metric !== 'hidden') {
-    throw new JmpArgumentError({ argument: 'options.metric', expected: "'keys' or 'hidden'", found: metric });
-  }
   const select = o.select ?? 'redundancy';
   if (!JMP_SELECTS.includes(select)) {
     throw new JmpArgumentError({ argument: 'options.select', expected: `one of ${JMP_SELECTS.join(', ')}`, found: select });
+  }
+  const metric = o.metric ?? 'keys';
+  if (!JMP_METRICS.includes(metric)) {
+    throw new JmpArgumentError({ argument: 'options.metric', expected: `one of ${JMP_METRICS.map((m) => `'${m}'`).join(', ')}`, found: metric });
   }
   if (o.select !== undefined && method !== 'jmp') {
     throw new JmpArgumentError({ argument: 'options.select', expected: `no select with method '${method}' (select is JMP's)`, found: o.select });
@@ -247,11 +259,11 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     throw new JmpArgumentError({ argument: 'options.runner', expected: "'auto', 'compiled' or 'segments'", found: runner });
   }
   // the compiled graph: key similarity, and no importance or size terms in the redundancy score
-  const compilable = metric === 'keys' && !(o.importanceWeight ?? 0) && !(o.sizeWeight ?? 0);
+  const compilable = metric !== 'hidden' && !(o.importanceWeight ?? 0) && !(o.sizeWeight ?? 0);
   if (runner === 'compiled' && !compilable) {
     throw new JmpArgumentError({
       argument: 'options.runner',
-      expected: metric !== 'keys'
+      expected: metric === 'hidden'
         ? "'segments' or 'auto' with metric 'hidden' (the compiled graph uses key similarity)"
         : "'segments' or 'auto' with importanceWeight or sizeWeight (the compiled graph has neither)",
       found: runner,
@@ -301,16 +313,30 @@ export function defaultKeep(method: ResolvedOptions['method'], select: JmpSelect
 }
 
 /**
- * Default reduction blocks for a model of `depth` blocks: every block for ToMe; every second block
- * (2, 4, …, 12 for 12 blocks) for the default JMP (select 'redundancy'); 4, 7 and 10 (scaled for
- * other depths) for the paper's rule (select 'attention') and EViT. With `headOnly`, ToMe's and the
- * default JMP's leave out the last block (2, 4, …, 10 of 12).
+ * Patch tokens up to which the default JMP reduces at every block from the second (2, 3, …) rather
+ * than at every second block: with few tokens each one covers much of the image, fewer of them are
+ * redundant at once, and smaller steps merge fewer dissimilar tokens. Chosen on the calibration
+ * splits of the two development models (fmnist-deit, 196 patches: every second block is better;
+ * fmnist-vit-dev, 49 patches: every block is better); the eval app's README has the ablation.
  */
-export function defaultBlocks(method: ResolvedOptions['method'], depth: number, select: JmpSelect = 'redundancy', headOnly = false): number[] {
+export const FEW_PATCHES = 64;
+
+/**
+ * Default reduction blocks for a model of `depth` blocks with `patches` patch tokens: every block
+ * for ToMe; for the default JMP (select 'redundancy') every second block (2, 4, …, 12 for 12 blocks),
+ * or every block from the second (2, 3, …, 12) on models with at most {@link FEW_PATCHES} patches;
+ * 4, 7 and 10 (scaled for other depths) for the paper's rule (select 'attention') and EViT. With
+ * `headOnly`, ToMe's and the default JMP's leave out the last block (2, 4, …, 10 or 2, 3, …, 11 of 12).
+ */
+export function defaultBlocks(method: ResolvedOptions['method'], depth: number, select: JmpSelect = 'redundancy', headOnly = false, patches = Infinity): number[] {
   // with headOnly the last block's MLP runs on the protected tokens anyway: no reduction there
   const last = (blocks: number[]) => (headOnly && blocks.length > 1 ? blocks.filter((b) => b < depth) : blocks);
   if (method === 'tome') return last(Array.from({ length: depth }, (_, i) => i + 1));
-  if (method === 'jmp' && select === 'redundancy') return depth < 2 ? [1] : last(Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1)));
+  if (method === 'jmp' && select === 'redundancy') {
+    if (depth < 2) return [1];
+    if (patches <= FEW_PATCHES) return last(Array.from({ length: depth - 1 }, (_, i) => i + 2));
+    return last(Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1)));
+  }
   // [4, 7, 10] for 12 blocks, scaled for other depths.
   return [...new Set([4, 7, 10].map((b) => Math.max(1, Math.min(depth, Math.round((b * depth) / 12)))))];
 }
@@ -321,7 +347,8 @@ export function methodsFor(o: ResolvedOptions, steps: { block: number; amount: n
     const tau = tauAt(o.tau, k);
     if (o.method === 'tome') return { method: 'tome', r: amount };
     if (o.method === 'evit') return { method: 'evit', keep: amount };
-    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric, select: o.select, importanceWeight: o.importanceWeight, sizeWeight: o.sizeWeight, ...(tau !== undefined ? { tau } : {}) };
+    // the core reads 'keys-per-head' like 'keys': the runner computes signals.metric per head
+    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric === 'hidden' ? 'hidden' : 'keys', select: o.select, importanceWeight: o.importanceWeight, sizeWeight: o.sizeWeight, ...(tau !== undefined ? { tau } : {}) };
   });
 }
 

@@ -28,6 +28,8 @@ export interface JMPPlan {
     proportionalAttention: boolean;
     /** The last block's MLP on the protected tokens only; absent in plans made before it existed (then: the default). */
     headOnly?: boolean;
+    /** JMP's similarity metric τ was calibrated with; absent in plans made before it existed (then: 'keys', what they used). */
+    metric?: 'keys-per-head' | 'keys' | 'hidden';
   };
   /** The budget the keep rates were planned for (share of the plain GMACs), and the GMACs per image. */
   budget: number | null;
@@ -84,6 +86,6 @@ export function checkPlan(plan: unknown): JMPPlan {
   if (!m || typeof m.fingerprint !== 'string' || !isNum(m.depth) || !isNum(m.patches)) bad('.model', m);
   const o = p.options;
   if (!o || !Array.isArray(o.blocks) || !Array.isArray(o.keep) || o.keep.length !== o.blocks.length || !o.keep.every(isNum) || !o.blocks.every(isNum)) bad('.options', o);
-  if (!JMP_SELECTS.includes(o!.select) || !STRATEGIES.includes(o!.strategy) || !(isNum(o!.tau) || (Array.isArray(o!.tau) && o!.tau.length === o!.blocks.length && o!.tau.every(isNum))) || typeof o!.proportionalAttention !== 'boolean' || (o!.headOnly !== undefined && typeof o!.headOnly !== 'boolean')) bad('.options', o);
+  if (!JMP_SELECTS.includes(o!.select) || !STRATEGIES.includes(o!.strategy) || !(isNum(o!.tau) || (Array.isArray(o!.tau) && o!.tau.length === o!.blocks.length && o!.tau.every(isNum))) || typeof o!.proportionalAttention !== 'boolean' || (o!.headOnly !== undefined && typeof o!.headOnly !== 'boolean') || (o!.metric !== undefined && !['keys-per-head', 'keys', 'hidden'].includes(o!.metric))) bad('.options', o);
   return p as JMPPlan;
 }

@@ -31,7 +31,7 @@ export interface SchedulePlan {
 export function planSchedule(o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 'blocks' | 'select' | 'budget' | 'defaultBudget' | 'warn' | 'tau'> & { headOnly: boolean }, shape: ModelShape): SchedulePlan {
   const depth = shape.depth;
   const headOnly = o.headOnly ? { headOnly: true } : {};
-  const blocks = [...(o.blocks ?? defaultBlocks(o.method, depth, o.select, o.headOnly))];
+  const blocks = [...(o.blocks ?? defaultBlocks(o.method, depth, o.select, o.headOnly, shape.patches))];
   if (Array.isArray(o.tau) && o.tau.length !== blocks.length) {
     throw new JmpArgumentError({ argument: 'options.tau', expected: `one τ, or one per reduction block (${blocks.length}: blocks ${blocks.join(', ')})`, found: o.tau });
   }
@@ -112,6 +112,7 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
           strategy: o.strategy,
           select: o.select,
           ...(o.tau !== undefined ? { tau: o.tau } : {}),
+          ...(o.metric !== 'hidden' ? { metric: o.metric } : {}),
           proportionalAttention: o.proportionalAttention,
           trackSources: o.trackSources,
           heads,
@@ -124,13 +125,13 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
     throw new UnsupportedModelError({
       lookedFor: `${refusal.lookedFor} for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)`,
       found: refusal.found,
-      hint: `Use the compiled runner (the default: runner 'auto' with metric 'keys', no importanceWeight or sizeWeight)${refusal.more ?? ''}.`,
+      hint: `Use the compiled runner (the default: runner 'auto' with metric 'keys-per-head' or 'keys', no importanceWeight or sizeWeight)${refusal.more ?? ''}.`,
     });
   }
   if (o.runner === 'compiled' && !compiled) {
     throw new UnsupportedModelError({ lookedFor: 'opset 11 or newer (runner: compiled)', found: `opset ${layout.opset}`, hint: "Use runner: 'segments'." });
   }
-  const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads, headOnly });
+  const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads, headOnly, packedKeys: perHeadKeys(o) });
   return {
     ...(compiled ? { compiled } : {}),
     runner: compiled ? 'compiled' : 'segments',
@@ -173,6 +174,11 @@ function segmentsRefusal(layout: GraphLayout): { lookedFor: string; found: strin
     };
   }
   return null;
+}
+
+/** The segments give packed keys, and the runner per-head unit keys: JMP with metric 'keys-per-head'. */
+export function perHeadKeys(o: Pick<ResolvedOptions, 'method' | 'metric'>): boolean {
+  return o.method === 'jmp' && o.metric === 'keys-per-head';
 }
 
 /**

@@ -66,6 +66,36 @@ describe('calibrateJMP', () => {
     await expect(enableJMP(vit, { plan: { ...loaded, format: 'other' } as never })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.format');
   });
 
+  it('τ belongs to its metric: the plan records it, runs it, and a plan made before it was recorded runs head-mean keys', async () => {
+    const plan = await calibrateJMP(vit, images, { budget: 0.6, taus: [0.6], options: { metric: 'keys-per-head' } });
+    expect(plan.options.metric).toBe('keys-per-head');
+    const run = async (p: JMPPlan) => {
+      const jmp = await enableJMP(vit, { plan: p });
+      try {
+        return await logits(vit, images);
+      } finally {
+        await jmp.dispose();
+      }
+    };
+    const direct = async (metric: 'keys' | 'keys-per-head') => {
+      const { blocks, keep, tau, strategy, select, headOnly } = plan.options;
+      const jmp = await enableJMP(vit, { blocks, keep, tau, strategy, select, headOnly, metric });
+      try {
+        return await logits(vit, images);
+      } finally {
+        await jmp.dispose();
+      }
+    };
+    const perHead = await direct('keys-per-head');
+    const keys = await direct('keys');
+    expect(maxAbsDiff(perHead, keys)).toBeGreaterThan(0); // the metric changes what merges here
+    expect(maxAbsDiff(await run(plan), perHead)).toBe(0);
+    const { metric: _metric, ...before } = plan.options;
+    expect(maxAbsDiff(await run({ ...plan, options: before }), keys)).toBe(0);
+    await expect(enableJMP(vit, { plan, metric: 'keys' })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan and options.metric');
+    await expect(enableJMP(vit, { plan: { ...plan, options: { ...plan.options, metric: 'values' as never } } })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.options');
+  });
+
   it('per block: each block tries the τ values near the best single one; a τ per block runs as planned', async () => {
     const progress: number[] = [];
     const plan = await calibrateJMP(vit, images, { budget: 0.6, taus: [0.4, 0.45, 0.5, 0.9], onProgress: (p) => progress.push(p.total) });

@@ -28,6 +28,8 @@ const CASES: [string, Partial<CompileOptions>][] = [
   ['merge, 4/7/10', { strategy: 'merge', blocks: [4, 7, 10], keeps: [0.7, 0.7, 0.7] }],
   ['prune, 4/7/10', { strategy: 'prune', blocks: [4, 7, 10], keeps: [0.7, 0.7, 0.7] }],
   ['adaptive-token τ 0.6, even blocks', { strategy: 'adaptive-token', tau: 0.6, blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] }],
+  ['merge, keys-per-head, every block from the second', { strategy: 'merge', metric: 'keys-per-head', blocks: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], keeps: [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9] }],
+  ['adaptive-token τ 0.5, keys-per-head, even blocks', { strategy: 'adaptive-token', tau: 0.5, metric: 'keys-per-head', blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] }],
   ['adaptive τ 0.5, every block, down to one patch', { strategy: 'adaptive', tau: 0.5, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] }],
 ];
 

@@ -131,3 +131,31 @@ describe('one-call form and inspection', () => {
     }
   });
 });
+
+describe('the default blocks follow the patch count (FEW_PATCHES)', () => {
+  it('49 patches (fmnist-vit-dev): every block from the second but the last; 196 (fmnist-deit): every second', async () => {
+    const { FEW_PATCHES, defaultBlocks } = await import('../src/options.js');
+    expect(FEW_PATCHES).toBe(64);
+    expect(defaultBlocks('jmp', 12, 'redundancy', true, 49)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(defaultBlocks('jmp', 12, 'redundancy', false, 64)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(defaultBlocks('jmp', 12, 'redundancy', true, 65)).toEqual([2, 4, 6, 8, 10]);
+    // only the default JMP: the paper's rule, EViT and ToMe keep theirs
+    expect(defaultBlocks('jmp', 12, 'attention', true, 49)).toEqual([4, 7, 10]);
+    expect(defaultBlocks('tome', 12, 'redundancy', true, 49)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    for (const [name, blocks] of [['fmnist-vit-dev', [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]], ['fmnist-deit', [2, 4, 6, 8, 10]]] as const) {
+      const classifier = await loadClassifier(name);
+      try {
+        const jmp = await enableJMP(classifier);
+        try {
+          expect(jmp.info!.reductionBlocks).toEqual([...blocks]);
+          const { plain, planned } = jmp.info!.gmacs;
+          expect(Math.abs(planned / plain - 0.65)).toBeLessThanOrEqual(0.01);
+        } finally {
+          await jmp.dispose();
+        }
+      } finally {
+        await classifier.dispose();
+      }
+    }
+  });
+});

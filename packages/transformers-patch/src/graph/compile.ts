@@ -28,6 +28,8 @@ export interface CompileOptions {
   select?: JmpSelect;
   /** Required by the adaptive strategies: one τ, or one per block. */
   tau?: number | readonly number[];
+  /** JMP's similarity metric. Default 'keys' (head-mean keys; ToMe always uses them). */
+  metric?: 'keys' | 'keys-per-head';
   proportionalAttention: boolean;
   heads: number;
   /** Add an output per reduction with what happened to each patch token (see {@link compiledOutputs}). Default false. */
@@ -147,8 +149,8 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         : method === 'evit'
           ? emitEvit(g, x, o.keeps![k]!)
           : o.indexOps && o.select === 'redundancy'
-            ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy' })
-            : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: o.select ?? 'attention' });
+            ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy', metric: o.metric ?? 'keys' })
+            : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: o.select ?? 'attention', metric: o.metric ?? 'keys' });
     const { dest } = r;
     if (r.stats) {
       const names = compiledOutputs(k);

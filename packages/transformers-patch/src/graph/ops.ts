@@ -130,11 +130,21 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   // (Equal against positions) rather than ScatterElements / OneHot: exact for these sizes, and every
   // op stays on the WebGPU execution provider (which has neither), so no token index goes back to the
   // CPU between blocks.
-  /** Unit-length head-mean keys of the patch tokens [B, M0, d]. */
-  const unitKeys = (block: GraphLayout['blocks'][number]) => {
-    const keysMean = reduce('ReduceMean', toFloat(op('Reshape', [block.keys, b.int64([0, 0, heads, -1])])), [2], 0);
-    const km = slice(keysMean, P, INT64_MAX, 1);
-    return op('Div', [km, op('Add', [op('Sqrt', [reduce('ReduceSum', op('Mul', [km, km]), [2], 1)]), f(1e-30)])]);
+  /** Unit length along the last axis (a zero row stays zero). */
+  const unit = (t: string, axis: number) => op('Div', [t, op('Add', [op('Sqrt', [reduce('ReduceSum', op('Mul', [t, t]), [axis], 1)]), f(1e-30)])]);
+  /**
+   * Unit-length similarity rows of the patch tokens: head-mean keys [B, M0, d] (ToMe's metric), or
+   * with `perHead` (JMP's metric 'keys-per-head') each head's key unit-length, the heads side by side
+   * and scaled by 1/√H [B, M0, C], whose dot products are the mean over heads of the key cosines
+   * (`perHeadUnitKeys` of @jmpjs/core).
+   */
+  const unitKeys = (block: GraphLayout['blocks'][number], perHead = false) => {
+    const keys = toFloat(op('Reshape', [block.keys, b.int64([0, 0, heads, -1])])); // [B, N, H, d]
+    if (perHead) {
+      const ku = op('Mul', [unit(keys, 3), f(1 / Math.sqrt(heads))]);
+      return slice(op('Reshape', [ku, b.int64([0, 0, -1])]), P, INT64_MAX, 1);
+    }
+    return unit(slice(reduce('ReduceMean', keys, [2], 0), P, INT64_MAX, 1), 2);
   };
   /**
    * Best match of every row among the columns where `colMask` is 1 (ties: the lower index):
@@ -205,10 +215,10 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
    * token's best B match: `isB` [1, M0], `best` / `match` [B, M0], `scoreA` = best for A tokens and
    * far below any similarity for B tokens (they never leave).
    */
-  const bipartite = (block: GraphLayout['blocks'][number], shapeX: string) => {
+  const bipartite = (block: GraphLayout['blocks'][number], shapeX: string, perHead = false) => {
     const t = op('Range', [b.int64([P], []), squeeze(slice(shapeX, 1, 2, 0), [0]), b.int64([1], [])]); // absolute positions P…N−1
     const isB = unsqueeze(cast(op('Mod', [t, b.int64([2], [])]), DataType.FLOAT), [0]); // [1, M0]
-    const [best, match] = bestMatch(unitKeys(block), isB);
+    const [best, match] = bestMatch(unitKeys(block, perHead), isB);
     const scoreA = op('Add', [best, op('Mul', [isB, f(-4 * BIG)])]);
     return { isB, best, match, scoreA };
   };

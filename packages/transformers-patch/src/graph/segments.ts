@@ -15,7 +15,7 @@ export const IO = {
   hiddenOut: 'jmp_hidden_out',
   /** Protected rows of the attention at the reduction point, averaged over heads `[B, P, N]`. */
   rows: 'jmp_rows',
-  /** Head-mean keys at the reduction point `[B, N, d]`. */
+  /** Head-mean keys at the reduction point `[B, N, d]` (packed keys `[B, N, C]` with `packedKeys`). */
   keys: 'jmp_keys',
   logits: 'logits',
 } as const;
@@ -40,6 +40,8 @@ export interface SegmentOptions {
   proportionalAttention: boolean;
   /** Attention heads (to average the keys over heads). */
   heads: number;
+  /** The keys output is the packed keys [B, N, C] (for JMP's metric 'keys-per-head'), not their mean over heads. Default false. */
+  packedKeys?: boolean;
   /** The last segment runs the last block's MLP on the protected tokens only (see `CompileOptions.headOnly`). Default false. */
   headOnly?: boolean;
 }
@@ -58,7 +60,7 @@ export function buildSegments(model: ModelProto, layout: GraphLayout, options: S
     const end = k < cuts.length ? cuts[k]! : undefined;
     const takesBias = options.proportionalAttention && k > 0;
     segments.push({
-      model: extractSegment(model, index, layout, { start: start?.attentionResidual, end, takesBias, heads: options.heads, headOnly: !end && (options.headOnly ?? false) }),
+      model: extractSegment(model, index, layout, { start: start?.attentionResidual, end, takesBias, heads: options.heads, packedKeys: options.packedKeys ?? false, headOnly: !end && (options.headOnly ?? false) }),
       takesBias,
       first: k === 0,
       last: end === undefined,
@@ -75,6 +77,7 @@ interface ExtractSpec {
   end: GraphLayout['blocks'][number] | undefined;
   takesBias: boolean;
   heads: number;
+  packedKeys: boolean;
   /** Slice the protected tokens after the last block's attention residual (last segment). */
   headOnly: boolean;
 }
@@ -116,15 +119,20 @@ function extractSegment(model: ModelProto, index: GraphIndex, layout: GraphLayou
     const slice = builder.slice(end.probs, [0], [P], [2], 'jmp/rows_slice');
     const rowsMean = builder.reduceMean(slice.output[0]!, [1], 'jmp/rows_mean');
     const rows = builder.castToFloat(rowsMean.output[0]!, IO.rows);
-    // Keys [B, N, C] → [B, N, H, d] → mean over heads [B, N, d].
-    const reshape = builder.reshape(end.keys, [0, 0, spec.heads, -1], 'jmp/keys_heads');
-    const keysMean = builder.reduceMean(reshape.output[0]!, [2], 'jmp/keys_mean');
-    const keys = builder.castToFloat(keysMean.output[0]!, IO.keys);
-    post.push(hidden, slice, rowsMean, rows, reshape, keysMean, keys);
+    post.push(hidden, slice, rowsMean, rows);
+    if (spec.packedKeys) {
+      // Keys [B, N, C] as the projection gives them (the runner makes them unit-length per head)
+      post.push(builder.castToFloat(end.keys, IO.keys));
+    } else {
+      // Keys [B, N, C] → [B, N, H, d] → mean over heads [B, N, d].
+      const reshape = builder.reshape(end.keys, [0, 0, spec.heads, -1], 'jmp/keys_heads');
+      const keysMean = builder.reduceMean(reshape.output[0]!, [2], 'jmp/keys_mean');
+      post.push(reshape, keysMean, builder.castToFloat(keysMean.output[0]!, IO.keys));
+    }
     outputs.push(
       valueInfo(IO.hiddenOut, ['batch', 'tokens', layout.hidden]),
       valueInfo(IO.rows, ['batch', P, 'tokens']),
-      valueInfo(IO.keys, ['batch', 'tokens', layout.hidden / spec.heads]),
+      valueInfo(IO.keys, ['batch', 'tokens', spec.packedKeys ? layout.hidden : layout.hidden / spec.heads]),
     );
     roots.push(end.attentionResidual, end.probs, end.keys);
   } else {

@@ -119,6 +119,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
       tau: best!.tau,
       proportionalAttention: resolved.proportionalAttention,
       headOnly: info!.headOnly,
+      metric: resolved.metric,
     },
     budget: info!.budget,
     gmacs: { ...info!.gmacs },

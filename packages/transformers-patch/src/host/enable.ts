@@ -3,7 +3,7 @@ import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type Model
 import { JmpError, JmpStateError, UnsupportedModelError } from '../errors.js';
 import { encodeModel } from '../onnx/proto.js';
 import { methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
-import { onWebGPU, planModel, type Plan } from '../plan.js';
+import { onWebGPU, perHeadKeys, planModel, type Plan } from '../plan.js';
 import { CompiledRunner } from '../runner/compiled-runner.js';
 import { checkPixelValues } from '../runner/input.js';
 import { SegmentRunner, type CallRecord, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
@@ -318,6 +318,7 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Ru
     makeTensor: ortTensor,
     trackSources: o.trackSources,
     headOnly: plan.headOnly,
+    ...(perHeadKeys(o) ? { perHeadKeys: plan.heads } : {}),
   });
 }
 

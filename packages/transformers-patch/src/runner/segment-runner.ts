@@ -3,6 +3,7 @@ import {
   createTokenState,
   importanceFromRows,
   logSizeBias,
+  perHeadUnitKeysPacked,
   reduceTokens,
   type BlockTokens,
   type Decision,
@@ -83,6 +84,8 @@ export interface RunnerOptions {
   trackSources: boolean;
   /** The last segment runs the last block's MLP on the protected tokens only. */
   headOnly?: boolean;
+  /** The segments give packed keys [B, N, C] of this many heads: the metric is their per-head unit keys (JMP's 'keys-per-head'). */
+  perHeadKeys?: number;
 }
 
 function float32(t: OrtTensorLike, name: string): Float32Array {
@@ -142,7 +145,8 @@ export class SegmentRunner {
         ? { ...state, tokens: hiddenData, dims: [B, N, C] }
         : createTokenState({ data: hiddenData, dims: [B, N, C] }, { protectedTokens, trackSources: this.options.trackSources });
       const importance = importanceFromRows({ data: float32(rows, IO.rows), dims: [...rows.dims] });
-      const metric = { data: float32(keys, IO.keys), dims: [...keys.dims] };
+      const keyData = { data: float32(keys, IO.keys), dims: [...keys.dims] };
+      const metric = this.options.perHeadKeys ? perHeadUnitKeysPacked(keyData, this.options.perHeadKeys) : keyData;
       const { state: next, stats } = reduceTokens(state, { importance, metric }, seg.method!);
       overhead += stats.overheadMacs;
       for (let b = 0; b < B; b++) {

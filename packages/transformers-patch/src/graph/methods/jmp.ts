@@ -9,6 +9,8 @@ export interface JmpGraphStep {
   /** Required by the adaptive strategies. */
   tau: number | undefined;
   select: JmpSelect;
+  /** Similarity of the keys: averaged over heads (`'keys-per-head'`) or of the head-mean keys (`'keys'`). */
+  metric: 'keys' | 'keys-per-head';
 }
 
 /**
@@ -19,6 +21,7 @@ export interface JmpGraphStep {
 export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): ReductionOutput {
   const { b, op, f, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, bestMatch, unitKeys, topKMask, rankIn, merge, destinations } = g;
   const { strategy } = step;
+  const perHead = step.metric === 'keys-per-head';
   let K: string;
   let mask: string; // 1 = critical
   let best: string | undefined; // each token's best similarity to the critical set (non-critical tokens)
@@ -26,7 +29,7 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
   if (step.select === 'redundancy') {
     K = criticalCountOf(x.M0, step.keep);
     const leaveCount = op('Sub', [x.M0, K]);
-    const bi = bipartite(x.block, x.shapeX);
+    const bi = bipartite(x.block, x.shapeX, perHead);
     // TopK needs k ≥ 1: with nothing to remove, k = 1 and the mask is zeroed
     const some = cast(op('Greater', [leaveCount, b.int64([0])]), DataType.FLOAT);
     const leave = op('Mul', [topKMask(bi.scoreA, g.atLeastOne(leaveCount)), some]);
@@ -35,7 +38,7 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
   } else {
     const c = criticalByAttention(x.block, x.M0, step.keep);
     [K, mask] = [c.K, c.mask];
-    if (strategy !== 'prune') [best, pi] = bestMatch(unitKeys(x.block), mask);
+    if (strategy !== 'prune') [best, pi] = bestMatch(unitKeys(x.block, perHead), mask);
   }
   const nc = op('Sub', [f(1), mask]);
   const rank = rankIn(mask);
@@ -58,7 +61,7 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
     S,
     dest: () => destinations(tgt, mask, w ?? none()),
     // pruned tokens come back as their match; prune-only with select 'attention' has none yet: find it
-    restore: () => (pi ? tgt : op('Add', [op('Mul', [mask, rank]), op('Mul', [nc, g.atMatch(rank, bestMatch(unitKeys(x.block), mask)[1])])])),
+    restore: () => (pi ? tgt : op('Add', [op('Mul', [mask, rank]), op('Mul', [nc, g.atMatch(rank, bestMatch(unitKeys(x.block, perHead), mask)[1])])])),
     stats: {
       sigma: sigma ?? op('Mul', [reduce('ReduceSum', nc, [1], 0), f(Number.NaN)]), // NaN [B] when undefined
       merged: w ? reduce('ReduceSum', w, [1], 0) : reduce('ReduceSum', none(), [1], 0),
