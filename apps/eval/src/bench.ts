@@ -181,11 +181,12 @@ function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, inf
   const settings = buildSettings(methods, { shape: info.shape, tau, tauSpec, headOnly: info.headOnly }, false)
     .filter((s) => s.method !== 'baseline')
     .map((s) => ({ ...s, options: { ...s.options!, runner: runner as 'auto' } }));
-  // the library's default JMP: its default budget (0.65 of the plain GMACs) plans the keep rate
+  // the library's default JMP: its default budget (0.65 of the plain GMACs) plans the keep rate at
+  // the model's default blocks (every block from the second on CLIP-B/32's 49 patches)
   if (!args['keep-rates']) {
     const i = settings.findIndex((s) => s.method === 'jmp');
     if (i >= 0) {
-      const { keep: _keep, ...rest } = settings[i]!.options!;
+      const { keep: _keep, blocks: _blocks, ...rest } = settings[i]!.options!;
       settings.splice(i, 1, { ...settings[i]!, options: { ...rest, budget: DEFAULT_BUDGET } });
     }
   }
