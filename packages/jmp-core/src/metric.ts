@@ -31,10 +31,7 @@ export function headMeanKeys(keys: Tensor): Tensor {
  */
 export function headMeanKeysPacked(keys: Tensor, heads: number): Tensor {
   const [B, N, C] = checkTensor('keys', keys, ['B', 'N', 'C']) as [number, number, number];
-  if (!Number.isInteger(heads) || heads < 1 || C % heads !== 0) {
-    throw new JmpArgumentError({ argument: 'heads', expected: `a positive divisor of C = ${C}`, found: heads });
-  }
-  const d = C / heads;
+  const d = headWidth(C, heads);
   const out = new Float32Array(B * N * d);
   const k = keys.data;
   for (let t = 0; t < B * N; t++) {
@@ -87,16 +84,21 @@ export function perHeadUnitKeys(keys: Tensor): Tensor {
  */
 export function perHeadUnitKeysPacked(keys: Tensor, heads: number): Tensor {
   const [B, N, C] = checkTensor('keys', keys, ['B', 'N', 'C']) as [number, number, number];
-  if (!Number.isInteger(heads) || heads < 1 || C % heads !== 0) {
-    throw new JmpArgumentError({ argument: 'heads', expected: `a positive divisor of C = ${C}`, found: heads });
-  }
-  const d = C / heads;
+  const d = headWidth(C, heads);
   const out = new Float32Array(B * N * C);
   const scale = 1 / Math.sqrt(heads);
   for (let t = 0; t < B * N; t++) {
     for (let h = 0; h < heads; h++) unitInto(keys.data, t * C + h * d, out, t * C + h * d, d, scale);
   }
   return { data: out, dims: [B, N, C] };
+}
+
+/** Channels per head `d = C / heads`, or a JmpArgumentError when `heads` does not divide `C`. */
+function headWidth(C: number, heads: number): number {
+  if (!Number.isInteger(heads) || heads < 1 || C % heads !== 0) {
+    throw new JmpArgumentError({ argument: 'heads', expected: `a positive divisor of C = ${C}`, found: heads });
+  }
+  return C / heads;
 }
 
 /** `out[o …]` = `scale` · the unit vector of `src[s … s + d − 1]` (zero stays zero). */
