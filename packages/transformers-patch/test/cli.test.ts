@@ -73,6 +73,16 @@ describe('jmp inspect', () => {
     expect(Math.abs(Number(g![3]) - 35)).toBeLessThanOrEqual(1);
   });
 
+  it('--metric: says keys-per-head when it is set; an unknown metric is a typed error naming it', () => {
+    const r = jmp('inspect', modelPath('tiny-vit'), '--metric', 'keys-per-head');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/adaptive-token \(select redundancy, metric keys-per-head\)/);
+    const bad = jmp('inspect', modelPath('tiny-vit'), '--metric', 'values');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('options.metric');
+  });
+
   it('--json; a bare .onnx file gives the same plan, with sizes read from the graph', () => {
     const args = ['--keep', '0.6,0.7,0.8', '--blocks', '3,6,9', '--strategy', 'merge', '--json'];
     const folder = jmp('inspect', modelPath('tiny-vit'), '--dtype', 'fp16', ...args);
@@ -119,6 +129,13 @@ describe('jmp compile: a standalone ONNX file = enableJMP', () => {
       ['--strategy', 'merge', '--keep', '0.6,0.7,0.8', '--blocks', '3,6,9', '--no-proportional-attention'],
       { strategy: 'merge', keep: [0.6, 0.7, 0.8], blocks: [3, 6, 9], proportionalAttention: false },
       [197 - 119, 119 - 84, 84 - 68],
+    ],
+    [
+      'tiny-vit',
+      'merge, similarity averaged over heads, keep 0.7 at 4/7/10',
+      ['--strategy', 'merge', '--metric', 'keys-per-head', '--keep', '0.7', '--blocks', '4,7,10'],
+      { strategy: 'merge', metric: 'keys-per-head', keep: 0.7, blocks: [4, 7, 10] },
+      [197 - 139, 139 - 98, 98 - 69],
     ],
   ];
 

@@ -30,10 +30,14 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
       --keep <rate[,rate...]>      share of patch tokens kept at each reduction block, one value or
                                    one per block, instead of --budget
       --blocks <b[,b...]>          1-based reduction blocks, strictly increasing (default every
-                                   second block but the last; 4,7,10, scaled for other depths, with --select attention)
+                                   second block but the last, every block from the second on models
+                                   with at most 64 patches; 4,7,10, scaled for other depths, with
+                                   --select attention)
       --select <name>              which tokens leave: redundancy (default; the most redundant, with
                                    ToMe's split) or attention (the least attended: the paper's rule)
       --strategy <name>            adaptive-token (default), adaptive, merge or prune
+      --metric <name>              key similarity: keys (default; of the head-mean keys) or
+                                   keys-per-head (the mean over heads of each head's cosine)
       --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
                                    or one per block (default
                                    0.95, measured on the embedded model; calibrate it where you can)
@@ -81,6 +85,7 @@ Options:
   -o, --out <file>          where to write the plan (required)
       --budget <share>      share of the plain model's GMACs to spend, in (0, 1] (default 0.65)
       --taus <a:b:step>     candidate τ values (default 0.70:0.99:0.01)
+      --metric <name>       key similarity the τ is for: keys (default) or keys-per-head
       --limit <n>           use at most n images (default 256; sorted by path)
       --dtype <fp32|fp16|q8>
       --batch <n>           images per forward (default 32)
@@ -106,6 +111,7 @@ const scheduleOptions = {
   blocks: { type: 'string' },
   select: { type: 'string' },
   strategy: { type: 'string' },
+  metric: { type: 'string' },
   tau: { type: 'string' },
   'no-proportional-attention': { type: 'boolean' },
   'no-head-only': { type: 'boolean' },
@@ -134,7 +140,7 @@ function numbers(option: string, text: string, usage: string): number[] {
 /** Library parameters from the parsed command line. */
 function params(
   model: string,
-  values: { dtype?: string; budget?: string; keep?: string; blocks?: string; select?: string; strategy?: string; tau?: string; 'no-proportional-attention'?: boolean; 'no-head-only'?: boolean; heads?: string },
+  values: { dtype?: string; budget?: string; keep?: string; blocks?: string; select?: string; strategy?: string; metric?: string; tau?: string; 'no-proportional-attention'?: boolean; 'no-head-only'?: boolean; heads?: string },
   usage: string,
 ): CompileJMPModelParams {
   const keep = values.keep === undefined ? undefined : numbers('keep', values.keep, usage);
@@ -148,6 +154,7 @@ function params(
       ...(values.blocks !== undefined ? { blocks: numbers('blocks', values.blocks, usage) } : {}),
       ...(values.select !== undefined ? { select: values.select as NonNullable<NonNullable<CompileJMPModelParams['options']>['select']> } : {}),
       ...(values.strategy !== undefined ? { strategy: values.strategy as NonNullable<NonNullable<CompileJMPModelParams['options']>['strategy']> } : {}),
+      ...(values.metric !== undefined ? { metric: values.metric as NonNullable<NonNullable<CompileJMPModelParams['options']>['metric']> } : {}),
       ...(values.tau !== undefined ? { tau: ((t) => (t.length === 1 ? t[0]! : t))(numbers('tau', values.tau, usage)) } : {}),
       ...(values['no-proportional-attention'] ? { proportionalAttention: false } : {}),
       ...(values['no-head-only'] ? { headOnly: false } : {}),
@@ -174,7 +181,7 @@ function describeSchedule(info: ModelInspection): string {
   const keep = keeps.length === 1 ? `keep ${keeps[0]}` : `keep ${info.schedule.map((s) => round(s.keep)).join(', ')}`;
   const planned = info.budget === null ? '' : ` (planned for a budget of ${info.budget} of the plain GMACs)`;
   const tau = info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? `, τ ${Array.isArray(info.tau) ? info.tau.join(', ') : info.tau}` : '';
-  return `JMP ${info.strategy} (select ${info.select})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}, last block's MLP on ${info.headOnly ? `the ${info.protectedTokens === 1 ? 'class token' : 'class and distillation tokens'} only` : 'every token'}`;
+  return `JMP ${info.strategy} (select ${info.select}${info.metric === 'keys-per-head' ? ', metric keys-per-head' : ''})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}, last block's MLP on ${info.headOnly ? `the ${info.protectedTokens === 1 ? 'class token' : 'class and distillation tokens'} only` : 'every token'}`;
 }
 
 function formatInspection(info: ModelInspection): string {
@@ -245,7 +252,7 @@ async function imagesIn(folder: string): Promise<string[]> {
 async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<void> {
   const { values, positionals } = parse(
     args,
-    { out: { type: 'string', short: 'o' }, budget: { type: 'string' }, taus: { type: 'string' }, limit: { type: 'string' }, dtype: { type: 'string' }, batch: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    { out: { type: 'string', short: 'o' }, budget: { type: 'string' }, taus: { type: 'string' }, metric: { type: 'string' }, limit: { type: 'string' }, dtype: { type: 'string' }, batch: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     CALIBRATE_USAGE,
   );
   if (values.help) {
@@ -280,6 +287,7 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
     const plan = await calibrateJMP(pipe as never, files, {
       ...(values.budget !== undefined ? { budget: number('budget', values.budget, CALIBRATE_USAGE) } : {}),
       ...(taus ? { taus } : {}),
+      ...(values.metric !== undefined ? { options: { metric: values.metric as 'keys' | 'keys-per-head' } } : {}),
       batchSize,
       onProgress: ({ done, total, candidate }) => {
         const pct = Math.floor((done / total) * 10);
