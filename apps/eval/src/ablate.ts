@@ -46,9 +46,9 @@ export function linearKeeps(shape: ModelShape, r: number): number[] {
 function schedule(shape: ModelShape, family: Family, amount: number, headOnly: boolean): { blocks: number[]; keep: number | number[] } | undefined {
   if (family === 'three') return { blocks: SPEC_BLOCKS.filter((b) => b <= shape.depth), keep: amount };
   if (family === 'every') return { blocks: everyBlock(shape.depth), keep: amount };
-  if (family === 'half') return { blocks: jmpBlocks({ depth: shape.depth, patches: Infinity }, headOnly), keep: amount };
+  if (family === 'half') return { blocks: jmpBlocks(shape, headOnly, 'every-second'), keep: amount };
   // every block from the second (the last too unless head-only)
-  if (family === 'from2') return { blocks: jmpBlocks({ depth: shape.depth, patches: 0 }, headOnly), keep: amount };
+  if (family === 'from2') return { blocks: jmpBlocks(shape, headOnly, 'from-second'), keep: amount };
   // head-only: no reduction at the last block (its MLP runs on the protected tokens anyway)
   const blocks = everyBlock(headOnly ? shape.depth - 1 : shape.depth);
   return { blocks, keep: linearKeeps(shape, amount).slice(0, blocks.length) };

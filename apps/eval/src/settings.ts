@@ -27,12 +27,13 @@ export const SPEC_BLOCKS = [4, 7, 10];
  * The default JMP's blocks, as the library chooses them (its `defaultBlocks`): every second block
  * (2, 4, …, 12 for 12 blocks), or every block from the second (2, 3, …, 12) on models with at most
  * 64 patch tokens, without the last one where its MLP runs on the protected tokens only (`headOnly`,
- * the library's default where the head allows it): 2, 4, …, 10 or 2, 3, …, 11.
+ * the library's default where the head allows it): 2, 4, …, 10 or 2, 3, …, 11. `spacing` forces one
+ * of the two (the ablation's schedule families).
  */
-export function jmpBlocks(shape: { depth: number; patches: number }, headOnly = false): number[] {
-  const { depth, patches } = shape;
-  const blocks =
-    depth < 2 ? [1] : patches <= FEW_PATCHES ? Array.from({ length: depth - 1 }, (_, i) => i + 2) : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
+export function jmpBlocks(shape: { depth: number; patches: number }, headOnly = false, spacing: 'auto' | 'every-second' | 'from-second' = 'auto'): number[] {
+  const { depth } = shape;
+  const fromSecond = spacing === 'from-second' || (spacing === 'auto' && shape.patches <= FEW_PATCHES);
+  const blocks = depth < 2 ? [1] : fromSecond ? Array.from({ length: depth - 1 }, (_, i) => i + 2) : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
   return headOnly && blocks.length > 1 ? blocks.filter((b) => b < depth) : blocks;
 }
 
