@@ -19,6 +19,7 @@ export interface Args {
   json?: string;
   strategy?: string;
   grid?: string;
+  choose?: string;
   runs?: string;
   batches?: string;
   gate?: string;

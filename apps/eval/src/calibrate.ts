@@ -24,9 +24,68 @@ export function parseGrid(spec: string): number[] {
   return out;
 }
 
+/** How `calibrate` picks τ from its curve. */
+export const CHOOSE_BY = ['kl', 'top1'] as const;
+export type ChooseBy = (typeof CHOOSE_BY)[number];
+
 /**
- * Sweeps τ at the default schedule (keep 0.7 at blocks 4/7/10) on held-out images and picks the
- * most accurate value (ties: the larger τ, which prunes more often). Refuses the test set.
+ * How far a setting's outputs are from the plain model's on the same images: the mean KL divergence
+ * KL(plain ‖ setting) of the softmaxes (nats) and the share of images whose top-1 class is the same.
+ *
+ * @param plain `[images, classes]` logits of the plain model.
+ * @param other `[images, classes]` logits of the setting, same order.
+ */
+export function fidelity(plain: Float32Array, other: Float32Array, classes: number): { kl: number; agreement: number } {
+  if (plain.length !== other.length || classes < 1 || plain.length % classes !== 0) {
+    throw new RangeError(`fidelity: expected two [images, ${classes}] logit arrays of the same size, found ${plain.length} and ${other.length} values`);
+  }
+  const n = plain.length / classes;
+  let kl = 0;
+  let agree = 0;
+  const logSoftmax = (x: Float32Array, at: number, out: Float64Array): number => {
+    let max = -Infinity;
+    let arg = 0;
+    for (let c = 0; c < classes; c++) if (x[at + c]! > max) [max, arg] = [x[at + c]!, c];
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(x[at + c]! - max);
+    const log = Math.log(sum);
+    for (let c = 0; c < classes; c++) out[c] = x[at + c]! - max - log;
+    return arg;
+  };
+  const lp = new Float64Array(classes);
+  const lq = new Float64Array(classes);
+  for (let i = 0; i < n; i++) {
+    const a = logSoftmax(plain, i * classes, lp);
+    const b = logSoftmax(other, i * classes, lq);
+    if (a === b) agree++;
+    for (let c = 0; c < classes; c++) kl += Math.exp(lp[c]!) * (lp[c]! - lq[c]!);
+  }
+  return { kl: kl / n, agreement: agree / n };
+}
+
+/**
+ * The τ a curve picks. `'kl'` (the default): the lowest mean KL to the plain model over the curve's
+ * keep rates, the output change it costs, which is smooth in τ where top-1 on 1 000 images moves by
+ * single images. `'top1'`: the best mean top-1. Ties: the larger τ, which prunes more often.
+ */
+export function chooseTau<P extends { tau: number; top1: number; kl?: number }>(points: readonly P[], by: ChooseBy = 'kl'): P {
+  if (points.length === 0) throw new RangeError('chooseTau: the curve has no points');
+  const score = (p: P): number => {
+    if (by === 'top1') return p.top1;
+    if (p.kl === undefined || !Number.isFinite(p.kl)) throw new RangeError(`chooseTau: τ ${p.tau} has no KL; choose by top1`);
+    return -p.kl;
+  };
+  let best = points[0]!;
+  for (const p of points) {
+    if (score(p) > score(best) || (score(p) === score(best) && p.tau > best.tau)) best = p;
+  }
+  return best;
+}
+
+/**
+ * Sweeps τ at the default schedule on held-out images, at the keep rates of the three budgets, and
+ * picks τ by `--choose` (`chooseTau`: the lowest mean KL to the plain model unless `top1` is asked
+ * for). Refuses the test set.
  */
 export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   const dataSpec = args.data ?? DEFAULT_CALIBRATION_DATA;
@@ -42,6 +101,8 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   // the library's default metric for the select unless --metric names one (τ belongs to a metric)
   const metric = args.metric;
   if (metric !== undefined && metric !== 'keys' && metric !== 'keys-per-head') throw new UsageError(`--metric: expected keys or keys-per-head, found '${metric}'`);
+  const by = (args.choose ?? 'kl') as ChooseBy;
+  if (!CHOOSE_BY.includes(by)) throw new UsageError(`--choose: expected ${CHOOSE_BY.join(' or ')}, found '${args.choose}'`);
   const { classifier, name } = await h.loadClassifier(args);
   try {
     const data = await h.loadData(dataSpec, classifier);
@@ -61,35 +122,43 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
           return v;
         })
       : TARGETS.map((t) => matchGmacs({ shape, tau: 0, tauSpec: 0 }, 'jmp', t, blocks, headOnly).keep!);
-    console.log(`calibrating τ of '${strategy}' (select '${select}') for ${name} on ${data.name} (${limit} images), keep ${keeps.join(' / ')} at blocks ${blocks.join('/')} (top-1 averaged), grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`);
+    console.log(`calibrating τ of '${strategy}' (select '${select}') for ${name} on ${data.name} (${limit} images), keep ${keeps.join(' / ')} at blocks ${blocks.join('/')} (chosen by ${by === 'kl' ? 'the mean KL to the plain model' : 'the mean top-1'}), grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`);
     const prep = new Progress(limit, 'preprocessing');
     const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
     prep.finish();
     const numClasses = h.labelsOf(classifier).length;
     const progress = new Progress(limit * (grid.length * keeps.length + 1), '');
-    const common = { classifier, batches, baselineGmacs: 0, numClasses, latencyRuns: 0, progress };
+    const common = { classifier, batches, baselineGmacs: 0, numClasses, latencyRuns: 0, progress, keepLogits: true };
     progress.setLabel('baseline');
     const base = await runSetting({ method: 'baseline', options: null, plannedGmacs: 0 }, common);
     const points: CalibrationCurve['points'] = [];
     for (const tau of grid) {
       progress.setLabel(`τ ${tau}`);
-      const results: EvalResult[] = [];
+      const results: (EvalResult & { kl: number; agreement: number })[] = [];
       for (const keep of keeps) {
         const setting: Setting = { method: select === 'attention' ? 'jmp-spec' : 'jmp', options: { select, strategy, tau, keep, blocks, headOnly, ...(metric ? { metric } : {}) }, plannedGmacs: 0 };
-        results.push((await runSetting(setting, common)).result);
+        const run = await runSetting(setting, common);
+        results.push({ ...run.result, ...fidelity(base.logits!, run.logits!, numClasses) });
       }
       const mean = (f: (r: (typeof results)[number]) => number) => results.reduce((a, r) => a + f(r), 0) / results.length;
-      points.push({ tau, top1: mean((r) => r.top1), mergeShare: mean((r) => r.mergeShare ?? 0), gmacs: mean((r) => r.gmacs), perKeep: results.map((r, i) => ({ keep: keeps[i]!, top1: r.top1 })) });
+      points.push({
+        tau,
+        top1: mean((r) => r.top1),
+        kl: mean((r) => r.kl),
+        agreement: mean((r) => r.agreement),
+        mergeShare: mean((r) => r.mergeShare ?? 0),
+        gmacs: mean((r) => r.gmacs),
+        perKeep: results.map((r, i) => ({ keep: keeps[i]!, top1: r.top1, kl: r.kl, agreement: r.agreement })),
+      });
     }
     progress.finish();
-    let best = points[0]!;
-    for (const p of points) if (p.top1 >= best.top1) best = p;
-    console.log(`\n${'τ'.padStart(6)} ${'top-1'.padStart(8)} ${'Δ vs plain'.padStart(11)} ${'merge share'.padStart(12)}`);
+    const best = chooseTau(points, by);
+    console.log(`\n${'τ'.padStart(6)} ${'top-1'.padStart(8)} ${'Δ vs plain'.padStart(11)} ${'KL (nats)'.padStart(10)} ${'agreement'.padStart(10)} ${'merge share'.padStart(12)}`);
     for (const p of points) {
-      console.log(`${p.tau.toFixed(3).padStart(6)} ${(p.top1 * 100).toFixed(2).padStart(7)}% ${((p.top1 - base.result.top1) * 100).toFixed(2).padStart(10)}  ${(p.mergeShare * 100).toFixed(1).padStart(10)}%${p === best ? '  ← best' : ''}`);
+      console.log(`${p.tau.toFixed(3).padStart(6)} ${(p.top1 * 100).toFixed(2).padStart(7)}% ${((p.top1 - base.result.top1) * 100).toFixed(2).padStart(10)}  ${p.kl!.toFixed(5).padStart(9)} ${(p.agreement! * 100).toFixed(2).padStart(9)}%  ${(p.mergeShare * 100).toFixed(1).padStart(10)}%${p === best ? '  ← chosen' : ''}`);
     }
     console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} % on this split`);
-    console.log(`best τ (${strategy}) = ${best.tau}: top-1 ${(best.top1 * 100).toFixed(2)} %, merge share ${(best.mergeShare * 100).toFixed(1)} %`);
+    console.log(`chosen τ (${strategy}, by ${by}) = ${best.tau}: top-1 ${(best.top1 * 100).toFixed(2)} %, KL ${best.kl!.toFixed(5)}, merge share ${(best.mergeShare * 100).toFixed(1)} %`);
     const curve: CalibrationCurve & { model: string; strategy: string; select: string; metric?: string; keeps: number[]; baselineTop1: number; images: number; command: string } = {
       model: name,
       strategy,
@@ -100,6 +169,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
       images: limit,
       baselineTop1: base.result.top1,
       points,
+      chosenBy: by,
       best: best.tau,
       command: `pnpm eval calibrate ${process.argv.slice(3).join(' ')}`.trim(),
     };

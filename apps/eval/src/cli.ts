@@ -50,7 +50,9 @@ Options:
   --grid <a:b:step>   calibrate: τ grid (default 0.70:0.99:0.01)
   --select <s>        calibrate: redundancy (default: the default JMP) or attention (the paper's rule)
   --metric <m>        calibrate: keys-per-head or keys (default: the library's for the select)
-  --keeps <list>      calibrate: keep rates whose mean top-1 τ maximises (default: the −20/−35/−50 % GMACs points)
+  --keeps <list>      calibrate: keep rates the τ curve is averaged over (default: the −20/−35/−50 % GMACs points)
+  --choose <c>        calibrate: kl (default: the lowest mean KL to the plain model) or top1 (the best
+                      mean top-1); ties: the larger τ
   --label-free        calibrate: calibrateJMP on the split without its labels (agreement with the plain
                       model, then KL) at --budget; writes the plan (--plan-out, default out/plan-<model>.json)
   --labelled-plan     calibrate: the same search with the split's labels deciding (top-1)
@@ -97,6 +99,7 @@ const OPTIONS = {
   json: { type: 'string' },
   strategy: { type: 'string' },
   grid: { type: 'string' },
+  choose: { type: 'string' },
   runs: { type: 'string' },
   batches: { type: 'string' },
   gate: { type: 'string' },

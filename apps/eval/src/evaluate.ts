@@ -58,6 +58,8 @@ export interface SettingRun {
   sigma: Map<number, number[]>;
   /** 1 where the image's top-1 was right, in dataset order: for paired counts between settings. */
   correct: Uint8Array;
+  /** The logits `[images, classes]` in dataset order, when `keepLogits` asked for them. */
+  logits?: Float32Array;
 }
 
 export interface RunOptions {
@@ -74,6 +76,8 @@ export interface RunOptions {
   plain?: Classifier;
   speedRuns?: number;
   progress: Progress;
+  /** Keep every image's logits (`SettingRun.logits`): calibrate compares them with the plain model's. */
+  keepLogits?: boolean;
 }
 
 function percentile(xs: number[], p: number): number {
@@ -97,6 +101,7 @@ export async function runSetting(setting: Setting, o: RunOptions): Promise<Setti
     let mergedTokens = 0;
     let removedTokens = 0;
     const correct = new Uint8Array(batches.reduce((a, b) => a + b.labels.length, 0));
+    const kept = o.keepLogits ? new Float32Array(correct.length * o.numClasses) : undefined;
     const sigma = new Map<number, number[]>();
     for (const batch of batches) {
       if (interrupt.requested) throw new InterruptedError();
@@ -105,6 +110,7 @@ export async function runSetting(setting: Setting, o: RunOptions): Promise<Setti
       seconds += (performance.now() - t0) / 1000;
       const data = logits.data as Float32Array;
       const C = o.numClasses;
+      kept?.set(data.subarray(0, batch.labels.length * C), images * C);
       batch.labels.forEach((label, b) => {
         const r = rankOf(data.subarray(b * C, (b + 1) * C), label);
         if (r === 0) {
@@ -170,7 +176,7 @@ export async function runSetting(setting: Setting, o: RunOptions): Promise<Setti
       latencyMsP95: latencies.length ? percentile(latencies, 0.95) : null,
       mergeShare,
     };
-    return { result, sigma, correct };
+    return { result, sigma, correct, ...(kept ? { logits: kept } : {}) };
   } finally {
     await jmp?.dispose();
   }

@@ -69,9 +69,23 @@ export interface SigmaDistribution {
 export interface CalibrationCurve {
   /** e.g. "fmnist-calibration (1 000 training images held out of training)". */
   split: string;
-  /** top1, mergeShare and gmacs: means over the calibrated keep rates (`perKeep` has each). */
-  points: { tau: number; top1: number; mergeShare: number; gmacs: number; perKeep?: { keep: number; top1: number }[] }[];
-  /** The τ picked (best top-1; ties → the larger τ). */
+  /**
+   * top1, kl, agreement, mergeShare and gmacs: means over the calibrated keep rates (`perKeep` has
+   * each). kl: KL(plain ‖ setting) in nats; agreement: the share of images with the plain model's
+   * top-1 class (curves made before `chosenBy` existed have neither).
+   */
+  points: {
+    tau: number;
+    top1: number;
+    kl?: number;
+    agreement?: number;
+    mergeShare: number;
+    gmacs: number;
+    perKeep?: { keep: number; top1: number; kl?: number; agreement?: number }[];
+  }[];
+  /** How `best` was picked (`chooseTau`); absent: by top-1 (curves made before the KL rule). */
+  chosenBy?: 'kl' | 'top1';
+  /** The τ picked (ties → the larger τ). */
   best: number;
 }
 

@@ -49,8 +49,8 @@ describe('jmp inspect', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('deit, 12 blocks, 2 protected tokens');
     expect(r.stdout).toMatch(/opset 14, eager attention, dtype fp32/);
-    // the default JMP: the keep rate planned for 65 % of the plain GMACs, at every second block but the last, τ 0.95
-    expect(r.stdout).toMatch(/adaptive-token \(select redundancy\), τ 0\.95, keep 0\.\d+ \(planned for a budget of 0\.65 of the plain GMACs\) at blocks 2, 4, 6, 8, 10, proportional attention on, last block's MLP on the class and distillation tokens only/);
+    // the default JMP: the keep rate planned for 65 % of the plain GMACs, at every second block but the last, τ 0.93
+    expect(r.stdout).toMatch(/adaptive-token \(select redundancy\), τ 0\.93, keep 0\.\d+ \(planned for a budget of 0\.65 of the plain GMACs\) at blocks 2, 4, 6, 8, 10, proportional attention on, last block's MLP on the class and distillation tokens only/);
     // The per-block table: block, tokens in, tokens out.
     const rows = r.stdout
       .split('\n')

@@ -71,8 +71,8 @@ describe('token counts follow the schedule and stats() reports them', () => {
       expect(stats.plainGmacsPerImage).toBe(plain);
       // measured from the token counts the call really had: the plan, at the model's image size
       expect(stats.meanGmacsPerImage).toBeCloseTo(planned, 12);
-      // τ 0.95 decides per token: the σ and merged counts come out, and the adaptive-token strategy ran
-      expect(DEFAULT_TAU).toBe(0.95);
+      // τ 0.93 decides per token: the σ and merged counts come out, and the adaptive-token strategy ran
+      expect(DEFAULT_TAU).toBe(0.93);
       expect(stats.lastCall!.images.flat().every((r) => Number.isFinite(r.sigma))).toBe(true);
     } finally {
       await jmp.dispose();

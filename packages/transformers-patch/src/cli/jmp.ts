@@ -40,7 +40,7 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
                                    keys-per-head (the mean over heads of each head's cosine)
       --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
                                    or one per block (default
-                                   0.95, measured on the embedded model; calibrate it where you can)
+                                   0.93, measured on the embedded model; calibrate it where you can)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
       --no-head-only               run the last block's MLP on every token (default: on the class
                                    token only, where the head reads nothing else)
