@@ -106,4 +106,10 @@ describe('jmp-eval command line', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('never calibrated on test data');
   });
+
+  it('calibrate --choose takes kl or top1, and says so before loading the model', () => {
+    const r = run(['calibrate', '--choose', 'agreement']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--choose: expected kl or top1, found 'agreement'");
+  });
 });
