@@ -216,7 +216,8 @@ async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: bo
       batchSize,
       ...(labelled ? { labels: batches.flatMap((b) => b.labels) } : {}),
       onProgress: ({ done, total, candidate }) => {
-        progress ??= new Progress(total, '');
+        progress ??= new Progress(total, '', 'forwards');
+        progress.setTotal(total); // grows once, when the per-block search starts
         progress.setLabel(candidate);
         progress.tick(1);
         if (done === total) progress.finish();

@@ -6,12 +6,20 @@ export class Progress {
   private readonly tty = Boolean(process.stderr.isTTY);
 
   constructor(
-    private readonly total: number,
+    private total: number,
     private label: string,
+    /** What is counted (default images). */
+    private readonly unit = 'img',
   ) {}
 
   setLabel(label: string): void {
     this.label = label;
+  }
+
+  /** The total grew (or shrank) while the work ran: the share and the ETA follow. */
+  setTotal(total: number): void {
+    if (total !== this.total) this.lastPrinted = Math.min(this.lastPrinted, Math.floor((this.done / Math.max(total, 1)) * 10));
+    this.total = total;
   }
 
   tick(n: number): void {
@@ -25,13 +33,13 @@ export class Progress {
       const filled = Math.round(share * width);
       process.stderr.write(
         `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ` +
-          `${this.done}/${this.total} img  ${rate.toFixed(0)} img/s  ETA ${formatSeconds(eta)}  ${this.label}\x1b[K`,
+          `${this.done}/${this.total} ${this.unit}  ${rate.toFixed(rate < 10 ? 1 : 0)} ${this.unit}/s  ETA ${formatSeconds(eta)}  ${this.label}\x1b[K`,
       );
     } else {
       const decile = Math.floor(share * 10);
       if (decile > this.lastPrinted) {
         this.lastPrinted = decile;
-        process.stderr.write(`  ${(share * 100).toFixed(0).padStart(3)}% ${this.done}/${this.total} img, ${rate.toFixed(0)} img/s, ETA ${formatSeconds(eta)}  ${this.label}\n`);
+        process.stderr.write(`  ${(share * 100).toFixed(0).padStart(3)}% ${this.done}/${this.total} ${this.unit}, ${rate.toFixed(rate < 10 ? 1 : 0)} ${this.unit}/s, ETA ${formatSeconds(eta)}  ${this.label}\n`);
       }
     }
   }
