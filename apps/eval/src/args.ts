@@ -20,6 +20,7 @@ export interface Args {
   strategy?: string;
   grid?: string;
   choose?: string;
+  objective?: string;
   runs?: string;
   batches?: string;
   gate?: string;

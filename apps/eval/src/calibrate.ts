@@ -186,7 +186,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
 
 /**
  * `calibrate --label-free`: the library's calibrateJMP on the split's images without their labels
- * (top-1 agreement with the plain model, then KL) at the budget; the split's labels only report the
+ * (by default the lowest KL to the plain model, then top-1 agreement; `--objective`) at the budget; the split's labels only report the
  * chosen plan's top-1 afterwards. Writes the plan for `pnpm eval --plan`.
  */
 async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: boolean): Promise<void> {
@@ -194,6 +194,10 @@ async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: bo
   const budget = args.budget === undefined ? 0.65 : Number(args.budget);
   if (!(budget > 0 && budget <= 1)) throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${args.budget}'`);
   const taus = args.grid ? parseGrid(args.grid) : undefined;
+  const objective = args.objective;
+  if (objective !== undefined && (labelled || (objective !== 'kl' && objective !== 'agreement'))) {
+    throw new UsageError(labelled ? '--objective: only with --label-free (--labelled-plan is chosen by top-1)' : `--objective: expected kl or agreement, found '${objective}'`);
+  }
   const { classifier, name } = await h.loadClassifier(args);
   try {
     const data = await h.loadData(dataSpec, classifier);
@@ -207,7 +211,7 @@ async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: bo
     const all = new Float32Array(limit * per);
     batches.forEach((b, i) => all.set(b.pixels.data as Float32Array, i * batchSize * per));
     const { Tensor } = await import('@huggingface/transformers');
-    console.log(`${labelled ? 'labelled' : 'label-free'} calibration of ${name} on ${data.name} (${limit} images, ${labelled ? 'top-1 against the labels decides' : 'labels not used'}), budget ${budget}`);
+    console.log(`${labelled ? 'labelled' : 'label-free'} calibration of ${name} on ${data.name} (${limit} images, ${labelled ? 'top-1 against the labels decides' : `labels not used, ${objective === 'agreement' ? 'agreement then KL' : 'KL then agreement'} decides`}), budget ${budget}`);
     const t0 = performance.now();
     let progress: Progress | undefined;
     const plan = await calibrateJMP(classifier, new Tensor('float32', all, [limit, ...rest]), {
@@ -215,6 +219,7 @@ async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: bo
       ...(taus ? { taus } : {}),
       batchSize,
       ...(labelled ? { labels: batches.flatMap((b) => b.labels) } : {}),
+      ...(objective ? { objective: objective as 'kl' | 'agreement' } : {}),
       onProgress: ({ done, total, candidate }) => {
         progress ??= new Progress(total, '', 'forwards');
         progress.setTotal(total); // grows once, when the per-block search starts

@@ -53,8 +53,9 @@ Options:
   --keeps <list>      calibrate: keep rates the τ curve is averaged over (default: the −20/−35/−50 % GMACs points)
   --choose <c>        calibrate: kl (default: the lowest mean KL to the plain model) or top1 (the best
                       mean top-1); ties: the larger τ
-  --label-free        calibrate: calibrateJMP on the split without its labels (agreement with the plain
-                      model, then KL) at --budget; writes the plan (--plan-out, default out/plan-<model>.json)
+  --label-free        calibrate: calibrateJMP on the split without its labels (the lowest KL to the plain
+                      model, then agreement) at --budget; writes the plan (--plan-out, default out/plan-<model>.json)
+  --objective <o>     calibrate --label-free: kl (default) or agreement (agreement first, the rule before)
   --labelled-plan     calibrate: the same search with the split's labels deciding (top-1)
   --budget <share>    calibrate --label-free / --labelled-plan: share of the plain GMACs (default 0.65)
   --plan <file>       eval: also evaluate this plan (from calibrate --label-free or calibrateJMP)
@@ -106,6 +107,7 @@ const OPTIONS = {
   runner: { type: 'string' },
   'keep-one': { type: 'boolean' },
   'label-free': { type: 'boolean' },
+  objective: { type: 'string' },
   'labelled-plan': { type: 'boolean' },
   budget: { type: 'string' },
   plan: { type: 'string' },

@@ -107,6 +107,15 @@ describe('jmp-eval command line', () => {
     expect(r.stderr).toContain('never calibrated on test data');
   });
 
+  it('calibrate --objective: kl or agreement, with --label-free only, checked before loading the model', () => {
+    const r = run(['calibrate', '--label-free', '--objective', 'top1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--objective: expected kl or agreement, found 'top1'");
+    const labelled = run(['calibrate', '--labelled-plan', '--objective', 'kl']);
+    expect(labelled.status).toBe(2);
+    expect(labelled.stderr).toContain('--objective: only with --label-free');
+  });
+
   it('calibrate --choose takes kl or top1, and says so before loading the model', () => {
     const r = run(['calibrate', '--choose', 'agreement']);
     expect(r.status).toBe(2);

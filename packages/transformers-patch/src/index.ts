@@ -4,7 +4,7 @@ export type { JMPHandle, JMPModelInfo, ImageClassificationPipelineLike } from '.
 export type { JMPOptions } from './options.js';
 export { DEFAULT_BUDGET, DEFAULT_TAU, FEW_PATCHES } from './options.js';
 export { calibrateJMP } from './host/calibrate.js';
-export type { CalibrateJMPOptions, CalibrationImages } from './host/calibrate.js';
+export type { CalibrateJMPOptions, CalibrationImages, CalibrationObjective } from './host/calibrate.js';
 export type { JMPPlan } from './plan-file.js';
 export { compileJMPModel, inspectModel } from './compile-model.js';
 export type { CompileJMPModelParams, CompileJMPOptions, CompiledModelInfo, ModelInspection, ModelDtype } from './compile-model.js';

@@ -48,7 +48,7 @@ export interface JMPPlan {
   /** Every candidate tried, with what it measured. */
   candidates: { tau: number | number[]; agreement: number; kl: number; top1: number | null }[];
   /** What chose among the candidates. */
-  objective: 'agreement' | 'top1';
+  objective: 'kl' | 'agreement' | 'top1';
 }
 
 /** FNV-1a (two 32-bit lanes) of the graph's structure: node types, names and inputs; initializer names, types and dims. */

@@ -289,6 +289,7 @@ describe('jmp calibrate', () => {
     const plan = JSON.parse(readFileSync(out, 'utf8')) as JMPPlan;
     expect(plan.candidates.map((c) => c.tau)).toEqual([0.5, 0.9]);
     expect(plan.measured.images).toBe(16);
+    expect(plan.objective).toBe('kl');
     expect(r.stdout).toContain(`τ ${plan.options.tau}: top-1 agreement`);
     const classifier = await loadClassifier('tiny-vit');
     try {
@@ -304,6 +305,7 @@ describe('jmp calibrate', () => {
     ['no image folder', ['calibrate', modelPath('tiny-vit')], 2, 'missing <model folder> or <image folder>'],
     ['no --out', ['calibrate', modelPath('tiny-vit'), '.'], 2, 'missing --out'],
     ['a folder without images', ['calibrate', modelPath('tiny-vit'), path.join(modelPath('tiny-vit'), 'onnx'), '--out', 'x.json'], 1, 'Invalid images'],
+    ['an objective that needs labels', ['calibrate', modelPath('tiny-vit'), '.', '--out', 'x.json', '--objective', 'top1'], 2, "--objective: expected kl or agreement, found 'top1'"],
   ])('%s: a typed error or the usage', (_label, args, status, message) => {
     const r = jmp(...(args as string[]));
     expect(r.status).toBe(status);

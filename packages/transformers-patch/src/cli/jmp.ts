@@ -77,15 +77,18 @@ Example:
 const CALIBRATE_USAGE = `Usage: jmp calibrate <model folder> <image folder> --out <plan.json> [options]
 
 Label-free calibration (calibrateJMP): runs the model plain and with JMP at each candidate τ on the
-images of <image folder> (PNG, JPEG, WebP, searched recursively), and keeps the τ whose predictions
-agree most with the plain model's (then the lowest KL divergence). No labels are read. The plan is
-plain JSON for enableJMP(pipe, { plan }) and for this model file only.
+images of <image folder> (PNG, JPEG, WebP, searched recursively), and keeps the τ whose output
+probabilities stay closest to the plain model's (the lowest mean KL divergence, then top-1
+agreement). No labels are read. The plan is plain JSON for enableJMP(pipe, { plan }) and for this
+model file only.
 
 Options:
   -o, --out <file>          where to write the plan (required)
       --budget <share>      share of the plain model's GMACs to spend, in (0, 1] (default 0.65)
       --taus <a:b:step>     candidate τ values (default 0.70:0.99:0.01)
       --metric <name>       key similarity the τ is for: keys (default) or keys-per-head
+      --objective <name>    what chooses: kl (default) or agreement (top-1 agreement first, the
+                            rule before 0.2)
       --limit <n>           use at most n images (default 256; sorted by path)
       --dtype <fp32|fp16|q8>
       --batch <n>           images per forward (default 32)
@@ -252,7 +255,7 @@ async function imagesIn(folder: string): Promise<string[]> {
 async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<void> {
   const { values, positionals } = parse(
     args,
-    { out: { type: 'string', short: 'o' }, budget: { type: 'string' }, taus: { type: 'string' }, metric: { type: 'string' }, limit: { type: 'string' }, dtype: { type: 'string' }, batch: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    { out: { type: 'string', short: 'o' }, budget: { type: 'string' }, taus: { type: 'string' }, metric: { type: 'string' }, objective: { type: 'string' }, limit: { type: 'string' }, dtype: { type: 'string' }, batch: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     CALIBRATE_USAGE,
   );
   if (values.help) {
@@ -269,6 +272,9 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
     if (!m || !(step > 0) || !(b >= a)) throw new UsageError(`--taus: expected from:to:step (e.g. 0.70:0.99:0.01), found '${values.taus}'`, CALIBRATE_USAGE);
     taus = [];
     for (let i = 0; a + i * step <= b + 1e-9; i++) taus.push(Math.round((a + i * step) * 1e6) / 1e6);
+  }
+  if (values.objective !== undefined && values.objective !== 'kl' && values.objective !== 'agreement') {
+    throw new UsageError(`--objective: expected kl or agreement, found '${values.objective}'`, CALIBRATE_USAGE);
   }
   const limit = values.limit === undefined ? 256 : number('limit', values.limit, CALIBRATE_USAGE);
   const batchSize = values.batch === undefined ? 32 : number('batch', values.batch, CALIBRATE_USAGE);
@@ -288,6 +294,7 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
       ...(values.budget !== undefined ? { budget: number('budget', values.budget, CALIBRATE_USAGE) } : {}),
       ...(taus ? { taus } : {}),
       ...(values.metric !== undefined ? { options: { metric: values.metric as 'keys' | 'keys-per-head' } } : {}),
+      ...(values.objective !== undefined ? { objective: values.objective as 'kl' | 'agreement' } : {}),
       batchSize,
       onProgress: ({ done, total, candidate }) => {
         const pct = Math.floor((done / total) * 10);

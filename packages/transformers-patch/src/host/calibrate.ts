@@ -18,8 +18,15 @@ export interface CalibrateJMPOptions {
    * within 0.05 of it, kept where the objective improves. Default true (where there are several blocks).
    */
   perBlock?: boolean;
-  /** One class id per image: choose by top-1 against them instead of agreement with the plain pipeline. */
+  /** One class id per image: choose by top-1 against them instead of closeness to the plain pipeline. */
   labels?: readonly number[];
+  /**
+   * What chooses among the candidates. `'kl'` (the default without labels): the lowest mean KL
+   * divergence to the plain pipeline's output probabilities, then top-1 agreement. `'agreement'`
+   * (the rule before 0.2): top-1 agreement, then KL. `'top1'` (the default with labels, and only
+   * with them): top-1 against the labels, then agreement. Ties after that go to the higher τ.
+   */
+  objective?: CalibrationObjective;
   /** Images per forward (default 32). */
   batchSize?: number;
   /** The rest of the JMP setting, fixed while τ is searched (select, strategy, blocks, runner…). */
@@ -30,6 +37,9 @@ export interface CalibrateJMPOptions {
   signal?: AbortSignal;
 }
 
+/** What chooses among calibrateJMP's candidates (see {@link CalibrateJMPOptions.objective}). */
+export type CalibrationObjective = 'kl' | 'agreement' | 'top1';
+
 /** The images to calibrate on: preprocessed pixels [N, C, H, W], or anything the pipeline takes (paths, URLs, RawImages). */
 export type CalibrationImages = Tensor | readonly unknown[];
 
@@ -38,10 +48,10 @@ type Forward = (inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>
 
 /**
  * Label-free calibration: on the user's own images, how close the pipeline with JMP stays to the
- * plain pipeline (top-1 agreement, then the mean KL divergence of the output probabilities), for
+ * plain pipeline (the mean KL divergence of the output probabilities, then top-1 agreement), for
  * each candidate τ at the budget's schedule. Returns the best as a plan (plain JSON) that
  * `enableJMP(pipe, { plan })` runs. With `labels`, top-1 against them decides instead (agreement
- * breaks ties).
+ * breaks ties); `objective` names another rule.
  *
  * The pipeline is plain again when the promise settles (also on errors and on abort).
  */
@@ -87,7 +97,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
   };
   for (const tau of o.taus) {
     const c = await trial(tau, `τ ${tau}`);
-    if (!best || better(c, best, o.labels !== undefined)) best = c;
+    if (!best || better(c, best, o.objective)) best = c;
   }
   const blocks = info!.schedule.length;
   if (o.perBlock && blocks > 1) {
@@ -99,7 +109,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
       for (const t of around) {
         const tried = taus.map((v, i) => (i === j ? t : v));
         const c = await trial(tried, `τ ${t} at block ${info!.schedule[j]!.block}`);
-        if (strictlyBetter(c, best!, o.labels !== undefined)) {
+        if (strictlyBetter(c, best!, o.objective)) {
           best = c;
           taus = tried;
         }
@@ -125,11 +135,11 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
     gmacs: { ...info!.gmacs },
     measured: { images: count, agreement: best!.agreement, kl: best!.kl, top1: best!.top1, plainTop1 },
     candidates,
-    objective: o.labels ? 'top1' : 'agreement',
+    objective: o.objective,
   };
 }
 
-interface Candidate {
+export interface Candidate {
   tau: number | number[];
   agreement: number;
   kl: number;
@@ -155,7 +165,14 @@ function checkOptions(options: CalibrateJMPOptions) {
   const budget = options.budget ?? DEFAULT_BUDGET;
   resolveOptions({ ...options.options, budget, tau: taus[0] }); // the same typed errors as enableJMP, before any work
   if (options.perBlock !== undefined && typeof options.perBlock !== 'boolean') throw new JmpArgumentError({ argument: 'options.perBlock', expected: 'a boolean', found: options.perBlock });
-  return { ...options, taus: [...taus].sort((a, b) => a - b), batchSize, budget, perBlock: options.perBlock ?? true, options: options.options ?? {} };
+  const objective: CalibrationObjective = options.objective ?? (options.labels !== undefined ? 'top1' : 'kl');
+  if (!(['kl', 'agreement', 'top1'] as const).includes(objective)) {
+    throw new JmpArgumentError({ argument: 'options.objective', expected: "'kl', 'agreement' or 'top1'", found: options.objective });
+  }
+  if (objective === 'top1' && options.labels === undefined) {
+    throw new JmpArgumentError({ argument: 'options.objective', expected: "'kl' or 'agreement' without labels ('top1' needs options.labels)", found: objective });
+  }
+  return { ...options, taus: [...taus].sort((a, b) => a - b), batchSize, budget, perBlock: options.perBlock ?? true, options: options.options ?? {}, objective };
 }
 
 /** The images as batches of pixel values. */
@@ -231,17 +248,26 @@ export function compare(plain: readonly Float32Array[], reduced: readonly Float3
   return { agreement: agree / n, kl: kl / n, top1: labels ? right / n : null };
 }
 
-/** Label-free: agreement, then KL. With labels: top-1, then agreement. Ties after that: the higher τ (it prunes more). */
-function better(a: Candidate, b: Candidate, byLabels: boolean): boolean {
-  if (byLabels && a.top1 !== b.top1) return a.top1! > b.top1!;
+/**
+ * 'kl': KL, then agreement. 'agreement': agreement, then KL. 'top1': top-1, then agreement, then KL.
+ * Ties after that: the higher τ (it prunes more).
+ */
+export function better(a: Candidate, b: Candidate, objective: CalibrationObjective): boolean {
+  if (objective === 'top1' && a.top1 !== b.top1) return a.top1! > b.top1!;
+  if (objective === 'kl' && a.kl !== b.kl) return a.kl < b.kl;
   if (a.agreement !== b.agreement) return a.agreement > b.agreement;
-  if (!byLabels && a.kl !== b.kl) return a.kl < b.kl;
+  if (a.kl !== b.kl) return a.kl < b.kl;
   return (a.tau as number) > (b.tau as number);
 }
 
-/** Per block: only a real gain moves a block's τ away from the best single τ (KL by more than 0.1 %). */
-function strictlyBetter(a: Candidate, b: Candidate, byLabels: boolean): boolean {
-  if (byLabels && a.top1 !== b.top1) return a.top1! > b.top1!;
+/**
+ * Per block: only a real gain moves a block's τ away from the best single τ. 'kl': the KL falls by
+ * more than 0.1 %. 'agreement' / 'top1': that figure rises, or (agreement) it ties and the KL falls
+ * by more than 0.1 %.
+ */
+function strictlyBetter(a: Candidate, b: Candidate, objective: CalibrationObjective): boolean {
+  if (objective === 'kl') return a.kl < b.kl * 0.999;
+  if (objective === 'top1' && a.top1 !== b.top1) return a.top1! > b.top1!;
   if (a.agreement !== b.agreement) return a.agreement > b.agreement;
-  return !byLabels && a.kl < b.kl * 0.999;
+  return objective === 'agreement' && a.kl < b.kl * 0.999;
 }
