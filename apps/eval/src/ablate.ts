@@ -6,6 +6,7 @@ import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA } from './defaults.js';
 import { pairedCounts, prepareBatches, runSetting, type Classifier } from './evaluate.js';
 import { Progress } from './progress.js';
 import { SPEC_BLOCKS, TARGETS, clampedR, jmpBlocks, matchGmacs, rText } from './settings.js';
+import { fidelity } from './calibrate.js';
 
 interface Helpers {
   loadClassifier(args: Args): Promise<{ classifier: Classifier; name: string }>;
@@ -133,12 +134,15 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     prep.finish();
     const numClasses = h.labelsOf(classifier).length;
     const progress = new Progress(limit * (1 + list.length * targets.length + targets.length), '');
-    const common = { classifier, batches, baselineGmacs: baseline, numClasses, latencyRuns: 0, progress };
+    const common = { classifier, batches, baselineGmacs: baseline, numClasses, latencyRuns: 0, progress, keepLogits: true };
     const base = await runSetting({ method: 'baseline', options: null, plannedGmacs: baseline }, common);
     const rows: string[] = [];
-    const line = (label: string, gmacs: number, top1: number, correct: Uint8Array) => {
-      const p = pairedCounts(correct, base.correct);
-      rows.push(`${label.padEnd(56)} ${((gmacs / baseline - 1) * 100).toFixed(1).padStart(6)}% ${(top1 * 100).toFixed(2).padStart(7)}% ${((top1 - base.result.top1) * 100).toFixed(2).padStart(7)}  ${`+${p.gained}/−${p.lost}`.padStart(10)}`);
+    // KL(plain ‖ setting), averaged over the images: steadier than top-1, which moves by whole images
+    const line = (label: string, run: Awaited<ReturnType<typeof runSetting>>) => {
+      const { gmacs, top1 } = run.result;
+      const p = pairedCounts(run.correct, base.correct);
+      const { kl } = fidelity(base.logits!, run.logits!, numClasses);
+      rows.push(`${label.padEnd(56)} ${((gmacs / baseline - 1) * 100).toFixed(1).padStart(6)}% ${(top1 * 100).toFixed(2).padStart(7)}% ${((top1 - base.result.top1) * 100).toFixed(2).padStart(7)}  ${`+${p.gained}/−${p.lost}`.padStart(10)}  ${kl.toFixed(5).padStart(8)}`);
     };
     for (const target of targets) {
       for (const v of list) {
@@ -146,18 +150,18 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
         const s = scheduleFor(shape, v.family, target, baseline, v.options.select ?? 'redundancy', headOnly);
         progress.setLabel(`${v.name} −${target * 100} %`);
         const run = await runSetting({ method: 'jmp', options: { method: 'jmp', ...v.options, blocks: s.blocks, keep: s.keep, headOnly }, plannedGmacs: s.gmacs }, common);
-        line(v.name, run.result.gmacs, run.result.top1, run.correct);
+        line(v.name, run);
       }
       // ToMe at the same target, for reference
       const { r: bestR, gmacs: bestG } = matchGmacs({ shape, tau, tauSpec }, 'tome', target);
       progress.setLabel(`tome r ${rText(bestR)}`);
       const tome = await runSetting({ method: 'tome', options: { method: 'tome', r: bestR, headOnly: false }, plannedGmacs: bestG }, common);
-      line(`tome r ${rText(bestR)}`, tome.result.gmacs, tome.result.top1, tome.correct);
+      line(`tome r ${rText(bestR)}`, tome);
       rows.push('');
     }
     progress.finish();
     console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} %\n`);
-    console.log(`${'lever'.padEnd(56)} ${'ΔGMACs'.padStart(7)} ${'top-1'.padStart(8)} ${'Δtop-1'.padStart(7)}  ${'+/− vs base'.padStart(10)}`);
+    console.log(`${'lever'.padEnd(56)} ${'ΔGMACs'.padStart(7)} ${'top-1'.padStart(8)} ${'Δtop-1'.padStart(7)}  ${'+/− vs base'.padStart(10)}  ${'KL (nats)'.padStart(8)}`);
     for (const r of rows) console.log(r);
   } finally {
     await classifier.dispose();

@@ -21,6 +21,7 @@ export interface Args {
   grid?: string;
   choose?: string;
   objective?: string;
+  blocks?: string;
   runs?: string;
   batches?: string;
   gate?: string;

@@ -190,6 +190,17 @@ function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, inf
       settings.splice(i, 1, { ...settings[i]!, options: { ...rest, budget: DEFAULT_BUDGET } });
     }
   }
+  // --blocks: the default JMP again at other reduction blocks, same budget, timed in the same rounds
+  if (args.blocks !== undefined) {
+    const blocks = args.blocks.split(',').map((b) => Number(b));
+    if (blocks.length === 0 || !blocks.every((b) => Number.isInteger(b) && b >= 1 && b <= info.shape.depth)) {
+      throw new UsageError(`--blocks: expected block numbers 1…${info.shape.depth}, comma-separated, found '${args.blocks}'`);
+    }
+    const base = settings.find((s) => s.method === 'jmp');
+    if (!base) throw new UsageError('--blocks: times the default JMP at other blocks; add jmp to --methods');
+    const { keep: _keep, blocks: _blocks, ...rest } = base.options!;
+    settings.splice(settings.indexOf(base) + 1, 0, { ...base, options: { ...rest, budget: rest.budget ?? DEFAULT_BUDGET, blocks } });
+  }
   // keep = 1 without the head-only last block: what the graph's added work costs alone
   if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: jmpBlocks(info.shape), headOnly: false, runner: runner as 'auto' }, plannedGmacs: 0 });
   return settings;
@@ -202,7 +213,8 @@ function benchLine(batch: number, setting: Setting, gmacs: number, plainMs: numb
 
 function summary(s: Setting): string {
   const p = describeParams(s.options) as { keep?: number; r?: number; strategy?: string; budget?: number };
-  return p.r !== undefined ? `r ${rText(p.r)}` : p.keep === undefined && p.budget !== undefined ? `budget ${p.budget}` : `keep ${p.keep}`;
+  const at = s.options?.blocks && s.options.budget !== undefined ? ` @${s.options.blocks.length === 1 ? s.options.blocks[0] : `${s.options.blocks[0]}…${s.options.blocks.at(-1)}/${s.options.blocks.length}`}` : '';
+  return p.r !== undefined ? `r ${rText(p.r)}` : p.keep === undefined && p.budget !== undefined ? `budget ${p.budget}${at}` : `keep ${p.keep}`;
 }
 
 function entry(setting: Setting, batch: number, gmacs: number, ms: number): BenchResult {

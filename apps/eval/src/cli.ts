@@ -63,6 +63,8 @@ Options:
   --batches <list>    bench: batch sizes (default 1,32)
   --runner <r>        bench: auto (default), compiled or segments
   --keep-one          bench: also time keep = 1 (the runner's own overhead)
+  --blocks <list>     bench: also time the default JMP at these reduction blocks (e.g. 2,3,4,5,6,7,8,9,10,11),
+                      at the same budget, in the same rounds
   --keep-rates        bench: the default JMP at keep 0.85 instead of the library's default budget (0.65)
   --clip              bench: also time CLIP ViT-B/32's zero-shot model (random weights, generated into
                       tooling/fixtures/cache/clip-b32), the same settings, after the DeiT-S rows
@@ -106,6 +108,7 @@ const OPTIONS = {
   gate: { type: 'string' },
   runner: { type: 'string' },
   'keep-one': { type: 'boolean' },
+  blocks: { type: 'string' },
   'label-free': { type: 'boolean' },
   objective: { type: 'string' },
   'labelled-plan': { type: 'boolean' },
