@@ -50,6 +50,27 @@ describe('jmp-eval command line', () => {
     expect(existsSync(path.join(out, 'report.md'))).toBe(true);
   });
 
+  it('bench --blocks: the default JMP again at the named blocks, in the same rounds; bad blocks: exit 2', { timeout: 240_000 }, () => {
+    const r = run(['bench', '--model', modelPath('tiny-deit'), '--methods', 'jmp', '--blocks', '2,3', '--batches', '2', '--runs', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = r.stdout.split('\n').filter((l) => /^batch\s+2\s+jmp/.test(l));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/budget 0\.65\s/);
+    expect(rows[1]).toMatch(/budget 0\.65 @2…3\/2/);
+    const bad = run(['bench', '--model', modelPath('tiny-deit'), '--methods', 'jmp', '--blocks', '0,9', '--batches', '2', '--runs', '1']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--blocks: expected block numbers 1…12, comma-separated, found '0,9'");
+  });
+
+  it('ablate prints each row with its paired counts and its mean KL to the plain model', { timeout: 240_000 }, () => {
+    const r = run(['ablate', '--model', modelPath('tiny-vit'), '--limit', '32', '--tau', '0.9', '--tau-spec', '0.5', '--tau-per-head', '0.9', '--only', '9', '--targets', '0.35']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\+\/− vs base\s+KL \(nats\)/);
+    const rows = r.stdout.split('\n').filter((l) => /^(… even blocks|tome r)/.test(l));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(/\+\d+\/−\d+\s+\d\.\d{5}$/);
+  });
+
   it('rejects bad command lines with exit code 2 and the help', () => {
     const r = run(['--limit', 'ten']);
     expect(r.status).toBe(2);
