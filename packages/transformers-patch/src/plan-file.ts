@@ -2,6 +2,9 @@ import { JmpArgumentError, JMP_SELECTS, STRATEGIES, type JmpSelect, type Strateg
 import type { ModelProto } from './onnx/proto.js';
 import { toNumber } from './onnx/proto.js';
 
+/** What chooses among calibrateJMP's candidates (see `CalibrateJMPOptions.objective`). */
+export type CalibrationObjective = 'kl' | 'agreement' | 'top1';
+
 /**
  * What `calibrateJMP` returns and `enableJMP(pipe, { plan })` takes: plain JSON, to save and load.
  * A plan is for one model file: its graph's fingerprint is checked when it is used.
@@ -48,7 +51,7 @@ export interface JMPPlan {
   /** Every candidate tried, with what it measured. */
   candidates: { tau: number | number[]; agreement: number; kl: number; top1: number | null }[];
   /** What chose among the candidates. */
-  objective: 'kl' | 'agreement' | 'top1';
+  objective: CalibrationObjective;
 }
 
 /** FNV-1a (two 32-bit lanes) of the graph's structure: node types, names and inputs; initializer names, types and dims. */

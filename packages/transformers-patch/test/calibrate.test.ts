@@ -7,7 +7,7 @@ import { loadClassifier, logits, maxAbsDiff, pixels, type Classifier } from './h
  * calibrateJMP: label-free τ search at a budget on the user's images, a plan as plain JSON, and
  * enableJMP(pipe, { plan }) running it on the model it was made for only.
  */
-describe('calibrateJMP', () => {
+describe('calibrateJMP', { timeout: 60_000 }, () => {
   let vit: Classifier;
   let deit: Classifier;
   const images = pixels(16, 77);

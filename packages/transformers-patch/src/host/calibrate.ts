@@ -1,7 +1,9 @@
 import { RawImage, Tensor } from '@huggingface/transformers';
 import { JmpArgumentError } from '@jmpjs/core';
 import { DEFAULT_BUDGET, resolveOptions, type JMPOptions } from '../options.js';
-import type { JMPPlan } from '../plan-file.js';
+import type { CalibrationObjective, JMPPlan } from '../plan-file.js';
+
+export type { CalibrationObjective };
 import { enableJMP, type ImageClassificationPipelineLike } from './enable.js';
 
 /** Fewest images calibrateJMP accepts. */
@@ -24,7 +26,7 @@ export interface CalibrateJMPOptions {
    * What chooses among the candidates. `'kl'` (the default without labels): the lowest mean KL
    * divergence to the plain pipeline's output probabilities, then top-1 agreement. `'agreement'`
    * (the rule before 0.2): top-1 agreement, then KL. `'top1'` (the default with labels, and only
-   * with them): top-1 against the labels, then agreement. Ties after that go to the higher τ.
+   * with them): top-1 against the labels, then agreement, then KL. Ties after that go to the higher τ.
    */
   objective?: CalibrationObjective;
   /** Images per forward (default 32). */
@@ -36,9 +38,6 @@ export interface CalibrateJMPOptions {
   /** Stops the search between forwards: the promise rejects with the signal's reason; the pipeline is left plain. */
   signal?: AbortSignal;
 }
-
-/** What chooses among calibrateJMP's candidates (see {@link CalibrateJMPOptions.objective}). */
-export type CalibrationObjective = 'kl' | 'agreement' | 'top1';
 
 /** The images to calibrate on: preprocessed pixels [N, C, H, W], or anything the pipeline takes (paths, URLs, RawImages). */
 export type CalibrationImages = Tensor | readonly unknown[];
