@@ -20,6 +20,10 @@ export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauP
   // the held-out model: only its own calibration split set these, as a user's would; tauSpec from
   // `calibrate --model fmnist-vit --select attention --strategy adaptive --grid -0.2:0.7:0.05`.
   'fmnist-vit': { tau: 0.77, tauSpec: 0.6, tauPerHead: 0.5, file: 'fmnist-vit/calibration-redundancy-adaptive-token.json' },
+  // the held-out model with more than 64 patches (196): likewise only its own calibration split; all
+  // three by the KL rule (tauSpec: `calibrate --model fmnist-vit-p2 --select attention --strategy
+  // adaptive --grid 0.40:0.99:0.01`, the bottom of its grid; top-1 would have picked 0.57).
+  'fmnist-vit-p2': { tau: 0.98, tauSpec: 0.4, tauPerHead: 0.96, file: 'fmnist-vit-p2/calibration-redundancy-adaptive-token.json' },
   // the development model (its calibration split chooses what fmnist-deit's cannot tell apart);
   // tauSpec from `calibrate --model fmnist-vit-dev --select attention --strategy adaptive --grid 0.40:0.99:0.01`.
   'fmnist-vit-dev': { tau: 0.66, tauSpec: 0.42, tauPerHead: 0.5, file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json' },
