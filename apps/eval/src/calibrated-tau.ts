@@ -24,6 +24,10 @@ export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauP
   // three by the KL rule (tauSpec: `calibrate --model fmnist-vit-p2 --select attention --strategy
   // adaptive --grid 0.40:0.99:0.01`, the bottom of its grid; top-1 would have picked 0.57).
   'fmnist-vit-p2': { tau: 0.98, tauSpec: 0.4, tauPerHead: 0.96, file: 'fmnist-vit-p2/calibration-redundancy-adaptive-token.json' },
+  // the second held-out model with at most 64 patches (trained to confirm a change to that regime's
+  // default after fmnist-vit's test rows were read): likewise its own calibration split, by the KL rule
+  // (tauSpec: `--select attention --strategy adaptive --grid 0.40:0.99:0.01`, the bottom of its grid).
+  'fmnist-vit-d10': { tau: 0.89, tauSpec: 0.4, tauPerHead: 0.51, file: 'fmnist-vit-d10/calibration-redundancy-adaptive-token.json' },
   // the development model (its calibration split chooses what fmnist-deit's cannot tell apart);
   // tauSpec from `calibrate --model fmnist-vit-dev --select attention --strategy adaptive --grid 0.40:0.99:0.01`.
   'fmnist-vit-dev': { tau: 0.66, tauSpec: 0.42, tauPerHead: 0.5, file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json' },
