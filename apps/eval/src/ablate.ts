@@ -79,12 +79,14 @@ export function scheduleFor(shape: ModelShape, family: Family, target: number, b
 
 /**
  * The levers, one change at a time from the paper's rule as reconstructed to the default JMP and
- * beyond. `tau` is τ calibrated for the default JMP (head-mean keys at its default blocks),
- * `tauPerHead` for metric 'keys-per-head'; `patches` marks which of the two schedules is this model's
- * default (every block from the second on models with at most FEW_PATCHES patches).
+ * beyond. `tau` is τ calibrated for head-mean keys at the default blocks (the default JMP on models
+ * with more than FEW_PATCHES patches), `tauPerHead` for metric 'keys-per-head' (the default's metric
+ * on models with at most FEW_PATCHES patches); `patches` marks which row is this model's default
+ * (every second block with head-mean keys, or every block from the second with keys-per-head).
  */
 export function variants(tau: number, tauSpec: number, tauPerHead: number, patches: number): Variant[] {
-  const red = { select: 'redundancy' as const };
+  // head-mean keys unless a row names keys-per-head (the library's default metric depends on the patch count)
+  const red = { select: 'redundancy' as const, metric: 'keys' as const };
   const jmp = { ...red, strategy: 'adaptive-token' as const, tau };
   const perHead = { ...red, metric: 'keys-per-head' as const, strategy: 'adaptive-token' as const, tau: tauPerHead };
   const few = patches <= FEW_PATCHES;
@@ -102,8 +104,8 @@ export function variants(tau: number, tauSpec: number, tauPerHead: number, patch
     { name: `… even blocks but the last, head-only last block${mark(!few)}`, family: 'half', options: jmp, headOnly: true },
     { name: 'redundancy, merge, r per block, head-only last block (= ToMe + head-only)', family: 'linear', options: { ...red, strategy: 'merge' }, headOnly: true },
     { name: `… even blocks but the last, head-only, keys-per-head τ ${tauPerHead}`, family: 'half', options: perHead, headOnly: true },
-    { name: `… every block from the 2nd but the last, head-only${mark(few)}`, family: 'from2', options: jmp, headOnly: true },
-    { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}`, family: 'from2', options: perHead, headOnly: true },
+    { name: `… every block from the 2nd but the last, head-only`, family: 'from2', options: jmp, headOnly: true },
+    { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}${mark(few)}`, family: 'from2', options: perHead, headOnly: true },
   ];
 }
 

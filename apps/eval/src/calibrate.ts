@@ -98,9 +98,9 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   const grid = parseGrid(args.grid ?? '0.70:0.99:0.01');
   const select = args.select ?? 'redundancy';
   if (select !== 'attention' && select !== 'redundancy') throw new UsageError(`--select: expected attention or redundancy, found '${select}'`);
-  // the library's default metric for the select unless --metric names one (τ belongs to a metric)
-  const metric = args.metric;
-  if (metric !== undefined && metric !== 'keys' && metric !== 'keys-per-head') throw new UsageError(`--metric: expected keys or keys-per-head, found '${metric}'`);
+  // the library's default metric for the select and the model unless --metric names one (τ belongs to a metric)
+  const metricArg = args.metric;
+  if (metricArg !== undefined && metricArg !== 'keys' && metricArg !== 'keys-per-head') throw new UsageError(`--metric: expected keys or keys-per-head, found '${metricArg}'`);
   const by = (args.choose ?? 'kl') as ChooseBy;
   if (!CHOOSE_BY.includes(by)) throw new UsageError(`--choose: expected ${CHOOSE_BY.join(' or ')}, found '${args.choose}'`);
   const { classifier, name } = await h.loadClassifier(args);
@@ -112,6 +112,9 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     // (blocks 4/7/10), the top-1 averaged over them, unless --keeps names others
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
+    // the metric the curve is for, recorded in it: --metric, else the library's default on this model
+    // (keys-per-head with select 'redundancy' on at most FEW_PATCHES patches; inspectJMP resolves it)
+    const metric = metricArg ?? (select === 'redundancy' ? info.metric ?? 'keys' : undefined);
     // the default JMP as the library runs it (head-only last block where the head allows it); the paper's rule as published
     const headOnly = select === 'redundancy' && info.headOnly;
     const blocks = select === 'attention' ? SPEC_BLOCKS.filter((b) => b <= shape.depth) : jmpBlocks(shape, headOnly);

@@ -3,14 +3,16 @@
 /**
  * τ per model, from `pnpm eval calibrate` on a held-out split (never test data). The curves are
  * committed in apps/eval/calibration/<model>/.
- * - `tau`: the default JMP (select 'redundancy', strategy 'adaptive-token', head-mean keys, at its
- *   default blocks: every second block, or every block from the second on models with at most 64
- *   patches), chosen by `calibrate --strategy adaptive-token --grid 0.50:0.99:0.01`: the lowest KL
- *   to the plain model averaged over the keep rates of −20, −35 and −50 % GMACs (ties: the highest
- *   τ; `chooseTau`); its curve is `file`.
- * - `tauPerHead`: the same with `--metric keys-per-head` (the ablation's rows with that metric), by
- *   the same KL rule (curve `…-keys-per-head.json`). On the two 49-patch models the KL falls to the
- *   bottom of the grid (0.50, merge share 100 %).
+ * - `tau`: JMP with head-mean keys (select 'redundancy', strategy 'adaptive-token', at the default
+ *   blocks: every second block, or every block from the second on models with at most 64 patches),
+ *   the default JMP on models with more than 64 patches; chosen by `calibrate --strategy
+ *   adaptive-token --grid 0.50:0.99:0.01` (`--metric keys` on at most 64 patches since keys-per-head
+ *   is the default there): the lowest KL to the plain model averaged over the keep rates of −20, −35
+ *   and −50 % GMACs (ties: the highest τ; `chooseTau`); its curve is `file`.
+ * - `tauPerHead`: the same with `--metric keys-per-head`, by the same KL rule (curve
+ *   `…-keys-per-head.json`): the default JMP's τ on models with at most 64 patches (the eval's `jmp`
+ *   rows there), and the ablation's keys-per-head rows. On the 49-patch models the KL falls to the
+ *   bottom of the grid or next to it (0.50, 0.51; merge share 100 %).
  * - `tauSpec`: the paper's rule as reconstructed (select 'attention', strategy 'adaptive').
  */
 export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauPerHead: number; file: string }> = {

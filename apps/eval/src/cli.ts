@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { env, pipeline } from '@huggingface/transformers';
 import { baselineMacs } from '@jmpjs/core';
-import { inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
+import { FEW_PATCHES, inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
 import { committedDataset, imageFolder, type Dataset } from './data.js';
 import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA, DEFAULT_DATA, DEFAULT_LIMIT, DEFAULT_MODEL, resolveModel } from './defaults.js';
 import { pairedCounts, prepareBatches, runSetting, sigmaDistributions, tokenMaps, type Classifier } from './evaluate.js';
@@ -174,16 +174,17 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const limit = args.full ? data.size : Math.min(data.size, int('limit', args.limit, DEFAULT_LIMIT));
     const batchSize = int('batch', args.batch, 32);
     const methods = parseMethods(args.methods ?? METHODS.join(','));
+    const info = await inspectJMP(classifier, { strategy: 'prune' });
+    const shape = info.shape;
     const calibrated = CALIBRATED_TAU[name];
-    const tau = num('tau', args.tau) ?? calibrated?.tau;
+    // the default JMP's τ belongs to its metric on this model: keys-per-head on at most FEW_PATCHES patches
+    const tau = num('tau', args.tau) ?? (shape.patches <= FEW_PATCHES ? calibrated?.tauPerHead : calibrated?.tau);
     const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
     if ((methods.includes('jmp') && tau === undefined) || (methods.includes('jmp-spec') && tauSpec === undefined)) {
       throw new UsageError(
         `--tau / --tau-spec: no calibrated τ for '${name}'. Run \`pnpm eval calibrate --model ${name} --data <held-out images> --strategy adaptive-token\` (and \`--select attention --strategy adaptive\` for jmp-spec) and pass the values.`,
       );
     }
-    const info = await inspectJMP(classifier, { strategy: 'prune' });
-    const shape = info.shape;
     const ctx: SweepContext = { shape, tau: tau ?? 0, tauSpec: tauSpec ?? 0, headOnly: info.headOnly };
     const settings = buildSettings(methods, ctx, !args['no-sweep']);
     if (args.plan) {

@@ -7,7 +7,7 @@ import { compileJMP } from './graph/compile.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
 import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from './onnx/proto.js';
-import { resolveOptions, type JMPOptions } from './options.js';
+import { optionsForModel, resolveOptions, type JMPOptions } from './options.js';
 import { planSchedule, resolveHeadOnly } from './plan.js';
 
 /** Which ONNX file of a model folder: `onnx/model.onnx`, `onnx/model_fp16.onnx` or `onnx/model_quantized.onnx`. */
@@ -310,7 +310,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
     throw new JmpArgumentError({ argument: 'options.metric', expected: "'keys-per-head' or 'keys' (a compiled model uses key similarity)", found: options.metric });
   }
   checkDtype(params.dtype);
-  const o = resolveOptions(options as JMPOptions);
+  const given = resolveOptions(options as JMPOptions);
 
   const loaded = await loadModel(params.model, params.dtype);
   const { layout, proto, config } = loaded;
@@ -335,6 +335,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
       hint: 'Pass heads (CLI: --heads), or give the model folder with its config.json.',
     });
   }
+  const o = optionsForModel(given, sizes.shape.patches);
   const depth = layout.blocks.length;
   let headOnly: boolean;
   try {

@@ -2,7 +2,7 @@
 export { enableJMP, inspectJMP, createJMPPipeline } from './host/enable.js';
 export type { JMPHandle, JMPModelInfo, ImageClassificationPipelineLike } from './host/enable.js';
 export type { JMPOptions } from './options.js';
-export { DEFAULT_BUDGET, DEFAULT_TAU, FEW_PATCHES } from './options.js';
+export { DEFAULT_BUDGET, DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, FEW_PATCHES } from './options.js';
 export { calibrateJMP } from './host/calibrate.js';
 export type { CalibrateJMPOptions, CalibrationImages, CalibrationObjective } from './host/calibrate.js';
 export type { JMPPlan } from './plan-file.js';

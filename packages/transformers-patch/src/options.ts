@@ -37,17 +37,19 @@ export interface JMPOptions {
   blocks?: readonly number[];
   /**
    * Similarity threshold τ of the adaptive strategies, one value or one per reduction block. Default
-   * {@link DEFAULT_TAU} (measured on the embedded model's calibration split); the best τ is
-   * model-specific: `calibrateJMP` finds it on your images without labels.
+   * {@link DEFAULT_TAU} (measured on the embedded model's calibration split), or
+   * {@link DEFAULT_TAU_FEW_PATCHES} where the default metric is `'keys-per-head'` (at most 64 patches);
+   * the best τ is model-specific: `calibrateJMP` finds it on your images without labels.
    */
   tau?: number | readonly number[];
   /** ToMe: tokens merged per reduction block, one value or one per block (or planned from `budget`). */
   r?: number | readonly number[];
   /**
-   * JMP's similarity metric: `'keys'` (default: the cosine of the head-mean attention keys, ToMe's
-   * metric), `'keys-per-head'` (the cosine of the keys in each head, averaged over heads,
-   * `@jmpjs/core`'s `perHeadUnitKeys`) or `'hidden'` (the token states; segments runner only). ToMe
-   * always uses head-mean keys. τ is calibrated for one metric.
+   * JMP's similarity metric: `'keys'` (the cosine of the head-mean attention keys, ToMe's metric),
+   * `'keys-per-head'` (the cosine of the keys in each head, averaged over heads, `@jmpjs/core`'s
+   * `perHeadUnitKeys`) or `'hidden'` (the token states; segments runner only). Default, with select
+   * 'redundancy': `'keys-per-head'` on models with at most 64 patch tokens (`FEW_PATCHES`), `'keys'`
+   * on the others (`optionsForModel`). ToMe always uses head-mean keys. τ is calibrated for one metric.
    */
   metric?: JmpMetric;
   /**
@@ -115,6 +117,10 @@ export interface ResolvedOptions {
   tau: number | readonly number[] | undefined;
   r: number | readonly number[] | undefined;
   metric: JmpMetric;
+  /** Neither the options nor a plan set the metric: {@link optionsForModel} chooses it by patch count. */
+  metricDefault: boolean;
+  /** Neither the options nor a plan set τ (the default τ of the metric applies). */
+  tauDefault: boolean;
   select: JmpSelect;
   importanceWeight: number;
   sizeWeight: number;
@@ -279,8 +285,10 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     planFingerprint: undefined,
     blocks: o.blocks,
     tau: o.tau ?? (needsTau ? DEFAULT_TAU : undefined),
+    tauDefault: o.tau === undefined && needsTau,
     r: o.r,
     metric,
+    metricDefault: o.metric === undefined,
     select,
     importanceWeight: o.importanceWeight ?? 0,
     sizeWeight: o.sizeWeight ?? 0,
@@ -303,6 +311,26 @@ export const DEFAULT_BUDGET = 0.65;
  * model. What it costs against a model's own calibrated τ is in the eval app's README.
  */
 export const DEFAULT_TAU = 0.93;
+
+/**
+ * The default τ of the default JMP on models with at most {@link FEW_PATCHES} patches, where its
+ * metric is `'keys-per-head'`: the τ of the lowest KL to the plain model on the 49-patch development
+ * model's calibration split (fmnist-vit-dev, `pnpm eval calibrate --metric keys-per-head`; the bottom
+ * of its grid, where every leaving token merges), never on test images nor on a held-out model.
+ */
+export const DEFAULT_TAU_FEW_PATCHES = 0.5;
+
+/**
+ * The options for a model with `patches` patch tokens: JMP with select 'redundancy' and no metric
+ * given uses `'keys-per-head'` on models with at most {@link FEW_PATCHES} patches (with
+ * {@link DEFAULT_TAU_FEW_PATCHES} when no τ is given either), and head-mean `'keys'` otherwise. Chosen
+ * on fmnist-vit-dev's calibration split (the lowest KL) and confirmed, by a test written before it
+ * trained, on the held-out fmnist-vit-d10's test set; the eval app's README has both.
+ */
+export function optionsForModel(o: ResolvedOptions, patches: number): ResolvedOptions {
+  if (!o.metricDefault || o.method !== 'jmp' || o.select !== 'redundancy' || patches > FEW_PATCHES) return o;
+  return { ...o, metric: 'keys-per-head', metricDefault: false, ...(o.tauDefault ? { tau: DEFAULT_TAU_FEW_PATCHES, tauDefault: false } : {}) };
+}
 
 /**
  * Default keep rate: 0.85 at the default JMP's six reductions (select 'redundancy', every second

@@ -10,7 +10,7 @@ import { shapeFromConfig } from './graph/model-shape.js';
 import { buildSegments, type Segment } from './graph/segments.js';
 import type { SessionSource } from './host/sessions.js';
 import { decodeModel, type ModelProto } from './onnx/proto.js';
-import { defaultBlocks, type ResolvedOptions } from './options.js';
+import { defaultBlocks, optionsForModel, type ResolvedOptions } from './options.js';
 import { graphFingerprint } from './plan-file.js';
 
 /** Where and how much a model reduces, for its depth and token count. */
@@ -74,9 +74,12 @@ export interface Plan {
   indexed: boolean;
   /** The last block's MLP runs on the protected tokens only. */
   headOnly: boolean;
+  /** The options as they run on this model (`optionsForModel`: the default metric and τ by patch count). */
+  options: ResolvedOptions;
 }
 
-async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, source: SessionSource): Promise<Plan> {
+async function makePlan(config: Record<string, unknown>, given: ResolvedOptions, source: SessionSource): Promise<Plan> {
+  let o = given;
   const type = config.model_type;
   if (type !== 'vit' && type !== 'deit' && type !== 'dinov2' && type !== 'clip' && type !== 'siglip') {
     const why = typeof type === 'string' ? UNSUPPORTED_TYPES[type] : undefined;
@@ -98,6 +101,7 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
     });
   }
   const { shape, heads } = shapeFromConfig(config, layout);
+  o = optionsForModel(o, shape.patches);
   const headOnly = resolveHeadOnly(o.headOnly, layout);
   const { blocks, steps, planned, budget } = planSchedule({ ...o, headOnly }, shape);
   // index ops where onnxruntime has them (CPU, wasm); float masks on WebGPU
@@ -145,6 +149,7 @@ async function makePlan(config: Record<string, unknown>, o: ResolvedOptions, sou
     heads,
     segments,
     headOnly,
+    options: o,
   };
 }
 

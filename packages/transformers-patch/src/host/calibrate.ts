@@ -1,6 +1,6 @@
 import { RawImage, Tensor } from '@huggingface/transformers';
 import { JmpArgumentError } from '@jmpjs/core';
-import { DEFAULT_BUDGET, resolveOptions, type JMPOptions } from '../options.js';
+import { DEFAULT_BUDGET, optionsForModel, resolveOptions, type JMPOptions } from '../options.js';
 import type { CalibrationObjective, JMPPlan } from '../plan-file.js';
 
 export type { CalibrationObjective };
@@ -116,7 +116,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
     }
   }
   const plainTop1 = o.labels ? compare(plain, plain, classes, o.labels).top1 : null;
-  const resolved = resolveOptions({ ...o.options, budget: o.budget, tau: best!.tau });
+  const resolved = optionsForModel(resolveOptions({ ...o.options, budget: o.budget, tau: best!.tau }), info!.shape.patches);
   return {
     format: 'jmp-plan/1',
     model: { architecture: info!.architecture, depth: info!.depth, protectedTokens: info!.protectedTokens, patches: info!.shape.patches, hidden: info!.shape.hidden, fingerprint: info!.fingerprint },

@@ -2,7 +2,7 @@ import { Tensor, pipeline } from '@huggingface/transformers';
 import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type ModelShape } from '@jmpjs/core';
 import { JmpError, JmpStateError, UnsupportedModelError } from '../errors.js';
 import { encodeModel } from '../onnx/proto.js';
-import { methodsFor, resolveOptions, type JMPOptions, type ResolvedOptions } from '../options.js';
+import { methodsFor, resolveOptions, type JMPOptions, type JmpMetric, type ResolvedOptions } from '../options.js';
 import { onWebGPU, perHeadKeys, planModel, type Plan } from '../plan.js';
 import { CompiledRunner } from '../runner/compiled-runner.js';
 import { checkPixelValues } from '../runner/input.js';
@@ -56,6 +56,13 @@ export interface JMPModelInfo {
   attention: 'eager' | 'sdpa' | 'clip';
   /** The last block's MLP runs on the protected tokens only (`headOnly`). */
   headOnly: boolean;
+  /**
+   * JMP's similarity metric as it runs on this model (the default is `'keys-per-head'` on models with
+   * at most `FEW_PATCHES` patches, else `'keys'`), and its τ (null for a strategy without τ); null for
+   * ToMe and EViT.
+   */
+  metric: JmpMetric | null;
+  tau: number | readonly number[] | null;
 }
 
 /**
@@ -204,6 +211,8 @@ function planInfo(plan: Plan, env: { device: string; dtype: string }): JMPModelI
     opset: plan.layout.opset,
     attention: plan.layout.attention,
     headOnly: plan.headOnly,
+    metric: plan.options.method === 'jmp' ? plan.options.metric : null,
+    tau: plan.options.method === 'jmp' ? (plan.options.tau ?? null) : null,
   };
 }
 
@@ -616,7 +625,7 @@ class Patch implements JMPHandle {
           cause: e,
         });
       }
-      this.runner = makeRunner(plan, sessions, this.o);
+      this.runner = makeRunner(plan, sessions, plan.options);
       plan = null; // nothing below keeps the model bytes alive
       this.webgpuLost = onWebGPU(this.source.options) ? await platform.watchWebGPUDevice() : null;
       this.model.sessions.model = this.facade;
@@ -779,7 +788,7 @@ class Patch implements JMPHandle {
       const plan = await planModel(configOf(this.model), this.o, this.source);
       const sessions = await this.createSessions(plan);
       const lost = this.runner;
-      this.runner = makeRunner(plan, sessions, this.o);
+      this.runner = makeRunner(plan, sessions, plan.options);
       this.info.device = 'wasm';
       await lost?.release().catch(() => {}); // sessions of a lost device may not release cleanly
     })();
