@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { env, pipeline } from '@huggingface/transformers';
 import { baselineMacs } from '@jmpjs/core';
-import { FEW_PATCHES, inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
+import { inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
 import { committedDataset, imageFolder, type Dataset } from './data.js';
 import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA, DEFAULT_DATA, DEFAULT_LIMIT, DEFAULT_MODEL, resolveModel } from './defaults.js';
 import { pairedCounts, prepareBatches, runSetting, sigmaDistributions, tokenMaps, type Classifier } from './evaluate.js';
@@ -177,8 +177,8 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
     const calibrated = CALIBRATED_TAU[name];
-    // the default JMP's τ belongs to its metric on this model: keys-per-head on at most FEW_PATCHES patches
-    const tau = num('tau', args.tau) ?? (shape.patches <= FEW_PATCHES ? calibrated?.tauPerHead : calibrated?.tau);
+    // the default JMP's τ belongs to the metric the library runs on this model (inspectJMP resolves it)
+    const tau = num('tau', args.tau) ?? (info.metric === 'keys-per-head' ? calibrated?.tauPerHead : calibrated?.tau);
     const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
     if ((methods.includes('jmp') && tau === undefined) || (methods.includes('jmp-spec') && tauSpec === undefined)) {
       throw new UsageError(

@@ -1,10 +1,10 @@
 import { RawImage, Tensor } from '@huggingface/transformers';
 import { JmpArgumentError } from '@jmpjs/core';
-import { DEFAULT_BUDGET, optionsForModel, resolveOptions, type JMPOptions } from '../options.js';
+import { DEFAULT_BUDGET, resolveOptions, type JMPOptions } from '../options.js';
 import type { CalibrationObjective, JMPPlan } from '../plan-file.js';
+import { enableJMP, type ImageClassificationPipelineLike } from './enable.js';
 
 export type { CalibrationObjective };
-import { enableJMP, type ImageClassificationPipelineLike } from './enable.js';
 
 /** Fewest images calibrateJMP accepts. */
 export const MIN_IMAGES = 16;
@@ -116,7 +116,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
     }
   }
   const plainTop1 = o.labels ? compare(plain, plain, classes, o.labels).top1 : null;
-  const resolved = optionsForModel(resolveOptions({ ...o.options, budget: o.budget, tau: best!.tau }), info!.shape.patches);
+  const resolved = resolveOptions({ ...o.options, budget: o.budget, tau: best!.tau });
   return {
     format: 'jmp-plan/1',
     model: { architecture: info!.architecture, depth: info!.depth, protectedTokens: info!.protectedTokens, patches: info!.shape.patches, hidden: info!.shape.hidden, fingerprint: info!.fingerprint },
@@ -128,7 +128,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
       tau: best!.tau,
       proportionalAttention: resolved.proportionalAttention,
       headOnly: info!.headOnly,
-      metric: resolved.metric,
+      metric: info!.metric ?? resolved.metric, // as it ran on this model (the default depends on its patch count)
     },
     budget: info!.budget,
     gmacs: { ...info!.gmacs },
