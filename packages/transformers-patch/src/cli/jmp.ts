@@ -36,11 +36,14 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
       --select <name>              which tokens leave: redundancy (default; the most redundant, with
                                    ToMe's split) or attention (the least attended: the paper's rule)
       --strategy <name>            adaptive-token (default), adaptive, merge or prune
-      --metric <name>              key similarity: keys (default; of the head-mean keys) or
-                                   keys-per-head (the mean over heads of each head's cosine)
+      --metric <name>              key similarity: keys (the cosine of the head-mean keys) or
+                                   keys-per-head (the mean over heads of each head's cosine);
+                                   default keys-per-head on models with at most 64 patches, keys
+                                   on the others
       --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
-                                   or one per block (default
-                                   0.93, measured on the embedded model; calibrate it where you can)
+                                   or one per block (default 0.93; 0.5 where the default metric
+                                   is keys-per-head; each measured on a development model:
+                                   calibrate it where you can)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
       --no-head-only               run the last block's MLP on every token (default: on the class
                                    token only, where the head reads nothing else)
@@ -86,7 +89,8 @@ Options:
   -o, --out <file>          where to write the plan (required)
       --budget <share>      share of the plain model's GMACs to spend, in (0, 1] (default 0.65)
       --taus <a:b:step>     candidate τ values (default 0.70:0.99:0.01)
-      --metric <name>       key similarity the τ is for: keys (default) or keys-per-head
+      --metric <name>       key similarity the τ is for: keys or keys-per-head (default
+                            keys-per-head on models with at most 64 patches, keys on the others)
       --objective <name>    what chooses: kl (default) or agreement (top-1 agreement first, the
                             rule before 0.2)
       --limit <n>           use at most n images (default 256; sorted by path)
