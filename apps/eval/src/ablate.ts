@@ -106,6 +106,10 @@ export function variants(tau: number, tauSpec: number, tauPerHead: number, patch
     { name: `… even blocks but the last, head-only, keys-per-head τ ${tauPerHead}`, family: 'half', options: perHead, headOnly: true },
     { name: `… every block from the 2nd but the last, head-only`, family: 'from2', options: jmp, headOnly: true },
     { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}${mark(few)}`, family: 'from2', options: perHead, headOnly: true },
+    // the model's default (the row marked above) with the tokens paired by nearest neighbour instead of ToMe's split
+    few
+      ? { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}, match nearest`, family: 'from2', options: { ...perHead, match: 'nearest' }, headOnly: true }
+      : { name: `… even blocks but the last, head-only, match nearest`, family: 'half', options: { ...jmp, match: 'nearest' }, headOnly: true },
   ];
 }
 

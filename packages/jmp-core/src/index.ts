@@ -13,12 +13,13 @@ export { importanceFromAttention, importanceFromReceived, importanceFromRows } f
 export { headMeanKeys, headMeanKeysPacked, perHeadUnitKeys, perHeadUnitKeysPacked } from './metric.js';
 
 // Reductions: JMP (adaptive, adaptive-token, merge, prune), ToMe, EViT
-export { reduceTokens, criticalCount, STRATEGIES, JMP_SELECTS } from './reduce.js';
+export { reduceTokens, criticalCount, STRATEGIES, JMP_SELECTS, JMP_MATCHES } from './reduce.js';
 export type {
   Strategy,
   ReductionMethod,
   JmpMethod,
   JmpSelect,
+  JmpMatch,
   ToMeMethod,
   EvitMethod,
   ReductionSignals,

@@ -37,6 +37,17 @@ export interface JmpMethod {
    */
   select?: JmpSelect;
   /**
+   * Select 'redundancy': which tokens may leave and where they merge.
+   * - `'bipartite'` (default): ToMe's split above — set A leaves into set B.
+   * - `'nearest'`: no split. Each unprotected token's most similar other unprotected token gives its
+   *   score `n_i`; ranked by `n_i` (ties: the lower index), a token is *claimed* when a token ranked
+   *   above it has it as its most similar. The `M` unclaimed tokens ranked highest leave (claimed
+   *   ones after every unclaimed one), and each merges into its most similar token among those that
+   *   stay (or is pruned, by the strategy). A token's nearest neighbour is then kept for it unless a
+   *   higher-ranked token's was. The keep rate has the same bound as with `'bipartite'`.
+   */
+  match?: JmpMatch;
+  /**
    * Select 'redundancy': how much importance keeps a token from leaving. A token of set A leaves by
    * `m_a − importanceWeight · a_a / ā` (ā: the mean importance of the unprotected tokens), so
    * important tokens stay even when they are redundant. Default 0 (needs `signals.importance` when > 0).
@@ -52,6 +63,10 @@ export interface JmpMethod {
 
 export type JmpSelect = 'attention' | 'redundancy';
 export const JMP_SELECTS: readonly JmpSelect[] = ['attention', 'redundancy'];
+
+/** How select 'redundancy' pairs the tokens (see {@link JmpMethod.match}). */
+export type JmpMatch = 'bipartite' | 'nearest';
+export const JMP_MATCHES: readonly JmpMatch[] = ['bipartite', 'nearest'];
 
 /** ToMe's bipartite soft matching: merges the `r` most similar pairs. */
 export interface ToMeMethod {
@@ -143,6 +158,13 @@ export function reduceTokens(state: TokenState, signals: ReductionSignals, metho
       if (!JMP_SELECTS.includes(select)) {
         throw new JmpArgumentError({ argument: 'method.select', expected: `one of ${JMP_SELECTS.join(', ')}`, found: select });
       }
+      const match = method.match ?? 'bipartite';
+      if (!JMP_MATCHES.includes(match)) {
+        throw new JmpArgumentError({ argument: 'method.match', expected: `one of ${JMP_MATCHES.join(', ')}`, found: match });
+      }
+      if (match !== 'bipartite' && select !== 'redundancy') {
+        throw new JmpArgumentError({ argument: 'method.match', expected: "'bipartite' unless select is 'redundancy'", found: match });
+      }
       const K = criticalCount(keep, N, P);
       if (select === 'redundancy') checkRedundancyKeep('method.keep', keep, N, P, K);
       const importanceWeight = method.importanceWeight ?? 0;
@@ -150,6 +172,7 @@ export function reduceTokens(state: TokenState, signals: ReductionSignals, metho
       for (const [name, v] of [['importanceWeight', importanceWeight], ['sizeWeight', sizeWeight]] as const) {
         if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new JmpArgumentError({ argument: `method.${name}`, expected: 'a finite number ≥ 0', found: v });
         if (v > 0 && select !== 'redundancy') throw new JmpArgumentError({ argument: `method.${name}`, expected: "0 unless select is 'redundancy'", found: v });
+        if (v > 0 && match !== 'bipartite') throw new JmpArgumentError({ argument: `method.${name}`, expected: "0 unless match is 'bipartite'", found: v });
       }
       const importance = select === 'attention' || importanceWeight > 0 ? checkImportance(signals.importance, B, N) : undefined;
       const needsMetric = N - P - K > 0 && (strategy !== 'prune' || select === 'redundancy');
@@ -158,7 +181,7 @@ export function reduceTokens(state: TokenState, signals: ReductionSignals, metho
           ? { data: state.tokens, dims: state.dims }
           : checkMetric(signals.metric, B, N)
         : undefined;
-      return reduceJmp(state, [B, N, C], { importance, metric, K, strategy, tau: needsTau ? method.tau! : 0, select, importanceWeight, sizeWeight });
+      return reduceJmp(state, [B, N, C], { importance, metric, K, strategy, tau: needsTau ? method.tau! : 0, select, match, importanceWeight, sizeWeight });
     }
     case 'evit': {
       const keep = checkKeep('method.keep', method.keep);

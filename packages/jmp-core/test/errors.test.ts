@@ -85,6 +85,18 @@ describe('typed errors name the argument, what was expected and what was found',
     expect(thrown(() => reduceTokens(state(), {}, { method: 'fast' } as never)).argument).toBe('method.method');
   });
 
+  it("match: an unknown value, 'nearest' without select 'redundancy', and the bipartite-only weights with 'nearest'", () => {
+    const red = { method: 'jmp', keep: 0.75, strategy: 'merge', select: 'redundancy' } as const;
+    const unknown = thrown(() => reduceTokens(state(), { importance, metric }, { ...red, match: 'greedy' as never }));
+    expect(unknown.argument).toBe('method.match');
+    expect(unknown.message).toContain('bipartite, nearest');
+    expect(thrown(() => reduceTokens(state(), { importance, metric }, { ...red, select: 'attention', match: 'nearest' })).argument).toBe('method.match');
+    expect(thrown(() => reduceTokens(state(), { importance, metric }, { ...red, match: 'nearest', sizeWeight: 0.1 })).argument).toBe('method.sizeWeight');
+    expect(thrown(() => reduceTokens(state(), { importance, metric }, { ...red, match: 'nearest', importanceWeight: 0.1 })).argument).toBe('method.importanceWeight');
+    // and it runs where it applies
+    expect(reduceTokens(state(), { metric }, { ...red, match: 'nearest' }).state.dims).toEqual([1, 4, 2]);
+  });
+
   it('isInstance recognises errors from another copy of the package through the Symbol.for marker', () => {
     const foreign = Object.assign(new Error('x'), { [Symbol.for('jmpjs.error')]: true });
     expect(JmpError.isInstance(foreign)).toBe(true);

@@ -1,4 +1,4 @@
-import { JMP_SELECTS, JmpArgumentError, STRATEGIES, type JmpSelect, type ReductionMethod, type Strategy } from '@jmpjs/core';
+import { JMP_MATCHES, JMP_SELECTS, JmpArgumentError, STRATEGIES, type JmpMatch, type JmpSelect, type ReductionMethod, type Strategy } from '@jmpjs/core';
 import { checkPlan, type JMPPlan } from './plan-file.js';
 
 /** JMP's similarity metrics (see {@link JMPOptions.metric}). */
@@ -59,6 +59,13 @@ export interface JMPOptions {
    * reconstructed: the least attended by the class token). See `@jmpjs/core`'s README.
    */
   select?: JmpSelect;
+  /**
+   * JMP, select 'redundancy': which tokens may leave and where they merge. `'bipartite'` (default):
+   * ToMe's split by position, set A leaves into set B. `'nearest'`: no split; the tokens whose most
+   * similar other token is most similar leave (never one that a higher-ranked token has as its most
+   * similar), each into its most similar token that stays (`@jmpjs/core`'s README has the rule).
+   */
+  match?: JmpMatch;
   /** JMP, select 'redundancy': how much importance keeps a redundant token from leaving (see `@jmpjs/core`). Default 0. */
   importanceWeight?: number;
   /** JMP, select 'redundancy': how much merged sizes keep a pair apart (see `@jmpjs/core`). Default 0. */
@@ -122,6 +129,7 @@ export interface ResolvedOptions {
   /** Neither the options nor a plan set τ (the default τ of the metric applies). */
   tauDefault: boolean;
   select: JmpSelect;
+  match: JmpMatch;
   importanceWeight: number;
   sizeWeight: number;
   proportionalAttention: boolean;
@@ -135,7 +143,7 @@ export interface ResolvedOptions {
 }
 
 const KEYS = new Set([
-  'method', 'strategy', 'budget', 'keep', 'plan', 'blocks', 'tau', 'r', 'metric', 'select', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'headOnly', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
+  'method', 'strategy', 'budget', 'keep', 'plan', 'blocks', 'tau', 'r', 'metric', 'select', 'match', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'headOnly', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
 ]);
 
 function isNumberList(v: unknown): v is readonly number[] {
@@ -151,17 +159,17 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (given.plan !== undefined) {
     // a plan fixes the schedule, τ and the method's choices: it runs as these options
     const plan = checkPlan(given.plan);
-    for (const key of ['method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'select', 'metric', 'proportionalAttention', 'headOnly'] as const) {
+    for (const key of ['method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'select', 'metric', 'match', 'proportionalAttention', 'headOnly'] as const) {
       // (plans made before headOnly existed leave it to the options)
       if (given[key] !== undefined && !(key === 'headOnly' && plan.options.headOnly === undefined)) {
         throw new JmpArgumentError({ argument: `options.plan and options.${key}`, expected: `one of them: the plan sets ${key === 'r' || key === 'method' ? 'the method' : key}`, found: `a plan and ${key} ${JSON.stringify(given[key])}` });
       }
     }
     const { plan: _plan, ...rest } = given;
-    const { blocks, keep, tau, select, strategy, proportionalAttention, headOnly } = plan.options;
+    const { blocks, keep, tau, select, strategy, proportionalAttention, headOnly, match } = plan.options;
     // τ belongs to the metric it was calibrated with: plans made before the metric was recorded used head-mean keys
     const metric = plan.options.metric ?? 'keys';
-    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, metric, proportionalAttention, ...(headOnly !== undefined ? { headOnly } : {}) }), planFingerprint: plan.model.fingerprint };
+    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, metric, proportionalAttention, ...(headOnly !== undefined ? { headOnly } : {}), ...(match !== undefined ? { match } : {}) }), planFingerprint: plan.model.fingerprint };
   }
   const o = given;
   for (const key of Object.keys(o)) {
@@ -237,12 +245,22 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (o.select !== undefined && method !== 'jmp') {
     throw new JmpArgumentError({ argument: 'options.select', expected: `no select with method '${method}' (select is JMP's)`, found: o.select });
   }
+  const match = o.match ?? 'bipartite';
+  if (!JMP_MATCHES.includes(match)) {
+    throw new JmpArgumentError({ argument: 'options.match', expected: `one of ${JMP_MATCHES.map((m) => `'${m}'`).join(', ')}`, found: match });
+  }
+  if (match !== 'bipartite' && (method !== 'jmp' || select !== 'redundancy')) {
+    throw new JmpArgumentError({ argument: 'options.match', expected: "'bipartite' unless method is 'jmp' with select 'redundancy'", found: match });
+  }
   for (const key of ['importanceWeight', 'sizeWeight'] as const) {
     const v = o[key];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new JmpArgumentError({ argument: `options.${key}`, expected: 'a finite number ≥ 0', found: v });
     if (v > 0 && (method !== 'jmp' || select !== 'redundancy')) {
       throw new JmpArgumentError({ argument: `options.${key}`, expected: "0 unless method is 'jmp' with select 'redundancy'", found: v });
+    }
+    if (v > 0 && match !== 'bipartite') {
+      throw new JmpArgumentError({ argument: `options.${key}`, expected: "0 unless match is 'bipartite'", found: v });
     }
   }
   for (const key of ['proportionalAttention', 'headOnly', 'trackSources'] as const) {
@@ -290,6 +308,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     metric,
     metricDefault: o.metric === undefined,
     select,
+    match,
     importanceWeight: o.importanceWeight ?? 0,
     sizeWeight: o.sizeWeight ?? 0,
     proportionalAttention: o.proportionalAttention ?? method !== 'evit',
@@ -376,7 +395,7 @@ export function methodsFor(o: ResolvedOptions, steps: { block: number; amount: n
     if (o.method === 'tome') return { method: 'tome', r: amount };
     if (o.method === 'evit') return { method: 'evit', keep: amount };
     // the core reads 'keys-per-head' like 'keys': the runner computes signals.metric per head
-    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric === 'hidden' ? 'hidden' : 'keys', select: o.select, importanceWeight: o.importanceWeight, sizeWeight: o.sizeWeight, ...(tau !== undefined ? { tau } : {}) };
+    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric === 'hidden' ? 'hidden' : 'keys', select: o.select, match: o.match, importanceWeight: o.importanceWeight, sizeWeight: o.sizeWeight, ...(tau !== undefined ? { tau } : {}) };
   });
 }
 

@@ -1,4 +1,4 @@
-import { JmpArgumentError, JMP_SELECTS, STRATEGIES, type JmpSelect, type Strategy } from '@jmpjs/core';
+import { JmpArgumentError, JMP_MATCHES, JMP_SELECTS, STRATEGIES, type JmpMatch, type JmpSelect, type Strategy } from '@jmpjs/core';
 import type { ModelProto } from './onnx/proto.js';
 import { toNumber } from './onnx/proto.js';
 
@@ -33,6 +33,8 @@ export interface JMPPlan {
     headOnly?: boolean;
     /** JMP's similarity metric τ was calibrated with; absent in plans made before it existed (then: 'keys', what they used). */
     metric?: 'keys-per-head' | 'keys' | 'hidden';
+    /** Select 'redundancy': how the tokens are paired; absent: 'bipartite' (all plans made before it existed). */
+    match?: JmpMatch;
   };
   /** The budget the keep rates were planned for (share of the plain GMACs), and the GMACs per image. */
   budget: number | null;
@@ -89,6 +91,6 @@ export function checkPlan(plan: unknown): JMPPlan {
   if (!m || typeof m.fingerprint !== 'string' || !isNum(m.depth) || !isNum(m.patches)) bad('.model', m);
   const o = p.options;
   if (!o || !Array.isArray(o.blocks) || !Array.isArray(o.keep) || o.keep.length !== o.blocks.length || !o.keep.every(isNum) || !o.blocks.every(isNum)) bad('.options', o);
-  if (!JMP_SELECTS.includes(o!.select) || !STRATEGIES.includes(o!.strategy) || !(isNum(o!.tau) || (Array.isArray(o!.tau) && o!.tau.length === o!.blocks.length && o!.tau.every(isNum))) || typeof o!.proportionalAttention !== 'boolean' || (o!.headOnly !== undefined && typeof o!.headOnly !== 'boolean') || (o!.metric !== undefined && !['keys-per-head', 'keys', 'hidden'].includes(o!.metric))) bad('.options', o);
+  if (!JMP_SELECTS.includes(o!.select) || !STRATEGIES.includes(o!.strategy) || !(isNum(o!.tau) || (Array.isArray(o!.tau) && o!.tau.length === o!.blocks.length && o!.tau.every(isNum))) || typeof o!.proportionalAttention !== 'boolean' || (o!.headOnly !== undefined && typeof o!.headOnly !== 'boolean') || (o!.metric !== undefined && !['keys-per-head', 'keys', 'hidden'].includes(o!.metric)) || (o!.match !== undefined && !JMP_MATCHES.includes(o!.match))) bad('.options', o);
   return p as JMPPlan;
 }

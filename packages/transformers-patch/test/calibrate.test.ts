@@ -97,6 +97,32 @@ describe('calibrateJMP', { timeout: 60_000 }, () => {
     await expect(enableJMP(vit, { plan: { ...plan, options: { ...plan.options, metric: 'values' as never } } })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.options');
   });
 
+  it("match 'nearest': the plan records it and runs it; without it a plan pairs by ToMe's split", async () => {
+    const plan = await calibrateJMP(vit, images, { budget: 0.6, taus: [0.6], perBlock: false, options: { match: 'nearest' } });
+    expect(plan.options.match).toBe('nearest');
+    const run = async (options: Parameters<typeof enableJMP>[1]) => {
+      const jmp = await enableJMP(vit, options);
+      try {
+        return { out: await logits(vit, images), match: jmp.info!.match };
+      } finally {
+        await jmp.dispose();
+      }
+    };
+    const { blocks, keep, tau, strategy, select, headOnly, metric } = plan.options;
+    const fixed = { blocks, keep, tau, strategy, select, headOnly, metric };
+    const nearest = await run({ ...fixed, match: 'nearest' });
+    const split = await run(fixed);
+    expect([nearest.match, split.match]).toEqual(['nearest', 'bipartite']);
+    expect(maxAbsDiff(nearest.out, split.out)).toBeGreaterThan(0); // the pairing changes what merges here
+    const fromPlan = await run({ plan });
+    expect(fromPlan.match).toBe('nearest');
+    expect(maxAbsDiff(fromPlan.out, nearest.out)).toBe(0);
+    const { match: _match, ...before } = plan.options;
+    expect(maxAbsDiff((await run({ plan: { ...plan, options: before } })).out, split.out)).toBe(0);
+    await expect(enableJMP(vit, { plan, match: 'bipartite' })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan and options.match');
+    await expect(enableJMP(vit, { plan: { ...plan, options: { ...plan.options, match: 'greedy' as never } } })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.options');
+  });
+
   it('per block: each block tries the τ values near the best single one; a τ per block runs as planned', async () => {
     const progress: number[] = [];
     const plan = await calibrateJMP(vit, images, { budget: 0.6, taus: [0.4, 0.45, 0.5, 0.9], onProgress: (p) => progress.push(p.total) });

@@ -31,6 +31,9 @@ const CASES: [string, Partial<CompileOptions>][] = [
   ['merge, keys-per-head, every block from the second', { strategy: 'merge', metric: 'keys-per-head', blocks: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], keeps: [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9] }],
   ['adaptive-token τ 0.5, keys-per-head, even blocks', { strategy: 'adaptive-token', tau: 0.5, metric: 'keys-per-head', blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] }],
   ['adaptive τ 0.5, every block, down to one patch', { strategy: 'adaptive', tau: 0.5, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] }],
+  // match 'nearest' runs in graph/methods/jmp.ts in both forms: ArgMax and TopK's indices, or one-hots and float masks
+  ['match nearest, adaptive-token τ 0.6, even blocks', { match: 'nearest', strategy: 'adaptive-token', tau: 0.6, blocks: [2, 4, 6, 8, 10, 12], keeps: [0.8, 0.8, 0.8, 0.8, 0.8, 0.8] }],
+  ['match nearest, merge, keys-per-head, every block, down to one patch', { match: 'nearest', strategy: 'merge', metric: 'keys-per-head', blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] }],
 ];
 
 // the opset-11 exports too: there the index form gathers with GatherElements (GatherND's batch_dims is opset 12)
@@ -51,7 +54,8 @@ describe.each([
       const compiled = compileJMP(proto, layout, { method: 'jmp', select: 'redundancy', proportionalAttention: true, heads: config.num_attention_heads, trackSources: true, indexOps, ...options } as CompileOptions);
       const ops = new Set(compiled.graph.node.map((n) => n.opType));
       expect(ops.has('ScatterElements')).toBe(indexOps); // the form asked for was compiled
-      if (indexOps) expect(ops.has(name.endsWith('-op11') ? 'GatherElements' : 'GatherND')).toBe(true);
+      if (indexOps && options.match !== 'nearest') expect(ops.has(name.endsWith('-op11') ? 'GatherElements' : 'GatherND')).toBe(true);
+      if (indexOps && options.match === 'nearest') expect(ops.has('ArgMax')).toBe(true);
       const session = await ort.InferenceSession.create(encodeModel(compiled), { intraOpNumThreads: 1 });
       try {
         outputs.push(await session.run({ pixel_values: new ort.Tensor('float32', pixels, [ref.inputs.batch, 3, 224, 224]) }));

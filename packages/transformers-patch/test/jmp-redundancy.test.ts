@@ -4,7 +4,8 @@ import { enableJMP, type JMPOptions } from '../src/index.js';
 import { jmpReference, loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.js';
 
 /**
- * JMP with select 'redundancy' (the non-critical tokens are the most redundant, with ToMe's split):
+ * JMP with select 'redundancy' (the non-critical tokens are the most redundant, with ToMe's split or,
+ * with match 'nearest', by nearest neighbours):
  * the compiled graph (graph/methods/jmp.ts) against the segments runner, which runs @jmpjs/core's
  * methods/jmp.ts between the graph's pieces, on the reference images of both tiny fixtures: logits,
  * token counts, per-image decisions and merged counts, and the token sources.
@@ -18,6 +19,10 @@ const CASES: [string, JMPOptions][] = [
   // planned tokens (its K in float32 once gave one token more than the plan)
   ['merge, the default budget', { strategy: 'merge' }],
   ['adaptive-token, one τ per block', { select: 'redundancy', strategy: 'adaptive-token', tau: [0.4, 0.6, 0.8], keep: 0.6, blocks: [4, 7, 10] }],
+  // match 'nearest' (graph/ops.ts `nearest`, core methods/jmp.ts `leaveByNearest`)
+  ['match nearest, merge, 4/7/10', { select: 'redundancy', match: 'nearest', strategy: 'merge', keep: 0.6, blocks: [4, 7, 10] }],
+  ['match nearest, adaptive-token τ 0.6, keys-per-head, even blocks', { select: 'redundancy', match: 'nearest', metric: 'keys-per-head', strategy: 'adaptive-token', tau: 0.6, keep: 0.8, blocks: [2, 4, 6, 8, 10, 12] }],
+  ['match nearest, prune, every block', { select: 'redundancy', match: 'nearest', strategy: 'prune', keep: 0.9, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] }],
 ];
 
 describe.each(['tiny-vit', 'tiny-deit'])('%s: select redundancy, compiled graph = segments (core)', (name) => {
@@ -66,6 +71,13 @@ describe('select and its weights: typed errors before any work', () => {
     expect(() => resolveOptions({ select: 'attention', strategy: 'merge', sizeWeight: 0.1 })).toThrow(/options\.sizeWeight/);
     expect(() => resolveOptions({ select: 'fast' as never, strategy: 'merge' })).toThrow(/options\.select/);
     expect(() => resolveOptions({ strategy: 'merge', importanceWeight: -1 })).toThrow(/a finite number ≥ 0/);
+    // match: a known value, JMP redundancy only, and the split's weights with the split only
+    expect(() => resolveOptions({ match: 'greedy' as never })).toThrow(/options\.match.*'bipartite', 'nearest'/s);
+    expect(() => resolveOptions({ select: 'attention', match: 'nearest' })).toThrow(/options\.match/);
+    expect(() => resolveOptions({ method: 'tome', r: 4, match: 'nearest' })).toThrow(/options\.match/);
+    expect(() => resolveOptions({ match: 'nearest', sizeWeight: 0.1 })).toThrow(/options\.sizeWeight.*0 unless match is 'bipartite'/s);
+    expect(resolveOptions({}).match).toBe('bipartite');
+    expect(resolveOptions({ match: 'nearest' }).runner).toBe('auto'); // the compiled graph has it
     const classifier = await loadClassifier('tiny-vit');
     try {
       // keep 0.3 would remove 137 of 196 patch tokens at once: more than ToMe's set A (98)

@@ -1,5 +1,5 @@
 import { normalizeRows } from '../metric.js';
-import type { JmpSelect, ReductionResult, Strategy } from '../reduce.js';
+import type { JmpMatch, JmpSelect, ReductionResult, Strategy } from '../reduce.js';
 import type { TokenState } from '../state.js';
 import type { Tensor } from '../tensor.js';
 import { Merger, SourceUpdater, bestMatch, bipartiteSplit, emptyStats, finish, matchAtoB, rankDescending, selectCritical } from './shared.js';
@@ -13,6 +13,8 @@ export interface JmpStep {
   strategy: Strategy;
   tau: number;
   select: JmpSelect;
+  /** Select 'redundancy': ToMe's split, or each token's nearest neighbour over all tokens. */
+  match: JmpMatch;
   importanceWeight: number;
   sizeWeight: number;
 }
@@ -23,7 +25,7 @@ export interface JmpStep {
  * (`adaptive`, by σ) or per token (`adaptive-token`, by m_j).
  */
 export function reduceJmp(state: TokenState, [B, N, C]: [number, number, number], step: JmpStep): ReductionResult {
-  const { importance, metric, K, strategy, tau, select, importanceWeight, sizeWeight } = step;
+  const { importance, metric, K, strategy, tau, select, match: pairing, importanceWeight, sizeWeight } = step;
   const P = state.protectedTokens;
   const M = N - P - K;
   const Nout = P + K;
@@ -37,6 +39,8 @@ export function reduceJmp(state: TokenState, [B, N, C]: [number, number, number]
   const best = new Float64Array(N);
   const match = new Int32Array(N);
   const byRedundancy = select === 'redundancy';
+  const nearest = byRedundancy && pairing === 'nearest';
+  const near = nearest && unit ? new NearestScratch(N - P) : undefined;
   const criticalUnit = new Float32Array(byRedundancy ? 0 : K * D);
   const split = bipartiteSplit(N, P);
   const scoreA = new Float64Array(byRedundancy ? split.nA : 0);
@@ -46,7 +50,7 @@ export function reduceJmp(state: TokenState, [B, N, C]: [number, number, number]
   const setB = new Float32Array(byRedundancy ? split.nB * D : 0);
   const merger = new Merger(B, N, C, Nout);
   const sources = state.sources ? new SourceUpdater(state.sources, N, Nout, B) : undefined;
-  const overhead = !unit ? 0 : byRedundancy ? B * split.nA * split.nB * D : B * M * K * D;
+  const overhead = !unit ? 0 : nearest ? B * (N - P) * (N - P) * D : byRedundancy ? B * split.nA * split.nB * D : B * M * K * D;
   const stats = emptyStats('jmp', N, Nout, overhead, strategy);
 
   for (let b = 0; b < B; b++) {
@@ -54,7 +58,8 @@ export function reduceJmp(state: TokenState, [B, N, C]: [number, number, number]
       // The M tokens of set A with the most similar best match in set B leave; that match (a B
       // token, always critical) is the token they merge into.
       critical.fill(1);
-      if (unit && M > 0) {
+      if (near && unit && M > 0) leaveByNearest(unit, b, N, D, P, M, near, critical, best, match);
+      else if (unit && M > 0) {
         matchAtoB(unit, b, N, D, split, setB, scoreA, matchA);
         // what decides who leaves: the similarity, less the importance and size terms
         if (importanceWeight > 0 || sizeWeight > 0) {
@@ -130,3 +135,77 @@ export function reduceJmp(state: TokenState, [B, N, C]: [number, number, number]
   return finish(state, [B, Nout, C], merger, sources, stats);
 }
 
+
+/** Work arrays of {@link leaveByNearest}, for `n` unprotected tokens. */
+class NearestScratch {
+  readonly sim: Float64Array;
+  readonly score: Float64Array;
+  readonly nearest: Int32Array;
+  readonly order: Int32Array;
+  readonly rank: Int32Array;
+  readonly claimedBy: Int32Array;
+  readonly key: Float64Array;
+  constructor(readonly n: number) {
+    this.sim = new Float64Array(n * n);
+    this.score = new Float64Array(n);
+    this.nearest = new Int32Array(n);
+    this.order = new Int32Array(n);
+    this.rank = new Int32Array(n);
+    this.claimedBy = new Int32Array(n);
+    this.key = new Float64Array(n);
+  }
+}
+
+/**
+ * Match 'nearest' (see `JmpMethod.match`): marks the `M` leaving tokens of sample `b` in `critical`
+ * (0) and gives each its best similarity to a token that stays (`best`) and that token (`match`).
+ */
+function leaveByNearest(unit: Float32Array, b: number, N: number, D: number, P: number, M: number, w: NearestScratch, critical: Uint8Array, best: Float64Array, match: Int32Array): void {
+  const { n, sim, score, nearest, order, rank, claimedBy, key } = w;
+  for (let i = 0; i < n; i++) {
+    const oi = (b * N + P + i) * D;
+    for (let t = i; t < n; t++) {
+      const ot = (b * N + P + t) * D;
+      let x = 0;
+      for (let d = 0; d < D; d++) x += unit[oi + d]! * unit[ot + d]!;
+      sim[i * n + t] = x;
+      sim[t * n + i] = x;
+    }
+  }
+  // each token's most similar other token (ties: the lower index)
+  for (let i = 0; i < n; i++) {
+    let m = -Infinity;
+    let at = -1;
+    for (let t = 0; t < n; t++) {
+      if (t !== i && sim[i * n + t]! > m) {
+        m = sim[i * n + t]!;
+        at = t;
+      }
+    }
+    score[i] = m;
+    nearest[i] = at;
+  }
+  rankDescending(score, order);
+  for (let r = 0; r < n; r++) rank[order[r]!] = r;
+  // claimed: a token ranked above has it as its nearest
+  claimedBy.fill(n);
+  for (let i = 0; i < n; i++) if (rank[i]! < claimedBy[nearest[i]!]!) claimedBy[nearest[i]!] = rank[i]!;
+  // unclaimed tokens first (scores are cosines in [−1, 1]), each group by its score
+  for (let i = 0; i < n; i++) key[i] = rank[i]! < claimedBy[i]! ? score[i]! : score[i]! - 4;
+  rankDescending(key, order);
+  for (let r = 0; r < M; r++) critical[P + order[r]!] = 0;
+  // each leaving token's most similar token among those that stay (ties: the lower index)
+  for (let i = 0; i < n; i++) {
+    if (critical[P + i]) continue;
+    let m = -Infinity;
+    let at = -1;
+    for (let t = 0; t < n; t++) {
+      if (critical[P + t] && sim[i * n + t]! > m) {
+        m = sim[i * n + t]!;
+        at = t;
+      }
+    }
+    best[P + i] = m;
+    match[P + i] = P + at;
+  }
+}

@@ -1,4 +1,4 @@
-import type { JmpSelect, Strategy } from '@jmpjs/core';
+import type { JmpMatch, JmpSelect, Strategy } from '@jmpjs/core';
 import { UnsupportedModelError } from '../errors.js';
 import { DataType, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx/proto.js';
 import { GraphBuilder } from './builder.js';
@@ -26,6 +26,8 @@ export interface CompileOptions {
   strategy?: Strategy;
   /** JMP: how the non-critical tokens are chosen. Default 'attention'. */
   select?: JmpSelect;
+  /** JMP with select 'redundancy': ToMe's split or nearest neighbours. Default 'bipartite'. */
+  match?: JmpMatch;
   /** Required by the adaptive strategies: one τ, or one per block. */
   tau?: number | readonly number[];
   /** JMP's similarity metric. Default 'keys' (head-mean keys; ToMe always uses them). */
@@ -148,9 +150,9 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         ? emitTome(g, x, o.rs![k]!)
         : method === 'evit'
           ? emitEvit(g, x, o.keeps![k]!)
-          : o.indexOps && o.select === 'redundancy'
-            ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy', metric: o.metric ?? 'keys' })
-            : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: o.select ?? 'attention', metric: o.metric ?? 'keys' });
+          : o.indexOps && o.select === 'redundancy' && (o.match ?? 'bipartite') === 'bipartite'
+            ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy', match: 'bipartite', metric: o.metric ?? 'keys' })
+            : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: o.select ?? 'attention', match: o.match ?? 'bipartite', metric: o.metric ?? 'keys' });
     const { dest } = r;
     if (r.stats) {
       const names = compiledOutputs(k);

@@ -152,9 +152,13 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
    * a one-hot [B, M0, M0] of float elementwise ops (onnxruntime-web's JSEP WebGPU, transformers.js
    * v3, gave wrong merge targets with ArgMax and GatherElements). Read it with {@link atMatch}.
    */
-  const bestMatch = (unit: string, colMask: string) => {
-    const sim = op('MatMul', [unit, op('Transpose', [unit], [attr.ints('perm', [0, 2, 1])])]);
-    const masked = op('Add', [sim, op('Mul', [op('Sub', [unsqueeze(colMask, [1]), f(1)]), f(BIG)])]);
+  const bestMatch = (unit: string, colMask: string) => bestAmong(similarities(unit), colMask);
+  /** Cosine similarities of the unit rows [B, M0, D]: [B, M0, M0]. */
+  const similarities = (unit: string) => op('MatMul', [unit, op('Transpose', [unit], [attr.ints('perm', [0, 2, 1])])]);
+  /** {@link bestMatch} on similarities [B, M0, M0] already computed. */
+  const bestAmong = (sim: string, colMask: string) => bestOfRows(op('Add', [sim, op('Mul', [op('Sub', [unsqueeze(colMask, [1]), f(1)]), f(BIG)])]));
+  /** The largest of each row of `masked` [B, M0, M0] and where it is (as {@link bestMatch}). */
+  const bestOfRows = (masked: string) => {
     if (indexOps) return [reduce('ReduceMax', masked, [2], 0), argmax(masked, 2)] as const;
     const top = reduce('ReduceMax', masked, [2], 1); // [B, M0, 1]
     const atTop = cast(op('Equal', [masked, top]), DataType.FLOAT);
@@ -222,10 +226,34 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
     const scoreA = op('Add', [best, op('Mul', [isB, f(-4 * BIG)])]);
     return { isB, best, match, scoreA };
   };
+  /**
+   * Match 'nearest' (`@jmpjs/core`'s README): each patch token's most similar other patch token
+   * (score `n` [B, M0], ties to the lower index), its rank by `n` (largest first, ties to the lower
+   * index), whether a token ranked above it has it as its most similar (claimed), and the leaving
+   * key: `n` for unclaimed tokens, `n − 4` for claimed ones (below every unclaimed one). The
+   * similarities `sim` [B, M0, M0] come back for the leaving tokens' matches.
+   */
+  const nearest = (unit: string) => {
+    const sim = similarities(unit);
+    const pos = cast(op('Range', [b.int64([0], []), squeeze(slice(op('Shape', [unit]), 1, 2, 0), [0]), b.int64([1], [])]), DataType.FLOAT); // [M0]
+    const [row, col] = [unsqueeze(pos, [1]), unsqueeze(pos, [0])]; // [M0, 1], [1, M0]
+    const eye = cast(op('Equal', [row, col]), DataType.FLOAT);
+    const [n, nu] = bestOfRows(op('Sub', [sim, op('Mul', [eye, f(4 * BIG)])]));
+    // one-hot of ν [B, M0 (i), M0 (t)]
+    const onehot = indexOps ? cast(op('Equal', [unsqueeze(cast(nu, DataType.FLOAT), [2]), col]), DataType.FLOAT) : nu;
+    // rank_i = #{j: n_j > n_i} + #{j < i: n_j = n_i}
+    const [ni, nj] = [unsqueeze(n, [2]), unsqueeze(n, [1])];
+    const above = op('Add', [cast(op('Greater', [nj, ni]), DataType.FLOAT), op('Mul', [cast(op('Equal', [nj, ni]), DataType.FLOAT), cast(op('Less', [col, row]), DataType.FLOAT)])]);
+    const rank = reduce('ReduceSum', above, [2], 0); // [B, M0]
+    // the best rank among the tokens whose most similar is t, BIG where none is
+    const claimedBy = op('Add', [reduce('ReduceMin', op('Mul', [onehot, unsqueeze(op('Sub', [rank, f(BIG)]), [2])]), [1], 0), f(BIG)]);
+    const claimed = op('Sub', [f(1), cast(op('Less', [rank, claimedBy]), DataType.FLOAT)]);
+    return { sim, key: op('Sub', [n, op('Mul', [claimed, f(4)])]) };
+  };
   /** Position among the tokens where `mask` [B, M0] is 1. */
   const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
 
-  return { b, P, T, opset, hidden: layout.hidden, importanceRows, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, atMatch, merge, destinations };
+  return { b, P, T, opset, hidden: layout.hidden, importanceRows, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, bestAmong, nearest, atMatch, merge, destinations };
 }
 
 export type GraphOps = ReturnType<typeof graphOps>;

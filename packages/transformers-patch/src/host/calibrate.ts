@@ -129,6 +129,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
       proportionalAttention: resolved.proportionalAttention,
       headOnly: info!.headOnly,
       metric: info!.metric ?? resolved.metric, // as it ran on this model (the default depends on its patch count)
+      ...(resolved.match !== 'bipartite' ? { match: resolved.match } : {}),
     },
     budget: info!.budget,
     gmacs: { ...info!.gmacs },

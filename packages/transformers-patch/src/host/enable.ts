@@ -1,5 +1,5 @@
 import { Tensor, pipeline } from '@huggingface/transformers';
-import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type ModelShape } from '@jmpjs/core';
+import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type JmpMatch, type ModelShape } from '@jmpjs/core';
 import { JmpError, JmpStateError, UnsupportedModelError } from '../errors.js';
 import { encodeModel } from '../onnx/proto.js';
 import { methodsFor, resolveOptions, type JMPOptions, type JmpMetric, type ResolvedOptions } from '../options.js';
@@ -63,6 +63,8 @@ export interface JMPModelInfo {
    */
   metric: JmpMetric | null;
   tau: number | readonly number[] | null;
+  /** How JMP with select 'redundancy' pairs the tokens (`'bipartite'` or `'nearest'`); null for select 'attention', ToMe and EViT. */
+  match: JmpMatch | null;
 }
 
 /**
@@ -213,6 +215,7 @@ function planInfo(plan: Plan, env: { device: string; dtype: string }): JMPModelI
     headOnly: plan.headOnly,
     metric: plan.options.method === 'jmp' ? plan.options.metric : null,
     tau: plan.options.method === 'jmp' ? (plan.options.tau ?? null) : null,
+    match: plan.options.method === 'jmp' && plan.options.select === 'redundancy' ? plan.options.match : null,
   };
 }
 

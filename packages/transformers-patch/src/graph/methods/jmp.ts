@@ -1,4 +1,4 @@
-import type { JmpSelect, Strategy } from '@jmpjs/core';
+import type { JmpMatch, JmpSelect, Strategy } from '@jmpjs/core';
 import { DataType } from '../../onnx/proto.js';
 import type { GraphOps } from '../ops.js';
 import type { ReductionInput, ReductionOutput } from './types.js';
@@ -9,17 +9,20 @@ export interface JmpGraphStep {
   /** Required by the adaptive strategies. */
   tau: number | undefined;
   select: JmpSelect;
+  /** Select 'redundancy': ToMe's split (`'bipartite'`) or nearest neighbours over all tokens (`'nearest'`). */
+  match: JmpMatch;
   /** Similarity of the keys: averaged over heads (`'keys-per-head'`) or of the head-mean keys (`'keys'`). */
   metric: 'keys' | 'keys-per-head';
 }
 
 /**
  * JMP: the critical set (the K most attended tokens, or — select 'redundancy' — all but the M
- * tokens of set A whose best B match is most similar), each non-critical token's match among the
+ * tokens of set A whose best B match is most similar, or with match 'nearest' all but the M
+ * unclaimed tokens whose nearest neighbour is most similar), each non-critical token's match among the
  * critical ones, and merging or pruning per sample (σ ≥ τ) or per token (m_j ≥ τ).
  */
 export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): ReductionOutput {
-  const { b, op, f, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, bestMatch, unitKeys, topKMask, rankIn, merge, destinations } = g;
+  const { b, op, f, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, nearest, bestAmong, bestMatch, unitKeys, topKMask, rankIn, merge, destinations } = g;
   const { strategy } = step;
   const perHead = step.metric === 'keys-per-head';
   let K: string;
@@ -29,12 +32,19 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
   if (step.select === 'redundancy') {
     K = criticalCountOf(x.M0, step.keep);
     const leaveCount = op('Sub', [x.M0, K]);
-    const bi = bipartite(x.block, x.shapeX, perHead);
     // TopK needs k ≥ 1: with nothing to remove, k = 1 and the mask is zeroed
     const some = cast(op('Greater', [leaveCount, b.int64([0])]), DataType.FLOAT);
-    const leave = op('Mul', [topKMask(bi.scoreA, g.atLeastOne(leaveCount)), some]);
-    mask = op('Sub', [f(1), leave]);
-    [best, pi] = [bi.best, bi.match];
+    const leaving = (score: string) => op('Mul', [topKMask(score, g.atLeastOne(leaveCount)), some]);
+    if (step.match === 'nearest') {
+      // the unclaimed tokens with the most similar neighbour leave, each into its most similar staying token
+      const near = nearest(unitKeys(x.block, perHead));
+      mask = op('Sub', [f(1), leaving(near.key)]);
+      [best, pi] = bestAmong(near.sim, mask);
+    } else {
+      const bi = bipartite(x.block, x.shapeX, perHead);
+      mask = op('Sub', [f(1), leaving(bi.scoreA)]);
+      [best, pi] = [bi.best, bi.match];
+    }
   } else {
     const c = criticalByAttention(x.block, x.M0, step.keep);
     [K, mask] = [c.K, c.mask];
