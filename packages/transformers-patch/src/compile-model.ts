@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type ModelShape, type JmpSelect, type Strategy } from '@jmpjs/core';
+import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type ModelShape, type JmpMatch, type JmpSelect, type Strategy } from '@jmpjs/core';
 import { UnsupportedModelError } from './errors.js';
 import { compileJMP } from './graph/compile.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
@@ -33,6 +33,8 @@ export interface CompileJMPOptions {
   tau?: number | readonly number[];
   /** Similarity of the keys: `'keys'` (head-mean keys, the default) or `'keys-per-head'`, as in `enableJMP`. */
   metric?: 'keys-per-head' | 'keys';
+  /** Select 'redundancy': how the tokens are paired, `'bipartite'` (ToMe's split, the default) or `'nearest'`, as in `enableJMP`. */
+  match?: JmpMatch;
   /** Add log(size) to the attention logits after the first reduction. Default true. */
   proportionalAttention?: boolean;
   /** Run the last block's MLP on the class (and distillation) token only, as in `enableJMP`. Default: on where the head reads only those. */
@@ -84,6 +86,8 @@ export interface ModelInspection {
   tau: number | readonly number[] | null;
   /** The similarity metric of the keys. */
   metric: 'keys-per-head' | 'keys';
+  /** How select 'redundancy' pairs the tokens ('bipartite' with select 'attention', where it does not apply). */
+  match: JmpMatch;
   /** The GMACs budget the keep rates were planned for (share of the plain model's), or null when keep was given. */
   budget: number | null;
   proportionalAttention: boolean;
@@ -110,7 +114,7 @@ export interface CompiledModelInfo extends ModelInspection {
 /** Hint of the unsupported-model errors here (the library's default one is about enableJMP's passthrough). */
 const SUPPORTED = 'JMP compiles Hugging Face ViT, DeiT and DINOv2 image classifiers as Optimum exports them to ONNX (the transformers.js model layout).';
 
-const OPTION_KEYS = new Set(['method', 'budget', 'keep', 'blocks', 'select', 'strategy', 'tau', 'metric', 'proportionalAttention', 'headOnly']);
+const OPTION_KEYS = new Set(['method', 'budget', 'keep', 'blocks', 'select', 'strategy', 'tau', 'metric', 'match', 'proportionalAttention', 'headOnly']);
 
 interface Loaded {
   proto: ModelProto;
@@ -366,6 +370,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
       select: o.select,
       tau: o.tau === undefined || !needsTau(o.strategy) ? null : o.tau,
       metric: o.metric === 'keys-per-head' ? 'keys-per-head' : 'keys',
+      match: o.match,
       proportionalAttention: o.proportionalAttention,
       headOnly,
       budget,
@@ -411,6 +416,7 @@ export async function compileJMPModel(params: CompileJMPModelParams): Promise<{ 
       strategy: inspection.strategy,
       select: inspection.select,
       metric: inspection.metric,
+      match: inspection.match,
       ...(inspection.tau !== null ? { tau: inspection.tau } : {}),
       proportionalAttention: inspection.proportionalAttention,
       headOnly: inspection.headOnly,

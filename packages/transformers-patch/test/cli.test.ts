@@ -83,6 +83,17 @@ describe('jmp inspect', () => {
     expect(bad.stderr).toContain('options.metric');
   });
 
+  it('--match: says nearest when it is set; an unknown pairing is a typed error naming it', () => {
+    const r = jmp('inspect', modelPath('tiny-vit'), '--match', 'nearest');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/adaptive-token \(select redundancy, match nearest\)/);
+    expect(jmp('inspect', modelPath('tiny-vit')).stdout).not.toContain('match');
+    const bad = jmp('inspect', modelPath('tiny-vit'), '--match', 'greedy');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('options.match');
+  });
+
   it('--json; a bare .onnx file gives the same plan, with sizes read from the graph', () => {
     const args = ['--keep', '0.6,0.7,0.8', '--blocks', '3,6,9', '--strategy', 'merge', '--json'];
     const folder = jmp('inspect', modelPath('tiny-vit'), '--dtype', 'fp16', ...args);
@@ -135,6 +146,13 @@ describe('jmp compile: a standalone ONNX file = enableJMP', () => {
       'merge, similarity averaged over heads, keep 0.7 at 4/7/10',
       ['--strategy', 'merge', '--metric', 'keys-per-head', '--keep', '0.7', '--blocks', '4,7,10'],
       { strategy: 'merge', metric: 'keys-per-head', keep: 0.7, blocks: [4, 7, 10] },
+      [197 - 139, 139 - 98, 98 - 69],
+    ],
+    [
+      'tiny-vit',
+      'merge, tokens paired by nearest neighbour, keep 0.7 at 4/7/10',
+      ['--strategy', 'merge', '--match', 'nearest', '--keep', '0.7', '--blocks', '4,7,10'],
+      { strategy: 'merge', match: 'nearest', keep: 0.7, blocks: [4, 7, 10] },
       [197 - 139, 139 - 98, 98 - 69],
     ],
   ];

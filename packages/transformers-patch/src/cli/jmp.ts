@@ -40,6 +40,8 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
                                    keys-per-head (the mean over heads of each head's cosine);
                                    default keys-per-head on models with at most 64 patches, keys
                                    on the others
+      --match <name>               with select redundancy, how tokens pair: bipartite (default;
+                                   ToMe's split) or nearest (each token's nearest neighbour)
       --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
                                    or one per block (default 0.93; 0.5 where the default metric
                                    is keys-per-head; each measured on a development model:
@@ -91,6 +93,7 @@ Options:
       --taus <a:b:step>     candidate τ values (default 0.70:0.99:0.01)
       --metric <name>       key similarity the τ is for: keys or keys-per-head (default
                             keys-per-head on models with at most 64 patches, keys on the others)
+      --match <name>        how tokens pair: bipartite (default; ToMe's split) or nearest
       --objective <name>    what chooses: kl (default) or agreement (top-1 agreement first, the
                             rule before 0.2)
       --limit <n>           use at most n images (default 256; sorted by path)
@@ -119,6 +122,7 @@ const scheduleOptions = {
   select: { type: 'string' },
   strategy: { type: 'string' },
   metric: { type: 'string' },
+  match: { type: 'string' },
   tau: { type: 'string' },
   'no-proportional-attention': { type: 'boolean' },
   'no-head-only': { type: 'boolean' },
@@ -147,7 +151,7 @@ function numbers(option: string, text: string, usage: string): number[] {
 /** Library parameters from the parsed command line. */
 function params(
   model: string,
-  values: { dtype?: string; budget?: string; keep?: string; blocks?: string; select?: string; strategy?: string; metric?: string; tau?: string; 'no-proportional-attention'?: boolean; 'no-head-only'?: boolean; heads?: string },
+  values: { dtype?: string; budget?: string; keep?: string; blocks?: string; select?: string; strategy?: string; metric?: string; match?: string; tau?: string; 'no-proportional-attention'?: boolean; 'no-head-only'?: boolean; heads?: string },
   usage: string,
 ): CompileJMPModelParams {
   const keep = values.keep === undefined ? undefined : numbers('keep', values.keep, usage);
@@ -162,6 +166,7 @@ function params(
       ...(values.select !== undefined ? { select: values.select as NonNullable<NonNullable<CompileJMPModelParams['options']>['select']> } : {}),
       ...(values.strategy !== undefined ? { strategy: values.strategy as NonNullable<NonNullable<CompileJMPModelParams['options']>['strategy']> } : {}),
       ...(values.metric !== undefined ? { metric: values.metric as NonNullable<NonNullable<CompileJMPModelParams['options']>['metric']> } : {}),
+      ...(values.match !== undefined ? { match: values.match as NonNullable<NonNullable<CompileJMPModelParams['options']>['match']> } : {}),
       ...(values.tau !== undefined ? { tau: ((t) => (t.length === 1 ? t[0]! : t))(numbers('tau', values.tau, usage)) } : {}),
       ...(values['no-proportional-attention'] ? { proportionalAttention: false } : {}),
       ...(values['no-head-only'] ? { headOnly: false } : {}),
@@ -188,7 +193,7 @@ function describeSchedule(info: ModelInspection): string {
   const keep = keeps.length === 1 ? `keep ${keeps[0]}` : `keep ${info.schedule.map((s) => round(s.keep)).join(', ')}`;
   const planned = info.budget === null ? '' : ` (planned for a budget of ${info.budget} of the plain GMACs)`;
   const tau = info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? `, τ ${Array.isArray(info.tau) ? info.tau.join(', ') : info.tau}` : '';
-  return `JMP ${info.strategy} (select ${info.select}${info.metric === 'keys-per-head' ? ', metric keys-per-head' : ''})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}, last block's MLP on ${info.headOnly ? `the ${info.protectedTokens === 1 ? 'class token' : 'class and distillation tokens'} only` : 'every token'}`;
+  return `JMP ${info.strategy} (select ${info.select}${info.metric === 'keys-per-head' ? ', metric keys-per-head' : ''}${info.match === 'nearest' ? ', match nearest' : ''})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}, last block's MLP on ${info.headOnly ? `the ${info.protectedTokens === 1 ? 'class token' : 'class and distillation tokens'} only` : 'every token'}`;
 }
 
 function formatInspection(info: ModelInspection): string {
@@ -259,7 +264,7 @@ async function imagesIn(folder: string): Promise<string[]> {
 async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<void> {
   const { values, positionals } = parse(
     args,
-    { out: { type: 'string', short: 'o' }, budget: { type: 'string' }, taus: { type: 'string' }, metric: { type: 'string' }, objective: { type: 'string' }, limit: { type: 'string' }, dtype: { type: 'string' }, batch: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    { out: { type: 'string', short: 'o' }, budget: { type: 'string' }, taus: { type: 'string' }, metric: { type: 'string' }, match: { type: 'string' }, objective: { type: 'string' }, limit: { type: 'string' }, dtype: { type: 'string' }, batch: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     CALIBRATE_USAGE,
   );
   if (values.help) {
@@ -297,7 +302,9 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
     const plan = await calibrateJMP(pipe as never, files, {
       ...(values.budget !== undefined ? { budget: number('budget', values.budget, CALIBRATE_USAGE) } : {}),
       ...(taus ? { taus } : {}),
-      ...(values.metric !== undefined ? { options: { metric: values.metric as 'keys' | 'keys-per-head' } } : {}),
+      ...(values.metric !== undefined || values.match !== undefined
+        ? { options: { ...(values.metric !== undefined ? { metric: values.metric as 'keys' | 'keys-per-head' } : {}), ...(values.match !== undefined ? { match: values.match as 'bipartite' | 'nearest' } : {}) } }
+        : {}),
       ...(values.objective !== undefined ? { objective: values.objective as 'kl' | 'agreement' } : {}),
       batchSize,
       onProgress: ({ done, total, candidate }) => {
