@@ -13,6 +13,7 @@ export interface Args {
   'tau-spec'?: string;
   'tau-per-head'?: string;
   metric?: string;
+  match?: string;
   'latency-runs'?: string;
   'speed-runs'?: string;
   out?: string;

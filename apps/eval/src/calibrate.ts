@@ -101,6 +101,9 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   // the library's default metric for the select and the model unless --metric names one (τ belongs to a metric)
   const metricArg = args.metric;
   if (metricArg !== undefined && metricArg !== 'keys' && metricArg !== 'keys-per-head') throw new UsageError(`--metric: expected keys or keys-per-head, found '${metricArg}'`);
+  const matchArg = args.match;
+  if (matchArg !== undefined && matchArg !== 'bipartite' && matchArg !== 'nearest') throw new UsageError(`--match: expected bipartite or nearest, found '${matchArg}'`);
+  if (matchArg !== undefined && select !== 'redundancy') throw new UsageError('--match: only with --select redundancy');
   const by = (args.choose ?? 'kl') as ChooseBy;
   if (!CHOOSE_BY.includes(by)) throw new UsageError(`--choose: expected ${CHOOSE_BY.join(' or ')}, found '${args.choose}'`);
   const { classifier, name } = await h.loadClassifier(args);
@@ -115,6 +118,8 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     // the metric the curve is for, recorded in it: --metric, else the library's default on this model
     // (keys-per-head with select 'redundancy' on at most FEW_PATCHES patches; inspectJMP resolves it)
     const metric = metricArg ?? (select === 'redundancy' ? info.metric ?? 'keys' : undefined);
+    // likewise the pairing (recorded in the curve where it is not ToMe's split)
+    const match = matchArg ?? (select === 'redundancy' ? info.match ?? 'bipartite' : undefined);
     // the default JMP as the library runs it (head-only last block where the head allows it); the paper's rule as published
     const headOnly = select === 'redundancy' && info.headOnly;
     const blocks = select === 'attention' ? SPEC_BLOCKS.filter((b) => b <= shape.depth) : jmpBlocks(shape, headOnly);
@@ -125,7 +130,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
           return v;
         })
       : TARGETS.map((t) => matchGmacs({ shape, tau: 0, tauSpec: 0 }, 'jmp', t, blocks, headOnly).keep!);
-    console.log(`calibrating τ of '${strategy}' (select '${select}') for ${name} on ${data.name} (${limit} images), keep ${keeps.join(' / ')} at blocks ${blocks.join('/')} (chosen by ${by === 'kl' ? 'the mean KL to the plain model' : 'the mean top-1'}), grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`);
+    console.log(`calibrating τ of '${strategy}' (select '${select}'${metric ? `, metric ${metric}` : ''}${match === 'nearest' ? ', match nearest' : ''}) for ${name} on ${data.name} (${limit} images), keep ${keeps.join(' / ')} at blocks ${blocks.join('/')} (chosen by ${by === 'kl' ? 'the mean KL to the plain model' : 'the mean top-1'}), grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`);
     const prep = new Progress(limit, 'preprocessing');
     const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
     prep.finish();
@@ -139,7 +144,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
       progress.setLabel(`τ ${tau}`);
       const results: (EvalResult & { kl: number; agreement: number })[] = [];
       for (const keep of keeps) {
-        const setting: Setting = { method: select === 'attention' ? 'jmp-spec' : 'jmp', options: { select, strategy, tau, keep, blocks, headOnly, ...(metric ? { metric } : {}) }, plannedGmacs: 0 };
+        const setting: Setting = { method: select === 'attention' ? 'jmp-spec' : 'jmp', options: { select, strategy, tau, keep, blocks, headOnly, ...(metric ? { metric } : {}), ...(match ? { match } : {}) }, plannedGmacs: 0 };
         const run = await runSetting(setting, common);
         results.push({ ...run.result, ...fidelity(base.logits!, run.logits!, numClasses) });
       }
@@ -162,11 +167,12 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     }
     console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} % on this split`);
     console.log(`chosen τ (${strategy}, by ${by}) = ${best.tau}: top-1 ${(best.top1 * 100).toFixed(2)} %, KL ${best.kl!.toFixed(5)}, merge share ${(best.mergeShare * 100).toFixed(1)} %`);
-    const curve: CalibrationCurve & { model: string; strategy: string; select: string; metric?: string; keeps: number[]; baselineTop1: number; images: number; command: string } = {
+    const curve: CalibrationCurve & { model: string; strategy: string; select: string; metric?: string; match?: string; keeps: number[]; baselineTop1: number; images: number; command: string } = {
       model: name,
       strategy,
       select,
       ...(metric ? { metric } : {}),
+      ...(match === 'nearest' ? { match } : {}),
       keeps,
       split: `${data.name} (${limit} images)`,
       images: limit,

@@ -50,6 +50,7 @@ Options:
   --grid <a:b:step>   calibrate: τ grid (default 0.70:0.99:0.01)
   --select <s>        calibrate: redundancy (default: the default JMP) or attention (the paper's rule)
   --metric <m>        calibrate: keys-per-head or keys (default: the library's for the select)
+  --match <m>         calibrate: bipartite or nearest (default: the library's for the model)
   --keeps <list>      calibrate: keep rates the τ curve is averaged over (default: the −20/−35/−50 % GMACs points)
   --choose <c>        calibrate: kl (default: the lowest mean KL to the plain model) or top1 (the best
                       mean top-1); ties: the larger τ
@@ -96,6 +97,7 @@ const OPTIONS = {
   'tau-spec': { type: 'string' },
   'tau-per-head': { type: 'string' },
   metric: { type: 'string' },
+  match: { type: 'string' },
   'latency-runs': { type: 'string' },
   'speed-runs': { type: 'string' },
   out: { type: 'string' },

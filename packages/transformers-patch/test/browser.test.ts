@@ -356,6 +356,18 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       }
     }, 600_000);
 
+    it("match 'nearest' on WebGPU (the float form: one-hots, no index ops) = Node's compiled run (index form), 1e-3", async () => {
+      const { pixels } = jmpReference('tiny-deit');
+      const cases: CaseInput[] = [
+        { name: 'nearest, adaptive-token τ 0.6, keys-per-head, even blocks', options: { match: 'nearest', metric: 'keys-per-head', strategy: 'adaptive-token', tau: 0.6, keep: 0.8, blocks: [2, 4, 6, 8, 10, 12], runner: 'compiled' } },
+      ];
+      const [result] = await runInPage('tiny-deit', 'webgpu', 'fp32', 4, pixels, cases);
+      const [node] = await nodeResults('tiny-deit', 'fp32', 4, pixels, cases);
+      expect(result!.runner).toBe('compiled');
+      expect(result!.decisions!.flat()).toContain('mixed'); // some tokens merged, some pruned
+      expect(maxAbsDiff(Float32Array.from(result!.logits), node!)).toBeLessThanOrEqual(1e-3);
+    }, 600_000);
+
     it('fp16: JMP = Node fp16 (same token counts, logits within 1e-2), where the adapter has shader-f16', async (ctx) => {
       // SwiftShader has no shader-f16 (transformers.js refuses fp16 on such a device): this runs on real GPUs
       if (!(await page.evaluate(() => (globalThis as unknown as PageApi).jmpTest.hasShaderF16()))) ctx.skip();
