@@ -84,9 +84,10 @@ export function scheduleFor(shape: ModelShape, family: Family, target: number, b
  * on models with at most FEW_PATCHES patches); `patches` marks which row is this model's default
  * (every second block with head-mean keys, or every block from the second with keys-per-head).
  */
-export function variants(tau: number, tauSpec: number, tauPerHead: number, patches: number): Variant[] {
+export function variants(tau: number, tauSpec: number, tauPerHead: number, patches: number, tauNearest?: number): Variant[] {
   // head-mean keys unless a row names keys-per-head (the library's default metric depends on the patch count)
-  const red = { select: 'redundancy' as const, metric: 'keys' as const };
+  // and ToMe's split unless a row names nearest neighbours (the library's default pairing depends on it too)
+  const red = { select: 'redundancy' as const, metric: 'keys' as const, match: 'bipartite' as const };
   const jmp = { ...red, strategy: 'adaptive-token' as const, tau };
   const perHead = { ...red, metric: 'keys-per-head' as const, strategy: 'adaptive-token' as const, tau: tauPerHead };
   const few = patches <= FEW_PATCHES;
@@ -105,11 +106,15 @@ export function variants(tau: number, tauSpec: number, tauPerHead: number, patch
     { name: 'redundancy, merge, r per block, head-only last block (= ToMe + head-only)', family: 'linear', options: { ...red, strategy: 'merge' }, headOnly: true },
     { name: `… even blocks but the last, head-only, keys-per-head τ ${tauPerHead}`, family: 'half', options: perHead, headOnly: true },
     { name: `… every block from the 2nd but the last, head-only`, family: 'from2', options: jmp, headOnly: true },
-    { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}${mark(few)}`, family: 'from2', options: perHead, headOnly: true },
-    // the model's default (the row marked above) with the tokens paired by nearest neighbour instead of ToMe's split
+    { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}${mark(few && tauNearest === undefined)}`, family: 'from2', options: perHead, headOnly: true },
+    // the row above with the tokens paired by nearest neighbour instead of ToMe's split, at the same τ
     few
       ? { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}, match nearest`, family: 'from2', options: { ...perHead, match: 'nearest' }, headOnly: true }
       : { name: `… even blocks but the last, head-only, match nearest`, family: 'half', options: { ...jmp, match: 'nearest' }, headOnly: true },
+    // on at most FEW_PATCHES patches: the default, at the τ calibrated for it
+    ...(few && tauNearest !== undefined
+      ? [{ name: `the default: every block from the 2nd but the last, head-only, keys-per-head, match nearest τ ${tauNearest}`, family: 'from2', options: { ...perHead, match: 'nearest', tau: tauNearest }, headOnly: true } satisfies Variant]
+      : []),
   ];
 }
 
@@ -128,11 +133,12 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     const tau = num('tau', args.tau) ?? calibrated?.tau;
     const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
     const tauPerHead = num('tau-per-head', args['tau-per-head']) ?? calibrated?.tauPerHead;
+    const tauNearest = calibrated?.tauNearest;
     if (tau === undefined || tauSpec === undefined || tauPerHead === undefined) throw new UsageError(`ablate: --tau, --tau-spec and --tau-per-head: no calibrated τ for '${name}' (run calibrate on held-out images)`);
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
     const baseline = baselineMacs(shape).gmacs;
-    const list = variants(tau, tauSpec, tauPerHead, shape.patches).filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
+    const list = variants(tau, tauSpec, tauPerHead, shape.patches, tauNearest).filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
     const targets = args.targets ? args.targets.split(',').map(Number) : TARGETS;
     console.log(`ablate: ${name} on ${data.name} (${limit} images), targets ${targets.map((t) => `−${t * 100} %`).join(', ')}`);
     const prep = new Progress(limit, 'preprocessing');

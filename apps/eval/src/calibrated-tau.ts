@@ -9,19 +9,22 @@
  *   adaptive-token --grid 0.50:0.99:0.01` (`--metric keys` on at most 64 patches since keys-per-head
  *   is the default there): the lowest KL to the plain model averaged over the keep rates of −20, −35
  *   and −50 % GMACs (ties: the highest τ; `chooseTau`); its curve is `file`.
- * - `tauPerHead`: the same with `--metric keys-per-head`, by the same KL rule (curve
- *   `…-keys-per-head.json`): the default JMP's τ on models with at most 64 patches (the eval's `jmp`
- *   rows there), and the ablation's keys-per-head rows. On the 49-patch models the KL falls to the
- *   bottom of the grid or next to it (0.50, 0.51; merge share 100 %).
+ * - `tauPerHead`: the same with `--metric keys-per-head` (and ToMe's split: `--match bipartite` since
+ *   nearest neighbours are the default on at most 64 patches), by the same KL rule (curve
+ *   `…-keys-per-head.json`): the ablation's keys-per-head rows. On the 49-patch models the KL falls
+ *   to the bottom of the grid or next to it (0.50, 0.51; merge share 100 %).
+ * - `tauNearest` (models with at most 64 patches): the same with `--metric keys-per-head --match
+ *   nearest` (curve `…-keys-per-head-nearest.json`): the default JMP's τ there (the eval's `jmp` rows
+ *   and the ablation's default row).
  * - `tauSpec`: the paper's rule as reconstructed (select 'attention', strategy 'adaptive').
  */
-export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauPerHead: number; file: string }> = {
+export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauPerHead: number; tauNearest?: number; file: string }> = {
   // tauSpec: `calibrate --select attention --grid 0.40:0.99:0.01` picked the lowest τ of its grid
   // (fmnist-deit/calibration-adaptive.json).
   'fmnist-deit': { tau: 0.93, tauSpec: 0.4, tauPerHead: 0.9, file: 'fmnist-deit/calibration-redundancy-adaptive-token.json' },
   // the held-out model: only its own calibration split set these, as a user's would; tauSpec from
   // `calibrate --model fmnist-vit --select attention --strategy adaptive --grid -0.2:0.7:0.05`.
-  'fmnist-vit': { tau: 0.77, tauSpec: 0.6, tauPerHead: 0.5, file: 'fmnist-vit/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit': { tau: 0.77, tauSpec: 0.6, tauPerHead: 0.5, tauNearest: 0.8, file: 'fmnist-vit/calibration-redundancy-adaptive-token.json' },
   // the held-out model with more than 64 patches (196): likewise only its own calibration split; all
   // three by the KL rule (tauSpec: `calibrate --model fmnist-vit-p2 --select attention --strategy
   // adaptive --grid 0.40:0.99:0.01`, the bottom of its grid; top-1 would have picked 0.57).
@@ -29,8 +32,12 @@ export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauP
   // the second held-out model with at most 64 patches (trained to confirm a change to that regime's
   // default after fmnist-vit's test rows were read): likewise its own calibration split, by the KL rule
   // (tauSpec: `--select attention --strategy adaptive --grid 0.40:0.99:0.01`, the bottom of its grid).
-  'fmnist-vit-d10': { tau: 0.89, tauSpec: 0.4, tauPerHead: 0.51, file: 'fmnist-vit-d10/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit-d10': { tau: 0.89, tauSpec: 0.4, tauPerHead: 0.51, tauNearest: 0.79, file: 'fmnist-vit-d10/calibration-redundancy-adaptive-token.json' },
+  // the third held-out model with at most 64 patches (trained to confirm the pairing by nearest
+  // neighbours after fmnist-vit-d10's test rows were read for it): likewise its own calibration split,
+  // by the KL rule (tauSpec: `--select attention --strategy adaptive --grid 0.40:0.99:0.01`).
+  'fmnist-vit-w56': { tau: 0.85, tauSpec: 0.48, tauPerHead: 0.78, tauNearest: 0.76, file: 'fmnist-vit-w56/calibration-redundancy-adaptive-token.json' },
   // the development model (its calibration split chooses what fmnist-deit's cannot tell apart);
   // tauSpec from `calibrate --model fmnist-vit-dev --select attention --strategy adaptive --grid 0.40:0.99:0.01`.
-  'fmnist-vit-dev': { tau: 0.66, tauSpec: 0.42, tauPerHead: 0.5, file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit-dev': { tau: 0.66, tauSpec: 0.42, tauPerHead: 0.5, tauNearest: 0.72, file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json' },
 };

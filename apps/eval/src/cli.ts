@@ -179,8 +179,8 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
     const calibrated = CALIBRATED_TAU[name];
-    // the default JMP's τ belongs to the metric the library runs on this model (inspectJMP resolves it)
-    const tau = num('tau', args.tau) ?? (info.metric === 'keys-per-head' ? calibrated?.tauPerHead : calibrated?.tau);
+    // the default JMP's τ belongs to the metric and pairing the library runs on this model (inspectJMP resolves them)
+    const tau = num('tau', args.tau) ?? (info.match === 'nearest' ? calibrated?.tauNearest : info.metric === 'keys-per-head' ? calibrated?.tauPerHead : calibrated?.tau);
     const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
     if ((methods.includes('jmp') && tau === undefined) || (methods.includes('jmp-spec') && tauSpec === undefined)) {
       throw new UsageError(

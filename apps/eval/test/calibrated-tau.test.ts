@@ -6,6 +6,7 @@ import { CALIBRATED_TAU } from '../src/calibrated-tau.js';
 interface Curve {
   model: string;
   metric?: string;
+  match?: string;
   chosenBy?: ChooseBy;
   best: number;
   points: { tau: number; top1: number; kl?: number }[];
@@ -29,8 +30,19 @@ describe('CALIBRATED_TAU: the committed curves', () => {
       const perHead = read(entry.file.replace(/\.json$/, '-keys-per-head.json'));
       expect(perHead.model).toBe(model);
       expect(perHead.metric).toBe('keys-per-head');
+      expect(perHead.match ?? 'bipartite').toBe('bipartite');
       expect(chooseTau(perHead.points, perHead.chosenBy ?? 'top1').tau).toBe(entry.tauPerHead);
     });
+
+    if (entry.tauNearest !== undefined) {
+      it(`${model}: tauNearest is its curve's choice (keys-per-head, match nearest)`, () => {
+        const nearest = read(entry.file.replace(/\.json$/, '-keys-per-head-nearest.json'));
+        expect(nearest.model).toBe(model);
+        expect([nearest.metric, nearest.match, nearest.chosenBy]).toEqual(['keys-per-head', 'nearest', 'kl']);
+        expect(chooseTau(nearest.points, 'kl').tau).toBe(entry.tauNearest);
+        expect(nearest.best).toBe(entry.tauNearest);
+      });
+    }
 
     const specFile = `${model}/calibration-adaptive.json`;
     if (exists(specFile)) {

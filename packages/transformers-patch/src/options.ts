@@ -60,10 +60,12 @@ export interface JMPOptions {
    */
   select?: JmpSelect;
   /**
-   * JMP, select 'redundancy': which tokens may leave and where they merge. `'bipartite'` (default):
-   * ToMe's split by position, set A leaves into set B. `'nearest'`: no split; the tokens whose most
-   * similar other token is most similar leave (never one that a higher-ranked token has as its most
-   * similar), each into its most similar token that stays (`@jmpjs/core`'s README has the rule).
+   * JMP, select 'redundancy': which tokens may leave and where they merge. `'bipartite'`: ToMe's
+   * split by position, set A leaves into set B. `'nearest'`: no split; the tokens whose most similar
+   * other token is most similar leave (never one that a higher-ranked token has as its most similar),
+   * each into its most similar token that stays (`@jmpjs/core`'s README has the rule). Default:
+   * `'nearest'` on models with at most 64 patch tokens (`FEW_PATCHES`), `'bipartite'` on the others
+   * (`optionsForModel`). τ is calibrated for one pairing.
    */
   match?: JmpMatch;
   /** JMP, select 'redundancy': how much importance keeps a redundant token from leaving (see `@jmpjs/core`). Default 0. */
@@ -128,6 +130,8 @@ export interface ResolvedOptions {
   metricDefault: boolean;
   /** Neither the options nor a plan set τ (the default τ of the metric applies). */
   tauDefault: boolean;
+  /** Neither the options nor a plan set the pairing: {@link optionsForModel} chooses it by patch count. */
+  matchDefault: boolean;
   select: JmpSelect;
   match: JmpMatch;
   importanceWeight: number;
@@ -166,10 +170,12 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
       }
     }
     const { plan: _plan, ...rest } = given;
-    const { blocks, keep, tau, select, strategy, proportionalAttention, headOnly, match } = plan.options;
-    // τ belongs to the metric it was calibrated with: plans made before the metric was recorded used head-mean keys
+    const { blocks, keep, tau, select, strategy, proportionalAttention, headOnly } = plan.options;
+    // τ belongs to the metric and pairing it was calibrated with: plans made before they were
+    // recorded used head-mean keys and ToMe's split
     const metric = plan.options.metric ?? 'keys';
-    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, metric, proportionalAttention, ...(headOnly !== undefined ? { headOnly } : {}), ...(match !== undefined ? { match } : {}) }), planFingerprint: plan.model.fingerprint };
+    const match = plan.options.match ?? 'bipartite';
+    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, metric, proportionalAttention, ...(headOnly !== undefined ? { headOnly } : {}), ...(select === 'redundancy' ? { match } : {}) }), planFingerprint: plan.model.fingerprint };
   }
   const o = given;
   for (const key of Object.keys(o)) {
@@ -307,6 +313,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     r: o.r,
     metric,
     metricDefault: o.metric === undefined,
+    matchDefault: o.match === undefined,
     select,
     match,
     importanceWeight: o.importanceWeight ?? 0,
@@ -333,22 +340,30 @@ export const DEFAULT_TAU = 0.93;
 
 /**
  * The default τ of the default JMP on models with at most {@link FEW_PATCHES} patches, where its
- * metric is `'keys-per-head'`: the τ of the lowest KL to the plain model on the 49-patch development
- * model's calibration split (fmnist-vit-dev, `pnpm eval calibrate --metric keys-per-head`; the bottom
- * of its grid, where every leaving token merges), never on test images nor on a held-out model.
+ * metric is `'keys-per-head'` and its pairing `'nearest'`: the τ of the lowest KL to the plain model
+ * on the 49-patch development model's calibration split (fmnist-vit-dev, `pnpm eval calibrate
+ * --metric keys-per-head --match nearest`; every leaving token merges from the bottom of its grid up
+ * to about this τ), never on test images nor on a held-out model.
  */
-export const DEFAULT_TAU_FEW_PATCHES = 0.5;
+export const DEFAULT_TAU_FEW_PATCHES = 0.72;
 
 /**
- * The options for a model with `patches` patch tokens: JMP with select 'redundancy' and no metric
- * given uses `'keys-per-head'` on models with at most {@link FEW_PATCHES} patches (with
- * {@link DEFAULT_TAU_FEW_PATCHES} when no τ is given either), and head-mean `'keys'` otherwise. Chosen
- * on fmnist-vit-dev's calibration split (the lowest KL) and confirmed, by a test written before it
- * trained, on the held-out fmnist-vit-d10's test set; the eval app's README has both.
+ * The options for a model with `patches` patch tokens. JMP with select 'redundancy' on models with
+ * at most {@link FEW_PATCHES} patches uses, where the options leave them open, the metric
+ * `'keys-per-head'` (with {@link DEFAULT_TAU_FEW_PATCHES} when no τ is given either) and the pairing
+ * `'nearest'`; on the others head-mean `'keys'` and ToMe's split (`'bipartite'`). Each was chosen on
+ * fmnist-vit-dev's calibration split (the lowest KL) and confirmed by a test written before a fresh
+ * held-out model trained (fmnist-vit-d10 for the metric, fmnist-vit-w56 for the pairing); the eval
+ * app's README has them.
  */
 export function optionsForModel(o: ResolvedOptions, patches: number): ResolvedOptions {
-  if (!o.metricDefault || o.method !== 'jmp' || o.select !== 'redundancy' || patches > FEW_PATCHES) return o;
-  return { ...o, metric: 'keys-per-head', metricDefault: false, ...(o.tauDefault ? { tau: DEFAULT_TAU_FEW_PATCHES, tauDefault: false } : {}) };
+  if ((!o.metricDefault && !o.matchDefault) || o.method !== 'jmp' || o.select !== 'redundancy' || patches > FEW_PATCHES) return o;
+  return {
+    ...o,
+    ...(o.metricDefault ? { metric: 'keys-per-head', metricDefault: false } : {}),
+    ...(o.matchDefault ? { match: 'nearest', matchDefault: false } : {}),
+    ...(o.metricDefault && o.tauDefault ? { tau: DEFAULT_TAU_FEW_PATCHES, tauDefault: false } : {}),
+  };
 }
 
 /**

@@ -160,34 +160,38 @@ describe('the default blocks follow the patch count (FEW_PATCHES)', () => {
   });
 });
 
-describe('the default metric and τ follow the patch count (optionsForModel)', { timeout: 60_000 }, () => {
-  it('keys-per-head with DEFAULT_TAU_FEW_PATCHES up to 64 patches, head-mean keys with DEFAULT_TAU above; given values win', async () => {
+describe('the default metric, pairing and τ follow the patch count (optionsForModel)', { timeout: 60_000 }, () => {
+  it('keys-per-head and nearest neighbours with DEFAULT_TAU_FEW_PATCHES up to 64 patches, head-mean keys and ToMe\'s split with DEFAULT_TAU above; given values win', async () => {
     const { DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, optionsForModel, resolveOptions } = await import('../src/options.js');
-    expect(DEFAULT_TAU_FEW_PATCHES).toBe(0.5);
+    expect(DEFAULT_TAU_FEW_PATCHES).toBe(0.72);
     const at = (options: JMPOptions | undefined, patches: number) => {
       const o = optionsForModel(resolveOptions(options), patches);
-      return [o.metric, o.tau];
+      return [o.metric, o.match, o.tau];
     };
-    expect(at(undefined, 49)).toEqual(['keys-per-head', 0.5]);
-    expect(at(undefined, 64)).toEqual(['keys-per-head', 0.5]);
-    expect(at(undefined, 65)).toEqual(['keys', DEFAULT_TAU]);
-    // what the user sets stays: a τ keeps the default metric's choice, a metric keeps the default τ
-    expect(at({ tau: 0.8 }, 49)).toEqual(['keys-per-head', 0.8]);
-    expect(at({ metric: 'keys' }, 49)).toEqual(['keys', DEFAULT_TAU]);
-    expect(at({ metric: 'keys-per-head' }, 196)).toEqual(['keys-per-head', DEFAULT_TAU]);
+    expect(at(undefined, 49)).toEqual(['keys-per-head', 'nearest', 0.72]);
+    expect(at(undefined, 64)).toEqual(['keys-per-head', 'nearest', 0.72]);
+    expect(at(undefined, 65)).toEqual(['keys', 'bipartite', DEFAULT_TAU]);
+    // what the user sets stays: a τ keeps the default metric and pairing, a metric keeps the default τ and pairing
+    expect(at({ tau: 0.8 }, 49)).toEqual(['keys-per-head', 'nearest', 0.8]);
+    expect(at({ metric: 'keys' }, 49)).toEqual(['keys', 'nearest', DEFAULT_TAU]);
+    expect(at({ match: 'bipartite' }, 49)).toEqual(['keys-per-head', 'bipartite', 0.72]);
+    expect(at({ metric: 'keys-per-head' }, 196)).toEqual(['keys-per-head', 'bipartite', DEFAULT_TAU]);
+    expect(at({ match: 'nearest' }, 196)).toEqual(['keys', 'nearest', DEFAULT_TAU]);
     // only the default JMP (select 'redundancy'): the paper's rule and the other methods keep theirs
-    expect(at({ select: 'attention', strategy: 'adaptive' }, 49)).toEqual(['keys', DEFAULT_TAU]);
-    expect(at({ method: 'tome', r: 2 }, 49)[1]).toBeUndefined();
+    expect(at({ select: 'attention', strategy: 'adaptive' }, 49)).toEqual(['keys', 'bipartite', DEFAULT_TAU]);
+    expect(at({ method: 'tome', r: 2 }, 49)[2]).toBeUndefined();
     expect(optionsForModel(resolveOptions({ method: 'tome', r: 2 }), 49).metric).toBe('keys');
-    // strategies without τ get the metric and no τ
-    expect(at({ strategy: 'merge' }, 49)).toEqual(['keys-per-head', undefined]);
+    expect(optionsForModel(resolveOptions({ method: 'tome', r: 2 }), 49).match).toBe('bipartite');
+    // strategies without τ get the metric and pairing and no τ
+    expect(at({ strategy: 'merge' }, 49)).toEqual(['keys-per-head', 'nearest', undefined]);
 
-    for (const [name, metric, tau] of [['fmnist-vit-dev', 'keys-per-head', DEFAULT_TAU_FEW_PATCHES], ['fmnist-deit', 'keys', DEFAULT_TAU]] as const) {
+    for (const [name, metric, match, tau] of [['fmnist-vit-dev', 'keys-per-head', 'nearest', DEFAULT_TAU_FEW_PATCHES], ['fmnist-deit', 'keys', 'bipartite', DEFAULT_TAU]] as const) {
       const classifier = await loadClassifier(name);
       try {
         const jmp = await enableJMP(classifier);
         try {
           expect(jmp.info!.metric).toBe(metric);
+          expect(jmp.info!.match).toBe(match);
           expect(jmp.info!.tau).toBe(tau);
         } finally {
           await jmp.dispose();
@@ -195,6 +199,7 @@ describe('the default metric and τ follow the patch count (optionsForModel)', {
         const tome = await enableJMP(classifier, { method: 'tome', r: 1 });
         try {
           expect(tome.info!.metric).toBeNull();
+          expect(tome.info!.match).toBeNull();
           expect(tome.info!.tau).toBeNull();
         } finally {
           await tome.dispose();

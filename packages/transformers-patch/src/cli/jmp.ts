@@ -40,10 +40,12 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
                                    keys-per-head (the mean over heads of each head's cosine);
                                    default keys-per-head on models with at most 64 patches, keys
                                    on the others
-      --match <name>               with select redundancy, how tokens pair: bipartite (default;
-                                   ToMe's split) or nearest (each token's nearest neighbour)
+      --match <name>               with select redundancy, how tokens pair: bipartite (ToMe's
+                                   split) or nearest (each token's nearest neighbour); default
+                                   nearest on models with at most 64 patches, bipartite on the
+                                   others
       --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
-                                   or one per block (default 0.93; 0.5 where the default metric
+                                   or one per block (default 0.93; 0.72 where the default metric
                                    is keys-per-head; each measured on a development model:
                                    calibrate it where you can)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
@@ -93,7 +95,8 @@ Options:
       --taus <a:b:step>     candidate τ values (default 0.70:0.99:0.01)
       --metric <name>       key similarity the τ is for: keys or keys-per-head (default
                             keys-per-head on models with at most 64 patches, keys on the others)
-      --match <name>        how tokens pair: bipartite (default; ToMe's split) or nearest
+      --match <name>        how tokens pair: bipartite (ToMe's split) or nearest (default
+                            nearest on models with at most 64 patches, bipartite on the others)
       --objective <name>    what chooses: kl (default) or agreement (top-1 agreement first, the
                             rule before 0.2)
       --limit <n>           use at most n images (default 256; sorted by path)

@@ -129,7 +129,7 @@ export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images
       proportionalAttention: resolved.proportionalAttention,
       headOnly: info!.headOnly,
       metric: info!.metric ?? resolved.metric, // as it ran on this model (the default depends on its patch count)
-      ...(resolved.match !== 'bipartite' ? { match: resolved.match } : {}),
+      ...(info!.match ? { match: info!.match } : {}), // as it ran (the default depends on the patch count)
     },
     budget: info!.budget,
     gmacs: { ...info!.gmacs },
