@@ -138,7 +138,11 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
     const baseline = baselineMacs(shape).gmacs;
-    const list = variants(tau, tauSpec, tauPerHead, shape.patches, tauNearest).filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
+    const all = variants(tau, tauSpec, tauPerHead, shape.patches, tauNearest);
+    const list = all.filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
+    // --versus <i>: every row's paired counts against row i too (images one gets right and the other wrong)
+    const versus = args.versus === undefined ? undefined : all[int('versus', args.versus, -1)];
+    if (args.versus !== undefined && (!versus || !list.includes(versus))) throw new UsageError(`--versus: expected the index of a row that runs (one of ${args.only ?? `0…${all.length - 1}`}), found '${args.versus}'`);
     const targets = args.targets ? args.targets.split(',').map(Number) : TARGETS;
     console.log(`ablate: ${name} on ${data.name} (${limit} images), targets ${targets.map((t) => `−${t * 100} %`).join(', ')}`);
     const prep = new Progress(limit, 'preprocessing');
@@ -150,30 +154,35 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     const base = await runSetting({ method: 'baseline', options: null, plannedGmacs: baseline }, common);
     const rows: string[] = [];
     // KL(plain ‖ setting), averaged over the images: steadier than top-1, which moves by whole images
-    const line = (label: string, run: Awaited<ReturnType<typeof runSetting>>) => {
+    type Run = Awaited<ReturnType<typeof runSetting>>;
+    const line = (label: string, run: Run, against?: Run) => {
       const { gmacs, top1 } = run.result;
       const p = pairedCounts(run.correct, base.correct);
       const { kl } = fidelity(base.logits!, run.logits!, numClasses);
-      rows.push(`${label.padEnd(56)} ${((gmacs / baseline - 1) * 100).toFixed(1).padStart(6)}% ${(top1 * 100).toFixed(2).padStart(7)}% ${((top1 - base.result.top1) * 100).toFixed(2).padStart(7)}  ${`+${p.gained}/−${p.lost}`.padStart(10)}  ${kl.toFixed(5).padStart(8)}`);
+      const vs = against ? pairedCounts(run.correct, against.correct) : undefined;
+      rows.push(`${label.padEnd(56)} ${((gmacs / baseline - 1) * 100).toFixed(1).padStart(6)}% ${(top1 * 100).toFixed(2).padStart(7)}% ${((top1 - base.result.top1) * 100).toFixed(2).padStart(7)}  ${`+${p.gained}/−${p.lost}`.padStart(10)}  ${kl.toFixed(5).padStart(8)}${vs ? `  ${`+${vs.gained}/−${vs.lost}`.padStart(10)}` : ''}`);
     };
     for (const target of targets) {
+      const runs: [string, Run][] = [];
+      let reference: Run | undefined;
       for (const v of list) {
         const headOnly = (v.headOnly ?? false) && info.headOnly;
         const s = scheduleFor(shape, v.family, target, baseline, v.options.select ?? 'redundancy', headOnly);
         progress.setLabel(`${v.name} −${target * 100} %`);
         const run = await runSetting({ method: 'jmp', options: { method: 'jmp', ...v.options, blocks: s.blocks, keep: s.keep, headOnly }, plannedGmacs: s.gmacs }, common);
-        line(v.name, run);
+        runs.push([v.name, run]);
+        if (v === versus) reference = run;
       }
       // ToMe at the same target, for reference
       const { r: bestR, gmacs: bestG } = matchGmacs({ shape, tau, tauSpec }, 'tome', target);
       progress.setLabel(`tome r ${rText(bestR)}`);
-      const tome = await runSetting({ method: 'tome', options: { method: 'tome', r: bestR, headOnly: false }, plannedGmacs: bestG }, common);
-      line(`tome r ${rText(bestR)}`, tome);
+      runs.push([`tome r ${rText(bestR)}`, await runSetting({ method: 'tome', options: { method: 'tome', r: bestR, headOnly: false }, plannedGmacs: bestG }, common)]);
+      for (const [label, run] of runs) line(label, run, reference);
       rows.push('');
     }
     progress.finish();
     console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} %\n`);
-    console.log(`${'lever'.padEnd(56)} ${'ΔGMACs'.padStart(7)} ${'top-1'.padStart(8)} ${'Δtop-1'.padStart(7)}  ${'+/− vs base'.padStart(10)}  ${'KL (nats)'.padStart(8)}`);
+    console.log(`${'lever'.padEnd(56)} ${'ΔGMACs'.padStart(7)} ${'top-1'.padStart(8)} ${'Δtop-1'.padStart(7)}  ${'+/− vs base'.padStart(10)}  ${'KL (nats)'.padStart(8)}${versus ? `  +/− vs row ${args.versus}` : ''}`);
     for (const r of rows) console.log(r);
   } finally {
     await classifier.dispose();

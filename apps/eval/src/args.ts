@@ -43,6 +43,7 @@ export interface Args {
   browser?: string;
   gpu?: string;
   only?: string;
+  versus?: string;
   keeps?: string;
   select?: string;
   targets?: string;

@@ -22,6 +22,7 @@ const HELP = `jmp-eval — accuracy, GMACs and throughput of JMP against the pla
 Usage:
   pnpm eval [options]              evaluate (default: the trained Fashion-MNIST DeiT on its committed test set)
   pnpm eval calibrate [options]    sweep τ on the calibration split (never test data), print the best
+  pnpm eval ablate [options]       each lever at −20/−35/−50 % GMACs on the calibration split (--data to confirm)
   pnpm bench [options]             throughput and latency on the DeiT-S-architecture fixture
   pnpm eval zero-shot [options]    CLIP zero-shot (default: tiny-clip) on Fashion-MNIST, class names as
                                    prompts: top-1 agreement of JMP (default, or --budget) with the plain pipeline
@@ -40,6 +41,8 @@ Options:
   --tau <x>           τ of 'jmp', the default JMP (default: the calibrated value of a committed model)
   --tau-spec <x>      τ of 'jmp-spec', the paper's rule as reconstructed (likewise)
   --tau-per-head <x>  ablate: τ of the rows with metric keys-per-head (likewise)
+  --only <list>       ablate: the rows to run, by index (0-based, as listed without it)
+  --versus <i>        ablate: also each row's paired counts against row i (images one gets right, the other wrong)
   --latency-runs <n>  batch-1 forwards timed per setting (default 32)
   --speed-runs <n>    eval: rounds alternating each setting with a plain pipeline on one batch, for
                       the paired speedup column (default 5; 0: not measured)
@@ -127,6 +130,7 @@ const OPTIONS = {
   browser: { type: 'string' },
   gpu: { type: 'string' },
   only: { type: 'string' },
+  versus: { type: 'string' },
   keeps: { type: 'string' },
   select: { type: 'string' },
   targets: { type: 'string' },
