@@ -167,10 +167,12 @@ function labelsOf(classifier: Classifier): string[] {
   return Array.from({ length: n }, (_, i) => id2label[i] ?? String(i));
 }
 
-async function calibrationFile(name: string): Promise<CalibrationCurve | undefined> {
+/** The committed τ curve of the default JMP as it runs on the model (its metric and pairing: the curve its τ came from). */
+async function calibrationFile(name: string, info: { metric: string | null; match: string | null }): Promise<CalibrationCurve | undefined> {
   const known = CALIBRATED_TAU[name];
   if (!known) return undefined;
-  return JSON.parse(await readFile(new URL(`../calibration/${known.file}`, import.meta.url), 'utf8')) as CalibrationCurve;
+  const suffix = info.match === 'nearest' && known.tauNearest !== undefined ? '-keys-per-head-nearest' : info.metric === 'keys-per-head' ? '-keys-per-head' : '';
+  return JSON.parse(await readFile(new URL(`../calibration/${known.file.replace(/\.json$/, `${suffix}.json`)}`, import.meta.url), 'utf8')) as CalibrationCurve;
 }
 
 async function evalCommand(args: Args, argv: string[]): Promise<void> {
@@ -239,7 +241,7 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     );
     const jmpOptions = defaultJmp?.options ?? { strategy: "merge" as const, keep: 0.85, blocks: jmpBlocks(shape, info.headOnly) };
     const maps = await tokenMaps(classifier, data, [0, 1, 2, 3, 4, 5].filter((i) => i < data.size), jmpOptions, labelsOf(classifier));
-    const calibration = await calibrationFile(name);
+    const calibration = await calibrationFile(name, info);
     const report: ReportData = {
       ...json,
       baselineGmacs,
