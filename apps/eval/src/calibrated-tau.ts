@@ -41,3 +41,13 @@ export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauP
   // tauSpec from `calibrate --model fmnist-vit-dev --select attention --strategy adaptive --grid 0.40:0.99:0.01`.
   'fmnist-vit-dev': { tau: 0.66, tauSpec: 0.42, tauPerHead: 0.5, tauNearest: 0.72, file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json' },
 };
+
+/**
+ * The calibrated τ of the default JMP as it runs on a model (its metric and pairing, as `inspectJMP`
+ * reports them) and the committed curve it was chosen on; undefined where none was calibrated for them.
+ */
+export function defaultCalibration(entry: (typeof CALIBRATED_TAU)[string], info: { metric: string | null; match: string | null }): { tau: number; file: string } | undefined {
+  if (info.match === 'nearest') return entry.tauNearest === undefined ? undefined : { tau: entry.tauNearest, file: entry.file.replace(/\.json$/, '-keys-per-head-nearest.json') };
+  if (info.metric === 'keys-per-head') return { tau: entry.tauPerHead, file: entry.file.replace(/\.json$/, '-keys-per-head.json') };
+  return { tau: entry.tau, file: entry.file };
+}

@@ -7,6 +7,7 @@ import { baselineMacs } from '@jmpjs/core';
 import { inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
 import { committedDataset, imageFolder, type Dataset } from './data.js';
 import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA, DEFAULT_DATA, DEFAULT_LIMIT, DEFAULT_MODEL, resolveModel } from './defaults.js';
+import { defaultCalibration } from './calibrated-tau.js';
 import { pairedCounts, prepareBatches, runSetting, sigmaDistributions, tokenMaps, type Classifier } from './evaluate.js';
 import { checkGate, readBounds } from './gate.js';
 import { InterruptedError, Progress, interrupt, onInterrupt } from './progress.js';
@@ -169,10 +170,9 @@ function labelsOf(classifier: Classifier): string[] {
 
 /** The committed τ curve of the default JMP as it runs on the model (its metric and pairing: the curve its τ came from). */
 async function calibrationFile(name: string, info: { metric: string | null; match: string | null }): Promise<CalibrationCurve | undefined> {
-  const known = CALIBRATED_TAU[name];
+  const known = CALIBRATED_TAU[name] && defaultCalibration(CALIBRATED_TAU[name], info);
   if (!known) return undefined;
-  const suffix = info.match === 'nearest' && known.tauNearest !== undefined ? '-keys-per-head-nearest' : info.metric === 'keys-per-head' ? '-keys-per-head' : '';
-  return JSON.parse(await readFile(new URL(`../calibration/${known.file.replace(/\.json$/, `${suffix}.json`)}`, import.meta.url), 'utf8')) as CalibrationCurve;
+  return JSON.parse(await readFile(new URL(`../calibration/${known.file}`, import.meta.url), 'utf8')) as CalibrationCurve;
 }
 
 async function evalCommand(args: Args, argv: string[]): Promise<void> {
@@ -186,7 +186,7 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const shape = info.shape;
     const calibrated = CALIBRATED_TAU[name];
     // the default JMP's τ belongs to the metric and pairing the library runs on this model (inspectJMP resolves them)
-    const tau = num('tau', args.tau) ?? (info.match === 'nearest' ? calibrated?.tauNearest : info.metric === 'keys-per-head' ? calibrated?.tauPerHead : calibrated?.tau);
+    const tau = num('tau', args.tau) ?? (calibrated && defaultCalibration(calibrated, info)?.tau);
     const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
     if ((methods.includes('jmp') && tau === undefined) || (methods.includes('jmp-spec') && tauSpec === undefined)) {
       throw new UsageError(

@@ -4,7 +4,7 @@
 import { JmpArgumentError, planBudget, planTokens, resolveSchedule, type BlockTokens, type ModelShape, type Schedule, type ScheduleStep } from '@jmpjs/core';
 import { platform } from '#platform';
 import { JmpError, UnsupportedModelError } from './errors.js';
-import { compileJMP } from './graph/compile.js';
+import { compileJMP, jmpIndexForm } from './graph/compile.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
 import { buildSegments, type Segment } from './graph/segments.js';
@@ -140,7 +140,7 @@ async function makePlan(config: Record<string, unknown>, given: ResolvedOptions,
   return {
     ...(compiled ? { compiled } : {}),
     runner: compiled ? 'compiled' : 'segments',
-    indexed: !!compiled && indexOps && o.method === 'jmp' && o.select === 'redundancy' && o.match === 'bipartite',
+    indexed: !!compiled && jmpIndexForm({ ...o, indexOps }),
     layout,
     shape,
     steps,

@@ -65,6 +65,14 @@ export const compiledOutputs = (k: number) => ({ sigma: `jmp_sigma_${k}`, merged
  * bias. The token count stays dynamic (K is computed from the running N). One session runs the
  * whole model.
  */
+/**
+ * Whether JMP compiles to its index form (graph/methods/jmp-indexed.ts): index ops asked for, select
+ * 'redundancy' with ToMe's split. The compiled runner's overhead statistics read the same answer.
+ */
+export function jmpIndexForm(o: Pick<CompileOptions, 'method' | 'indexOps' | 'select' | 'match'>): boolean {
+  return (o.method ?? 'jmp') === 'jmp' && !!o.indexOps && o.select === 'redundancy' && (o.match ?? 'bipartite') === 'bipartite';
+}
+
 export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOptions): ModelProto {
   if (layout.opset < 11) {
     throw new UnsupportedModelError({ lookedFor: 'opset 11 or newer for the compiled graph', found: `opset ${layout.opset}` });
@@ -150,7 +158,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         ? emitTome(g, x, o.rs![k]!)
         : method === 'evit'
           ? emitEvit(g, x, o.keeps![k]!)
-          : o.indexOps && o.select === 'redundancy' && (o.match ?? 'bipartite') === 'bipartite'
+          : jmpIndexForm(o)
             ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy', match: 'bipartite', metric: o.metric ?? 'keys' })
             : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: o.select ?? 'attention', match: o.match ?? 'bipartite', metric: o.metric ?? 'keys' });
     const { dest } = r;
