@@ -42,7 +42,7 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('jmp inspect', () => {
+describe('jmp inspect', { timeout: 60_000 }, () => {
   it('tiny-deit, default schedule: blocks found, tokens per block, GMACs', () => {
     const r = jmp('inspect', modelPath('tiny-deit'));
     expect(r.stderr).toBe('');
@@ -110,7 +110,7 @@ describe('jmp inspect', () => {
   });
 });
 
-describe('jmp compile: a standalone ONNX file = enableJMP', () => {
+describe('jmp compile: a standalone ONNX file = enableJMP', { timeout: 60_000 }, () => {
   // The reference inputs and τ of the fixtures (tooling/fixtures/jmp_reference.py chose τ away from every σ there).
   const ref = (name: string) =>
     JSON.parse(readFileSync(path.join(modelPath(name), 'jmp-reference.json'), 'utf8')) as {
@@ -221,7 +221,7 @@ describe('jmp compile: a standalone ONNX file = enableJMP', () => {
   });
 });
 
-describe('exit codes and messages', () => {
+describe('exit codes and messages', { timeout: 60_000 }, () => {
   it('--help: 0, with the usage', () => {
     for (const args of [['--help'], ['compile', '--help'], ['inspect', '-h']]) {
       const r = jmp(...args);
@@ -289,7 +289,7 @@ describe('exit codes and messages', () => {
   });
 });
 
-describe('jmp calibrate', () => {
+describe('jmp calibrate', { timeout: 60_000 }, () => {
   it('a model folder and a folder of images: a plan that enableJMP runs; no labels read', { timeout: 120_000 }, async () => {
     const { RawImage } = await import('@huggingface/transformers');
     const images = path.join(tmp, 'images', 'nested');
