@@ -84,14 +84,15 @@ export function scheduleFor(shape: ModelShape, family: Family, target: number, b
  * on models with at most FEW_PATCHES patches); `patches` marks which row is this model's default
  * (every second block with head-mean keys, or every block from the second with keys-per-head).
  */
-export function variants(tau: number, tauSpec: number, tauPerHead: number, patches: number, tauNearest?: number): Variant[] {
+export function variants(tau: number, tauSpec: number, tauPerHead: number, patches: number, tauNearest?: number, hidden?: { tau: number; match: 'bipartite' | 'nearest' }): Variant[] {
   // head-mean keys unless a row names keys-per-head (the library's default metric depends on the patch count)
   // and ToMe's split unless a row names nearest neighbours (the library's default pairing depends on it too)
   const red = { select: 'redundancy' as const, metric: 'keys' as const, match: 'bipartite' as const };
   const jmp = { ...red, strategy: 'adaptive-token' as const, tau };
   const perHead = { ...red, metric: 'keys-per-head' as const, strategy: 'adaptive-token' as const, tau: tauPerHead };
   const few = patches <= FEW_PATCHES;
-  const mark = (isDefault: boolean) => (isDefault ? ' (the default)' : '');
+  // the row of the library's default: the metric 'hidden' row where its τ is known, else the keys' rows
+  const mark = (isDefault: boolean) => (isDefault && !hidden ? ' (the default)' : '');
   return [
     { name: "paper's rule: attention, adaptive, 4/7/10", family: 'three', options: { select: 'attention', strategy: 'adaptive', tau: tauSpec } },
     { name: 'attention, merge, 4/7/10', family: 'three', options: { select: 'attention', strategy: 'merge' } },
@@ -113,7 +114,18 @@ export function variants(tau: number, tauSpec: number, tauPerHead: number, patch
       : { name: `… even blocks but the last, head-only, match nearest`, family: 'half', options: { ...jmp, match: 'nearest' }, headOnly: true },
     // on at most FEW_PATCHES patches: the default, at the τ calibrated for it
     ...(few && tauNearest !== undefined
-      ? [{ name: `the default: every block from the 2nd but the last, head-only, keys-per-head, match nearest τ ${tauNearest}`, family: 'from2', options: { ...perHead, match: 'nearest', tau: tauNearest }, headOnly: true } satisfies Variant]
+      ? [{ name: `${hidden ? '… every block from the 2nd but the last' : 'the default: every block from the 2nd but the last'}, head-only, keys-per-head, match nearest τ ${tauNearest}`, family: 'from2', options: { ...perHead, match: 'nearest', tau: tauNearest }, headOnly: true } satisfies Variant]
+      : []),
+    // the default: the similarity of the token states (metric 'hidden') at the default blocks and pairing, at the τ calibrated for it
+    ...(hidden
+      ? [
+          {
+            name: `the default: ${few ? 'every block from the 2nd' : 'even blocks'} but the last, head-only, metric hidden, match ${hidden.match} τ ${hidden.tau}`,
+            family: few ? 'from2' : 'half',
+            options: { ...red, metric: 'hidden', match: hidden.match, strategy: 'adaptive-token', tau: hidden.tau },
+            headOnly: true,
+          } satisfies Variant,
+        ]
       : []),
   ];
 }
@@ -138,7 +150,9 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
     const baseline = baselineMacs(shape).gmacs;
-    const all = variants(tau, tauSpec, tauPerHead, shape.patches, tauNearest);
+    // the default's row: metric 'hidden' with the library's pairing for this model, at its calibrated τ
+    const hidden = calibrated?.tauHidden === undefined ? undefined : { tau: calibrated.tauHidden, match: info.match ?? 'bipartite' };
+    const all = variants(tau, tauSpec, tauPerHead, shape.patches, tauNearest, hidden);
     const list = all.filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
     // --versus <i>: every row's paired counts against row i too (images one gets right and the other wrong)
     const versus = args.versus === undefined ? undefined : all[int('versus', args.versus, -1)];

@@ -100,7 +100,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   if (select !== 'attention' && select !== 'redundancy') throw new UsageError(`--select: expected attention or redundancy, found '${select}'`);
   // the library's default metric for the select and the model unless --metric names one (τ belongs to a metric)
   const metricArg = args.metric;
-  if (metricArg !== undefined && metricArg !== 'keys' && metricArg !== 'keys-per-head') throw new UsageError(`--metric: expected keys or keys-per-head, found '${metricArg}'`);
+  if (metricArg !== undefined && metricArg !== 'keys' && metricArg !== 'keys-per-head' && metricArg !== 'hidden') throw new UsageError(`--metric: expected keys, keys-per-head or hidden, found '${metricArg}'`);
   const matchArg = args.match;
   if (matchArg !== undefined && matchArg !== 'bipartite' && matchArg !== 'nearest') throw new UsageError(`--match: expected bipartite or nearest, found '${matchArg}'`);
   if (matchArg !== undefined && select !== 'redundancy') throw new UsageError('--match: only with --select redundancy');

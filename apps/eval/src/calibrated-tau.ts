@@ -16,30 +16,34 @@
  * - `tauNearest` (models with at most 64 patches): the same with `--metric keys-per-head --match
  *   nearest` (curve `…-keys-per-head-nearest.json`): the default JMP's τ there (the eval's `jmp` rows
  *   and the ablation's default row).
+ * - `tauHidden`: the default JMP's τ (metric 'hidden', the similarity of the token states, with the
+ *   library's pairing for the model): `calibrate --metric hidden --match <its pairing>` (curve
+ *   `…-hidden-nearest.json` or `…-hidden.json`), by the same KL rule; the eval's `jmp` rows and the
+ *   ablation's default row.
  * - `tauSpec`: the paper's rule as reconstructed (select 'attention', strategy 'adaptive').
  */
-export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauPerHead: number; tauNearest?: number; file: string }> = {
+export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauPerHead: number; tauNearest?: number; tauHidden?: number; file: string }> = {
   // tauSpec: `calibrate --select attention --grid 0.40:0.99:0.01` picked the lowest τ of its grid
   // (fmnist-deit/calibration-adaptive.json).
-  'fmnist-deit': { tau: 0.93, tauSpec: 0.4, tauPerHead: 0.9, file: 'fmnist-deit/calibration-redundancy-adaptive-token.json' },
+  'fmnist-deit': { tau: 0.93, tauSpec: 0.4, tauPerHead: 0.9, tauHidden: 0.86, file: 'fmnist-deit/calibration-redundancy-adaptive-token.json' },
   // the held-out model: only its own calibration split set these, as a user's would; tauSpec from
   // `calibrate --model fmnist-vit --select attention --strategy adaptive --grid -0.2:0.7:0.05`.
-  'fmnist-vit': { tau: 0.77, tauSpec: 0.6, tauPerHead: 0.5, tauNearest: 0.8, file: 'fmnist-vit/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit': { tau: 0.77, tauSpec: 0.6, tauPerHead: 0.5, tauNearest: 0.8, tauHidden: 0.54, file: 'fmnist-vit/calibration-redundancy-adaptive-token.json' },
   // the held-out model with more than 64 patches (196): likewise only its own calibration split; all
   // three by the KL rule (tauSpec: `calibrate --model fmnist-vit-p2 --select attention --strategy
   // adaptive --grid 0.40:0.99:0.01`, the bottom of its grid; top-1 would have picked 0.57).
-  'fmnist-vit-p2': { tau: 0.98, tauSpec: 0.4, tauPerHead: 0.96, file: 'fmnist-vit-p2/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit-p2': { tau: 0.98, tauSpec: 0.4, tauPerHead: 0.96, tauHidden: 0.9, file: 'fmnist-vit-p2/calibration-redundancy-adaptive-token.json' },
   // the second held-out model with at most 64 patches (trained to confirm a change to that regime's
   // default after fmnist-vit's test rows were read): likewise its own calibration split, by the KL rule
   // (tauSpec: `--select attention --strategy adaptive --grid 0.40:0.99:0.01`, the bottom of its grid).
-  'fmnist-vit-d10': { tau: 0.89, tauSpec: 0.4, tauPerHead: 0.51, tauNearest: 0.79, file: 'fmnist-vit-d10/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit-d10': { tau: 0.89, tauSpec: 0.4, tauPerHead: 0.51, tauNearest: 0.79, tauHidden: 0.5, file: 'fmnist-vit-d10/calibration-redundancy-adaptive-token.json' },
   // the third held-out model with at most 64 patches (trained to confirm the pairing by nearest
   // neighbours after fmnist-vit-d10's test rows were read for it): likewise its own calibration split,
   // by the KL rule (tauSpec: `--select attention --strategy adaptive --grid 0.40:0.99:0.01`).
-  'fmnist-vit-w56': { tau: 0.85, tauSpec: 0.48, tauPerHead: 0.78, tauNearest: 0.76, file: 'fmnist-vit-w56/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit-w56': { tau: 0.85, tauSpec: 0.48, tauPerHead: 0.78, tauNearest: 0.76, tauHidden: 0.53, file: 'fmnist-vit-w56/calibration-redundancy-adaptive-token.json' },
   // the development model (its calibration split chooses what fmnist-deit's cannot tell apart);
   // tauSpec from `calibrate --model fmnist-vit-dev --select attention --strategy adaptive --grid 0.40:0.99:0.01`.
-  'fmnist-vit-dev': { tau: 0.66, tauSpec: 0.42, tauPerHead: 0.5, tauNearest: 0.72, file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit-dev': { tau: 0.66, tauSpec: 0.42, tauPerHead: 0.5, tauNearest: 0.72, tauHidden: 0.66, file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json' },
 };
 
 /**
@@ -47,6 +51,7 @@ export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauP
  * reports them) and the committed curve it was chosen on; undefined where none was calibrated for them.
  */
 export function defaultCalibration(entry: (typeof CALIBRATED_TAU)[string], info: { metric: string | null; match: string | null }): { tau: number; file: string } | undefined {
+  if (info.metric === 'hidden') return entry.tauHidden === undefined ? undefined : { tau: entry.tauHidden, file: entry.file.replace(/\.json$/, info.match === 'nearest' ? '-hidden-nearest.json' : '-hidden.json') };
   if (info.match === 'nearest') return entry.tauNearest === undefined ? undefined : { tau: entry.tauNearest, file: entry.file.replace(/\.json$/, '-keys-per-head-nearest.json') };
   if (info.metric === 'keys-per-head') return { tau: entry.tauPerHead, file: entry.file.replace(/\.json$/, '-keys-per-head.json') };
   return { tau: entry.tau, file: entry.file };

@@ -53,7 +53,7 @@ Options:
   --strategy <s>      calibrate: adaptive (default) or adaptive-token
   --grid <a:b:step>   calibrate: τ grid (default 0.70:0.99:0.01)
   --select <s>        calibrate: redundancy (default: the default JMP) or attention (the paper's rule)
-  --metric <m>        calibrate: keys-per-head or keys (default: the library's for the select)
+  --metric <m>        calibrate: keys-per-head, keys or hidden (default: the library's for the select)
   --match <m>         calibrate: bipartite or nearest (default: the library's for the model)
   --keeps <list>      calibrate: keep rates the τ curve is averaged over (default: the −20/−35/−50 % GMACs points)
   --choose <c>        calibrate: kl (default: the lowest mean KL to the plain model) or top1 (the best

@@ -7,7 +7,7 @@ import { compileJMP } from './graph/compile.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
 import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from './onnx/proto.js';
-import { optionsForModel, resolveOptions, type JMPOptions } from './options.js';
+import { JMP_METRICS, optionsForModel, resolveOptions, type JMPOptions } from './options.js';
 import { planSchedule, resolveHeadOnly } from './plan.js';
 
 /** Which ONNX file of a model folder: `onnx/model.onnx`, `onnx/model_fp16.onnx` or `onnx/model_quantized.onnx`. */
@@ -31,8 +31,8 @@ export interface CompileJMPOptions {
   strategy?: Strategy;
   /** Similarity threshold τ of the adaptive strategies (compiled into the graph). Default `DEFAULT_TAU`, as in `enableJMP`. */
   tau?: number | readonly number[];
-  /** Similarity of the keys: `'keys'` (head-mean keys, the default) or `'keys-per-head'`, as in `enableJMP`. */
-  metric?: 'keys-per-head' | 'keys';
+  /** What the similarities are of, as in `enableJMP`: `'keys-per-head'`, `'keys'` (head-mean keys) or `'hidden'` (the token states). */
+  metric?: 'keys-per-head' | 'keys' | 'hidden';
   /** Select 'redundancy': how the tokens are paired, `'bipartite'` (ToMe's split, the default) or `'nearest'`, as in `enableJMP`. */
   match?: JmpMatch;
   /** Add log(size) to the attention logits after the first reduction. Default true. */
@@ -84,8 +84,8 @@ export interface ModelInspection {
   select: JmpSelect;
   /** τ of the adaptive strategies; null where not set (or not used). */
   tau: number | readonly number[] | null;
-  /** The similarity metric of the keys. */
-  metric: 'keys-per-head' | 'keys';
+  /** The similarity metric: the keys (per head or head-mean) or the token states. */
+  metric: 'keys-per-head' | 'keys' | 'hidden';
   /** How select 'redundancy' pairs the tokens ('bipartite' with select 'attention', where it does not apply). */
   match: JmpMatch;
   /** The GMACs budget the keep rates were planned for (share of the plain model's), or null when keep was given. */
@@ -310,8 +310,8 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
   if (options.method !== undefined && options.method !== 'jmp') {
     throw new JmpArgumentError({ argument: 'options.method', expected: "'jmp' (ToMe and EViT are not compiled)", found: options.method });
   }
-  if (options.metric !== undefined && options.metric !== 'keys-per-head' && options.metric !== 'keys') {
-    throw new JmpArgumentError({ argument: 'options.metric', expected: "'keys-per-head' or 'keys' (a compiled model uses key similarity)", found: options.metric });
+  if (options.metric !== undefined && !(JMP_METRICS as readonly string[]).includes(options.metric as string)) {
+    throw new JmpArgumentError({ argument: 'options.metric', expected: `one of ${JMP_METRICS.join(', ')}`, found: options.metric });
   }
   checkDtype(params.dtype);
   const given = resolveOptions(options as JMPOptions);
@@ -369,7 +369,7 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
       strategy: o.strategy,
       select: o.select,
       tau: o.tau === undefined || !needsTau(o.strategy) ? null : o.tau,
-      metric: o.metric === 'keys-per-head' ? 'keys-per-head' : 'keys',
+      metric: o.metric,
       match: o.match,
       proportionalAttention: o.proportionalAttention,
       headOnly,

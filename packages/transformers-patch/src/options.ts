@@ -38,25 +38,26 @@ export interface JMPOptions {
   /**
    * Similarity threshold τ of the adaptive strategies, one value or one per reduction block. Default
    * {@link DEFAULT_TAU} (measured on the embedded model's calibration split), or
-   * {@link DEFAULT_TAU_FEW_PATCHES} where the default metric is `'keys-per-head'` (at most 64 patches);
-   * the best τ is model-specific: `calibrateJMP` finds it on your images without labels.
+   * {@link DEFAULT_TAU_FEW_PATCHES} on models with at most 64 patches, with the default metric
+   * `'hidden'`; 0.93 with a key metric. The best τ is model-specific: `calibrateJMP` finds it on your
+   * images without labels.
    */
   tau?: number | readonly number[];
   /** ToMe: tokens merged per reduction block, one value or one per block (or planned from `budget`). */
   r?: number | readonly number[];
   /**
-   * JMP's similarity metric: `'keys'` (the cosine of the head-mean attention keys, ToMe's metric),
-   * `'keys-per-head'` (the cosine of the keys in each head, averaged over heads, `@jmpjs/core`'s
-   * `perHeadUnitKeys`) or `'hidden'` (the token states; segments runner only). Default, with select
-   * 'redundancy': `'keys-per-head'` on models with at most 64 patch tokens (`FEW_PATCHES`), `'keys'`
-   * on the others (`optionsForModel`). ToMe always uses head-mean keys. τ is calibrated for one metric.
+   * JMP's similarity metric: `'hidden'` (the cosine of the token states at the reduction point, after
+   * the block's attention residual), `'keys'` (the cosine of the head-mean attention keys, ToMe's
+   * metric) or `'keys-per-head'` (the cosine of the keys in each head, averaged over heads,
+   * `@jmpjs/core`'s `perHeadUnitKeys`); all three compile. Default, with select 'redundancy':
+   * `'hidden'` (`optionsForModel`). ToMe always uses head-mean keys. τ is calibrated for one metric.
    */
   metric?: JmpMetric;
   /**
-   * JMP: how the tokens that leave are chosen — `'redundancy'` (default; the most redundant: ToMe's
-   * split of the tokens by position, the tokens whose best match is most similar leave and merge
-   * into that match, or are pruned by the strategy) or `'attention'` (the paper's rule as
-   * reconstructed: the least attended by the class token). See `@jmpjs/core`'s README.
+   * JMP: how the tokens that leave are chosen — `'redundancy'` (default; the most redundant, paired
+   * as `match` says: the tokens whose best match is most similar leave and merge into that match,
+   * or are pruned by the strategy) or `'attention'` (the paper's rule as reconstructed: the least
+   * attended by the class token). See `@jmpjs/core`'s README.
    */
   select?: JmpSelect;
   /**
@@ -105,7 +106,7 @@ export interface JMPOptions {
   /**
    * How the reduction runs: `'compiled'` (JMP spliced into the ONNX graph, one session),
    * `'segments'` (the graph cut at the reduction blocks, `@jmpjs/core` between the pieces) or
-   * `'auto'` (default: compiled; segments with metric `'hidden'`).
+   * `'auto'` (default: compiled; segments with `importanceWeight` or `sizeWeight`).
    */
   runner?: 'auto' | 'compiled' | 'segments';
 }
@@ -288,14 +289,12 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (runner !== 'auto' && runner !== 'compiled' && runner !== 'segments') {
     throw new JmpArgumentError({ argument: 'options.runner', expected: "'auto', 'compiled' or 'segments'", found: runner });
   }
-  // the compiled graph: key similarity, and no importance or size terms in the redundancy score
-  const compilable = metric !== 'hidden' && !(o.importanceWeight ?? 0) && !(o.sizeWeight ?? 0);
+  // the compiled graph: no importance or size terms in the redundancy score
+  const compilable = !(o.importanceWeight ?? 0) && !(o.sizeWeight ?? 0);
   if (runner === 'compiled' && !compilable) {
     throw new JmpArgumentError({
       argument: 'options.runner',
-      expected: metric === 'hidden'
-        ? "'segments' or 'auto' with metric 'hidden' (the compiled graph uses key similarity)"
-        : "'segments' or 'auto' with importanceWeight or sizeWeight (the compiled graph has neither)",
+      expected: "'segments' or 'auto' with importanceWeight or sizeWeight (the compiled graph has neither)",
       found: runner,
     });
   }
@@ -332,37 +331,49 @@ export const DEFAULT_BUDGET = 0.65;
 
 /**
  * The default τ of the adaptive strategies, needing no labels from the user: the τ calibrated for
- * the default JMP on the embedded model's calibration split (fmnist-deit, `pnpm eval calibrate`: the
- * lowest KL to the plain model over the three budgets), never on test images nor on the held-out
- * model. What it costs against a model's own calibrated τ is in the eval app's README.
+ * the default JMP (metric `'hidden'`, ToMe's split, every second block) on the embedded model's
+ * calibration split (fmnist-deit, `pnpm eval calibrate --metric hidden --match bipartite`: the
+ * lowest KL to the plain model over the three budgets; every leaving token merges up to about 0.9
+ * there), never on test images nor on a held-out model. What it costs against a model's own
+ * calibrated τ is in the eval app's README.
  */
-export const DEFAULT_TAU = 0.93;
+export const DEFAULT_TAU = 0.86;
 
 /**
- * The default τ of the default JMP on models with at most {@link FEW_PATCHES} patches, where its
- * metric is `'keys-per-head'` and its pairing `'nearest'`: the τ of the lowest KL to the plain model
- * on the 49-patch development model's calibration split (fmnist-vit-dev, `pnpm eval calibrate
- * --metric keys-per-head --match nearest`; every leaving token merges from the bottom of its grid up
- * to about this τ), never on test images nor on a held-out model.
+ * The default τ of the default JMP on models with at most {@link FEW_PATCHES} patches (every block
+ * from the second, nearest neighbours): the τ of the lowest KL to the plain model on the 49-patch development model's
+ * calibration split (fmnist-vit-dev, `pnpm eval calibrate --metric hidden --match nearest`; every
+ * leaving token but 0.1 % merges there), never on test images nor on a held-out model.
  */
-export const DEFAULT_TAU_FEW_PATCHES = 0.72;
+export const DEFAULT_TAU_FEW_PATCHES = 0.66;
 
 /**
- * The options for a model with `patches` patch tokens. JMP with select 'redundancy' on models with
- * at most {@link FEW_PATCHES} patches uses, where the options leave them open, the metric
- * `'keys-per-head'` (with {@link DEFAULT_TAU_FEW_PATCHES} when no τ is given either) and the pairing
- * `'nearest'`; on the others head-mean `'keys'` and ToMe's split (`'bipartite'`). Each was chosen on
- * fmnist-vit-dev's calibration split (the lowest KL) and confirmed by a test written before a fresh
- * held-out model trained (fmnist-vit-d10 for the metric, fmnist-vit-w56 for the pairing); the eval
- * app's README has them.
+ * τ where a key metric (`'keys'`, `'keys-per-head'`) is asked for without τ: the default τ of the
+ * head-mean keys when they were the default metric (fmnist-deit's calibration split), as before.
+ */
+const KEYS_TAU = 0.93;
+
+/**
+ * The options for a model with `patches` patch tokens. JMP with select 'redundancy' uses, where the
+ * options leave them open, the metric `'hidden'` (the similarity of the token states) and the
+ * pairing `'nearest'` on models with at most {@link FEW_PATCHES} patches, ToMe's split
+ * (`'bipartite'`) on the others (as fast as before on DeiT-S, where nearest neighbours cost 4 % of
+ * the throughput; the eval app's README); τ, where none is given, is {@link DEFAULT_TAU_FEW_PATCHES} on models with at
+ * most {@link FEW_PATCHES} patches and {@link DEFAULT_TAU} on the others with metric `'hidden'`, and
+ * 0.93 with a key metric (head-mean keys' default τ when they were the default). The metric and the pairing were
+ * chosen on the development models' calibration splits (the lowest KL) and confirmed by tests written
+ * before their held-out test images were run; the eval app's README has them.
  */
 export function optionsForModel(o: ResolvedOptions, patches: number): ResolvedOptions {
-  if ((!o.metricDefault && !o.matchDefault) || o.method !== 'jmp' || o.select !== 'redundancy' || patches > FEW_PATCHES) return o;
+  if (o.method !== 'jmp' || o.select !== 'redundancy') return o;
+  const metric = o.metricDefault ? 'hidden' : o.metric;
+  const tau = metric !== 'hidden' ? KEYS_TAU : patches <= FEW_PATCHES ? DEFAULT_TAU_FEW_PATCHES : DEFAULT_TAU;
   return {
     ...o,
-    ...(o.metricDefault ? { metric: 'keys-per-head', metricDefault: false } : {}),
-    ...(o.matchDefault ? { match: 'nearest', matchDefault: false } : {}),
-    ...(o.metricDefault && o.tauDefault ? { tau: DEFAULT_TAU_FEW_PATCHES, tauDefault: false } : {}),
+    metric,
+    metricDefault: false,
+    ...(o.matchDefault ? { match: patches <= FEW_PATCHES ? 'nearest' : 'bipartite', matchDefault: false } : {}),
+    ...(o.tauDefault ? { tau, tauDefault: false } : {}),
   };
 }
 

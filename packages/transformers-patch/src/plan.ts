@@ -117,7 +117,7 @@ async function makePlan(config: Record<string, unknown>, given: ResolvedOptions,
           select: o.select,
           match: o.match,
           ...(o.tau !== undefined ? { tau: o.tau } : {}),
-          ...(o.metric !== 'hidden' ? { metric: o.metric } : {}),
+          metric: o.metric,
           proportionalAttention: o.proportionalAttention,
           trackSources: o.trackSources,
           heads,
@@ -128,9 +128,9 @@ async function makePlan(config: Record<string, unknown>, given: ResolvedOptions,
   const refusal = compiled ? null : segmentsRefusal(layout);
   if (refusal) {
     throw new UnsupportedModelError({
-      lookedFor: `${refusal.lookedFor} for the segments runner (runner: 'segments', metric: 'hidden', importanceWeight or sizeWeight)`,
+      lookedFor: `${refusal.lookedFor} for the segments runner (runner: 'segments', importanceWeight or sizeWeight)`,
       found: refusal.found,
-      hint: `Use the compiled runner (the default: runner 'auto' with metric 'keys-per-head' or 'keys', no importanceWeight or sizeWeight)${refusal.more ?? ''}.`,
+      hint: `Use the compiled runner (the default: runner 'auto' without importanceWeight or sizeWeight)${refusal.more ?? ''}.`,
     });
   }
   if (o.runner === 'compiled' && !compiled) {

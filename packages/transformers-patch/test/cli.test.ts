@@ -49,8 +49,8 @@ describe('jmp inspect', { timeout: 60_000 }, () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('deit, 12 blocks, 2 protected tokens');
     expect(r.stdout).toMatch(/opset 14, eager attention, dtype fp32/);
-    // the default JMP: the keep rate planned for 65 % of the plain GMACs, at every second block but the last, τ 0.93
-    expect(r.stdout).toMatch(/adaptive-token \(select redundancy\), τ 0\.93, keep 0\.\d+ \(planned for a budget of 0\.65 of the plain GMACs\) at blocks 2, 4, 6, 8, 10, proportional attention on, last block's MLP on the class and distillation tokens only/);
+    // the default JMP: the token states, ToMe's split (196 patches), the keep rate planned for 65 % of the plain GMACs, at every second block but the last, τ 0.86
+    expect(r.stdout).toMatch(/adaptive-token \(select redundancy, metric hidden, match bipartite\), τ 0\.86, keep 0\.\d+ \(planned for a budget of 0\.65 of the plain GMACs\) at blocks 2, 4, 6, 8, 10, proportional attention on, last block's MLP on the class and distillation tokens only/);
     // The per-block table: block, tokens in, tokens out.
     const rows = r.stdout
       .split('\n')
@@ -73,22 +73,23 @@ describe('jmp inspect', { timeout: 60_000 }, () => {
     expect(Math.abs(Number(g![3]) - 35)).toBeLessThanOrEqual(1);
   });
 
-  it('--metric: says keys-per-head when it is set; an unknown metric is a typed error naming it', () => {
+  it('--metric: says which metric runs (hidden by default); an unknown metric is a typed error naming it', () => {
     const r = jmp('inspect', modelPath('tiny-vit'), '--metric', 'keys-per-head');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/adaptive-token \(select redundancy, metric keys-per-head\)/);
+    expect(r.stdout).toMatch(/adaptive-token \(select redundancy, metric keys-per-head, match bipartite\), τ 0\.93/);
+    expect(jmp('inspect', modelPath('tiny-vit')).stdout).toMatch(/adaptive-token \(select redundancy, metric hidden, match bipartite\), τ 0\.86/);
     const bad = jmp('inspect', modelPath('tiny-vit'), '--metric', 'values');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('options.metric');
   });
 
-  it('--match: says nearest when it is set; an unknown pairing is a typed error naming it', () => {
+  it('--match: says which pairing runs; an unknown pairing is a typed error naming it', () => {
     const r = jmp('inspect', modelPath('tiny-vit'), '--match', 'nearest');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/adaptive-token \(select redundancy, match nearest\)/);
-    expect(jmp('inspect', modelPath('tiny-vit')).stdout).not.toContain('match');
+    expect(r.stdout).toMatch(/adaptive-token \(select redundancy, metric hidden, match nearest\)/);
+    expect(jmp('inspect', modelPath('tiny-vit'), '--select', 'attention').stdout).not.toContain('match');
     const bad = jmp('inspect', modelPath('tiny-vit'), '--match', 'greedy');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('options.match');

@@ -34,6 +34,9 @@ const CASES: [string, Partial<CompileOptions>][] = [
   // match 'nearest' runs in graph/methods/jmp.ts in both forms: ArgMax and TopK's indices, or one-hots and float masks
   ['match nearest, adaptive-token τ 0.6, even blocks', { match: 'nearest', strategy: 'adaptive-token', tau: 0.6, blocks: [2, 4, 6, 8, 10, 12], keeps: [0.8, 0.8, 0.8, 0.8, 0.8, 0.8] }],
   ['match nearest, merge, keys-per-head, every block, down to one patch', { match: 'nearest', strategy: 'merge', metric: 'keys-per-head', blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] }],
+  // metric 'hidden': the similarities of the token states, in both forms and both pairings
+  ['metric hidden, adaptive-token τ 0.6, even blocks', { strategy: 'adaptive-token', tau: 0.6, metric: 'hidden', blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] }],
+  ['metric hidden, match nearest, adaptive-token τ 0.7, every block from the second', { match: 'nearest', strategy: 'adaptive-token', tau: 0.7, metric: 'hidden', blocks: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], keeps: [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9] }],
 ];
 
 // the opset-11 exports too: there the index form gathers with GatherElements (GatherND's batch_dims is opset 12)

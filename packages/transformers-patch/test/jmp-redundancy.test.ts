@@ -23,6 +23,9 @@ const CASES: [string, JMPOptions][] = [
   ['match nearest, merge, 4/7/10', { select: 'redundancy', match: 'nearest', strategy: 'merge', keep: 0.6, blocks: [4, 7, 10] }],
   ['match nearest, adaptive-token τ 0.6, keys-per-head, even blocks', { select: 'redundancy', match: 'nearest', metric: 'keys-per-head', strategy: 'adaptive-token', tau: 0.6, keep: 0.8, blocks: [2, 4, 6, 8, 10, 12] }],
   ['match nearest, prune, every block', { select: 'redundancy', match: 'nearest', strategy: 'prune', keep: 0.9, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] }],
+  // metric 'hidden': the token states at the reduction point (graph/ops.ts `unitRows`, the core's state.tokens)
+  ['metric hidden, adaptive-token τ 0.6, 4/7/10', { select: 'redundancy', metric: 'hidden', strategy: 'adaptive-token', tau: 0.6, keep: 0.6, blocks: [4, 7, 10] }],
+  ['metric hidden, match nearest, adaptive-token τ 0.7, even blocks', { select: 'redundancy', metric: 'hidden', match: 'nearest', strategy: 'adaptive-token', tau: 0.7, keep: 0.8, blocks: [2, 4, 6, 8, 10, 12] }],
 ];
 
 describe.each(['tiny-vit', 'tiny-deit'])('%s: select redundancy, compiled graph = segments (core)', (name) => {

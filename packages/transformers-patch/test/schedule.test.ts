@@ -71,8 +71,9 @@ describe('token counts follow the schedule and stats() reports them', () => {
       expect(stats.plainGmacsPerImage).toBe(plain);
       // measured from the token counts the call really had: the plan, at the model's image size
       expect(stats.meanGmacsPerImage).toBeCloseTo(planned, 12);
-      // τ 0.93 decides per token: the σ and merged counts come out, and the adaptive-token strategy ran
-      expect(DEFAULT_TAU).toBe(0.93);
+      // τ 0.86 on the token states decides per token: the σ and merged counts come out, and the adaptive-token strategy ran
+      expect(DEFAULT_TAU).toBe(0.86);
+      expect([jmp.info!.metric, jmp.info!.match, jmp.info!.tau]).toEqual(['hidden', 'bipartite', 0.86]);
       expect(stats.lastCall!.images.flat().every((r) => Number.isFinite(r.sigma))).toBe(true);
     } finally {
       await jmp.dispose();
@@ -161,31 +162,35 @@ describe('the default blocks follow the patch count (FEW_PATCHES)', () => {
 });
 
 describe('the default metric, pairing and τ follow the patch count (optionsForModel)', { timeout: 60_000 }, () => {
-  it('keys-per-head and nearest neighbours with DEFAULT_TAU_FEW_PATCHES up to 64 patches, head-mean keys and ToMe\'s split with DEFAULT_TAU above; given values win', async () => {
+  it('the token states, with nearest neighbours and DEFAULT_TAU_FEW_PATCHES up to 64 patches, ToMe\'s split and DEFAULT_TAU above; a key metric keeps 0.93; given values win', async () => {
     const { DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, optionsForModel, resolveOptions } = await import('../src/options.js');
-    expect(DEFAULT_TAU_FEW_PATCHES).toBe(0.72);
+    expect(DEFAULT_TAU_FEW_PATCHES).toBe(0.66);
+    expect(DEFAULT_TAU).toBe(0.86);
     const at = (options: JMPOptions | undefined, patches: number) => {
       const o = optionsForModel(resolveOptions(options), patches);
       return [o.metric, o.match, o.tau];
     };
-    expect(at(undefined, 49)).toEqual(['keys-per-head', 'nearest', 0.72]);
-    expect(at(undefined, 64)).toEqual(['keys-per-head', 'nearest', 0.72]);
-    expect(at(undefined, 65)).toEqual(['keys', 'bipartite', DEFAULT_TAU]);
-    // what the user sets stays: a τ keeps the default metric and pairing, a metric keeps the default τ and pairing
-    expect(at({ tau: 0.8 }, 49)).toEqual(['keys-per-head', 'nearest', 0.8]);
-    expect(at({ metric: 'keys' }, 49)).toEqual(['keys', 'nearest', DEFAULT_TAU]);
-    expect(at({ match: 'bipartite' }, 49)).toEqual(['keys-per-head', 'bipartite', 0.72]);
-    expect(at({ metric: 'keys-per-head' }, 196)).toEqual(['keys-per-head', 'bipartite', DEFAULT_TAU]);
-    expect(at({ match: 'nearest' }, 196)).toEqual(['keys', 'nearest', DEFAULT_TAU]);
+    expect(at(undefined, 49)).toEqual(['hidden', 'nearest', 0.66]);
+    expect(at(undefined, 64)).toEqual(['hidden', 'nearest', 0.66]);
+    expect(at(undefined, 65)).toEqual(['hidden', 'bipartite', 0.86]);
+    // what the user sets stays: a τ keeps the default metric and pairing, a metric keeps the default pairing
+    expect(at({ tau: 0.8 }, 49)).toEqual(['hidden', 'nearest', 0.8]);
+    expect(at({ metric: 'hidden' }, 196)).toEqual(['hidden', 'bipartite', 0.86]);
+    expect(at({ match: 'bipartite' }, 49)).toEqual(['hidden', 'bipartite', 0.66]);
+    expect(at({ match: 'nearest' }, 196)).toEqual(['hidden', 'nearest', 0.86]);
+    // a key metric without τ: head-mean keys' default τ from when they were the default (0.93)
+    expect(at({ metric: 'keys' }, 49)).toEqual(['keys', 'nearest', 0.93]);
+    expect(at({ metric: 'keys-per-head' }, 196)).toEqual(['keys-per-head', 'bipartite', 0.93]);
+    expect(at({ metric: 'keys', match: 'nearest' }, 196)).toEqual(['keys', 'nearest', 0.93]);
     // only the default JMP (select 'redundancy'): the paper's rule and the other methods keep theirs
     expect(at({ select: 'attention', strategy: 'adaptive' }, 49)).toEqual(['keys', 'bipartite', DEFAULT_TAU]);
     expect(at({ method: 'tome', r: 2 }, 49)[2]).toBeUndefined();
     expect(optionsForModel(resolveOptions({ method: 'tome', r: 2 }), 49).metric).toBe('keys');
     expect(optionsForModel(resolveOptions({ method: 'tome', r: 2 }), 49).match).toBe('bipartite');
     // strategies without τ get the metric and pairing and no τ
-    expect(at({ strategy: 'merge' }, 49)).toEqual(['keys-per-head', 'nearest', undefined]);
+    expect(at({ strategy: 'merge' }, 49)).toEqual(['hidden', 'nearest', undefined]);
 
-    for (const [name, metric, match, tau] of [['fmnist-vit-dev', 'keys-per-head', 'nearest', DEFAULT_TAU_FEW_PATCHES], ['fmnist-deit', 'keys', 'bipartite', DEFAULT_TAU]] as const) {
+    for (const [name, metric, match, tau] of [['fmnist-vit-dev', 'hidden', 'nearest', DEFAULT_TAU_FEW_PATCHES], ['fmnist-deit', 'hidden', 'bipartite', DEFAULT_TAU]] as const) {
       const classifier = await loadClassifier(name);
       try {
         const jmp = await enableJMP(classifier);

@@ -33,21 +33,18 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
                                    second block but the last, every block from the second on models
                                    with at most 64 patches; 4,7,10, scaled for other depths, with
                                    --select attention)
-      --select <name>              which tokens leave: redundancy (default; the most redundant, with
-                                   ToMe's split) or attention (the least attended: the paper's rule)
+      --select <name>              which tokens leave: redundancy (default; the most redundant) or
+                                   attention (the least attended: the paper's rule)
       --strategy <name>            adaptive-token (default), adaptive, merge or prune
-      --metric <name>              key similarity: keys (the cosine of the head-mean keys) or
-                                   keys-per-head (the mean over heads of each head's cosine);
-                                   default keys-per-head on models with at most 64 patches, keys
-                                   on the others
-      --match <name>               with select redundancy, how tokens pair: bipartite (ToMe's
-                                   split) or nearest (each token's nearest neighbour); default
-                                   nearest on models with at most 64 patches, bipartite on the
-                                   others
+      --metric <name>              similarity: hidden (default: the cosine of the token states),
+                                   keys (of the head-mean keys) or keys-per-head (the mean over
+                                   heads of each head's key cosine)
+      --match <name>               with select redundancy, how tokens pair: nearest (default; each
+                                   token's nearest neighbour) or bipartite (ToMe's split)
       --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
-                                   or one per block (default 0.93; 0.72 where the default metric
-                                   is keys-per-head; each measured on a development model:
-                                   calibrate it where you can)
+                                   or one per block (default 0.78, 0.66 on models with at most 64
+                                   patches; 0.93 with a key metric; each measured on a development
+                                   model: calibrate it where you can)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
       --no-head-only               run the last block's MLP on every token (default: on the class
                                    token only, where the head reads nothing else)
@@ -93,10 +90,9 @@ Options:
   -o, --out <file>          where to write the plan (required)
       --budget <share>      share of the plain model's GMACs to spend, in (0, 1] (default 0.65)
       --taus <a:b:step>     candidate τ values (default 0.70:0.99:0.01)
-      --metric <name>       key similarity the τ is for: keys or keys-per-head (default
-                            keys-per-head on models with at most 64 patches, keys on the others)
-      --match <name>        how tokens pair: bipartite (ToMe's split) or nearest (default
-                            nearest on models with at most 64 patches, bipartite on the others)
+      --metric <name>       similarity the τ is for: hidden (the token states, the default),
+                            keys or keys-per-head
+      --match <name>        how tokens pair: nearest (the default) or bipartite (ToMe's split)
       --objective <name>    what chooses: kl (default) or agreement (top-1 agreement first, the
                             rule before 0.2)
       --limit <n>           use at most n images (default 256; sorted by path)
@@ -196,7 +192,7 @@ function describeSchedule(info: ModelInspection): string {
   const keep = keeps.length === 1 ? `keep ${keeps[0]}` : `keep ${info.schedule.map((s) => round(s.keep)).join(', ')}`;
   const planned = info.budget === null ? '' : ` (planned for a budget of ${info.budget} of the plain GMACs)`;
   const tau = info.strategy === 'adaptive' || info.strategy === 'adaptive-token' ? `, τ ${Array.isArray(info.tau) ? info.tau.join(', ') : info.tau}` : '';
-  return `JMP ${info.strategy} (select ${info.select}${info.metric === 'keys-per-head' ? ', metric keys-per-head' : ''}${info.match === 'nearest' ? ', match nearest' : ''})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}, last block's MLP on ${info.headOnly ? `the ${info.protectedTokens === 1 ? 'class token' : 'class and distillation tokens'} only` : 'every token'}`;
+  return `JMP ${info.strategy} (select ${info.select}${info.select === 'redundancy' ? `, metric ${info.metric}, match ${info.match}` : ''})${tau}, ${keep}${planned} at blocks ${info.schedule.map((s) => s.block).join(', ')}, proportional attention ${info.proportionalAttention ? 'on' : 'off'}, last block's MLP on ${info.headOnly ? `the ${info.protectedTokens === 1 ? 'class token' : 'class and distillation tokens'} only` : 'every token'}`;
 }
 
 function formatInspection(info: ModelInspection): string {
@@ -306,7 +302,7 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
       ...(values.budget !== undefined ? { budget: number('budget', values.budget, CALIBRATE_USAGE) } : {}),
       ...(taus ? { taus } : {}),
       ...(values.metric !== undefined || values.match !== undefined
-        ? { options: { ...(values.metric !== undefined ? { metric: values.metric as 'keys' | 'keys-per-head' } : {}), ...(values.match !== undefined ? { match: values.match as 'bipartite' | 'nearest' } : {}) } }
+        ? { options: { ...(values.metric !== undefined ? { metric: values.metric as 'keys' | 'keys-per-head' | 'hidden' } : {}), ...(values.match !== undefined ? { match: values.match as 'bipartite' | 'nearest' } : {}) } }
         : {}),
       ...(values.objective !== undefined ? { objective: values.objective as 'kl' | 'agreement' } : {}),
       batchSize,

@@ -3,6 +3,9 @@ import { DataType, type AttributeProto, type NodeProto } from '../onnx/proto.js'
 import type { GraphBuilder } from './builder.js';
 import type { GraphLayout } from './layout.js';
 
+/** What JMP's similarities are computed on in the graph (`JMPOptions.metric`). */
+export type SimilarityMetric = 'keys' | 'keys-per-head' | 'hidden';
+
 export const BIG = 1e4;
 /** Fixed-point keep rates: 2^40 (products with token counts up to 2^16 stay below 2^57). */
 const FIXED_ONE = 2 ** 40;
@@ -147,6 +150,13 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
     return unit(slice(reduce('ReduceMean', keys, [2], 0), P, INT64_MAX, 1), 2);
   };
   /**
+   * Unit-length similarity rows of the patch tokens for JMP's `metric`: the keys ({@link unitKeys};
+   * `'keys-per-head'` or head-mean `'keys'`), or with `'hidden'` the token states themselves at the
+   * reduction point (the patch tokens `Xp` [B, M0, C] of the block's attention residual, float32).
+   */
+  const unitRows = (block: GraphLayout['blocks'][number], Xp: () => string, metric: SimilarityMetric) =>
+    metric === 'hidden' ? unit(Xp(), 2) : unitKeys(block, metric === 'keys-per-head');
+  /**
    * Best match of every row among the columns where `colMask` is 1 (ties: the lower index):
    * [score [B, M0], match], the match as ArgMax indices [B, M0] where index ops are used, else as
    * a one-hot [B, M0, M0] of float elementwise ops (onnxruntime-web's JSEP WebGPU, transformers.js
@@ -216,13 +226,13 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   };
   /**
    * ToMe's split by absolute position (A = even, B = odd; protected tokens in neither) and each
-   * token's best B match: `isB` [1, M0], `best` / `match` [B, M0], `scoreA` = best for A tokens and
+   * token's best B match by the unit rows of the patch tokens: `isB` [1, M0], `best` / `match` [B, M0], `scoreA` = best for A tokens and
    * far below any similarity for B tokens (they never leave).
    */
-  const bipartite = (block: GraphLayout['blocks'][number], shapeX: string, perHead = false) => {
+  const bipartite = (unitRowsOfPatches: string, shapeX: string) => {
     const t = op('Range', [b.int64([P], []), squeeze(slice(shapeX, 1, 2, 0), [0]), b.int64([1], [])]); // absolute positions P…N−1
     const isB = unsqueeze(cast(op('Mod', [t, b.int64([2], [])]), DataType.FLOAT), [0]); // [1, M0]
-    const [best, match] = bestMatch(unitKeys(block, perHead), isB);
+    const [best, match] = bestMatch(unitRowsOfPatches, isB);
     const scoreA = op('Add', [best, op('Mul', [isB, f(-4 * BIG)])]);
     return { isB, best, match, scoreA };
   };
@@ -253,7 +263,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   /** Position among the tokens where `mask` [B, M0] is 1. */
   const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
 
-  return { b, P, T, opset, hidden: layout.hidden, importanceRows, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, bestMatch, bestAmong, nearest, atMatch, merge, destinations };
+  return { b, P, T, opset, hidden: layout.hidden, importanceRows, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, unitRows, bestMatch, bestAmong, nearest, atMatch, merge, destinations };
 }
 
 export type GraphOps = ReturnType<typeof graphOps>;

@@ -300,6 +300,12 @@ function ortTensor(data: Float32Array, dims: number[]): OrtTensorLike {
   return (new Tensor('float32', data, dims) as unknown as { ort_tensor: OrtTensorLike }).ort_tensor;
 }
 
+/** Dimensions of the rows the compiled graph compares (CompiledRunnerOptions.similarityDims). */
+function similarityDims(o: ResolvedOptions, hidden: number, heads: number): number {
+  if (o.method === 'evit' || (o.method === 'jmp' && o.select === 'attention' && o.strategy === 'prune')) return 0;
+  return o.method === 'jmp' && o.metric !== 'keys' ? hidden : hidden / heads;
+}
+
 /** The segment runner for a plan's sessions; keeps nothing of the plan but sizes and schedule. */
 function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Runner {
   if (plan.runner === 'compiled') {
@@ -310,6 +316,7 @@ function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Ru
       strategy: o.strategy,
       shape: plan.shape,
       heads: plan.heads,
+      similarityDims: similarityDims(o, plan.shape.hidden, plan.heads),
       trackSources: o.trackSources,
       indexed: plan.indexed,
       headOnly: plan.headOnly,

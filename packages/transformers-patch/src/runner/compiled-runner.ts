@@ -11,6 +11,11 @@ export interface CompiledRunnerOptions {
   strategy: string;
   shape: ModelShape;
   heads: number;
+  /**
+   * Dimensions of the similarity rows the graph compares (0 where it compares none): the head-mean
+   * keys' `hidden / heads` (ToMe, JMP's `'keys'`), `hidden` (`'keys-per-head'`, `'hidden'`).
+   */
+  similarityDims: number;
   /** The graph has the `dest` outputs: compose sources from them. */
   trackSources?: boolean;
   /** The graph's JMP is the index form of select 'redundancy' (graph/methods/jmp-indexed.ts). */
@@ -81,7 +86,7 @@ export class CompiledRunner {
     // the reductions' token counts (sources follow these), then the last block's head-only MLP
     const reduced = planTokens({ schedule, method, depth: shape.depth, tokens: patches + P, protectedTokens: P });
     const blocks = this.options.headOnly ? reduced.map((t) => (t.block === shape.depth ? { ...t, tokensOut: P } : t)) : reduced;
-    const d = shape.hidden / this.options.heads;
+    const d = this.options.similarityDims;
     let overhead = 0;
     const removed = steps.map(({ block, amount }) => {
       const n = reduced[block - 1]!.tokensIn;
@@ -93,7 +98,7 @@ export class CompiledRunner {
         const nA = Math.ceil((n - P - (P % 2)) / 2);
         overhead += nA * (n - P - nA) * d + (P + K) * M * shape.hidden;
       } else {
-        const similarities = method === 'evit' || (method === 'jmp' && this.options.strategy === 'prune') ? 0 : (n - P) ** 2 * d;
+        const similarities = (n - P) ** 2 * d;
         if (M > 0) overhead += similarities + K * (n - P) * shape.hidden;
       }
       return M;

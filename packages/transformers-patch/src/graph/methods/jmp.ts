@@ -1,6 +1,6 @@
 import type { JmpMatch, JmpSelect, Strategy } from '@jmpjs/core';
 import { DataType } from '../../onnx/proto.js';
-import type { GraphOps } from '../ops.js';
+import type { GraphOps, SimilarityMetric } from '../ops.js';
 import type { ReductionInput, ReductionOutput } from './types.js';
 
 export interface JmpGraphStep {
@@ -11,8 +11,11 @@ export interface JmpGraphStep {
   select: JmpSelect;
   /** Select 'redundancy': ToMe's split (`'bipartite'`) or nearest neighbours over all tokens (`'nearest'`). */
   match: JmpMatch;
-  /** Similarity of the keys: averaged over heads (`'keys-per-head'`) or of the head-mean keys (`'keys'`). */
-  metric: 'keys' | 'keys-per-head';
+  /**
+   * What the similarities are of: the keys, averaged over heads (`'keys-per-head'`) or head-mean
+   * (`'keys'`), or the token states at the reduction point (`'hidden'`).
+   */
+  metric: SimilarityMetric;
 }
 
 /**
@@ -22,9 +25,10 @@ export interface JmpGraphStep {
  * critical ones, and merging or pruning per sample (σ ≥ τ) or per token (m_j ≥ τ).
  */
 export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): ReductionOutput {
-  const { b, op, f, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, nearest, bestAmong, bestMatch, unitKeys, topKMask, rankIn, merge, destinations } = g;
+  const { b, op, f, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, nearest, bestAmong, bestMatch, unitRows, topKMask, rankIn, merge, destinations } = g;
   const { strategy } = step;
-  const perHead = step.metric === 'keys-per-head';
+  let rows: string | undefined;
+  const unit = () => (rows ??= unitRows(x.block, () => x.Xp, step.metric));
   let K: string;
   let mask: string; // 1 = critical
   let best: string | undefined; // each token's best similarity to the critical set (non-critical tokens)
@@ -37,18 +41,18 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
     const leaving = (score: string) => op('Mul', [topKMask(score, g.atLeastOne(leaveCount)), some]);
     if (step.match === 'nearest') {
       // the unclaimed tokens with the most similar neighbour leave, each into its most similar staying token
-      const near = nearest(unitKeys(x.block, perHead));
+      const near = nearest(unit());
       mask = op('Sub', [f(1), leaving(near.key)]);
       [best, pi] = bestAmong(near.sim, mask);
     } else {
-      const bi = bipartite(x.block, x.shapeX, perHead);
+      const bi = bipartite(unit(), x.shapeX);
       mask = op('Sub', [f(1), leaving(bi.scoreA)]);
       [best, pi] = [bi.best, bi.match];
     }
   } else {
     const c = criticalByAttention(x.block, x.M0, step.keep);
     [K, mask] = [c.K, c.mask];
-    if (strategy !== 'prune') [best, pi] = bestMatch(unitKeys(x.block, perHead), mask);
+    if (strategy !== 'prune') [best, pi] = bestMatch(unit(), mask);
   }
   const nc = op('Sub', [f(1), mask]);
   const rank = rankIn(mask);
@@ -71,7 +75,7 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
     S,
     dest: () => destinations(tgt, mask, w ?? none()),
     // pruned tokens come back as their match; prune-only with select 'attention' has none yet: find it
-    restore: () => (pi ? tgt : op('Add', [op('Mul', [mask, rank]), op('Mul', [nc, g.atMatch(rank, bestMatch(unitKeys(x.block, perHead), mask)[1])])])),
+    restore: () => (pi ? tgt : op('Add', [op('Mul', [mask, rank]), op('Mul', [nc, g.atMatch(rank, bestMatch(unit(), mask)[1])])])),
     stats: {
       sigma: sigma ?? op('Mul', [reduce('ReduceSum', nc, [1], 0), f(Number.NaN)]), // NaN [B] when undefined
       merged: w ? reduce('ReduceSum', w, [1], 0) : reduce('ReduceSum', none(), [1], 0),

@@ -5,7 +5,7 @@ import type { ReductionInput, ReductionOutput } from './types.js';
 export function emitTome(g: GraphOps, x: ReductionInput, r: number): ReductionOutput {
   const { b, op, f, bipartite, topKMask, rankIn, merge, destinations } = g;
   const rr = b.int64([r]);
-  const { match, scoreA } = bipartite(x.block, x.shapeX);
+  const { match, scoreA } = bipartite(g.unitKeys(x.block), x.shapeX);
   const mergedMask = topKMask(scoreA, rr);
   const keepMask = op('Sub', [f(1), mergedMask]);
   const rank = rankIn(keepMask);
