@@ -7,7 +7,7 @@ import { compileJMP } from './graph/compile.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
 import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from './onnx/proto.js';
-import { JMP_METRICS, optionsForModel, resolveOptions, type JMPOptions } from './options.js';
+import { JMP_METRICS, optionsForModel, resolveOptions, type JMPOptions, type JmpMetric } from './options.js';
 import { planSchedule, resolveHeadOnly } from './plan.js';
 
 /** Which ONNX file of a model folder: `onnx/model.onnx`, `onnx/model_fp16.onnx` or `onnx/model_quantized.onnx`. */
@@ -32,7 +32,7 @@ export interface CompileJMPOptions {
   /** Similarity threshold τ of the adaptive strategies (compiled into the graph). Default `DEFAULT_TAU`, as in `enableJMP`. */
   tau?: number | readonly number[];
   /** What the similarities are of, as in `enableJMP`: `'keys-per-head'`, `'keys'` (head-mean keys) or `'hidden'` (the token states). */
-  metric?: 'keys-per-head' | 'keys' | 'hidden';
+  metric?: JmpMetric;
   /** Select 'redundancy': how the tokens are paired, `'bipartite'` (ToMe's split, the default) or `'nearest'`, as in `enableJMP`. */
   match?: JmpMatch;
   /** Add log(size) to the attention logits after the first reduction. Default true. */
@@ -85,7 +85,7 @@ export interface ModelInspection {
   /** τ of the adaptive strategies; null where not set (or not used). */
   tau: number | readonly number[] | null;
   /** The similarity metric: the keys (per head or head-mean) or the token states. */
-  metric: 'keys-per-head' | 'keys' | 'hidden';
+  metric: JmpMetric;
   /** How select 'redundancy' pairs the tokens ('bipartite' with select 'attention', where it does not apply). */
   match: JmpMatch;
   /** The GMACs budget the keep rates were planned for (share of the plain model's), or null when keep was given. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { JmpArgumentError, UnsupportedModelError } from '../errors.js';
 import { compileJMPModel, inspectModel, type CompileJMPModelParams, type ModelInspection } from '../compile-model.js';
+import type { JmpMetric } from '../options.js';
 
 const MAIN_USAGE = `Usage: jmp <command> [options]
 
@@ -39,10 +40,11 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
       --metric <name>              similarity: hidden (default: the cosine of the token states),
                                    keys (of the head-mean keys) or keys-per-head (the mean over
                                    heads of each head's key cosine)
-      --match <name>               with select redundancy, how tokens pair: nearest (default; each
-                                   token's nearest neighbour) or bipartite (ToMe's split)
+      --match <name>               with select redundancy, how tokens pair: nearest (each token's
+                                   nearest neighbour) or bipartite (ToMe's split); default nearest
+                                   on models with at most 64 patches, bipartite on the others
       --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
-                                   or one per block (default 0.78, 0.66 on models with at most 64
+                                   or one per block (default 0.86, 0.66 on models with at most 64
                                    patches; 0.93 with a key metric; each measured on a development
                                    model: calibrate it where you can)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
@@ -92,7 +94,8 @@ Options:
       --taus <a:b:step>     candidate τ values (default 0.70:0.99:0.01)
       --metric <name>       similarity the τ is for: hidden (the token states, the default),
                             keys or keys-per-head
-      --match <name>        how tokens pair: nearest (the default) or bipartite (ToMe's split)
+      --match <name>        how tokens pair: nearest (the default on models with at most 64
+                            patches) or bipartite (ToMe's split, the default on the others)
       --objective <name>    what chooses: kl (default) or agreement (top-1 agreement first, the
                             rule before 0.2)
       --limit <n>           use at most n images (default 256; sorted by path)
@@ -302,7 +305,7 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
       ...(values.budget !== undefined ? { budget: number('budget', values.budget, CALIBRATE_USAGE) } : {}),
       ...(taus ? { taus } : {}),
       ...(values.metric !== undefined || values.match !== undefined
-        ? { options: { ...(values.metric !== undefined ? { metric: values.metric as 'keys' | 'keys-per-head' | 'hidden' } : {}), ...(values.match !== undefined ? { match: values.match as 'bipartite' | 'nearest' } : {}) } }
+        ? { options: { ...(values.metric !== undefined ? { metric: values.metric as JmpMetric } : {}), ...(values.match !== undefined ? { match: values.match as 'bipartite' | 'nearest' } : {}) } }
         : {}),
       ...(values.objective !== undefined ? { objective: values.objective as 'kl' | 'agreement' } : {}),
       batchSize,

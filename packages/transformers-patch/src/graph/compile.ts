@@ -8,8 +8,8 @@ import { emitJmpIndexed } from './methods/jmp-indexed.js';
 import { emitTome } from './methods/tome.js';
 import { sliceHeadTokens } from './head-only.js';
 import { producerIndex, renameInputs } from './splice.js';
-import { INT64_MAX, graphOps, type SimilarityMetric } from './ops.js';
-import { tauAt } from '../options.js';
+import { INT64_MAX, graphOps } from './ops.js';
+import { tauAt, type JmpMetric } from '../options.js';
 import type { GraphLayout } from './layout.js';
 import type { ReductionInput } from './methods/types.js';
 
@@ -31,7 +31,7 @@ export interface CompileOptions {
   /** Required by the adaptive strategies: one τ, or one per block. */
   tau?: number | readonly number[];
   /** JMP's similarity metric. Default 'keys' (head-mean keys; ToMe always uses them). */
-  metric?: SimilarityMetric;
+  metric?: JmpMetric;
   proportionalAttention: boolean;
   heads: number;
   /** Add an output per reduction with what happened to each patch token (see {@link compiledOutputs}). Default false. */

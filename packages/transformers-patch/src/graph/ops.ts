@@ -1,10 +1,9 @@
 import { criticalCount } from '@jmpjs/core';
 import { DataType, type AttributeProto, type NodeProto } from '../onnx/proto.js';
 import type { GraphBuilder } from './builder.js';
+import type { JmpMetric } from '../options.js';
 import type { GraphLayout } from './layout.js';
-
-/** What JMP's similarities are computed on in the graph (`JMPOptions.metric`). */
-export type SimilarityMetric = 'keys' | 'keys-per-head' | 'hidden';
+import type { ReductionInput } from './methods/types.js';
 
 export const BIG = 1e4;
 /** Fixed-point keep rates: 2^40 (products with token counts up to 2^16 stay below 2^57). */
@@ -154,8 +153,7 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
    * `'keys-per-head'` or head-mean `'keys'`), or with `'hidden'` the token states themselves at the
    * reduction point (the patch tokens `Xp` [B, M0, C] of the block's attention residual, float32).
    */
-  const unitRows = (block: GraphLayout['blocks'][number], Xp: () => string, metric: SimilarityMetric) =>
-    metric === 'hidden' ? unit(Xp(), 2) : unitKeys(block, metric === 'keys-per-head');
+  const unitRows = (x: ReductionInput, metric: JmpMetric) => (metric === 'hidden' ? unit(x.Xp, 2) : unitKeys(x.block, metric === 'keys-per-head'));
   /**
    * Best match of every row among the columns where `colMask` is 1 (ties: the lower index):
    * [score [B, M0], match], the match as ArgMax indices [B, M0] where index ops are used, else as

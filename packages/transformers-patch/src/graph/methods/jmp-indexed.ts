@@ -26,7 +26,7 @@ export function emitJmpIndexed(g: GraphOps, x: ReductionInput, step: JmpGraphSte
   const K = criticalCountOf(x.M0, step.keep);
   const M = op('Sub', [x.M0, K]);
   const strided = (t: string, start: number) => op('Slice', [t, i64(start), i64(INT64_MAX), i64(1), i64(2)]);
-  const unit = unitRows(x.block, () => x.Xp, step.metric);
+  const unit = unitRows(x, step.metric);
   let sim = op('MatMul', [strided(unit, aStart), op('Transpose', [strided(unit, bStart)], [attr.ints('perm', [0, 2, 1])])]); // [B, nA, nB]
   // With an even number of protected tokens, a single patch token has no B partner (M0 = 1): a
   // column below any similarity keeps ArgMax defined; nothing leaves then (M = 0).

@@ -1,6 +1,7 @@
 import type { JmpMatch, JmpSelect, Strategy } from '@jmpjs/core';
 import { DataType } from '../../onnx/proto.js';
-import type { GraphOps, SimilarityMetric } from '../ops.js';
+import type { JmpMetric } from '../../options.js';
+import type { GraphOps } from '../ops.js';
 import type { ReductionInput, ReductionOutput } from './types.js';
 
 export interface JmpGraphStep {
@@ -15,7 +16,7 @@ export interface JmpGraphStep {
    * What the similarities are of: the keys, averaged over heads (`'keys-per-head'`) or head-mean
    * (`'keys'`), or the token states at the reduction point (`'hidden'`).
    */
-  metric: SimilarityMetric;
+  metric: JmpMetric;
 }
 
 /**
@@ -28,7 +29,7 @@ export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): Red
   const { b, op, f, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, nearest, bestAmong, bestMatch, unitRows, topKMask, rankIn, merge, destinations } = g;
   const { strategy } = step;
   let rows: string | undefined;
-  const unit = () => (rows ??= unitRows(x.block, () => x.Xp, step.metric));
+  const unit = () => (rows ??= unitRows(x, step.metric));
   let K: string;
   let mask: string; // 1 = critical
   let best: string | undefined; // each token's best similarity to the critical set (non-critical tokens)
