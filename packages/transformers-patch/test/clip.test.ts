@@ -21,7 +21,8 @@ const { height, width } = ref.inputs;
 const crops = (batch: number) => new Tensor('float32', refPixels.slice(0, batch * 3 * height * width), [batch, 3, height, width]);
 const TOLERANCE: Record<Dtype, number> = { fp32: 1e-5, fp16: 5e-3, q8: 1e-3 };
 
-describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip zero-shot, %s', (dtype) => {
+// 60 s: each case loads a pipeline and runs it several times (past vitest's 5 s on a loaded 2-core machine)
+describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip zero-shot, %s', { timeout: 60_000 }, (dtype) => {
   let pipe: ZeroShot;
   beforeAll(async () => {
     pipe = await loadZeroShot(dtype);
@@ -74,7 +75,7 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip zero-shot, %s', (dtype
   });
 });
 
-describe('tiny-clip: image_embeds = the independent PyTorch reference (jmp_reference.py)', () => {
+describe('tiny-clip: image_embeds = the independent PyTorch reference (jmp_reference.py)', { timeout: 60_000 }, () => {
   let pipe: ZeroShot;
   beforeAll(async () => {
     pipe = await loadZeroShot();
@@ -97,7 +98,7 @@ describe('tiny-clip: image_embeds = the independent PyTorch reference (jmp_refer
   });
 });
 
-describe('tiny-clip: the segments runner', () => {
+describe('tiny-clip: the segments runner', { timeout: 60_000 }, () => {
   it('is refused with a typed error (the compiled runner runs CLIP)', async () => {
     const pipe = await loadZeroShot();
     try {
@@ -115,7 +116,7 @@ describe('tiny-clip: the segments runner', () => {
  * `last_hidden_state` there. JMP gives the full token grid back: each original token's row is the
  * state of the token it ended in (its own, the one it merged into, its match if it was pruned).
  */
-describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip image-feature-extraction, %s: the full token grid', (dtype) => {
+describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip image-feature-extraction, %s: the full token grid', { timeout: 60_000 }, (dtype) => {
   type Features = ((images: unknown) => Promise<Tensor>) & { dispose(): Promise<void> };
   let pipe: Features;
   const images = [3, 4, 5].map((seed) => new RawImage(Uint8ClampedArray.from(xorshift32Bytes(seed, 28 * 28 * 3)), 28, 28, 3));
@@ -171,7 +172,7 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip image-feature-extracti
   });
 });
 
-describe('tiny-clip: image embeddings without a pipeline (CLIPVisionModelWithProjection)', () => {
+describe('tiny-clip: image embeddings without a pipeline (CLIPVisionModelWithProjection)', { timeout: 60_000 }, () => {
   it('enableJMP({ model }) reduces its vision tower: image_embeds [B, 32], last_hidden_state the full grid; keep 1 = plain', async () => {
     const { CLIPVisionModelWithProjection } = (await import('@huggingface/transformers')) as unknown as {
       CLIPVisionModelWithProjection: { from_pretrained(p: string, o: Record<string, unknown>): Promise<((i: unknown) => Promise<Record<string, Tensor>>) & { dispose(): Promise<void> }> };
