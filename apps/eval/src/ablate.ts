@@ -1,8 +1,8 @@
 import { baselineMacs, countMacs, planTokens, type JmpSelect, type ModelShape } from '@jmpjs/core';
 import { FEW_PATCHES, inspectJMP, type JMPOptions } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
-import type { Dataset } from './data.js';
-import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA } from './defaults.js';
+import { sampled, type Dataset } from './data.js';
+import { CALIBRATED_TAU, dataFor } from './defaults.js';
 import { pairedCounts, prepareBatches, runSetting, type Classifier } from './evaluate.js';
 import { Progress } from './progress.js';
 import { SPEC_BLOCKS, TARGETS, clampedR, jmpBlocks, matchGmacs, rText } from './settings.js';
@@ -138,8 +138,7 @@ export function variants(tau: number, tauSpec: number, tauPerHead: number, patch
 export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
   const { classifier, name } = await h.loadClassifier(args);
   try {
-    const data = await h.loadData(args.data ?? DEFAULT_CALIBRATION_DATA, classifier);
-    const limit = Math.min(data.size, int('limit', args.limit, data.size));
+    const { data, limit } = sampled(await h.loadData(args.data ?? dataFor(args.model).calibration, classifier), int('limit', args.limit, Infinity));
     const batchSize = int('batch', args.batch, 32);
     const calibrated = CALIBRATED_TAU[name];
     const tau = num('tau', args.tau) ?? calibrated?.tau;

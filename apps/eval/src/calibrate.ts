@@ -2,8 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
 import { UsageError, int, type Args } from './args.js';
-import type { Dataset } from './data.js';
-import { DEFAULT_CALIBRATION_DATA, DEFAULT_DATA } from './defaults.js';
+import { sampled, type Dataset } from './data.js';
+import { TEST_SETS, dataFor } from './defaults.js';
 import { prepareBatches, runSetting, type Classifier } from './evaluate.js';
 import { Progress } from './progress.js';
 import { SPEC_BLOCKS, TARGETS, jmpBlocks, matchGmacs, type Setting } from './settings.js';
@@ -88,9 +88,9 @@ export function chooseTau<P extends { tau: number; top1: number; kl?: number }>(
  * for). Refuses the test set.
  */
 export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
-  const dataSpec = args.data ?? DEFAULT_CALIBRATION_DATA;
-  if (dataSpec === DEFAULT_DATA) {
-    throw new UsageError(`--data ${DEFAULT_DATA}: τ is never calibrated on test data; use ${DEFAULT_CALIBRATION_DATA} or a held-out ImageFolder`);
+  const dataSpec = args.data ?? dataFor(args.model).calibration;
+  if (TEST_SETS.includes(dataSpec)) {
+    throw new UsageError(`--data ${dataSpec}: τ is never calibrated on test data; use ${dataFor(args.model).calibration} or a held-out ImageFolder`);
   }
   if (args['label-free'] || args['labelled-plan']) return planSearch(args, h, dataSpec, !!args['labelled-plan']);
   const strategy = args.strategy ?? 'adaptive';
@@ -108,8 +108,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   if (!CHOOSE_BY.includes(by)) throw new UsageError(`--choose: expected ${CHOOSE_BY.join(' or ')}, found '${args.choose}'`);
   const { classifier, name } = await h.loadClassifier(args);
   try {
-    const data = await h.loadData(dataSpec, classifier);
-    const limit = Math.min(data.size, int('limit', args.limit, data.size));
+    const { data, limit } = sampled(await h.loadData(dataSpec, classifier), int('limit', args.limit, Infinity));
     const batchSize = int('batch', args.batch, 32);
     // τ is chosen for the budgets the eval compares: the keep rates at −20, −35 and −50 % GMACs
     // (blocks 4/7/10), the top-1 averaged over them, unless --keeps names others
@@ -209,8 +208,7 @@ async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: bo
   }
   const { classifier, name } = await h.loadClassifier(args);
   try {
-    const data = await h.loadData(dataSpec, classifier);
-    const limit = Math.min(data.size, int('limit', args.limit, 256));
+    const { data, limit } = sampled(await h.loadData(dataSpec, classifier), int('limit', args.limit, 256));
     const batchSize = int('batch', args.batch, 32);
     const prep = new Progress(limit, 'preprocessing');
     const batches = await prepareBatches(classifier, data, limit, batchSize, prep);

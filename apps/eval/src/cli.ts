@@ -4,9 +4,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { env, pipeline } from '@huggingface/transformers';
 import { baselineMacs } from '@jmpjs/core';
+import { imageSetNames } from '@jmpjs/fixtures';
 import { inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
-import { committedDataset, imageFolder, type Dataset } from './data.js';
-import { CALIBRATED_TAU, DEFAULT_CALIBRATION_DATA, DEFAULT_DATA, DEFAULT_LIMIT, DEFAULT_MODEL, resolveModel } from './defaults.js';
+import { committedDataset, imageFolder, sampled, type Dataset } from './data.js';
+import { CALIBRATED_TAU, DEFAULT_DATA, DEFAULT_LIMIT, DEFAULT_MODEL, dataFor, resolveModel } from './defaults.js';
 import { defaultCalibration } from './calibrated-tau.js';
 import { pairedCounts, prepareBatches, runSetting, sigmaDistributions, tokenMaps, type Classifier } from './evaluate.js';
 import { checkGate, readBounds } from './gate.js';
@@ -30,8 +31,10 @@ Usage:
 
 Options:
   --model <id|path>   hub id or local folder (default: the embedded ${DEFAULT_MODEL})
-  --data <name|dir>   committed set (${DEFAULT_DATA}, ${DEFAULT_CALIBRATION_DATA}) or an ImageFolder (one folder per class)
-  --limit <n>         images to evaluate (default ${DEFAULT_LIMIT}; --full for all)
+  --data <name|dir>   committed set (${imageSetNames.join(', ')}; default: the model's test set,
+                      ${DEFAULT_DATA} for ${DEFAULT_MODEL}) or an ImageFolder (one folder per class)
+  --limit <n>         images to evaluate (default ${DEFAULT_LIMIT}; --full for all): the first ones of a
+                      committed set, a seeded sample spread over the classes of an ImageFolder
   --full              evaluate the whole set
   --batch <n>         batch size (default 32)
   --device <d>        transformers.js device (default cpu)
@@ -39,7 +42,8 @@ Options:
   --methods <list>    comma-separated, from ${METHODS.join(', ')} (default: all)
   --no-sweep          only each method's default schedule (JMP keep 0.85 at its default blocks;
                       jmp-spec and EViT keep 0.7 at blocks 4/7/10; ToMe at −35 % GMACs)
-  --tau <x>           τ of 'jmp', the default JMP (default: the calibrated value of a committed model)
+  --tau <x>           τ of 'jmp', the default JMP (default: the calibrated value of a committed model,
+                      else the library's default τ; the run prints which)
   --tau-spec <x>      τ of 'jmp-spec', the paper's rule as reconstructed (likewise)
   --tau-per-head <x>  ablate: τ of the rows with metric keys-per-head (likewise)
   --only <list>       ablate: the rows to run, by index (0-based, as listed without it)
@@ -157,7 +161,7 @@ async function loadClassifier(args: Args): Promise<{ classifier: Classifier; nam
 }
 
 async function loadData(spec: string, classifier: Classifier): Promise<Dataset> {
-  if (spec === DEFAULT_DATA || spec === DEFAULT_CALIBRATION_DATA) return committedDataset(spec);
+  if (imageSetNames.includes(spec)) return committedDataset(spec);
   const label2id = (classifier.model.config.label2id ?? {}) as Record<string, number>;
   return imageFolder(spec, label2id);
 }
@@ -178,21 +182,24 @@ async function calibrationFile(name: string, info: { metric: string | null; matc
 async function evalCommand(args: Args, argv: string[]): Promise<void> {
   const { classifier, name } = await loadClassifier(args);
   try {
-    const data = await loadData(args.data ?? DEFAULT_DATA, classifier);
-    const limit = args.full ? data.size : Math.min(data.size, int('limit', args.limit, DEFAULT_LIMIT));
+    const { data, limit } = sampled(await loadData(args.data ?? dataFor(args.model).test, classifier), args.full ? Infinity : int('limit', args.limit, DEFAULT_LIMIT));
     const batchSize = int('batch', args.batch, 32);
     const methods = parseMethods(args.methods ?? METHODS.join(','));
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
     const calibrated = CALIBRATED_TAU[name];
-    // the default JMP's τ belongs to the metric and pairing the library runs on this model (inspectJMP resolves them)
-    const tau = num('tau', args.tau) ?? (calibrated && defaultCalibration(calibrated, info)?.tau);
-    const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
-    if ((methods.includes('jmp') && tau === undefined) || (methods.includes('jmp-spec') && tauSpec === undefined)) {
-      throw new UsageError(
-        `--tau / --tau-spec: no calibrated τ for '${name}'. Run \`pnpm eval calibrate --model ${name} --data <held-out images> --strategy adaptive-token\` (and \`--select attention --strategy adaptive\` for jmp-spec) and pass the values.`,
-      );
+    // the default JMP's τ belongs to the metric and pairing the library runs on this model (inspectJMP
+    // resolves them): --tau, else the model's calibrated τ, else the library's default (as enableJMP runs)
+    const calibratedTau = calibrated && defaultCalibration(calibrated, info)?.tau;
+    const tau = num('tau', args.tau) ?? calibratedTau ?? (await inspectJMP(classifier)).tau;
+    const tauFrom = args.tau !== undefined ? '--tau' : calibratedTau !== undefined ? `calibrated for ${name} (apps/eval/calibration)` : "the library's default (no calibrated τ for this model; `pnpm eval calibrate` finds one on held-out images)";
+    const specInfo = methods.includes('jmp-spec') ? await inspectJMP(classifier, { select: 'attention', strategy: 'adaptive' }) : undefined;
+    const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec ?? specInfo?.tau ?? undefined;
+    if (typeof tau !== 'number' || (tauSpec !== undefined && typeof tauSpec !== 'number')) {
+      throw new UsageError(`--tau / --tau-spec: no single τ for '${name}' (pass --tau and --tau-spec)`);
     }
+    if (methods.includes('jmp')) console.log(`τ of jmp: ${tau} (${tauFrom})`);
+    if (methods.includes('jmp-spec')) console.log(`τ of jmp-spec: ${tauSpec} (${args['tau-spec'] !== undefined ? '--tau-spec' : calibrated ? `calibrated for ${name}` : "the library's default"})`);
     const ctx: SweepContext = { shape, tau: tau ?? 0, tauSpec: tauSpec ?? 0, headOnly: info.headOnly };
     const settings = buildSettings(methods, ctx, !args['no-sweep']);
     if (args.plan) {

@@ -2,8 +2,19 @@ import { fixtureNames, modelPath } from '@jmpjs/fixtures';
 
 /** The embedded default: the trained Fashion-MNIST DeiT and its committed test set. */
 export const DEFAULT_MODEL = 'fmnist-deit';
-export const DEFAULT_DATA = 'fmnist-test';
-export const DEFAULT_CALIBRATION_DATA = 'fmnist-calibration';
+
+/**
+ * The committed test and calibration sets of a committed model: the natural-image test bed
+ * (`photo-test`, `photo-calibration`) for the models trained on it (`photo-*`), plain Fashion-MNIST
+ * for the others.
+ */
+export function dataFor(model: string | undefined): { test: string; calibration: string } {
+  return (model ?? DEFAULT_MODEL).startsWith('photo-') ? { test: 'photo-test', calibration: 'photo-calibration' } : { test: 'fmnist-test', calibration: 'fmnist-calibration' };
+}
+export const DEFAULT_DATA = dataFor(DEFAULT_MODEL).test;
+export const DEFAULT_CALIBRATION_DATA = dataFor(DEFAULT_MODEL).calibration;
+/** The committed test sets: nothing is ever chosen on them. */
+export const TEST_SETS: readonly string[] = ['photo-test', 'fmnist-test'];
 /** Images of the default run: half the test set fits the 10-minute budget on a 2-core machine with the full sweep (`--full` runs all). */
 export const DEFAULT_LIMIT = 5000;
 

@@ -5,7 +5,6 @@ import { modelPath } from '@jmpjs/fixtures';
 import { enableJMP, type JMPOptions } from '@jmpjs/transformers-patch';
 import { UsageError, int, num, type Args } from './args.js';
 import { committedDataset } from './data.js';
-import { DEFAULT_DATA } from './defaults.js';
 import { pairedCounts } from './evaluate.js';
 import { Progress, interrupt, InterruptedError } from './progress.js';
 
@@ -46,7 +45,7 @@ export async function zeroShotCommand(args: Args): Promise<void> {
   const dir = model === 'tiny-clip' || model === 'tiny-siglip' ? path.join(path.dirname(modelPath('tiny-clip')), model) : model;
   const dtype = args.dtype ?? 'fp32';
   if (!['fp32', 'fp16', 'q8'].includes(dtype)) throw new UsageError(`--dtype: expected fp32, fp16 or q8, found '${dtype}'`);
-  const data = committedDataset(args.data ?? DEFAULT_DATA);
+  const data = committedDataset(args.data ?? 'fmnist-test');
   const limit = Math.min(data.size, int('limit', args.limit, 1000));
   const batchSize = int('batch', args.batch, 32);
   const budget = num('budget', args.budget);

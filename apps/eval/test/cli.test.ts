@@ -50,6 +50,14 @@ describe('jmp-eval command line', () => {
     expect(existsSync(path.join(out, 'report.md'))).toBe(true);
   });
 
+  it("evaluates a model without a calibrated τ at the library's default τ, on a class-spread sample of an ImageFolder", { timeout: 240_000 }, () => {
+    const r = run(['--model', modelPath('tiny-vit'), '--data', path.join(dir, 'data'), '--methods', 'baseline,jmp', '--limit', '4', '--batch', '4', '--latency-runs', '0', '--speed-runs', '0', '--out', path.join(dir, 'out-tau')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/τ of jmp: 0\.\d+ \(the library's default/);
+    expect(r.stdout).toContain('images: a seeded sample of 4 of 6 images spread over 2 classes');
+    expect(r.stdout).toContain('per class 2–2');
+  });
+
   it('bench --blocks: the default JMP again at the named blocks, in the same rounds; bad blocks: exit 2', { timeout: 240_000 }, () => {
     const r = run(['bench', '--model', modelPath('tiny-deit'), '--methods', 'jmp', '--blocks', '2,3', '--batches', '2', '--runs', '1']);
     expect(r.status, r.stderr).toBe(0);
