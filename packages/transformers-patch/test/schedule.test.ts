@@ -71,9 +71,8 @@ describe('token counts follow the schedule and stats() reports them', () => {
       expect(stats.plainGmacsPerImage).toBe(plain);
       // measured from the token counts the call really had: the plan, at the model's image size
       expect(stats.meanGmacsPerImage).toBeCloseTo(planned, 12);
-      // τ 0.86 on the token states decides per token: the σ and merged counts come out, and the adaptive-token strategy ran
-      expect(DEFAULT_TAU).toBe(0.86);
-      expect([jmp.info!.metric, jmp.info!.match, jmp.info!.tau]).toEqual(['hidden', 'bipartite', 0.86]);
+      // DEFAULT_TAU on the token states decides per token: the σ and merged counts come out, and the adaptive-token strategy ran
+      expect([jmp.info!.metric, jmp.info!.match, jmp.info!.tau]).toEqual(['hidden', 'bipartite', DEFAULT_TAU]);
       expect(stats.lastCall!.images.flat().every((r) => Number.isFinite(r.sigma))).toBe(true);
     } finally {
       await jmp.dispose();
@@ -164,20 +163,19 @@ describe('the default blocks follow the patch count (FEW_PATCHES)', () => {
 describe('the default metric, pairing and τ follow the patch count (optionsForModel)', { timeout: 60_000 }, () => {
   it('the token states, with nearest neighbours and DEFAULT_TAU_FEW_PATCHES up to 64 patches, ToMe\'s split and DEFAULT_TAU above; a key metric keeps 0.93; given values win', async () => {
     const { DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, optionsForModel, resolveOptions } = await import('../src/options.js');
-    expect(DEFAULT_TAU_FEW_PATCHES).toBe(0.66);
-    expect(DEFAULT_TAU).toBe(0.86);
+    expect(DEFAULT_TAU_FEW_PATCHES).not.toBe(DEFAULT_TAU);
     const at = (options: JMPOptions | undefined, patches: number) => {
       const o = optionsForModel(resolveOptions(options), patches);
       return [o.metric, o.match, o.tau];
     };
-    expect(at(undefined, 49)).toEqual(['hidden', 'nearest', 0.66]);
-    expect(at(undefined, 64)).toEqual(['hidden', 'nearest', 0.66]);
-    expect(at(undefined, 65)).toEqual(['hidden', 'bipartite', 0.86]);
+    expect(at(undefined, 49)).toEqual(['hidden', 'nearest', DEFAULT_TAU_FEW_PATCHES]);
+    expect(at(undefined, 64)).toEqual(['hidden', 'nearest', DEFAULT_TAU_FEW_PATCHES]);
+    expect(at(undefined, 65)).toEqual(['hidden', 'bipartite', DEFAULT_TAU]);
     // what the user sets stays: a τ keeps the default metric and pairing, a metric keeps the default pairing
     expect(at({ tau: 0.8 }, 49)).toEqual(['hidden', 'nearest', 0.8]);
-    expect(at({ metric: 'hidden' }, 196)).toEqual(['hidden', 'bipartite', 0.86]);
-    expect(at({ match: 'bipartite' }, 49)).toEqual(['hidden', 'bipartite', 0.66]);
-    expect(at({ match: 'nearest' }, 196)).toEqual(['hidden', 'nearest', 0.86]);
+    expect(at({ metric: 'hidden' }, 196)).toEqual(['hidden', 'bipartite', DEFAULT_TAU]);
+    expect(at({ match: 'bipartite' }, 49)).toEqual(['hidden', 'bipartite', DEFAULT_TAU_FEW_PATCHES]);
+    expect(at({ match: 'nearest' }, 196)).toEqual(['hidden', 'nearest', DEFAULT_TAU]);
     // a key metric without τ: head-mean keys' default τ from when they were the default (0.93)
     expect(at({ metric: 'keys' }, 49)).toEqual(['keys', 'nearest', 0.93]);
     expect(at({ metric: 'keys-per-head' }, 196)).toEqual(['keys-per-head', 'bipartite', 0.93]);
