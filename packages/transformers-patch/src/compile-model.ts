@@ -15,7 +15,7 @@ export type ModelDtype = 'fp32' | 'fp16' | 'q8';
 
 const DTYPE_FILES: Record<ModelDtype, string> = { fp32: 'model.onnx', fp16: 'model_fp16.onnx', q8: 'model_quantized.onnx' };
 
-/** The JMP options a compiled model can have: the reduction is fixed in the graph, JMP with key similarity only. */
+/** The JMP options a compiled model can have: the reduction is fixed in the graph; method 'jmp' only, with any of its metrics. */
 export interface CompileJMPOptions {
   /** Only `'jmp'` (the default): ToMe and EViT are not compiled. */
   method?: 'jmp';
