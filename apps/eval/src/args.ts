@@ -39,6 +39,7 @@ export interface Args {
   'labelled-plan'?: boolean;
   budget?: string;
   plan?: string;
+  'plan-taus'?: string;
   'plan-out'?: string;
   browser?: string;
   gpu?: string;

@@ -16,6 +16,7 @@ import { renderReport } from './report/render.js';
 import { METHODS, buildSettings, jmpBlocks, parseMethods, rText, type SweepContext } from './settings.js';
 import type { CalibrationCurve, EvalJson, EvalResult, ReportData } from './types.js';
 import { UsageError, int, normalizeArgv, num, type Args } from './args.js';
+import { parseGrid } from './calibrate.js';
 
 env.allowRemoteModels = process.env.JMP_ALLOW_REMOTE === '1';
 
@@ -68,6 +69,8 @@ Options:
   --labelled-plan     calibrate: the same search with the split's labels deciding (top-1)
   --budget <share>    calibrate --label-free / --labelled-plan: share of the plain GMACs (default 0.65)
   --plan <file>       eval: also evaluate this plan (from calibrate --label-free or calibrateJMP)
+  --plan-taus <a:b:s> eval --plan: also the plan's schedule at each single τ of this grid (to compare
+                      the plan with the best single τ on the split; for reporting, never for choosing)
   --runs <n>          bench: alternating rounds per setting (default 5)
   --batches <list>    bench: batch sizes (default 1,32)
   --runner <r>        bench: auto (default), compiled or segments
@@ -124,6 +127,7 @@ const OPTIONS = {
   'labelled-plan': { type: 'boolean' },
   budget: { type: 'string' },
   plan: { type: 'string' },
+  'plan-taus': { type: 'string' },
   'plan-out': { type: 'string' },
   profile: { type: 'boolean' },
   'keep-rates': { type: 'boolean' },
@@ -206,7 +210,14 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
       // a plan from `calibrate --label-free` (or calibrateJMP): evaluated as one more setting
       const plan = JSON.parse(await readFile(args.plan, 'utf8')) as JMPPlan;
       settings.push({ method: 'plan', options: { plan }, plannedGmacs: plan.gmacs?.planned ?? 0 });
-    }
+      // --plan-taus: the plan's schedule at each single τ of a grid, to compare the plan with the best
+      // single τ on this split (for reporting only: choosing τ on test images would be cheating)
+      if (args['plan-taus']) {
+        for (const t of parseGrid(args['plan-taus'])) {
+          settings.push({ method: 'plan', options: { plan: { ...plan, options: { ...plan.options, tau: t } } }, plannedGmacs: plan.gmacs?.planned ?? 0 });
+        }
+      }
+    } else if (args['plan-taus']) throw new UsageError('--plan-taus: only with --plan');
     // The default JMP at about −35 % GMACs (the paper's operating point): token maps.
     const defaultJmp = settings.find((s) => s.method === 'jmp' && (s.target === 0.35 || s.target === undefined));
     // The paper's rule at about −35 %: its per-image decision is what the σ histograms show.
