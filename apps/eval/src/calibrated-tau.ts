@@ -41,6 +41,10 @@ export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauP
   // neighbours after fmnist-vit-d10's test rows were read for it): likewise its own calibration split,
   // by the KL rule (tauSpec: `--select attention --strategy adaptive --grid 0.40:0.99:0.01`).
   'fmnist-vit-w56': { tau: 0.85, tauSpec: 0.48, tauPerHead: 0.78, tauNearest: 0.76, tauHidden: 0.53, file: 'fmnist-vit-w56/calibration-redundancy-adaptive-token.json' },
+  // the natural-image test bed (docs/natural-images.md). photo-vit, the development model with at most
+  // 64 patches: every τ from its own calibration split (photo-calibration), grid 0.40:0.98:0.02, by
+  // the KL rule; tauSpec: `--select attention --strategy adaptive`.
+  'photo-vit': { tau: 0.52, tauSpec: 0.64, tauPerHead: 0.56, tauHidden: 0.42, file: 'photo-vit/calibration-redundancy-adaptive-token.json' },
   // the development model (its calibration split chooses what fmnist-deit's cannot tell apart);
   // tauSpec from `calibrate --model fmnist-vit-dev --select attention --strategy adaptive --grid 0.40:0.99:0.01`.
   'fmnist-vit-dev': { tau: 0.66, tauSpec: 0.42, tauPerHead: 0.5, tauNearest: 0.72, tauHidden: 0.66, file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json' },
