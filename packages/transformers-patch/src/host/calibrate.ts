@@ -2,7 +2,9 @@ import { RawImage, Tensor } from '@huggingface/transformers';
 import { JmpArgumentError } from '@jmpjs/core';
 import { DEFAULT_BUDGET, resolveOptions, type JMPOptions } from '../options.js';
 import type { CalibrationObjective, JMPPlan } from '../plan-file.js';
-import { enableJMP, type ImageClassificationPipelineLike } from './enable.js';
+import { enableJMP } from './enable.js';
+import { handleOf } from './registry.js';
+import type { VisionPipelineLike } from './types.js';
 
 export type { CalibrationObjective };
 
@@ -42,7 +44,7 @@ export interface CalibrateJMPOptions {
 /** The images to calibrate on: preprocessed pixels [N, C, H, W], or anything the pipeline takes (paths, URLs, RawImages). */
 export type CalibrationImages = Tensor | readonly unknown[];
 
-type Pipe = ImageClassificationPipelineLike & { processor?: (images: unknown[]) => Promise<{ pixel_values: Tensor }> };
+type Pipe = VisionPipelineLike & { processor?: (images: unknown[]) => Promise<{ pixel_values: Tensor }> };
 type Forward = (inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>;
 
 /**
@@ -53,8 +55,20 @@ type Forward = (inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>
  * breaks ties); `objective` names another rule.
  *
  * The pipeline is plain again when the promise settles (also on errors and on abort).
+ *
+ * A pipeline whose JMP handle is off (`jmp.disable()`) is calibrated as if the handle were not
+ * there: the handle is taken off the pipeline for the calibration and put back when the promise
+ * settles, still off (`jmp.enable()` then turns on the handle's own options, not the plan: for the
+ * plan, `jmp.dispose()` and `enableJMP(pipe, { plan })`). That handle's `enable()`, `disable()` and
+ * `dispose()`, called meanwhile, wait for the calibration. With the handle on, calibrateJMP is a
+ * `JmpStateError` that says to call `jmp.disable()` first.
  */
-export async function calibrateJMP(pipe: ImageClassificationPipelineLike, images: CalibrationImages, options: CalibrateJMPOptions = {}): Promise<JMPPlan> {
+export async function calibrateJMP(pipe: VisionPipelineLike, images: CalibrationImages, options: CalibrateJMPOptions = {}): Promise<JMPPlan> {
+  const handle = handleOf(pipe);
+  return handle ? handle.detachedWhile('calibrate with calibrateJMP', () => calibrate(pipe, images, options)) : calibrate(pipe, images, options);
+}
+
+async function calibrate(pipe: VisionPipelineLike, images: CalibrationImages, options: CalibrateJMPOptions): Promise<JMPPlan> {
   const o = checkOptions(options);
   const pixels = await batchesOf(pipe as Pipe, images, o.batchSize);
   const count = pixels.reduce((a, t) => a + t.dims[0]!, 0);
