@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { JmpArgumentError, UnsupportedModelError } from '../errors.js';
 import { compileJMPModel, inspectModel, type CompileJMPModelParams, type ModelInspection } from '../compile-model.js';
-import type { JmpMetric } from '../options.js';
+import { DEFAULT_BUDGET, DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, FEW_PATCHES, type JmpMetric } from '../options.js';
 
 const MAIN_USAGE = `Usage: jmp <command> [options]
 
@@ -27,7 +27,7 @@ Options:
 const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model folder: onnx/model.onnx, model_fp16.onnx or
                                    model_quantized.onnx (default fp32)
       --budget <share>             share of the plain model's GMACs to spend, in (0, 1]: the keep
-                                   rates are planned for it within ±1 % (default 0.65, i.e. −35 %)
+                                   rates are planned for it within ±1 % (default ${DEFAULT_BUDGET}, i.e. −${Math.round((1 - DEFAULT_BUDGET) * 100)} %)
       --keep <rate[,rate...]>      share of patch tokens kept at each reduction block, one value or
                                    one per block, instead of --budget
       --blocks <b[,b...]>          1-based reduction blocks, strictly increasing (default every
@@ -44,7 +44,7 @@ const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model fol
                                    nearest neighbour) or bipartite (ToMe's split); default nearest
                                    on models with at most 64 patches, bipartite on the others
       --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
-                                   or one per block (default 0.86, 0.66 on models with at most 64
+                                   or one per block (default ${DEFAULT_TAU}, ${DEFAULT_TAU_FEW_PATCHES} on models with at most ${FEW_PATCHES}
                                    patches; 0.93 with a key metric; each measured on a development
                                    model: calibrate it where you can)
       --no-proportional-attention  do not add log(size) to the attention logits after a reduction
