@@ -91,7 +91,7 @@ model file only.
 Options:
   -o, --out <file>          where to write the plan (required)
       --budget <share>      share of the plain model's GMACs to spend, in (0, 1] (default 0.65)
-      --taus <a:b:step>     candidate τ values (default 0.70:0.99:0.01)
+      --taus <a:b:step>     candidate τ values (default 0.40:0.98:0.02)
       --metric <name>       similarity the τ is for: hidden (the token states, the default),
                             keys or keys-per-head
       --match <name>        how tokens pair: nearest (the default on models with at most 64
@@ -280,7 +280,7 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
   if (values.taus !== undefined) {
     const m = /^(-?[\d.]+):(-?[\d.]+):([\d.]+)$/.exec(values.taus);
     const [a, b, step] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [NaN, NaN, NaN];
-    if (!m || !(step > 0) || !(b >= a)) throw new UsageError(`--taus: expected from:to:step (e.g. 0.70:0.99:0.01), found '${values.taus}'`, CALIBRATE_USAGE);
+    if (!m || !(step > 0) || !(b >= a)) throw new UsageError(`--taus: expected from:to:step (e.g. 0.40:0.98:0.02), found '${values.taus}'`, CALIBRATE_USAGE);
     taus = [];
     for (let i = 0; a + i * step <= b + 1e-9; i++) taus.push(Math.round((a + i * step) * 1e6) / 1e6);
   }
