@@ -22,7 +22,7 @@
  *   ablation's default row.
  * - `tauSpec`: the paper's rule as reconstructed (select 'attention', strategy 'adaptive').
  */
-export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauPerHead: number; tauNearest?: number; tauHidden?: number; file: string }> = {
+export const CALIBRATED_TAU: Record<string, { tau?: number; tauSpec: number; tauPerHead?: number; tauNearest?: number; tauHidden?: number; file: string }> = {
   // tauSpec: `calibrate --select attention --grid 0.40:0.99:0.01` picked the lowest τ of its grid
   // (fmnist-deit/calibration-adaptive.json).
   'fmnist-deit': { tau: 0.93, tauSpec: 0.4, tauPerHead: 0.9, tauHidden: 0.86, file: 'fmnist-deit/calibration-redundancy-adaptive-token.json' },
@@ -41,7 +41,12 @@ export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauP
   // neighbours after fmnist-vit-d10's test rows were read for it): likewise its own calibration split,
   // by the KL rule (tauSpec: `--select attention --strategy adaptive --grid 0.40:0.99:0.01`).
   'fmnist-vit-w56': { tau: 0.85, tauSpec: 0.48, tauPerHead: 0.78, tauNearest: 0.76, tauHidden: 0.53, file: 'fmnist-vit-w56/calibration-redundancy-adaptive-token.json' },
-  // the natural-image test bed (docs/natural-images.md). photo-vit, the development model with at most
+  // the natural-image test bed (docs/natural-images.md). photo-deit, the default model (196 patches):
+  // tauHidden from `calibrate --model photo-deit --strategy adaptive-token --grid 0.40:0.96:0.04` (the KL
+  // is flat up to 0.84, merge share 100 %; ties: the highest τ), tauSpec from `--select attention
+  // --strategy adaptive --grid 0.40:0.96:0.08` (the bottom of its grid). No key-metric τ.
+  'photo-deit': { tauSpec: 0.4, tauHidden: 0.84, file: 'photo-deit/calibration-redundancy-adaptive-token.json' },
+  // photo-vit, the development model with at most
   // 64 patches: every τ from its own calibration split (photo-calibration), grid 0.40:0.98:0.02, by
   // the KL rule; tauSpec: `--select attention --strategy adaptive`.
   'photo-vit': { tau: 0.52, tauSpec: 0.64, tauPerHead: 0.56, tauHidden: 0.42, file: 'photo-vit/calibration-redundancy-adaptive-token.json' },
@@ -57,6 +62,6 @@ export const CALIBRATED_TAU: Record<string, { tau: number; tauSpec: number; tauP
 export function defaultCalibration(entry: (typeof CALIBRATED_TAU)[string], info: { metric: string | null; match: string | null }): { tau: number; file: string } | undefined {
   if (info.metric === 'hidden') return entry.tauHidden === undefined ? undefined : { tau: entry.tauHidden, file: entry.file.replace(/\.json$/, info.match === 'nearest' ? '-hidden-nearest.json' : '-hidden.json') };
   if (info.match === 'nearest') return entry.tauNearest === undefined ? undefined : { tau: entry.tauNearest, file: entry.file.replace(/\.json$/, '-keys-per-head-nearest.json') };
-  if (info.metric === 'keys-per-head') return { tau: entry.tauPerHead, file: entry.file.replace(/\.json$/, '-keys-per-head.json') };
-  return { tau: entry.tau, file: entry.file };
+  if (info.metric === 'keys-per-head') return entry.tauPerHead === undefined ? undefined : { tau: entry.tauPerHead, file: entry.file.replace(/\.json$/, '-keys-per-head.json') };
+  return entry.tau === undefined ? undefined : { tau: entry.tau, file: entry.file };
 }

@@ -23,7 +23,8 @@ env.allowRemoteModels = process.env.JMP_ALLOW_REMOTE === '1';
 const HELP = `jmp-eval — accuracy, GMACs and throughput of JMP against the plain model and the baselines
 
 Usage:
-  pnpm eval [options]              evaluate (default: the trained Fashion-MNIST DeiT on its committed test set)
+  pnpm eval [options]              evaluate (default: ${DEFAULT_MODEL}, trained on Fashion-MNIST items on
+                                   photographs, on its committed test set ${DEFAULT_DATA})
   pnpm eval calibrate [options]    sweep τ on the calibration split (never test data), print the best
   pnpm eval ablate [options]       each lever at −20/−35/−50 % GMACs on the calibration split (--data to confirm)
   pnpm bench [options]             throughput and latency on the DeiT-S-architecture fixture

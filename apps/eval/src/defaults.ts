@@ -1,7 +1,10 @@
 import { fixtureNames, modelPath } from '@jmpjs/fixtures';
 
-/** The embedded default: the trained Fashion-MNIST DeiT and its committed test set. */
-export const DEFAULT_MODEL = 'fmnist-deit';
+/**
+ * The embedded default: photo-deit, the DeiT trained on the natural-image test bed (Fashion-MNIST
+ * items on real photographs; 196 patches as DeiT-S), and its test set `photo-test`.
+ */
+export const DEFAULT_MODEL = 'photo-deit';
 
 /**
  * The committed test and calibration sets of a committed model: the natural-image test bed

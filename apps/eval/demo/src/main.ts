@@ -3,7 +3,7 @@
 import { RawImage, env, pipeline } from '@huggingface/transformers';
 import './offline-env.js';
 import { baselineMacs } from '@jmpjs/core';
-import { calibrateJMP, enableJMP, type JMPHandle, type JMPOptions, type JMPPlan } from '@jmpjs/transformers-patch';
+import { DEFAULT_TAU, calibrateJMP, enableJMP, type JMPHandle, type JMPOptions, type JMPPlan } from '@jmpjs/transformers-patch';
 import bundled from 'virtual:fmnist-samples';
 import { CALIBRATED_TAU } from '../../src/calibrated-tau.js';
 import { tokenMapFigure } from './token-map.js';
@@ -107,9 +107,9 @@ function modelSettings(): ModelSettings {
   };
 }
 
-/** τ calibrated for the default JMP (select 'redundancy'); the demo's starting point for every adaptive strategy. */
+/** τ calibrated for the default JMP (select 'redundancy', the token states' similarity); the demo's starting point for every adaptive strategy. */
 function calibratedTau(): number {
-  return CALIBRATED.tau;
+  return CALIBRATED.tauHidden ?? CALIBRATED.tau ?? DEFAULT_TAU;
 }
 
 function jmpSettings(): JmpSettings {
