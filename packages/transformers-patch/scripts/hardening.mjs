@@ -28,7 +28,9 @@ const records = readdirSync(dir)
   .flatMap((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
 rmSync(dir, { recursive: true, force: true });
 
-const kinds = ['models', 'images', 'options', 'lifecycle'];
+// every kind a case records, in a fixed order first (a new kind shows up without editing this list)
+const known = ['models', 'images', 'options', 'plans', 'calibration', 'lifecycle', 'zero-shot'];
+const kinds = [...known, ...[...new Set(records.map((r) => r.kind))].filter((k) => !known.includes(k)).sort()];
 const count = (rs, outcome) => rs.filter((r) => r.outcome === outcome).length;
 const row = (label, rs) => `| ${label} | ${rs.length} | ${count(rs, 'typed')} | ${count(rs, 'fallback')} | ${count(rs, 'correct')} | ${count(rs, 'failed')} |`;
 const lines = [
