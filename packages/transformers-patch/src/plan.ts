@@ -1,6 +1,6 @@
 // How a model is planned: options + the model → the schedule (blocks, keep rates or r, τ), the
 // runner, and the compiled graph or segments. enableJMP, calibrateJMP (through enableJMP),
-// compileJMPModel and the jmp CLI all plan here; host/enable.ts keeps the handle and its lifecycle.
+// compileJMPModel and the jmp CLI all plan here; host/patch.ts keeps the handle and its lifecycle.
 import { JmpArgumentError, planBudget, planTokens, resolveSchedule, type BlockTokens, type ModelShape, type Schedule, type ScheduleStep } from '@jmpjs/core';
 import { platform } from '#platform';
 import { JmpError, UnsupportedModelError } from './errors.js';
