@@ -296,6 +296,8 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
   if (files.length === 0) throw new JmpArgumentError({ argument: 'images', expected: 'a folder with PNG, JPEG, WebP, BMP or GIF files', found: folder });
   const { pipeline, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
+  // the package's one side effect (as its entry points install it): the pipeline created next must be known by its file
+  await import('../host/session-hook.js');
   const { calibrateJMP } = await import('../host/calibrate.js');
   const pipe = await pipeline('image-classification', path.resolve(model), { dtype: (values.dtype ?? 'fp32') as 'fp32', device: 'cpu' });
   try {
