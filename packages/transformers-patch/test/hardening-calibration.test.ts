@@ -122,29 +122,32 @@ describe('bad images', () => {
     });
   });
 
-  // BUG (src/host/calibrate.ts): calibrateJMP runs its plain pass on pixel values it has not
-  // checked against the model (channels, patch grid), so a tensor of the wrong size fails inside
-  // onnxruntime with an untyped Error ("Non-zero status code returned while running Add node …");
-  // enableJMP's own forward gives a JmpArgumentError naming pixel_values for the same tensor.
-  it.fails.each<[string, () => Tensor]>([
+  // calibrateJMP runs its first candidate before the plain pass: JMP's forward checks the pixels
+  // against the model (channels, patch grid) and names pixel_values, where the plain model would fail
+  // inside onnxruntime with an untyped Error ("Non-zero status code returned while running Add node …").
+  it.each<[string, () => Tensor]>([
     ['[16, 3, 240, 240] (another patch grid)', () => tensor([16, 3, 240, 240])],
     ['[16, 3, 100, 100]', () => tensor([16, 3, 100, 100])],
     ['[16, 1, 224, 224] (1 channel)', () => tensor([16, 1, 224, 224])],
     ['[16, 4, 224, 224] (4 channels)', () => tensor([16, 4, 224, 224])],
-  ])('a tensor of the wrong size %s: a typed error (fails: untyped onnxruntime error)', async (what, images) => {
-    await named(`bad images: tensor ${what}`, () => rejectsTyped(() => calibrateJMP(vit, images(), { taus: TAUS, perBlock: false }), JmpArgumentError));
+  ])('a tensor of the wrong size %s: a JmpArgumentError naming pixel_values; the pipeline plain', async (what, images) => {
+    await named(`bad images: tensor ${what}`, async () => {
+      const e = await typedError(() => calibrateJMP(vit, images(), { taus: TAUS, perBlock: false }), JmpArgumentError);
+      check((e as JmpArgumentError).argument === 'pixel_values', `names ${(e as JmpArgumentError).argument}, not pixel_values`);
+      await checkPlain();
+      return 'typed';
+    });
   });
 
-  // BUG (src/host/calibrate.ts): array items that are not images reach transformers.js's
-  // RawImage.read unchecked: an untyped Error ("Unsupported input type: number", "Unable to read
-  // image from …") instead of a JmpArgumentError naming the image.
-  it.fails.each<[string, () => unknown[]]>([
-    ['16 numbers', () => Array.from({ length: 16 }, (_, i) => i)],
-    ['16 nulls', () => Array.from({ length: 16 }, () => null)],
-    ['16 paths that do not exist', () => Array.from({ length: 16 }, (_, i) => `/no/such/image-${i}.png`)],
-    ['15 RawImages and one number', () => [...rawImages(15), 7]],
-  ])('an array of %s: a typed error (fails: untyped error from RawImage.read)', async (what, images) => {
-    await named(`bad images: ${what}`, () => rejectsTyped(() => calibrateJMP(vit, images() as never, { taus: TAUS, perBlock: false }), JmpArgumentError));
+  // Array items that are not images, or that transformers.js cannot read: a JmpArgumentError naming
+  // the first such item, before any forward.
+  it.each<[string, () => unknown[], string]>([
+    ['16 numbers', () => Array.from({ length: 16 }, (_, i) => i), 'images[0]'],
+    ['16 nulls', () => Array.from({ length: 16 }, () => null), 'images[0]'],
+    ['16 paths that do not exist', () => Array.from({ length: 16 }, (_, i) => `/no/such/image-${i}.png`), 'images[0]'],
+    ['15 RawImages and one number', () => [...rawImages(15), 7], 'images[15]'],
+  ])('an array of %s: a JmpArgumentError naming the image', async (what, images, argument) => {
+    await named(`bad images: ${what}`, () => rejectsBeforeWork(() => calibrateJMP(vit, images() as never, { taus: TAUS, perBlock: false }), JmpArgumentError, argument));
   });
 
   it.each<[string, () => unknown, CalibrateJMPOptions, number]>([
@@ -362,15 +365,15 @@ describe('pipelines calibrateJMP cannot or can calibrate', () => {
     });
   });
 
-  // BUG (src/host/calibrate.ts): with options.onUnsupported 'passthrough', enableJMP gives a handle
-  // that is off (info null) and calibrateJMP reads info!.schedule: "TypeError: Cannot read
-  // properties of null (reading 'schedule')" after calibrating nothing. Expected: the
-  // UnsupportedModelError (a plan needs JMP on), or a JmpArgumentError for the option.
-  it.fails("a CNN with options.onUnsupported 'passthrough': a typed error (fails: TypeError on the off handle's null info)", async () => {
+  // A plan needs JMP on: onUnsupported 'passthrough' does not apply to calibrateJMP.
+  it("a CNN with options.onUnsupported 'passthrough': UnsupportedModelError; its pipeline plain", async () => {
     await named("a CNN, onUnsupported 'passthrough'", async () => {
       const cnn = await loadClassifier('tiny-resnet');
       try {
-        await typedError(() => calibrateJMP(cnn, images16, { taus: TAUS, perBlock: false, options: { onUnsupported: 'passthrough', warn: () => {} } }));
+        const plain = await logits(cnn, images16);
+        const e = await typedError(() => calibrateJMP(cnn, images16, { taus: TAUS, perBlock: false, options: { onUnsupported: 'passthrough', warn: () => {} } }), UnsupportedModelError);
+        check(/onUnsupported does not apply/.test((e as Error).message), `the error does not say the option does not apply: ${(e as Error).message}`);
+        check(maxDiff(await logits(cnn, images16), plain) === 0, 'the CNN is not plain');
       } finally {
         await cnn.dispose();
       }
@@ -378,23 +381,20 @@ describe('pipelines calibrateJMP cannot or can calibrate', () => {
     });
   });
 
-  // BUG (src/host/calibrate.ts): calibrateJMP calls pipe.model({ pixel_values }) and reads
-  // `logits` without checking the pipeline: a zero-shot pipeline fails inside transformers.js
-  // ("Missing the following inputs: input_ids, attention_mask"), a feature-extraction pipeline
-  // (no logits) with "TypeError: Cannot read properties of undefined (reading 'dims')", something
-  // that is not a pipeline with "TypeError: model.model is not a function". Expected: a
-  // JmpArgumentError naming the pipeline (an image-classification pipeline).
-  it.fails.each<[string, () => Promise<{ dispose?: () => Promise<void> }>]>([
+  // calibrateJMP compares class probabilities: anything but an image-classification pipeline is a
+  // JmpArgumentError naming the pipeline, before any work.
+  it.each<[string, () => Promise<{ dispose?: () => Promise<void> }>]>([
     ['CLIP zero-shot', async () => (await pipeline('zero-shot-image-classification', modelPath('tiny-clip'), { dtype: 'fp32' })) as never],
     ['SigLIP zero-shot', async () => (await pipeline('zero-shot-image-classification', sibling('tiny-siglip'), { dtype: 'fp32' })) as never],
     ['DINOv2 image-feature-extraction', async () => (await pipeline('image-feature-extraction', sibling('tiny-dinov2-features'), { dtype: 'fp32' })) as never],
     ['an empty object (not a pipeline)', async () => ({})],
     ['null (not a pipeline)', async () => null as never],
-  ])('%s: a typed error (fails: untyped error)', async (what, make) => {
+  ])('%s: a JmpArgumentError naming the pipeline', async (what, make) => {
     await named(`pipeline: ${what}`, async () => {
       const pipe = await make();
       try {
-        await typedError(() => calibrateJMP(pipe as never, crops(16), { taus: TAUS, perBlock: false }));
+        const e = await typedError(() => calibrateJMP(pipe as never, crops(16), { taus: TAUS, perBlock: false }), JmpArgumentError);
+        check((e as JmpArgumentError).argument === 'pipeline', `names ${(e as JmpArgumentError).argument}, not pipeline`);
       } finally {
         await pipe?.dispose?.();
       }

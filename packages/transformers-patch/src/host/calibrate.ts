@@ -1,10 +1,12 @@
 import { RawImage, Tensor } from '@huggingface/transformers';
 import { JmpArgumentError } from '@jmpjs/core';
+import { UnsupportedModelError } from '../errors.js';
 import { DEFAULT_BUDGET, resolveOptions, type JMPOptions } from '../options.js';
 import type { CalibrationObjective, JMPPlan } from '../plan-file.js';
 import { enableJMP } from './enable.js';
 import { handleOf } from './registry.js';
-import type { VisionPipelineLike } from './types.js';
+import type { JMPModelInfo } from './model-info.js';
+import type { JMPHandle, VisionPipelineLike } from './types.js';
 
 /**
  * The τ values calibrateJMP tries by default: 0.40, 0.42, …, 0.98 (30 values). The lowest KL to the
@@ -78,6 +80,11 @@ export async function calibrateJMP(pipe: VisionPipelineLike, images: Calibration
 
 async function calibrate(pipe: VisionPipelineLike, images: CalibrationImages, options: CalibrateJMPOptions): Promise<JMPPlan> {
   const o = checkOptions(options);
+  checkPipeline(pipe);
+  const stopIfAborted = () => {
+    if (o.signal?.aborted) throw o.signal.reason ?? new Error('calibrateJMP was aborted');
+  };
+  stopIfAborted();
   const pixels = await batchesOf(pipe as Pipe, images, o.batchSize);
   const count = pixels.reduce((a, t) => a + t.dims[0]!, 0);
   if (count < MIN_IMAGES) {
@@ -92,32 +99,43 @@ async function calibrate(pipe: VisionPipelineLike, images: CalibrationImages, op
   const run = async (candidate: string): Promise<Float32Array[]> => {
     const out: Float32Array[] = [];
     for (const x of pixels) {
-      if (o.signal?.aborted) throw o.signal.reason ?? new Error('calibrateJMP was aborted');
+      stopIfAborted();
       const { logits } = await model.model({ pixel_values: x });
+      if (!logits || !Array.isArray(logits.dims) || logits.dims.length !== 2) {
+        throw new JmpArgumentError({ argument: 'pipeline', expected: 'an image-classification pipeline (its model gives logits [batch, classes])', found: 'a model without logits' });
+      }
       out.push(probabilities(logits));
       o.onProgress?.({ done: ++done, total, candidate });
     }
     return out;
   };
+  let info: JMPModelInfo | undefined;
+  /** The pipeline with JMP at τ: its probabilities. Checks the model and the pixels (JMP's own forward checks them) before the plain pass runs. */
+  const withJMP = async (tau: number | number[], label: string): Promise<Float32Array[]> => {
+    stopIfAborted();
+    const jmp = await openJMP(pipe, { ...o.options, budget: o.budget, tau });
+    try {
+      info = jmp.info!;
+      return await run(label);
+    } finally {
+      await jmp.dispose();
+    }
+  };
+  // The first candidate runs before the plain pass: an unsupported model or pixels the model cannot
+  // take are typed errors from JMP's own checks, not onnxruntime's errors from the plain model.
+  const first = await withJMP(o.taus[0]!, `τ ${o.taus[0]}`);
   const plain = await run('plain');
   const classes = plain[0]!.length / pixels[0]!.dims[0]!;
   const score = (probs: Float32Array[]) => compare(plain, probs, classes, o.labels);
   const candidates: JMPPlan['candidates'] = [];
   let best: Candidate | undefined;
-  let info: NonNullable<Awaited<ReturnType<typeof enableJMP>>['info']> | undefined;
-  const trial = async (tau: number | number[], label: string): Promise<Candidate> => {
-    const jmp = await enableJMP(pipe, { ...o.options, budget: o.budget, tau });
-    try {
-      info = jmp.info!;
-      const c = { tau, ...score(await run(label)) };
-      candidates.push(c);
-      return c;
-    } finally {
-      await jmp.dispose();
-    }
+  const trial = async (tau: number | number[], label: string, probs?: Float32Array[]): Promise<Candidate> => {
+    const c = { tau, ...score(probs ?? (await withJMP(tau, label))) };
+    candidates.push(c);
+    return c;
   };
-  for (const tau of o.taus) {
-    const c = await trial(tau, `τ ${tau}`);
+  for (const [i, tau] of o.taus.entries()) {
+    const c = await trial(tau, `τ ${tau}`, i === 0 ? first : undefined);
     if (!best || better(c, best, o.objective)) best = c;
   }
   const blocks = info!.schedule.length;
@@ -198,6 +216,35 @@ function checkOptions(options: CalibrateJMPOptions) {
 }
 
 /** The images as batches of pixel values. */
+/** calibrateJMP compares class probabilities: it takes an image-classification pipeline. */
+function checkPipeline(pipe: VisionPipelineLike): void {
+  if (!pipe || (typeof pipe !== 'object' && typeof pipe !== 'function') || !(pipe as { model?: unknown }).model) {
+    throw new JmpArgumentError({ argument: 'pipeline', expected: "an image-classification pipeline (from pipeline('image-classification', …))", found: pipe });
+  }
+  const task = (pipe as { task?: unknown }).task;
+  if (typeof task === 'string' && task !== 'image-classification') {
+    throw new JmpArgumentError({
+      argument: 'pipeline',
+      expected: "an image-classification pipeline: calibrateJMP compares the class probabilities of the pipeline with JMP and without",
+      found: `a '${task}' pipeline`,
+      hint: 'Calibrate on an image-classification pipeline of the same backbone, or give enableJMP a τ or a budget.',
+    });
+  }
+}
+
+/** enableJMP for one candidate; a model JMP passes through (onUnsupported 'passthrough') has nothing to calibrate. */
+async function openJMP(pipe: VisionPipelineLike, options: JMPOptions): Promise<JMPHandle> {
+  let jmp: JMPHandle;
+  try {
+    jmp = await enableJMP(pipe, { ...options, onUnsupported: 'throw' });
+  } catch (e) {
+    if (!UnsupportedModelError.isInstance(e)) throw e;
+    const u = e as UnsupportedModelError;
+    throw new UnsupportedModelError({ lookedFor: u.lookedFor, found: u.found, hint: 'calibrateJMP plans JMP for a model JMP supports; options.onUnsupported does not apply to it.', cause: e });
+  }
+  return jmp;
+}
+
 async function batchesOf(pipe: Pipe, images: CalibrationImages, batchSize: number): Promise<Tensor[]> {
   if (images instanceof Tensor || (images && typeof images === 'object' && !Array.isArray(images) && 'dims' in (images as object))) {
     const t = images as Tensor;
@@ -222,10 +269,23 @@ async function batchesOf(pipe: Pipe, images: CalibrationImages, batchSize: numbe
   }
   const out: Tensor[] = [];
   for (let i = 0; i < images.length; i += batchSize) {
-    const raw = await Promise.all(images.slice(i, i + batchSize).map((im) => (im instanceof RawImage ? im : RawImage.read(im as string))));
+    const raw = await Promise.all(images.slice(i, i + batchSize).map((im, j) => readImage(im, i + j)));
     out.push((await pipe.processor(raw)).pixel_values);
   }
   return out;
+}
+
+/** One image of the array, or a JmpArgumentError naming it. */
+async function readImage(image: unknown, index: number): Promise<RawImage> {
+  if (image instanceof RawImage) return image;
+  const readable = typeof image === 'string' || image instanceof URL || (typeof Blob !== 'undefined' && image instanceof Blob) || (image !== null && typeof image === 'object' && ['HTMLCanvasElement', 'OffscreenCanvas'].includes(image.constructor?.name));
+  const argument = `images[${index}]`;
+  if (!readable) throw new JmpArgumentError({ argument, expected: 'an image: a RawImage, a path or URL, a Blob or a canvas', found: image });
+  try {
+    return await RawImage.read(image as string);
+  } catch (e) {
+    throw new JmpArgumentError({ argument, expected: 'an image transformers.js can read', found: `${String(image).slice(0, 200)} (${e instanceof Error ? e.message : String(e)})` });
+  }
 }
 
 /** Softmax of logits [B, K], row by row, in float64. */
