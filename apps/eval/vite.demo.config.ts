@@ -33,7 +33,9 @@ function runtimeFiles(): Map<string, string> {
  */
 function samplesModule(): string {
   const config = JSON.parse(readFileSync(path.join(modelPath(DEMO_MODEL), 'config.json'), 'utf8')) as { id2label: Record<string, string> };
-  const classes = Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label[k]!);
+  const classes = Object.keys(config.id2label)
+    .sort((a, b) => Number(a) - Number(b))
+    .map((k) => config.id2label[k]!);
   const set = readImageSet('fmnist-test');
   const per = set.rows * set.cols;
   const samples: { index: number; label: number; pixels: string }[] = [];
@@ -48,7 +50,12 @@ function samplesModule(): string {
   return `export default ${JSON.stringify({ rows: set.rows, cols: set.cols, classes, samples })};\n`;
 }
 
-const TYPES: Record<string, string> = { '.json': 'application/json', '.onnx': 'application/octet-stream', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+const TYPES: Record<string, string> = {
+  '.json': 'application/json',
+  '.onnx': 'application/octet-stream',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+};
 
 /** Bundled samples, and the model and wasm files: served by the dev server, copied into the build. */
 export function demoAssets(): Plugin {

@@ -19,7 +19,10 @@ export function missingChromiumMessage(what: string): string;
  * Headless Chromium with a fresh profile; `webgpu: true` adds the SwiftShader WebGPU flags (no GPU
  * needed), `webgpu: 'hardware'` the flags for a real GPU (Vulkan).
  */
-export function launchChromium(options?: { webgpu?: boolean | 'hardware'; viewport?: { width: number; height: number } }): Promise<BrowserContext & { cleanup(): Promise<void> }>;
+export function launchChromium(options?: {
+  webgpu?: boolean | 'hardware';
+  viewport?: { width: number; height: number };
+}): Promise<BrowserContext & { cleanup(): Promise<void> }>;
 /** Serves each URL prefix from a folder on 127.0.0.1 (cross-origin isolated, no caching). */
 export function serveStatic(routes: Record<string, string>): Promise<{ url: string; close(): Promise<void> }>;
 /**

@@ -33,14 +33,7 @@ export function missingChromiumMessage(what) {
   return `${what} needs Chromium at ${CHROMIUM}: ${INSTALL}`;
 }
 
-const BASE_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const BASE_ARGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 // A machine with a GPU (Vulkan driver): Chromium's own adapter choice, the blocklist ignored.
 const HARDWARE_WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--ignore-gpu-blocklist'];

@@ -57,14 +57,32 @@ function schedule(shape: ModelShape, family: Family, amount: number, headOnly: b
 
 function planned(shape: ModelShape, s: { blocks: number[]; keep: number | number[] }, select: JmpSelect, headOnly: boolean): number | undefined {
   try {
-    return countMacs(shape, planTokens({ schedule: s, method: 'jmp', depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, select, headOnly })).gmacs;
+    return countMacs(
+      shape,
+      planTokens({
+        schedule: s,
+        method: 'jmp',
+        depth: shape.depth,
+        tokens: shape.patches + shape.protectedTokens,
+        protectedTokens: shape.protectedTokens,
+        select,
+        headOnly,
+      }),
+    ).gmacs;
   } catch {
     return undefined;
   }
 }
 
 /** The schedule of `family` (that `select` can run) whose planned GMACs are closest to `(1 − target) · baseline`. */
-export function scheduleFor(shape: ModelShape, family: Family, target: number, baseline: number, select: JmpSelect = 'redundancy', headOnly = false): { blocks: number[]; keep: number | number[]; gmacs: number } {
+export function scheduleFor(
+  shape: ModelShape,
+  family: Family,
+  target: number,
+  baseline: number,
+  select: JmpSelect = 'redundancy',
+  headOnly = false,
+): { blocks: number[]; keep: number | number[]; gmacs: number } {
   const goal = (1 - target) * baseline;
   const amounts = family === 'linear' ? Array.from({ length: shape.patches }, (_, r) => r) : Array.from({ length: 96 }, (_, i) => (100 - i) / 100);
   let best: { blocks: number[]; keep: number | number[]; gmacs: number } | undefined;
@@ -84,7 +102,14 @@ export function scheduleFor(shape: ModelShape, family: Family, target: number, b
  * on models with at most FEW_PATCHES patches); `patches` marks which row is this model's default
  * (every second block with head-mean keys, or every block from the second with keys-per-head).
  */
-export function variants(tau: number, tauSpec: number, tauPerHead: number, patches: number, tauNearest?: number, hidden?: { tau: number; match: 'bipartite' | 'nearest' }): Variant[] {
+export function variants(
+  tau: number,
+  tauSpec: number,
+  tauPerHead: number,
+  patches: number,
+  tauNearest?: number,
+  hidden?: { tau: number; match: 'bipartite' | 'nearest' },
+): Variant[] {
   // head-mean keys unless a row names keys-per-head (the library's default metric depends on the patch count)
   // and ToMe's split unless a row names nearest neighbours (the library's default pairing depends on it too)
   const red = { select: 'redundancy' as const, metric: 'keys' as const, match: 'bipartite' as const };
@@ -104,17 +129,39 @@ export function variants(tau: number, tauSpec: number, tauPerHead: number, patch
     { name: `… 4/7/10, importanceWeight 0.05`, family: 'three', options: { ...jmp, importanceWeight: 0.05 } },
     { name: `… 4/7/10, sizeWeight 0.05`, family: 'three', options: { ...jmp, sizeWeight: 0.05 } },
     { name: `… even blocks but the last, head-only last block${mark(!few)}`, family: 'half', options: jmp, headOnly: true },
-    { name: 'redundancy, merge, r per block, head-only last block (= ToMe + head-only)', family: 'linear', options: { ...red, strategy: 'merge' }, headOnly: true },
+    {
+      name: 'redundancy, merge, r per block, head-only last block (= ToMe + head-only)',
+      family: 'linear',
+      options: { ...red, strategy: 'merge' },
+      headOnly: true,
+    },
     { name: `… even blocks but the last, head-only, keys-per-head τ ${tauPerHead}`, family: 'half', options: perHead, headOnly: true },
     { name: `… every block from the 2nd but the last, head-only`, family: 'from2', options: jmp, headOnly: true },
-    { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}${mark(few && tauNearest === undefined)}`, family: 'from2', options: perHead, headOnly: true },
+    {
+      name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}${mark(few && tauNearest === undefined)}`,
+      family: 'from2',
+      options: perHead,
+      headOnly: true,
+    },
     // the row above with the tokens paired by nearest neighbour instead of ToMe's split, at the same τ
     few
-      ? { name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}, match nearest`, family: 'from2', options: { ...perHead, match: 'nearest' }, headOnly: true }
+      ? {
+          name: `… every block from the 2nd but the last, head-only, keys-per-head τ ${tauPerHead}, match nearest`,
+          family: 'from2',
+          options: { ...perHead, match: 'nearest' },
+          headOnly: true,
+        }
       : { name: `… even blocks but the last, head-only, match nearest`, family: 'half', options: { ...jmp, match: 'nearest' }, headOnly: true },
     // on at most FEW_PATCHES patches: the default, at the τ calibrated for it
     ...(few && tauNearest !== undefined
-      ? [{ name: `${hidden ? '… every block from the 2nd but the last' : 'the default: every block from the 2nd but the last'}, head-only, keys-per-head, match nearest τ ${tauNearest}`, family: 'from2', options: { ...perHead, match: 'nearest', tau: tauNearest }, headOnly: true } satisfies Variant]
+      ? [
+          {
+            name: `${hidden ? '… every block from the 2nd but the last' : 'the default: every block from the 2nd but the last'}, head-only, keys-per-head, match nearest τ ${tauNearest}`,
+            family: 'from2',
+            options: { ...perHead, match: 'nearest', tau: tauNearest },
+            headOnly: true,
+          } satisfies Variant,
+        ]
       : []),
     // the default: the similarity of the token states (metric 'hidden') at the default blocks and pairing, at the τ calibrated for it
     ...(hidden
@@ -145,7 +192,8 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec;
     const tauPerHead = num('tau-per-head', args['tau-per-head']) ?? calibrated?.tauPerHead;
     const tauNearest = calibrated?.tauNearest;
-    if (tau === undefined || tauSpec === undefined || tauPerHead === undefined) throw new UsageError(`ablate: --tau, --tau-spec and --tau-per-head: no calibrated τ for '${name}' (run calibrate on held-out images)`);
+    if (tau === undefined || tauSpec === undefined || tauPerHead === undefined)
+      throw new UsageError(`ablate: --tau, --tau-spec and --tau-per-head: no calibrated τ for '${name}' (run calibrate on held-out images)`);
     const info = await inspectJMP(classifier, { strategy: 'prune' });
     const shape = info.shape;
     const baseline = baselineMacs(shape).gmacs;
@@ -155,7 +203,8 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
     const list = all.filter((_, i) => !args.only || args.only.split(',').map(Number).includes(i));
     // --versus <i>: every row's paired counts against row i too (images one gets right and the other wrong)
     const versus = args.versus === undefined ? undefined : all[int('versus', args.versus, -1)];
-    if (args.versus !== undefined && (!versus || !list.includes(versus))) throw new UsageError(`--versus: expected the index of a row that runs (one of ${args.only ?? `0…${all.length - 1}`}), found '${args.versus}'`);
+    if (args.versus !== undefined && (!versus || !list.includes(versus)))
+      throw new UsageError(`--versus: expected the index of a row that runs (one of ${args.only ?? `0…${all.length - 1}`}), found '${args.versus}'`);
     const targets = args.targets ? args.targets.split(',').map(Number) : TARGETS;
     console.log(`ablate: ${name} on ${data.name} (${limit} images), targets ${targets.map((t) => `−${t * 100} %`).join(', ')}`);
     const prep = new Progress(limit, 'preprocessing');
@@ -173,7 +222,9 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
       const p = pairedCounts(run.correct, base.correct);
       const { kl } = fidelity(base.logits!, run.logits!, numClasses);
       const vs = against ? pairedCounts(run.correct, against.correct) : undefined;
-      rows.push(`${label.padEnd(56)} ${((gmacs / baseline - 1) * 100).toFixed(1).padStart(6)}% ${(top1 * 100).toFixed(2).padStart(7)}% ${((top1 - base.result.top1) * 100).toFixed(2).padStart(7)}  ${`+${p.gained}/−${p.lost}`.padStart(10)}  ${kl.toFixed(5).padStart(8)}${vs ? `  ${`+${vs.gained}/−${vs.lost}`.padStart(10)}` : ''}`);
+      rows.push(
+        `${label.padEnd(56)} ${((gmacs / baseline - 1) * 100).toFixed(1).padStart(6)}% ${(top1 * 100).toFixed(2).padStart(7)}% ${((top1 - base.result.top1) * 100).toFixed(2).padStart(7)}  ${`+${p.gained}/−${p.lost}`.padStart(10)}  ${kl.toFixed(5).padStart(8)}${vs ? `  ${`+${vs.gained}/−${vs.lost}`.padStart(10)}` : ''}`,
+      );
     };
     for (const target of targets) {
       const runs: [string, Run][] = [];
@@ -182,20 +233,28 @@ export async function ablateCommand(args: Args, h: Helpers): Promise<void> {
         const headOnly = (v.headOnly ?? false) && info.headOnly;
         const s = scheduleFor(shape, v.family, target, baseline, v.options.select ?? 'redundancy', headOnly);
         progress.setLabel(`${v.name} −${target * 100} %`);
-        const run = await runSetting({ method: 'jmp', options: { method: 'jmp', ...v.options, blocks: s.blocks, keep: s.keep, headOnly }, plannedGmacs: s.gmacs }, common);
+        const run = await runSetting(
+          { method: 'jmp', options: { method: 'jmp', ...v.options, blocks: s.blocks, keep: s.keep, headOnly }, plannedGmacs: s.gmacs },
+          common,
+        );
         runs.push([v.name, run]);
         if (v === versus) reference = run;
       }
       // ToMe at the same target, for reference
       const { r: bestR, gmacs: bestG } = matchGmacs({ shape, tau, tauSpec }, 'tome', target);
       progress.setLabel(`tome r ${rText(bestR)}`);
-      runs.push([`tome r ${rText(bestR)}`, await runSetting({ method: 'tome', options: { method: 'tome', r: bestR, headOnly: false }, plannedGmacs: bestG }, common)]);
+      runs.push([
+        `tome r ${rText(bestR)}`,
+        await runSetting({ method: 'tome', options: { method: 'tome', r: bestR, headOnly: false }, plannedGmacs: bestG }, common),
+      ]);
       for (const [label, run] of runs) line(label, run, reference);
       rows.push('');
     }
     progress.finish();
     console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} %\n`);
-    console.log(`${'lever'.padEnd(56)} ${'ΔGMACs'.padStart(7)} ${'top-1'.padStart(8)} ${'Δtop-1'.padStart(7)}  ${'+/− vs base'.padStart(10)}  ${'KL (nats)'.padStart(8)}${versus ? `  +/− vs row ${args.versus}` : ''}`);
+    console.log(
+      `${'lever'.padEnd(56)} ${'ΔGMACs'.padStart(7)} ${'top-1'.padStart(8)} ${'Δtop-1'.padStart(7)}  ${'+/− vs base'.padStart(10)}  ${'KL (nats)'.padStart(8)}${versus ? `  +/− vs row ${args.versus}` : ''}`,
+    );
     for (const r of rows) console.log(r);
   } finally {
     await classifier.dispose();

@@ -14,7 +14,15 @@ export interface BrowserBenchRow {
 
 interface PageApi {
   jmpBench: {
-    bench(params: { model: string; device: string; dtype: string; batch: number; runs: number; warmups: number; settings: { label: string; options: JMPOptions }[] }): Promise<BrowserBenchRow[]>;
+    bench(params: {
+      model: string;
+      device: string;
+      dtype: string;
+      batch: number;
+      runs: number;
+      warmups: number;
+      settings: { label: string; options: JMPOptions }[];
+    }): Promise<BrowserBenchRow[]>;
     adapter(): Promise<string | null>;
   };
 }

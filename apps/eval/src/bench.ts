@@ -11,7 +11,6 @@ import { randomPixels } from './random-pixels.js';
 import { alternatingRounds, median, rotatingRounds } from './timing.js';
 import type { BenchJson, BenchResult } from './types.js';
 
-
 /**
  * Throughput and latency on the DeiT-S-architecture fixture: a plain and a patched pipeline of the
  * same model run alternately (warm), per method at the default schedule, at each batch size. Every
@@ -45,12 +44,17 @@ export async function benchCommand(args: Args): Promise<void> {
   const opset = int('opset', args.opset, 14, 11);
   const attention = args.attention ?? 'eager';
   if (attention !== 'eager' && attention !== 'sdpa') throw new UsageError(`--attention: expected eager or sdpa, found '${attention}'`);
-  if (args.shapes !== undefined && (args.model !== undefined || args.opset !== undefined || args.attention !== undefined || browser !== undefined || args.profile))
+  if (
+    args.shapes !== undefined &&
+    (args.model !== undefined || args.opset !== undefined || args.attention !== undefined || browser !== undefined || args.profile)
+  )
     throw new UsageError('--shapes chooses the fixture exports and times them in Node: not with --model, --opset, --attention, --browser or --profile');
-  if ((args.opset !== undefined || args.attention !== undefined) && args.model !== undefined) throw new UsageError('--opset and --attention choose the export of the generated DeiT-S model: not with --model');
+  if ((args.opset !== undefined || args.attention !== undefined) && args.model !== undefined)
+    throw new UsageError('--opset and --attention choose the export of the generated DeiT-S model: not with --model');
   if (args.shapes !== undefined) return benchShapesCommand(args, { dtype, runs, batches, methods, tau, tauSpec, runner });
   const dir = args.model ?? (await ensureBenchModel('deit-small', { dtypes: [dtype], opset, attention }));
-  const load = async () => (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
+  const load = async () =>
+    (await pipeline('image-classification', dir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
   if (browser) return benchBrowserCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner, device: browser, gpu, load });
   if (args.profile) return profileCommand(args, { dir, dtype, runs, batches, methods, tau, tauSpec, runner });
   if (args['head-only-ab']) return headOnlyAb(load, { dir, runs, batches, tau });
@@ -69,12 +73,15 @@ export async function benchCommand(args: Args): Promise<void> {
   if (args.clip) {
     // CLIP ViT-B/32's zero-shot model (random weights), each forward with 10 prompts beside the images
     const clipDir = await ensureBenchModel('clip-b32', { dtypes: [dtype] });
-    const loadClip = async () => zeroShotClassifier(await pipeline('zero-shot-image-classification', clipDir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' }));
+    const loadClip = async () =>
+      zeroShotClassifier(await pipeline('zero-shot-image-classification', clipDir, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' }));
     const clipPlain = await loadClip();
     const clipPatched = await loadClip();
     try {
       const info = await inspectJMP(clipPatched, { strategy: 'prune' });
-      console.log(`\nbench --clip: ${clipDir} (zero-shot-image-classification, ${dtype}), the same rounds; every forward also runs the text tower on 10 prompts`);
+      console.log(
+        `\nbench --clip: ${clipDir} (zero-shot-image-classification, ${dtype}), the same rounds; every forward also runs the text tower on 10 prompts`,
+      );
       results.push(...(await timeSettings(clipPlain, clipPatched, benchSettings(args, methods, info, tau, tauSpec, runner), info, batches, runs, 'clip-b32 ')));
     } finally {
       await clipPlain.dispose();
@@ -85,7 +92,15 @@ export async function benchCommand(args: Args): Promise<void> {
 }
 
 /** Times each setting against the plain pipeline in alternating rounds, at each batch size; prints a line each. */
-async function timeSettings(plain: Classifier, patched: Classifier, settings: Setting[], info: Awaited<ReturnType<typeof inspectJMP>>, batches: number[], runs: number, prefix: string): Promise<BenchResult[]> {
+async function timeSettings(
+  plain: Classifier,
+  patched: Classifier,
+  settings: Setting[],
+  info: Awaited<ReturnType<typeof inspectJMP>>,
+  batches: number[],
+  runs: number,
+  prefix: string,
+): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const batch of batches) {
     const x = randomPixels(batch);
@@ -99,7 +114,17 @@ async function timeSettings(plain: Classifier, patched: Classifier, settings: Se
       console.log(prefix + benchLine(batch, setting, gmacs, b, p));
     }
     const b = median(baseTimes);
-    results.splice(results.length - settings.length, 0, { method: 'baseline', params: {}, gmacs: baselineMacs(info.shape).gmacs, top1: null, top5: null, throughput: (batch * 1000) / b, latencyMsP50: batch === 1 ? b : null, mergeShare: null, batchSize: batch });
+    results.splice(results.length - settings.length, 0, {
+      method: 'baseline',
+      params: {},
+      gmacs: baselineMacs(info.shape).gmacs,
+      top1: null,
+      top5: null,
+      throughput: (batch * 1000) / b,
+      latencyMsP50: batch === 1 ? b : null,
+      mergeShare: null,
+      batchSize: batch,
+    });
   }
   return results;
 }
@@ -113,7 +138,11 @@ const CLIP_PROMPTS = ['T-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal
  * (the proxy forwards everything else to it).
  */
 function zeroShotClassifier(pipe: unknown): Classifier {
-  const p = pipe as { model: (inputs: Record<string, unknown>) => Promise<Record<string, unknown>>; tokenizer: (t: string[], o: Record<string, unknown>) => Record<string, unknown>; dispose(): Promise<void> };
+  const p = pipe as {
+    model: (inputs: Record<string, unknown>) => Promise<Record<string, unknown>>;
+    tokenizer: (t: string[], o: Record<string, unknown>) => Record<string, unknown>;
+    dispose(): Promise<void>;
+  };
   const text = p.tokenizer(CLIP_PROMPTS, { padding: true, truncation: true });
   const model = new Proxy(p.model, { apply: (target, _self, [inputs]: [Record<string, unknown>]) => target({ ...text, ...inputs }) });
   return { ...(p as object), model, dispose: () => p.dispose() } as unknown as Classifier;
@@ -132,14 +161,26 @@ async function headOnlyAb(load: () => Promise<Classifier>, o: { dir: string; run
     const info = (await inspectJMP(withIt, { strategy: 'prune' })).shape;
     const a = await enableJMP(without, { budget: DEFAULT_BUDGET, tau: o.tau, headOnly: false, blocks: jmpBlocks(info) });
     const b = await enableJMP(withIt, { budget: DEFAULT_BUDGET, tau: o.tau });
-    if (!b.info!.headOnly) throw new UsageError('--head-only-ab: this model does not take the head-only last block (its head reads more than the class tokens, or it is q8)');
-    console.log(`bench --head-only-ab: ${o.dir}, ${o.runs} rounds; without: blocks ${a.info!.reductionBlocks.join(', ')}, ${a.info!.gmacs.planned.toFixed(2)} GMACs; with: blocks ${b.info!.reductionBlocks.join(', ')}, ${b.info!.gmacs.planned.toFixed(2)} GMACs (plain ${b.info!.gmacs.plain.toFixed(2)})\n`);
+    if (!b.info!.headOnly)
+      throw new UsageError('--head-only-ab: this model does not take the head-only last block (its head reads more than the class tokens, or it is q8)');
+    console.log(
+      `bench --head-only-ab: ${o.dir}, ${o.runs} rounds; without: blocks ${a.info!.reductionBlocks.join(', ')}, ${a.info!.gmacs.planned.toFixed(2)} GMACs; with: blocks ${b.info!.reductionBlocks.join(', ')}, ${b.info!.gmacs.planned.toFixed(2)} GMACs (plain ${b.info!.gmacs.plain.toFixed(2)})\n`,
+    );
     for (const batch of o.batches) {
       const x = randomPixels(batch);
-      const [ta, tb] = await rotatingRounds([[plain, without], [plain, withIt]], x, o.runs);
+      const [ta, tb] = await rotatingRounds(
+        [
+          [plain, without],
+          [plain, withIt],
+        ],
+        x,
+        o.runs,
+      );
       const p = median([...ta![0], ...tb![0]]);
       const [ma, mb] = [median(ta![1]), median(tb![1])];
-      console.log(`batch ${String(batch).padStart(2)}  plain ${p.toFixed(1)} ms  without ${ma.toFixed(1)} ms (speedup ${(p / ma).toFixed(3)}x)  with ${mb.toFixed(1)} ms (speedup ${(p / mb).toFixed(3)}x)  with / without time ${(mb / ma).toFixed(3)}`);
+      console.log(
+        `batch ${String(batch).padStart(2)}  plain ${p.toFixed(1)} ms  without ${ma.toFixed(1)} ms (speedup ${(p / ma).toFixed(3)}x)  with ${mb.toFixed(1)} ms (speedup ${(p / mb).toFixed(3)}x)  with / without time ${(mb / ma).toFixed(3)}`,
+      );
     }
   } finally {
     await plain.dispose();
@@ -155,9 +196,15 @@ async function profileCommand(
 ): Promise<void> {
   const { profileSetting, profileTable } = await import('./profile.js');
   const load = async (sessionOptions: Record<string, unknown>) =>
-    (await pipeline('image-classification', o.dir, { dtype: o.dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu', session_options: sessionOptions })) as unknown as Classifier;
+    (await pipeline('image-classification', o.dir, {
+      dtype: o.dtype as 'fp32',
+      device: (args.device ?? 'cpu') as 'cpu',
+      session_options: sessionOptions,
+    })) as unknown as Classifier;
   const settings = benchSettings(args, o.methods, await probeInfo(() => load({})), o.tau, o.tauSpec, o.runner);
-  console.log(`bench --profile: ${o.dir} (${o.dtype}, ${args.device ?? 'cpu'}, runner ${o.runner}), ${o.runs} profiled forwards per setting after one warm-up\n`);
+  console.log(
+    `bench --profile: ${o.dir} (${o.dtype}, ${args.device ?? 'cpu'}, runner ${o.runner}), ${o.runs} profiled forwards per setting after one warm-up\n`,
+  );
   for (const batch of o.batches) {
     const x = randomPixels(batch);
     const rows = [{ label: 'plain', profile: await profileSetting(load, null, x, o.runs) }];
@@ -177,7 +224,14 @@ async function probeInfo(load: () => Promise<Classifier>): Promise<Awaited<Retur
 }
 
 /** The settings a benchmark times: each method at the default schedule (and keep = 1 with --keep-one), on the chosen runner. */
-function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, info: Awaited<ReturnType<typeof inspectJMP>>, tau: number, tauSpec: number, runner: string): Setting[] {
+function benchSettings(
+  args: Args,
+  methods: ReturnType<typeof parseMethods>,
+  info: Awaited<ReturnType<typeof inspectJMP>>,
+  tau: number,
+  tauSpec: number,
+  runner: string,
+): Setting[] {
   const settings = buildSettings(methods, { shape: info.shape, tau, tauSpec, headOnly: info.headOnly }, false)
     .filter((s) => s.method !== 'baseline')
     .map((s) => ({ ...s, options: { ...s.options!, runner: runner as 'auto' } }));
@@ -202,7 +256,12 @@ function benchSettings(args: Args, methods: ReturnType<typeof parseMethods>, inf
     settings.splice(settings.indexOf(base) + 1, 0, { ...base, options: { ...rest, budget: rest.budget ?? DEFAULT_BUDGET, blocks } });
   }
   // keep = 1 without the head-only last block: what the graph's added work costs alone
-  if (args['keep-one']) settings.unshift({ method: 'jmp', options: { strategy: 'prune', keep: 1, blocks: jmpBlocks(info.shape), headOnly: false, runner: runner as 'auto' }, plannedGmacs: 0 });
+  if (args['keep-one'])
+    settings.unshift({
+      method: 'jmp',
+      options: { strategy: 'prune', keep: 1, blocks: jmpBlocks(info.shape), headOnly: false, runner: runner as 'auto' },
+      plannedGmacs: 0,
+    });
   return settings;
 }
 
@@ -213,7 +272,10 @@ function benchLine(batch: number, setting: Setting, gmacs: number, plainMs: numb
 
 function summary(s: Setting): string {
   const p = describeParams(s.options) as { keep?: number; r?: number; strategy?: string; budget?: number };
-  const at = s.options?.blocks && s.options.budget !== undefined ? ` @${s.options.blocks.length === 1 ? s.options.blocks[0] : `${s.options.blocks[0]}…${s.options.blocks.at(-1)}/${s.options.blocks.length}`}` : '';
+  const at =
+    s.options?.blocks && s.options.budget !== undefined
+      ? ` @${s.options.blocks.length === 1 ? s.options.blocks[0] : `${s.options.blocks[0]}…${s.options.blocks.at(-1)}/${s.options.blocks.length}`}`
+      : '';
   return p.r !== undefined ? `r ${rText(p.r)}` : p.keep === undefined && p.budget !== undefined ? `budget ${p.budget}${at}` : `keep ${p.keep}`;
 }
 
@@ -260,7 +322,9 @@ async function benchBrowserCommand(
 ): Promise<void> {
   // the plan's sizes come from a Node pipeline of the same model (nothing is timed in Node)
   const settings = benchSettings(args, o.methods, await probeInfo(o.load), o.tau, o.tauSpec, o.runner);
-  console.log(`bench: ${o.dir} (${o.dtype}) in headless Chromium on ${o.device}${o.device === 'webgpu' ? ` (${o.gpu})` : ''}, runner ${o.runner}, ${o.runs} alternating rounds per setting, batches ${o.batches.join(', ')}`);
+  console.log(
+    `bench: ${o.dir} (${o.dtype}) in headless Chromium on ${o.device}${o.device === 'webgpu' ? ` (${o.gpu})` : ''}, runner ${o.runner}, ${o.runs} alternating rounds per setting, batches ${o.batches.join(', ')}`,
+  );
   if (o.device === 'webgpu' && o.gpu === 'swiftshader') console.log('(SwiftShader is WebGPU in software: these timings say nothing about a GPU)');
   console.log(`(τ ${o.tau} / ${o.tauSpec} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
   const { benchInBrowser } = await import('./bench-browser.js');
@@ -318,7 +382,9 @@ async function benchShapesCommand(
     }
     const info = await inspectJMP(shapes[0]!.patched, { strategy: 'prune' });
     const settings = benchSettings(args, o.methods, info, o.tau, o.tauSpec, o.runner);
-    console.log(`bench --shapes: the DeiT-S fixture as ${names.join(', ')} (${o.dtype}, ${device}, runner ${o.runner}), ${o.runs} rounds per setting, each timing every shape's plain and patched pipeline, batches ${o.batches.join(', ')}`);
+    console.log(
+      `bench --shapes: the DeiT-S fixture as ${names.join(', ')} (${o.dtype}, ${device}, runner ${o.runner}), ${o.runs} rounds per setting, each timing every shape's plain and patched pipeline, batches ${o.batches.join(', ')}`,
+    );
     console.log(`(τ ${o.tau} / ${o.tauSpec} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
     const results = new Map<string, BenchResult[]>(names.map((n) => [n, []]));
     for (const batch of o.batches) {
@@ -327,7 +393,11 @@ async function benchShapesCommand(
         const handles: JMPHandle[] = [];
         try {
           for (const s of shapes) handles.push(await enableJMP(s.patched, setting.options!));
-          const times = await rotatingRounds(shapes.map((s) => [s.plain, s.patched] as const), x, o.runs);
+          const times = await rotatingRounds(
+            shapes.map((s) => [s.plain, s.patched] as const),
+            x,
+            o.runs,
+          );
           const [b0, p0] = [median(times[0]![0]), median(times[0]![1])];
           for (const [i, s] of shapes.entries()) {
             const b = median(times[i]![0]);
@@ -335,7 +405,8 @@ async function benchShapesCommand(
             const gmacs = handles[i]!.stats().meanGmacsPerImage;
             results.get(s.name)!.push(entry(setting, batch, gmacs, p));
             // against the first shape: the speedup's ratio, and each pipeline's time (plain, patched)
-            const vs = i === 0 ? '' : `  vs ${names[0]}: speedup ${((b / p) / (b0 / p0)).toFixed(3)}, plain ${(b0 / b).toFixed(3)}x, patched ${(p0 / p).toFixed(3)}x`;
+            const vs =
+              i === 0 ? '' : `  vs ${names[0]}: speedup ${(b / p / (b0 / p0)).toFixed(3)}, plain ${(b0 / b).toFixed(3)}x, patched ${(p0 / p).toFixed(3)}x`;
             console.log(`${s.name.padEnd(8)} ${benchLine(batch, setting, gmacs, b, p)}${vs}`);
           }
         } finally {
@@ -358,8 +429,20 @@ async function benchShapesCommand(
 }
 
 /** Writes a benchmark's `--json` file (random pixels, no accuracy) and says where. */
-async function writeBenchJson(file: string, o: { model: string; device: string; dtype: string; batches: number[]; results: BenchResult[] }, before = ''): Promise<void> {
-  const json: BenchJson = { model: o.model, dataset: 'random pixels', images: 0, device: o.device, dtype: o.dtype, batchSize: o.batches[0]!, results: o.results };
+async function writeBenchJson(
+  file: string,
+  o: { model: string; device: string; dtype: string; batches: number[]; results: BenchResult[] },
+  before = '',
+): Promise<void> {
+  const json: BenchJson = {
+    model: o.model,
+    dataset: 'random pixels',
+    images: 0,
+    device: o.device,
+    dtype: o.dtype,
+    batchSize: o.batches[0]!,
+    results: o.results,
+  };
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
   await writeFile(file, JSON.stringify(json, null, 2) + '\n');
   console.log(`${before}json: ${file}`);

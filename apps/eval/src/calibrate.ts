@@ -100,9 +100,11 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
   if (select !== 'attention' && select !== 'redundancy') throw new UsageError(`--select: expected attention or redundancy, found '${select}'`);
   // the library's default metric for the select and the model unless --metric names one (τ belongs to a metric)
   const metricArg = args.metric;
-  if (metricArg !== undefined && metricArg !== 'keys' && metricArg !== 'keys-per-head' && metricArg !== 'hidden') throw new UsageError(`--metric: expected keys, keys-per-head or hidden, found '${metricArg}'`);
+  if (metricArg !== undefined && metricArg !== 'keys' && metricArg !== 'keys-per-head' && metricArg !== 'hidden')
+    throw new UsageError(`--metric: expected keys, keys-per-head or hidden, found '${metricArg}'`);
   const matchArg = args.match;
-  if (matchArg !== undefined && matchArg !== 'bipartite' && matchArg !== 'nearest') throw new UsageError(`--match: expected bipartite or nearest, found '${matchArg}'`);
+  if (matchArg !== undefined && matchArg !== 'bipartite' && matchArg !== 'nearest')
+    throw new UsageError(`--match: expected bipartite or nearest, found '${matchArg}'`);
   if (matchArg !== undefined && select !== 'redundancy') throw new UsageError('--match: only with --select redundancy');
   const by = (args.choose ?? 'kl') as ChooseBy;
   if (!CHOOSE_BY.includes(by)) throw new UsageError(`--choose: expected ${CHOOSE_BY.join(' or ')}, found '${args.choose}'`);
@@ -116,9 +118,9 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     const shape = info.shape;
     // the metric the curve is for, recorded in it: --metric, else the library's default on this model
     // (keys-per-head with select 'redundancy' on at most FEW_PATCHES patches; inspectJMP resolves it)
-    const metric = metricArg ?? (select === 'redundancy' ? info.metric ?? 'keys' : undefined);
+    const metric = metricArg ?? (select === 'redundancy' ? (info.metric ?? 'keys') : undefined);
     // likewise the pairing (recorded in the curve where it is not ToMe's split)
-    const match = matchArg ?? (select === 'redundancy' ? info.match ?? 'bipartite' : undefined);
+    const match = matchArg ?? (select === 'redundancy' ? (info.match ?? 'bipartite') : undefined);
     // the default JMP as the library runs it (head-only last block where the head allows it); the paper's rule as published
     const headOnly = select === 'redundancy' && info.headOnly;
     const blocks = select === 'attention' ? SPEC_BLOCKS.filter((b) => b <= shape.depth) : jmpBlocks(shape, headOnly);
@@ -129,7 +131,9 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
           return v;
         })
       : TARGETS.map((t) => matchGmacs({ shape, tau: 0, tauSpec: 0 }, 'jmp', t, blocks, headOnly).keep!);
-    console.log(`calibrating τ of '${strategy}' (select '${select}'${metric ? `, metric ${metric}` : ''}${match === 'nearest' ? ', match nearest' : ''}) for ${name} on ${data.name} (${limit} images), keep ${keeps.join(' / ')} at blocks ${blocks.join('/')} (chosen by ${by === 'kl' ? 'the mean KL to the plain model' : 'the mean top-1'}), grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`);
+    console.log(
+      `calibrating τ of '${strategy}' (select '${select}'${metric ? `, metric ${metric}` : ''}${match === 'nearest' ? ', match nearest' : ''}) for ${name} on ${data.name} (${limit} images), keep ${keeps.join(' / ')} at blocks ${blocks.join('/')} (chosen by ${by === 'kl' ? 'the mean KL to the plain model' : 'the mean top-1'}), grid ${grid[0]}…${grid.at(-1)} (${grid.length} values)`,
+    );
     const prep = new Progress(limit, 'preprocessing');
     const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
     prep.finish();
@@ -143,7 +147,11 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
       progress.setLabel(`τ ${tau}`);
       const results: (EvalResult & { kl: number; agreement: number })[] = [];
       for (const keep of keeps) {
-        const setting: Setting = { method: select === 'attention' ? 'jmp-spec' : 'jmp', options: { select, strategy, tau, keep, blocks, headOnly, ...(metric ? { metric } : {}), ...(match ? { match } : {}) }, plannedGmacs: 0 };
+        const setting: Setting = {
+          method: select === 'attention' ? 'jmp-spec' : 'jmp',
+          options: { select, strategy, tau, keep, blocks, headOnly, ...(metric ? { metric } : {}), ...(match ? { match } : {}) },
+          plannedGmacs: 0,
+        };
         const run = await runSetting(setting, common);
         results.push({ ...run.result, ...fidelity(base.logits!, run.logits!, numClasses) });
       }
@@ -160,13 +168,29 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
     }
     progress.finish();
     const best = chooseTau(points, by);
-    console.log(`\n${'τ'.padStart(6)} ${'top-1'.padStart(8)} ${'Δ vs plain'.padStart(11)} ${'KL (nats)'.padStart(10)} ${'agreement'.padStart(10)} ${'merge share'.padStart(12)}`);
+    console.log(
+      `\n${'τ'.padStart(6)} ${'top-1'.padStart(8)} ${'Δ vs plain'.padStart(11)} ${'KL (nats)'.padStart(10)} ${'agreement'.padStart(10)} ${'merge share'.padStart(12)}`,
+    );
     for (const p of points) {
-      console.log(`${p.tau.toFixed(3).padStart(6)} ${(p.top1 * 100).toFixed(2).padStart(7)}% ${((p.top1 - base.result.top1) * 100).toFixed(2).padStart(10)}  ${p.kl!.toFixed(5).padStart(9)} ${(p.agreement! * 100).toFixed(2).padStart(9)}%  ${(p.mergeShare * 100).toFixed(1).padStart(10)}%${p === best ? '  ← chosen' : ''}`);
+      console.log(
+        `${p.tau.toFixed(3).padStart(6)} ${(p.top1 * 100).toFixed(2).padStart(7)}% ${((p.top1 - base.result.top1) * 100).toFixed(2).padStart(10)}  ${p.kl!.toFixed(5).padStart(9)} ${(p.agreement! * 100).toFixed(2).padStart(9)}%  ${(p.mergeShare * 100).toFixed(1).padStart(10)}%${p === best ? '  ← chosen' : ''}`,
+      );
     }
     console.log(`\nplain model: ${(base.result.top1 * 100).toFixed(2)} % on this split`);
-    console.log(`chosen τ (${strategy}, by ${by}) = ${best.tau}: top-1 ${(best.top1 * 100).toFixed(2)} %, KL ${best.kl!.toFixed(5)}, merge share ${(best.mergeShare * 100).toFixed(1)} %`);
-    const curve: CalibrationCurve & { model: string; strategy: string; select: string; metric?: string; match?: string; keeps: number[]; baselineTop1: number; images: number; command: string } = {
+    console.log(
+      `chosen τ (${strategy}, by ${by}) = ${best.tau}: top-1 ${(best.top1 * 100).toFixed(2)} %, KL ${best.kl!.toFixed(5)}, merge share ${(best.mergeShare * 100).toFixed(1)} %`,
+    );
+    const curve: CalibrationCurve & {
+      model: string;
+      strategy: string;
+      select: string;
+      metric?: string;
+      match?: string;
+      keeps: number[];
+      baselineTop1: number;
+      images: number;
+      command: string;
+    } = {
       model: name,
       strategy,
       select,
@@ -204,7 +228,9 @@ async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: bo
   const taus = args.grid ? parseGrid(args.grid) : undefined;
   const objective = args.objective;
   if (objective !== undefined && (labelled || (objective !== 'kl' && objective !== 'agreement'))) {
-    throw new UsageError(labelled ? '--objective: only with --label-free (--labelled-plan is chosen by top-1)' : `--objective: expected kl or agreement, found '${objective}'`);
+    throw new UsageError(
+      labelled ? '--objective: only with --label-free (--labelled-plan is chosen by top-1)' : `--objective: expected kl or agreement, found '${objective}'`,
+    );
   }
   const { classifier, name } = await h.loadClassifier(args);
   try {
@@ -218,7 +244,9 @@ async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: bo
     const all = new Float32Array(limit * per);
     batches.forEach((b, i) => all.set(b.pixels.data as Float32Array, i * batchSize * per));
     const { Tensor } = await import('@huggingface/transformers');
-    console.log(`${labelled ? 'labelled' : 'label-free'} calibration of ${name} on ${data.name} (${limit} images, ${labelled ? 'top-1 against the labels decides' : `labels not used, ${objective === 'agreement' ? 'agreement then KL' : 'KL then agreement'} decides`}), budget ${budget}`);
+    console.log(
+      `${labelled ? 'labelled' : 'label-free'} calibration of ${name} on ${data.name} (${limit} images, ${labelled ? 'top-1 against the labels decides' : `labels not used, ${objective === 'agreement' ? 'agreement then KL' : 'KL then agreement'} decides`}), budget ${budget}`,
+    );
     const t0 = performance.now();
     let progress: Progress | undefined;
     const plan = await calibrateJMP(classifier, new Tensor('float32', all, [limit, ...rest]), {
@@ -241,12 +269,20 @@ async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: bo
     const show = (t: number | number[]) => (Array.isArray(t) ? t.map((v) => v.toFixed(2)).join('/') : t.toFixed(2));
     console.log('τ      agreement  KL (nats)');
     for (const c of plan.candidates) {
-      if (typeof c.tau === 'number') console.log(`${show(c.tau)}   ${(c.agreement * 100).toFixed(2).padStart(7)} %  ${c.kl.toFixed(5)}${c.tau === plan.options.tau ? '  ← chosen' : ''}`);
+      if (typeof c.tau === 'number')
+        console.log(`${show(c.tau)}   ${(c.agreement * 100).toFixed(2).padStart(7)} %  ${c.kl.toFixed(5)}${c.tau === plan.options.tau ? '  ← chosen' : ''}`);
     }
     const perBlock = plan.candidates.filter((c) => Array.isArray(c.tau));
-    if (perBlock.length > 0) console.log(`per block: ${perBlock.length} candidates${Array.isArray(plan.options.tau) ? `, chosen τ ${show(plan.options.tau)}` : ', none better than the single τ'}`);
-    console.log(`chosen τ ${show(plan.options.tau)}: agreement ${(plan.measured.agreement * 100).toFixed(2)} %, KL ${plan.measured.kl.toFixed(5)}; keep ${plan.options.keep.map((k) => k.toFixed(4)).join('/')} at blocks ${plan.options.blocks.join('/')}, ${((1 - plan.gmacs.planned / plan.gmacs.plain) * 100).toFixed(1)} % fewer GMACs`);
-    console.log(`top-1 on these images${labelled ? '' : ' (labels read only now)'}: ${(byTau.reduced * 100).toFixed(2)} % against the plain model's ${(byTau.plain * 100).toFixed(2)} %`);
+    if (perBlock.length > 0)
+      console.log(
+        `per block: ${perBlock.length} candidates${Array.isArray(plan.options.tau) ? `, chosen τ ${show(plan.options.tau)}` : ', none better than the single τ'}`,
+      );
+    console.log(
+      `chosen τ ${show(plan.options.tau)}: agreement ${(plan.measured.agreement * 100).toFixed(2)} %, KL ${plan.measured.kl.toFixed(5)}; keep ${plan.options.keep.map((k) => k.toFixed(4)).join('/')} at blocks ${plan.options.blocks.join('/')}, ${((1 - plan.gmacs.planned / plan.gmacs.plain) * 100).toFixed(1)} % fewer GMACs`,
+    );
+    console.log(
+      `top-1 on these images${labelled ? '' : ' (labels read only now)'}: ${(byTau.reduced * 100).toFixed(2)} % against the plain model's ${(byTau.plain * 100).toFixed(2)} %`,
+    );
     console.log(`calibration took ${seconds.toFixed(1)} s for ${plan.candidates.length} candidates`);
     const out = args['plan-out'] ?? path.join(args.out ?? 'apps/eval/out', `plan-${name}${labelled ? '-labelled' : ''}.json`);
     await mkdir(path.dirname(path.resolve(out)), { recursive: true });

@@ -36,11 +36,25 @@ export const CALIBRATED_TAU: Record<string, { tau?: number; tauSpec: number; tau
   // the second held-out model with at most 64 patches (trained to confirm a change to that regime's
   // default after fmnist-vit's test rows were read): likewise its own calibration split, by the KL rule
   // (tauSpec: `--select attention --strategy adaptive --grid 0.40:0.99:0.01`, the bottom of its grid).
-  'fmnist-vit-d10': { tau: 0.89, tauSpec: 0.4, tauPerHead: 0.51, tauNearest: 0.79, tauHidden: 0.5, file: 'fmnist-vit-d10/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit-d10': {
+    tau: 0.89,
+    tauSpec: 0.4,
+    tauPerHead: 0.51,
+    tauNearest: 0.79,
+    tauHidden: 0.5,
+    file: 'fmnist-vit-d10/calibration-redundancy-adaptive-token.json',
+  },
   // the third held-out model with at most 64 patches (trained to confirm the pairing by nearest
   // neighbours after fmnist-vit-d10's test rows were read for it): likewise its own calibration split,
   // by the KL rule (tauSpec: `--select attention --strategy adaptive --grid 0.40:0.99:0.01`).
-  'fmnist-vit-w56': { tau: 0.85, tauSpec: 0.48, tauPerHead: 0.78, tauNearest: 0.76, tauHidden: 0.53, file: 'fmnist-vit-w56/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit-w56': {
+    tau: 0.85,
+    tauSpec: 0.48,
+    tauPerHead: 0.78,
+    tauNearest: 0.76,
+    tauHidden: 0.53,
+    file: 'fmnist-vit-w56/calibration-redundancy-adaptive-token.json',
+  },
   // the natural-image test bed (docs/natural-images.md). photo-deit, the default model (196 patches):
   // tauHidden from `calibrate --model photo-deit --strategy adaptive-token --grid 0.40:0.96:0.04` (the KL
   // is flat up to 0.84, merge share 100 %; ties: the highest τ), tauSpec from `--select attention
@@ -52,16 +66,31 @@ export const CALIBRATED_TAU: Record<string, { tau?: number; tauSpec: number; tau
   'photo-vit': { tau: 0.52, tauSpec: 0.64, tauPerHead: 0.56, tauHidden: 0.42, file: 'photo-vit/calibration-redundancy-adaptive-token.json' },
   // the development model (its calibration split chooses what fmnist-deit's cannot tell apart);
   // tauSpec from `calibrate --model fmnist-vit-dev --select attention --strategy adaptive --grid 0.40:0.99:0.01`.
-  'fmnist-vit-dev': { tau: 0.66, tauSpec: 0.42, tauPerHead: 0.5, tauNearest: 0.72, tauHidden: 0.66, file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json' },
+  'fmnist-vit-dev': {
+    tau: 0.66,
+    tauSpec: 0.42,
+    tauPerHead: 0.5,
+    tauNearest: 0.72,
+    tauHidden: 0.66,
+    file: 'fmnist-vit-dev/calibration-redundancy-adaptive-token.json',
+  },
 };
 
 /**
  * The calibrated τ of the default JMP as it runs on a model (its metric and pairing, as `inspectJMP`
  * reports them) and the committed curve it was chosen on; undefined where none was calibrated for them.
  */
-export function defaultCalibration(entry: (typeof CALIBRATED_TAU)[string], info: { metric: string | null; match: string | null }): { tau: number; file: string } | undefined {
-  if (info.metric === 'hidden') return entry.tauHidden === undefined ? undefined : { tau: entry.tauHidden, file: entry.file.replace(/\.json$/, info.match === 'nearest' ? '-hidden-nearest.json' : '-hidden.json') };
-  if (info.match === 'nearest') return entry.tauNearest === undefined ? undefined : { tau: entry.tauNearest, file: entry.file.replace(/\.json$/, '-keys-per-head-nearest.json') };
-  if (info.metric === 'keys-per-head') return entry.tauPerHead === undefined ? undefined : { tau: entry.tauPerHead, file: entry.file.replace(/\.json$/, '-keys-per-head.json') };
+export function defaultCalibration(
+  entry: (typeof CALIBRATED_TAU)[string],
+  info: { metric: string | null; match: string | null },
+): { tau: number; file: string } | undefined {
+  if (info.metric === 'hidden')
+    return entry.tauHidden === undefined
+      ? undefined
+      : { tau: entry.tauHidden, file: entry.file.replace(/\.json$/, info.match === 'nearest' ? '-hidden-nearest.json' : '-hidden.json') };
+  if (info.match === 'nearest')
+    return entry.tauNearest === undefined ? undefined : { tau: entry.tauNearest, file: entry.file.replace(/\.json$/, '-keys-per-head-nearest.json') };
+  if (info.metric === 'keys-per-head')
+    return entry.tauPerHead === undefined ? undefined : { tau: entry.tauPerHead, file: entry.file.replace(/\.json$/, '-keys-per-head.json') };
   return entry.tau === undefined ? undefined : { tau: entry.tau, file: entry.file };
 }

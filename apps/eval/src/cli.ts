@@ -146,7 +146,11 @@ const OPTIONS = {
   targets: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-const VALUE_OPTIONS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type === 'string').map(([name]) => name));
+const VALUE_OPTIONS = new Set(
+  Object.entries(OPTIONS)
+    .filter(([, o]) => o.type === 'string')
+    .map(([name]) => name),
+);
 
 function parse(argv: string[]): { command: string; args: Args } {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
@@ -161,7 +165,10 @@ async function loadClassifier(args: Args): Promise<{ classifier: Classifier; nam
   const { path: modelId, name } = resolveModel(args.model);
   const dtype = args.dtype ?? 'fp32';
   if (!['fp32', 'fp16', 'q8'].includes(dtype)) throw new UsageError(`--dtype: expected fp32, fp16 or q8, found '${dtype}'`);
-  const classifier = (await pipeline('image-classification', modelId, { dtype: dtype as 'fp32', device: (args.device ?? 'cpu') as 'cpu' })) as unknown as Classifier;
+  const classifier = (await pipeline('image-classification', modelId, {
+    dtype: dtype as 'fp32',
+    device: (args.device ?? 'cpu') as 'cpu',
+  })) as unknown as Classifier;
   return { classifier, name };
 }
 
@@ -187,7 +194,10 @@ async function calibrationFile(name: string, info: { metric: string | null; matc
 async function evalCommand(args: Args, argv: string[]): Promise<void> {
   const { classifier, name } = await loadClassifier(args);
   try {
-    const { data, limit } = sampled(await loadData(args.data ?? dataFor(args.model).test, classifier), args.full ? Infinity : int('limit', args.limit, DEFAULT_LIMIT));
+    const { data, limit } = sampled(
+      await loadData(args.data ?? dataFor(args.model).test, classifier),
+      args.full ? Infinity : int('limit', args.limit, DEFAULT_LIMIT),
+    );
     const batchSize = int('batch', args.batch, 32);
     const methods = parseMethods(args.methods ?? METHODS.join(','));
     const info = await inspectJMP(classifier, { strategy: 'prune' });
@@ -197,14 +207,22 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     // resolves them): --tau, else the model's calibrated τ, else the library's default (as enableJMP runs)
     const calibratedTau = calibrated && defaultCalibration(calibrated, info)?.tau;
     const tau = num('tau', args.tau) ?? calibratedTau ?? (await inspectJMP(classifier)).tau;
-    const tauFrom = args.tau !== undefined ? '--tau' : calibratedTau !== undefined ? `calibrated for ${name} (apps/eval/calibration)` : "the library's default (no calibrated τ for this model; `pnpm eval calibrate` finds one on held-out images)";
+    const tauFrom =
+      args.tau !== undefined
+        ? '--tau'
+        : calibratedTau !== undefined
+          ? `calibrated for ${name} (apps/eval/calibration)`
+          : "the library's default (no calibrated τ for this model; `pnpm eval calibrate` finds one on held-out images)";
     const specInfo = methods.includes('jmp-spec') ? await inspectJMP(classifier, { select: 'attention', strategy: 'adaptive' }) : undefined;
     const tauSpec = num('tau-spec', args['tau-spec']) ?? calibrated?.tauSpec ?? specInfo?.tau ?? undefined;
     if (typeof tau !== 'number' || (tauSpec !== undefined && typeof tauSpec !== 'number')) {
       throw new UsageError(`--tau / --tau-spec: no single τ for '${name}' (pass --tau and --tau-spec)`);
     }
     if (methods.includes('jmp')) console.log(`τ of jmp: ${tau} (${tauFrom})`);
-    if (methods.includes('jmp-spec')) console.log(`τ of jmp-spec: ${tauSpec} (${args['tau-spec'] !== undefined ? '--tau-spec' : calibrated ? `calibrated for ${name}` : "the library's default"})`);
+    if (methods.includes('jmp-spec'))
+      console.log(
+        `τ of jmp-spec: ${tauSpec} (${args['tau-spec'] !== undefined ? '--tau-spec' : calibrated ? `calibrated for ${name}` : "the library's default"})`,
+      );
     const ctx: SweepContext = { shape, tau: tau ?? 0, tauSpec: tauSpec ?? 0, headOnly: info.headOnly };
     const settings = buildSettings(methods, ctx, !args['no-sweep']);
     if (args.plan) {
@@ -226,7 +244,9 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     const baselineGmacs = baselineMacs(shape).gmacs;
     const latencyRuns = int('latency-runs', args['latency-runs'], 32, 0);
     const speedRuns = int('speed-runs', args['speed-runs'], 5, 0);
-    console.log(`model ${name} (${info.architecture}, ${shape.depth} blocks, ${info.protectedTokens} protected tokens), ${data.name}: ${limit} images, batch ${batchSize}, ${settings.length} settings`);
+    console.log(
+      `model ${name} (${info.architecture}, ${shape.depth} blocks, ${info.protectedTokens} protected tokens), ${data.name}: ${limit} images, batch ${batchSize}, ${settings.length} settings`,
+    );
 
     const prep = new Progress(limit, 'preprocessing');
     const batches = await prepareBatches(classifier, data, limit, batchSize, prep);
@@ -240,7 +260,16 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     try {
       for (const setting of settings) {
         progress.setLabel(`${setting.method} ${JSON.stringify(setting.options ? { keep: setting.options.keep, r: setting.options.r } : {})}`);
-        const run = await runSetting(setting, { classifier, batches, baselineGmacs, numClasses: labelsOf(classifier).length, latencyRuns, plain, speedRuns, progress });
+        const run = await runSetting(setting, {
+          classifier,
+          batches,
+          baselineGmacs,
+          numClasses: labelsOf(classifier).length,
+          latencyRuns,
+          plain,
+          speedRuns,
+          progress,
+        });
         runs.push(run);
         if (setting.method === 'baseline') baselineCorrect = run.correct;
         if (setting === specJmp) sigma = sigmaDistributions(run.sigma, tauSpec!);
@@ -255,11 +284,19 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
     printTable(json, baselineGmacs);
     console.log(
       `+/− vs base: images right here and wrong in the baseline / the other way round. speedup: paired, plain time / this time, ` +
-        (speedRuns > 0 ? `medians of ${speedRuns} rounds alternating with a plain pipeline on one batch of ${batches[0]!.labels.length}.` : 'not measured (--speed-runs 0).') +
+        (speedRuns > 0
+          ? `medians of ${speedRuns} rounds alternating with a plain pipeline on one batch of ${batches[0]!.labels.length}.`
+          : 'not measured (--speed-runs 0).') +
         ' img/s*: unpaired, each setting timed at its own moment (compare speeds by the speedup).',
     );
-    const jmpOptions = defaultJmp?.options ?? { strategy: "merge" as const, keep: 0.85, blocks: jmpBlocks(shape, info.headOnly) };
-    const maps = await tokenMaps(classifier, data, [0, 1, 2, 3, 4, 5].filter((i) => i < data.size), jmpOptions, labelsOf(classifier));
+    const jmpOptions = defaultJmp?.options ?? { strategy: 'merge' as const, keep: 0.85, blocks: jmpBlocks(shape, info.headOnly) };
+    const maps = await tokenMaps(
+      classifier,
+      data,
+      [0, 1, 2, 3, 4, 5].filter((i) => i < data.size),
+      jmpOptions,
+      labelsOf(classifier),
+    );
     const calibration = await calibrationFile(name, info);
     const report: ReportData = {
       ...json,
@@ -268,7 +305,10 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
       command: `pnpm eval ${argv.join(' ')}`.trim(),
       ...(sigma ? { sigma } : {}),
       ...(calibration ? { calibration } : {}),
-      tokenMaps: { ...maps, setting: `${jmpOptions.strategy ?? 'adaptive'} keep ${String(jmpOptions.keep)}${jmpOptions.tau !== undefined ? `, τ ${jmpOptions.tau}` : ''}` },
+      tokenMaps: {
+        ...maps,
+        setting: `${jmpOptions.strategy ?? 'adaptive'} keep ${String(jmpOptions.keep)}${jmpOptions.tau !== undefined ? `, τ ${jmpOptions.tau}` : ''}`,
+      },
       notes: [
         'Throughput and latency time the model forward only (preprocessing is identical for all methods and done once).',
         'GMACs per image are counted from the token counts each run really had.',
@@ -298,12 +338,14 @@ async function evalCommand(args: Args, argv: string[]): Promise<void> {
 
 function printTable(json: EvalJson, baselineGmacs: number): void {
   const base = json.results.find((r) => r.method === 'baseline');
-  console.log(`\n${'method'.padEnd(10)} ${'setting'.padEnd(22)} ${'GMACs'.padStart(8)} ${'ΔGMACs'.padStart(8)} ${'top-1'.padStart(7)} ${'Δtop-1'.padStart(7)} ${'+/− vs base'.padStart(11)} ${'speedup'.padStart(7)} ${'img/s*'.padStart(8)} ${'p50 ms'.padStart(7)} ${'merge'.padStart(6)}`);
+  console.log(
+    `\n${'method'.padEnd(10)} ${'setting'.padEnd(22)} ${'GMACs'.padStart(8)} ${'ΔGMACs'.padStart(8)} ${'top-1'.padStart(7)} ${'Δtop-1'.padStart(7)} ${'+/− vs base'.padStart(11)} ${'speedup'.padStart(7)} ${'img/s*'.padStart(8)} ${'p50 ms'.padStart(7)} ${'merge'.padStart(6)}`,
+  );
   for (const r of json.results) {
     const p = r.params as { keep?: number; r?: number; tau?: number };
     const setting = p.r !== undefined ? `r ${rText(p.r)}` : p.keep !== undefined ? `keep ${p.keep}${p.tau !== undefined ? ` τ ${p.tau}` : ''}` : '';
     console.log(
-      `${r.method.padEnd(10)} ${setting.padEnd(22)} ${r.gmacs.toFixed(4).padStart(8)} ${(((r.gmacs / baselineGmacs) - 1) * 100).toFixed(1).padStart(7)}% ` +
+      `${r.method.padEnd(10)} ${setting.padEnd(22)} ${r.gmacs.toFixed(4).padStart(8)} ${((r.gmacs / baselineGmacs - 1) * 100).toFixed(1).padStart(7)}% ` +
         `${(r.top1 * 100).toFixed(2).padStart(6)}% ${base ? ((r.top1 - base.top1) * 100).toFixed(2).padStart(7) : ''} ${(r.paired ? `+${r.paired.gained}/−${r.paired.lost}` : '—').padStart(11)} ` +
         `${typeof r.speedup === 'number' ? `${r.speedup.toFixed(2)}x`.padStart(7) : '      —'} ${r.throughput.toFixed(0).padStart(8)} ` +
         `${r.latencyMsP50 !== null ? r.latencyMsP50.toFixed(2).padStart(7) : '     —'} ${r.mergeShare !== null ? (r.mergeShare * 100).toFixed(0).padStart(5) + '%' : '     —'}`,
@@ -338,4 +380,3 @@ main(process.argv.slice(2)).catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });
-

@@ -52,13 +52,15 @@ export function limitDataset(data: Dataset, limit: number): { data: Dataset; tak
     x = (x ^ (x << 5)) >>> 0;
     return x;
   };
-  const pools = [...byClass.entries()].sort((a, b) => a[0] - b[0]).map(([label, idx]) => {
-    for (let i = idx.length - 1; i > 0; i--) {
-      const j = next() % (i + 1);
-      [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-    }
-    return { label, idx, taken: 0 };
-  });
+  const pools = [...byClass.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([label, idx]) => {
+      for (let i = idx.length - 1; i > 0; i--) {
+        const j = next() % (i + 1);
+        [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+      }
+      return { label, idx, taken: 0 };
+    });
   const chosen: number[] = [];
   while (chosen.length < limit) {
     for (const p of pools) {
@@ -81,7 +83,10 @@ const IMAGE = /\.(jpe?g|png|webp|bmp|gif)$/i;
  * first comma-separated synonym); if none match, folders are taken in sorted order as class 0, 1, …
  */
 export async function imageFolder(root: string, label2id: Record<string, number>): Promise<Dataset> {
-  const entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const entries = (await readdir(root, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   if (entries.length === 0) throw new Error(`--data ${root}: expected one sub-folder per class, found none`);
   const byName = new Map<string, number>();
   for (const [name, id] of Object.entries(label2id)) {

@@ -12,7 +12,9 @@ export const DEFAULT_MODEL = 'photo-deit';
  * for the others.
  */
 export function dataFor(model: string | undefined): { test: string; calibration: string } {
-  return (model ?? DEFAULT_MODEL).startsWith('photo-') ? { test: 'photo-test', calibration: 'photo-calibration' } : { test: 'fmnist-test', calibration: 'fmnist-calibration' };
+  return (model ?? DEFAULT_MODEL).startsWith('photo-')
+    ? { test: 'photo-test', calibration: 'photo-calibration' }
+    : { test: 'fmnist-test', calibration: 'fmnist-calibration' };
 }
 export const DEFAULT_DATA = dataFor(DEFAULT_MODEL).test;
 export const DEFAULT_CALIBRATION_DATA = dataFor(DEFAULT_MODEL).calibration;

@@ -197,12 +197,16 @@ export function describeParams(options: JMPOptions | null): Record<string, unkno
   if (!options) return {};
   if (options.plan) {
     const { keep, blocks, tau, strategy } = options.plan.options;
-    return { strategy, keep: keep.every((k) => k === keep[0]) ? Number(keep[0]!.toFixed(4)) : keep.map((k) => Number(k.toFixed(4))), blocks, tau, budget: options.plan.budget };
+    return {
+      strategy,
+      keep: keep.every((k) => k === keep[0]) ? Number(keep[0]!.toFixed(4)) : keep.map((k) => Number(k.toFixed(4))),
+      blocks,
+      tau,
+      budget: options.plan.budget,
+    };
   }
   const { method, strategy, keep, budget, blocks, tau, r, proportionalAttention } = options;
-  return Object.fromEntries(
-    Object.entries({ method, strategy, keep, budget, blocks, tau, r, proportionalAttention }).filter(([, v]) => v !== undefined),
-  );
+  return Object.fromEntries(Object.entries({ method, strategy, keep, budget, blocks, tau, r, proportionalAttention }).filter(([, v]) => v !== undefined));
 }
 
 export function sigmaDistributions(sigma: Map<number, number[]>, tau: number): SigmaDistribution[] {
@@ -237,9 +241,11 @@ export async function tokenMaps(
       const side = Math.round(Math.sqrt(patches));
       grid = [side, patches / side];
       indices.forEach((_, b) => {
-        const fates = tokenFates(call.sources!, b, call.finalTokens).slice(P).map((f) =>
-          f.fate === 'kept' ? { f: 'k' as const } : f.fate === 'merged' ? { f: 'm' as const, into: f.into < 0 ? -1 : f.into - P } : { f: 'p' as const },
-        );
+        const fates = tokenFates(call.sources!, b, call.finalTokens)
+          .slice(P)
+          .map((f) =>
+            f.fate === 'kept' ? { f: 'k' as const } : f.fate === 'merged' ? { f: 'm' as const, into: f.into < 0 ? -1 : f.into - P } : { f: 'p' as const },
+          );
         perBlock[b]!.push({ block: blocks[k - 1]!, decision: call.images[b]![k - 1]!.decision, fates });
       });
       if (k === blocks.length) {

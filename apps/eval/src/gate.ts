@@ -18,7 +18,8 @@ export function checkGate(json: EvalJson, bounds: GateBounds): { failures: strin
   const reduction = 1 - jmp.gmacs / base.gmacs;
   const failures: string[] = [];
   if (drop > bounds.maxTop1DropPoints) failures.push(`JMP loses ${drop.toFixed(2)} points of top-1 (bound ${bounds.maxTop1DropPoints})`);
-  if (reduction < bounds.minGmacsReduction) failures.push(`JMP saves ${(reduction * 100).toFixed(1)} % GMACs (bound ${(bounds.minGmacsReduction * 100).toFixed(1)} %)`);
+  if (reduction < bounds.minGmacsReduction)
+    failures.push(`JMP saves ${(reduction * 100).toFixed(1)} % GMACs (bound ${(bounds.minGmacsReduction * 100).toFixed(1)} %)`);
   return {
     failures,
     summary: `gate: JMP top-1 drop ${drop.toFixed(2)} points (≤ ${bounds.maxTop1DropPoints}), GMACs −${(reduction * 100).toFixed(1)} % (≥ ${(bounds.minGmacsReduction * 100).toFixed(1)} %)`,

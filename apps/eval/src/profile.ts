@@ -66,7 +66,12 @@ export function summarize(events: readonly ProfileEvent[]): Profile {
  * Profiles `runs` forwards of a fresh pipeline (plain, or with the setting's JMP on) at one input:
  * onnxruntime writes its profile when the session is released; the file with the forwards is read.
  */
-export async function profileSetting(load: (sessionOptions: Record<string, unknown>) => Promise<Classifier>, setting: Setting | null, x: Tensor, runs: number): Promise<Profile> {
+export async function profileSetting(
+  load: (sessionOptions: Record<string, unknown>) => Promise<Classifier>,
+  setting: Setting | null,
+  x: Tensor,
+  runs: number,
+): Promise<Profile> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'jmp-profile-'));
   try {
     const pipe = await load({ enableProfiling: true, profileFilePrefix: path.join(dir, 'p') });
@@ -102,6 +107,12 @@ export function profileTable(batch: number, rows: { label: string; profile: Prof
   const fmt = (l: string[]) => l.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   const ops = rows
     .filter((r) => r.profile.reductionOps.length > 0)
-    .map((r) => `  ${r.label}, added nodes by op: ${r.profile.reductionOps.slice(0, 8).map(([op, ms]) => `${op} ${ms.toFixed(2)}`).join(', ')}`);
+    .map(
+      (r) =>
+        `  ${r.label}, added nodes by op: ${r.profile.reductionOps
+          .slice(0, 8)
+          .map(([op, ms]) => `${op} ${ms.toFixed(2)}`)
+          .join(', ')}`,
+    );
   return [head, fmt(cols), ...lines.map(fmt), ...ops].join('\n');
 }

@@ -39,7 +39,9 @@ export class Progress {
       const decile = Math.floor(share * 10);
       if (decile > this.lastPrinted) {
         this.lastPrinted = decile;
-        process.stderr.write(`  ${(share * 100).toFixed(0).padStart(3)}% ${this.done}/${this.total} ${this.unit}, ${rate.toFixed(rate < 10 ? 1 : 0)} ${this.unit}/s, ETA ${formatSeconds(eta)}  ${this.label}\n`);
+        process.stderr.write(
+          `  ${(share * 100).toFixed(0).padStart(3)}% ${this.done}/${this.total} ${this.unit}, ${rate.toFixed(rate < 10 ? 1 : 0)} ${this.unit}/s, ETA ${formatSeconds(eta)}  ${this.label}\n`,
+        );
       }
     }
   }

@@ -33,7 +33,8 @@ export const SPEC_BLOCKS = [4, 7, 10];
 export function jmpBlocks(shape: { depth: number; patches: number }, headOnly = false, spacing: 'auto' | 'every-second' | 'from-second' = 'auto'): number[] {
   const { depth } = shape;
   const fromSecond = spacing === 'from-second' || (spacing === 'auto' && shape.patches <= FEW_PATCHES);
-  const blocks = depth < 2 ? [1] : fromSecond ? Array.from({ length: depth - 1 }, (_, i) => i + 2) : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
+  const blocks =
+    depth < 2 ? [1] : fromSecond ? Array.from({ length: depth - 1 }, (_, i) => i + 2) : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
   return headOnly && blocks.length > 1 ? blocks.filter((b) => b < depth) : blocks;
 }
 
@@ -60,12 +61,26 @@ export interface SweepContext {
 /** The reduction blocks of a keep-based method: the default JMP family at every second block, the paper's rule and EViT at 4/7/10. */
 export function blocksFor(method: MethodName, ctx: SweepContext): number[] {
   if (ctx.blocks) return ctx.blocks;
-  return method === 'jmp-spec' || method === 'evit' ? SPEC_BLOCKS.filter((b) => b <= ctx.shape.depth) : jmpBlocks(ctx.shape, !!ctx.headOnly && usesHeadOnly(method));
+  return method === 'jmp-spec' || method === 'evit'
+    ? SPEC_BLOCKS.filter((b) => b <= ctx.shape.depth)
+    : jmpBlocks(ctx.shape, !!ctx.headOnly && usesHeadOnly(method));
 }
 
-function plannedGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', schedule: { blocks: number[]; keep?: number; r?: number | number[] }, headOnly = false): number {
+function plannedGmacs(
+  ctx: SweepContext,
+  method: 'jmp' | 'evit' | 'tome',
+  schedule: { blocks: number[]; keep?: number; r?: number | number[] },
+  headOnly = false,
+): number {
   const { shape } = ctx;
-  const plan = planTokens({ schedule, method, depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, headOnly });
+  const plan = planTokens({
+    schedule,
+    method,
+    depth: shape.depth,
+    tokens: shape.patches + shape.protectedTokens,
+    protectedTokens: shape.protectedTokens,
+    headOnly,
+  });
   return countMacs(shape, plan).gmacs;
 }
 
@@ -90,8 +105,23 @@ export function rText(r: unknown): string {
   return Array.isArray(r) ? `${r[0]}…${r.at(-1)}` : String(r);
 }
 
-export function matchGmacs(ctx: SweepContext, method: 'jmp' | 'evit' | 'tome', target: number, blocks: number[] = SPEC_BLOCKS, headOnly = false): { keep?: number; r?: number | number[]; gmacs: number } {
-  const base = countMacs(ctx.shape, planTokens({ schedule: { blocks: [1], keep: 1 }, method: 'jmp', depth: ctx.shape.depth, tokens: ctx.shape.patches + ctx.shape.protectedTokens, protectedTokens: ctx.shape.protectedTokens })).gmacs;
+export function matchGmacs(
+  ctx: SweepContext,
+  method: 'jmp' | 'evit' | 'tome',
+  target: number,
+  blocks: number[] = SPEC_BLOCKS,
+  headOnly = false,
+): { keep?: number; r?: number | number[]; gmacs: number } {
+  const base = countMacs(
+    ctx.shape,
+    planTokens({
+      schedule: { blocks: [1], keep: 1 },
+      method: 'jmp',
+      depth: ctx.shape.depth,
+      tokens: ctx.shape.patches + ctx.shape.protectedTokens,
+      protectedTokens: ctx.shape.protectedTokens,
+    }),
+  ).gmacs;
   const goal = (1 - target) * base;
   let best: { keep?: number; r?: number | number[]; gmacs: number } = { gmacs: Infinity };
   if (method === 'tome') {
@@ -155,14 +185,22 @@ export function buildSettings(methods: readonly MethodName[], ctx: SweepContext,
       ? TARGETS.map((t) => ({ target: t, ...matchGmacs(ctx, kind, t, blocks, headOnly) }))
       : [kind === 'tome' ? { target: 0.35, ...matchGmacs(ctx, 'tome', 0.35) } : { keep, gmacs: plannedGmacs(ctx, kind, { blocks, keep }, headOnly) }];
     for (const p of points) {
-      out.push({ method, options: optionsFor(method, ctx, p), plannedGmacs: p.gmacs, ...('target' in p && p.target !== undefined ? { target: p.target } : {}) });
+      out.push({
+        method,
+        options: optionsFor(method, ctx, p),
+        plannedGmacs: p.gmacs,
+        ...('target' in p && p.target !== undefined ? { target: p.target } : {}),
+      });
     }
   }
   return out;
 }
 
 export function parseMethods(list: string): MethodName[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) {
     if (!(METHODS as readonly string[]).includes(n)) throw new Error(`--methods: unknown method '${n}' (known: ${METHODS.join(', ')})`);
   }

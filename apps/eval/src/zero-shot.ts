@@ -88,8 +88,12 @@ export async function zeroShotCommand(args: Args): Promise<void> {
     const pct = (n: number) => `${((100 * n) / limit).toFixed(2)} %`;
     const sum = (c: Uint8Array) => c.reduce((a, b) => a + b, 0);
     const p = pairedCounts(cJmp, cPlain);
-    console.log(`zero-shot: ${dir} (${dtype}) on ${data.name}, ${limit} images, prompts "a photo of a {class}" for the ${names.length} classes, batch ${batchSize}`);
-    console.log(`JMP: ${Object.keys(options).length ? `budget ${budget}` : 'the default'} (keep ${info.schedule.map((s) => s.amount.toFixed(4)).join('/')} at blocks ${info.reductionBlocks.join(', ')}, head-only last block ${info.headOnly ? 'on' : 'off'}): vision tower ${stats.meanGmacsPerImage.toFixed(4)} GMACs against ${stats.plainGmacsPerImage.toFixed(4)} (${((stats.meanGmacsPerImage / stats.plainGmacsPerImage - 1) * 100).toFixed(1)} %)`);
+    console.log(
+      `zero-shot: ${dir} (${dtype}) on ${data.name}, ${limit} images, prompts "a photo of a {class}" for the ${names.length} classes, batch ${batchSize}`,
+    );
+    console.log(
+      `JMP: ${Object.keys(options).length ? `budget ${budget}` : 'the default'} (keep ${info.schedule.map((s) => s.amount.toFixed(4)).join('/')} at blocks ${info.reductionBlocks.join(', ')}, head-only last block ${info.headOnly ? 'on' : 'off'}): vision tower ${stats.meanGmacsPerImage.toFixed(4)} GMACs against ${stats.plainGmacsPerImage.toFixed(4)} (${((stats.meanGmacsPerImage / stats.plainGmacsPerImage - 1) * 100).toFixed(1)} %)`,
+    );
     console.log(`top-1 agreement with the plain pipeline: ${pct(agree)} (${agree} of ${limit})`);
     console.log(`top-1 against the labels: plain ${pct(sum(cPlain))}, JMP ${pct(sum(cJmp))} (+${p.gained} / −${p.lost} against the plain pipeline)`);
   } finally {

@@ -17,7 +17,7 @@ describe('fidelity', () => {
     const plain = new Float32Array([0, 0, 2, 1]);
     const other = new Float32Array([0, Math.log(3), 2, 1]);
     const f = fidelity(plain, other, 2);
-    expect(f.kl).toBeCloseTo(0.5 * Math.log(4 / 3) / 2, 6);
+    expect(f.kl).toBeCloseTo((0.5 * Math.log(4 / 3)) / 2, 6);
     expect(f.agreement).toBe(0.5);
   });
 
@@ -42,7 +42,15 @@ describe('chooseTau', () => {
 
   it('by top-1: the best top-1, the larger τ on a tie', () => {
     expect(chooseTau(curve, 'top1').tau).toBe(0.9);
-    expect(chooseTau([{ tau: 0.7, top1: 0.5 }, { tau: 0.6, top1: 0.5 }], 'top1').tau).toBe(0.7);
+    expect(
+      chooseTau(
+        [
+          { tau: 0.7, top1: 0.5 },
+          { tau: 0.6, top1: 0.5 },
+        ],
+        'top1',
+      ).tau,
+    ).toBe(0.7);
   });
 
   it('says why it cannot choose', () => {

@@ -10,8 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvalJson } from '../src/types.js';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const run = (args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: path.dirname(cli), timeout: 240_000 });
+const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: path.dirname(cli), timeout: 240_000 });
 
 describe('jmp-eval command line', () => {
   let dir: string;
@@ -30,8 +29,21 @@ describe('jmp-eval command line', () => {
   it('evaluates an ImageFolder and writes the JSON and the report', { timeout: 240_000 }, () => {
     const out = path.join(dir, 'out');
     const r = run([
-      '--model', modelPath('tiny-vit'), '--data', path.join(dir, 'data'), '--methods', 'baseline,prune,merge,tome,evit',
-      '--no-sweep', '--batch', '4', '--latency-runs', '2', '--out', out, '--json', path.join(out, 'r.json'),
+      '--model',
+      modelPath('tiny-vit'),
+      '--data',
+      path.join(dir, 'data'),
+      '--methods',
+      'baseline,prune,merge,tome,evit',
+      '--no-sweep',
+      '--batch',
+      '4',
+      '--latency-runs',
+      '2',
+      '--out',
+      out,
+      '--json',
+      path.join(out, 'r.json'),
     ]);
     expect(r.status, r.stderr).toBe(0);
     const json = JSON.parse(readFileSync(path.join(out, 'r.json'), 'utf8')) as EvalJson;
@@ -51,7 +63,24 @@ describe('jmp-eval command line', () => {
   });
 
   it("evaluates a model without a calibrated τ at the library's default τ, on a class-spread sample of an ImageFolder", { timeout: 240_000 }, () => {
-    const r = run(['--model', modelPath('tiny-vit'), '--data', path.join(dir, 'data'), '--methods', 'baseline,jmp', '--limit', '4', '--batch', '4', '--latency-runs', '0', '--speed-runs', '0', '--out', path.join(dir, 'out-tau')]);
+    const r = run([
+      '--model',
+      modelPath('tiny-vit'),
+      '--data',
+      path.join(dir, 'data'),
+      '--methods',
+      'baseline,jmp',
+      '--limit',
+      '4',
+      '--batch',
+      '4',
+      '--latency-runs',
+      '0',
+      '--speed-runs',
+      '0',
+      '--out',
+      path.join(dir, 'out-tau'),
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/τ of jmp: 0\.\d+ \(the library's default/);
     expect(r.stdout).toContain('images: a seeded sample of 4 of 6 images spread over 2 classes');
@@ -71,7 +100,23 @@ describe('jmp-eval command line', () => {
   });
 
   it('ablate prints each row with its paired counts and its mean KL to the plain model', { timeout: 240_000 }, () => {
-    const r = run(['ablate', '--model', modelPath('tiny-vit'), '--limit', '32', '--tau', '0.9', '--tau-spec', '0.5', '--tau-per-head', '0.9', '--only', '9', '--targets', '0.35']);
+    const r = run([
+      'ablate',
+      '--model',
+      modelPath('tiny-vit'),
+      '--limit',
+      '32',
+      '--tau',
+      '0.9',
+      '--tau-spec',
+      '0.5',
+      '--tau-per-head',
+      '0.9',
+      '--only',
+      '9',
+      '--targets',
+      '0.35',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\+\/− vs base\s+KL \(nats\)/);
     const rows = r.stdout.split('\n').filter((l) => /^(… even blocks|tome r)/.test(l));
@@ -104,20 +149,42 @@ describe('jmp-eval command line', () => {
     expect(withModel.stderr).toContain('--shapes chooses the fixture exports');
   });
 
-  it.skipIf(!browserSuite('eval: bench --browser wasm'))('bench --browser wasm: the same table and JSON, timed in headless Chromium', { timeout: 240_000 }, () => {
-    const json = path.join(dir, 'bench.json');
-    const r = run(['bench', '--browser', 'wasm', '--model', modelPath('tiny-deit'), '--batches', '2', '--runs', '1', '--methods', 'jmp', '--keep-one', '--json', json]);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('in headless Chromium on wasm');
-    expect(r.stdout).toMatch(/batch {2}2 {2}jmp {7}keep 1 .* speedup \d+\.\d{3}x/);
-    expect(r.stdout).toMatch(/batch {2}2 {2}jmp {7}budget 0\.65 .* speedup \d+\.\d{3}x/);
-    const out = JSON.parse(readFileSync(json, 'utf8')) as { device: string; results: { method: string; gmacs: number; batchSize: number; throughput: number }[] };
-    expect(out.device).toBe('browser-wasm');
-    expect(out.results).toHaveLength(2);
-    // GMACs from the token counts the page's patched pipeline really had: keep 1 is the full model, the default JMP (budget 0.65) less
-    expect(out.results[1]!.gmacs).toBeLessThan(out.results[0]!.gmacs * 0.8);
-    for (const x of out.results) expect(x.throughput).toBeGreaterThan(0);
-  });
+  it.skipIf(!browserSuite('eval: bench --browser wasm'))(
+    'bench --browser wasm: the same table and JSON, timed in headless Chromium',
+    { timeout: 240_000 },
+    () => {
+      const json = path.join(dir, 'bench.json');
+      const r = run([
+        'bench',
+        '--browser',
+        'wasm',
+        '--model',
+        modelPath('tiny-deit'),
+        '--batches',
+        '2',
+        '--runs',
+        '1',
+        '--methods',
+        'jmp',
+        '--keep-one',
+        '--json',
+        json,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('in headless Chromium on wasm');
+      expect(r.stdout).toMatch(/batch {2}2 {2}jmp {7}keep 1 .* speedup \d+\.\d{3}x/);
+      expect(r.stdout).toMatch(/batch {2}2 {2}jmp {7}budget 0\.65 .* speedup \d+\.\d{3}x/);
+      const out = JSON.parse(readFileSync(json, 'utf8')) as {
+        device: string;
+        results: { method: string; gmacs: number; batchSize: number; throughput: number }[];
+      };
+      expect(out.device).toBe('browser-wasm');
+      expect(out.results).toHaveLength(2);
+      // GMACs from the token counts the page's patched pipeline really had: keep 1 is the full model, the default JMP (budget 0.65) less
+      expect(out.results[1]!.gmacs).toBeLessThan(out.results[0]!.gmacs * 0.8);
+      for (const x of out.results) expect(x.throughput).toBeGreaterThan(0);
+    },
+  );
 
   it('takes a leading -- and negative values as npm users type them', () => {
     // `pnpm eval -- calibrate …` hands the -- through: it is a separator, not a command

@@ -40,7 +40,9 @@ describe('limitDataset', () => {
 });
 
 describe('the natural-image test bed', () => {
-  const manifest = JSON.parse(readFileSync(path.join(dataDir, 'photos.json'), 'utf8')) as { splits: Record<string, { sha256: string; count: number; label_counts: number[] }> };
+  const manifest = JSON.parse(readFileSync(path.join(dataDir, 'photos.json'), 'utf8')) as {
+    splits: Record<string, { sha256: string; count: number; label_counts: number[] }>;
+  };
 
   it.each(['photo-test', 'photo-calibration'])('%s: the JavaScript composer makes the bytes the Python generator recorded', async (name) => {
     const data = committedDataset(name);

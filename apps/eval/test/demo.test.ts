@@ -17,7 +17,9 @@ import { demoConfig } from '../vite.demo.config.js';
  * Chromium on the wasm device. A bundled sample is classified by the plain pipeline and by JMP.
  */
 const appDir = fileURLToPath(new URL('..', import.meta.url));
-const CLASSES = Object.values((JSON.parse(readFileSync(path.join(modelPath('fmnist-deit'), 'config.json'), 'utf8')) as { id2label: Record<string, string> }).id2label);
+const CLASSES = Object.values(
+  (JSON.parse(readFileSync(path.join(modelPath('fmnist-deit'), 'config.json'), 'utf8')) as { id2label: Record<string, string> }).id2label,
+);
 /** transformers.js asks whether the model has a tokenizer; the bundled image model has none. */
 const TOKENIZER_PROBE = /\/models\/fmnist-deit\/tokenizer_config\.json$/;
 
@@ -110,8 +112,14 @@ describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () =>
         return Number.parseFloat(r.score);
       });
       for (const s of scores) expect(s).toBeGreaterThanOrEqual(0);
-      expect(scores.reduce((a, b) => a + b, 0), id).toBeLessThanOrEqual(100.5);
-      expect([...scores].sort((a, b) => b - a), id).toEqual(scores);
+      expect(
+        scores.reduce((a, b) => a + b, 0),
+        id,
+      ).toBeLessThanOrEqual(100.5);
+      expect(
+        [...scores].sort((a, b) => b - a),
+        id,
+      ).toEqual(scores);
     }
 
     // time per image of both, measured in the page (positive; never its value), and their ratio
@@ -270,7 +278,9 @@ describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () =>
     );
     expect(await page.textContent('#status')).toContain('done');
     const summary = (await page.textContent('#plan-summary')) ?? '';
-    expect(summary).toMatch(/Calibrated on 20 bundled images \(samples and mirrors\), no labels: τ [\d./]+, keep 0\.\d+ at blocks 2\/4\/6\/8\/10 \(−35\.\d % GMACs\)/);
+    expect(summary).toMatch(
+      /Calibrated on 20 bundled images \(samples and mirrors\), no labels: τ [\d./]+, keep 0\.\d+ at blocks 2\/4\/6\/8\/10 \(−35\.\d % GMACs\)/,
+    );
     const agreement = Number(await page.getAttribute('#plan-summary', 'data-agreement'));
     expect(agreement).toBeGreaterThan(0.5);
     expect(agreement).toBeLessThanOrEqual(1);
@@ -280,7 +290,11 @@ describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () =>
     // changing a setting of the plan's leaves it
     await page.fill('#tau', '0.9');
     await page.dispatchEvent('#tau', 'change');
-    await page.waitForFunction(() => (document.getElementById('plan-summary')?.textContent ?? '') === '' && document.getElementById('status')?.dataset.state === 'done', null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => (document.getElementById('plan-summary')?.textContent ?? '') === '' && document.getElementById('status')?.dataset.state === 'done',
+      null,
+      { timeout: 120_000 },
+    );
     expect(await page.textContent('#jmp-summary')).not.toContain('calibrated plan');
     expect(errors).toEqual([]);
     expect(failed).toEqual([]);

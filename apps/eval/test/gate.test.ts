@@ -6,7 +6,12 @@ function result(method: string, top1: number, gmacs: number): EvalResult {
   return { method, params: {}, gmacs, top1, top5: null, throughput: 1, latencyMsP50: null, mergeShare: null };
 }
 const json = (jmpTop1: number, jmpGmacs: number): EvalJson => ({
-  model: 'm', dataset: 'd', images: 300, device: 'cpu', dtype: 'fp32', batchSize: 32,
+  model: 'm',
+  dataset: 'd',
+  images: 300,
+  device: 'cpu',
+  dtype: 'fp32',
+  batchSize: 32,
   results: [result('baseline', 0.9, 0.2), result('jmp', jmpTop1, jmpGmacs)],
 });
 const bounds = { maxTop1DropPoints: 1, minGmacsReduction: 0.3 };

@@ -67,9 +67,7 @@ function expectShown(shown: string, value: number | null | undefined, what: stri
 }
 
 function bruteForcePareto(results: readonly EvalResult[]): boolean[] {
-  return results.map((p) =>
-    results.every((q) => q === p || !(q.top1 >= p.top1 && q.gmacs <= p.gmacs && (q.top1 > p.top1 || q.gmacs < p.gmacs))),
-  );
+  return results.map((p) => results.every((q) => q === p || !(q.top1 >= p.top1 && q.gmacs <= p.gmacs && (q.top1 > p.top1 || q.gmacs < p.gmacs))));
 }
 
 /** Checks every table cell (text and data-value) of every row against the report data. */
@@ -271,7 +269,10 @@ describe('renderReport', () => {
     const table = markdownTable(md);
     expect(table).toHaveLength(data.results.length + 2);
     table.slice(2).forEach((line, i) => {
-      const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+      const cells = line
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((c) => c.trim());
       expect(cells).toHaveLength(14);
       expect(cells[1]).toBe(data.results[i]?.method);
     });

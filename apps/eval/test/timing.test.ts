@@ -13,7 +13,10 @@ describe('rotatingRounds', () => {
     const times = await rotatingRounds(pairs, {} as Tensor, 3);
     // one untimed warm-up per pipeline, in the pairs' order
     expect(log.slice(0, 6)).toEqual(['a-plain', 'a-patched', 'b-plain', 'b-patched', 'c-plain', 'c-patched']);
-    const rounds = log.slice(6).filter((x) => x.endsWith('-plain')).map((x) => x[0]);
+    const rounds = log
+      .slice(6)
+      .filter((x) => x.endsWith('-plain'))
+      .map((x) => x[0]);
     expect(rounds.join('')).toBe('abc' + 'bca' + 'cab');
     for (let i = 6; i < log.length; i += 2) expect(log[i + 1]).toBe(log[i]!.replace('plain', 'patched'));
     expect(times).toHaveLength(3);

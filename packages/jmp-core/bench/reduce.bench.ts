@@ -7,7 +7,11 @@
  */
 import { createTokenState, headMeanKeysPacked, importanceFromRows, reduceTokens, type ReductionMethod } from '../src/index.js';
 
-const B = 32, N = 197, C = 384, H = 6, P = 1;
+const B = 32,
+  N = 197,
+  C = 384,
+  H = 6,
+  P = 1;
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 30;
 

@@ -15,12 +15,16 @@ import {
   tokenFates,
 } from '@jmpjs/core';
 
-const B = 4, N = 197, C = 384, H = 6, P = 1;
+const B = 4,
+  N = 197,
+  C = 384,
+  H = 6,
+  P = 1;
 
 // Synthetic token states: patches in 8 "regions" that share a direction, plus noise, so that some
 // samples look redundant (high similarity → merge) and others do not (→ prune).
 let seed = 12345;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const tokens = new Float32Array(B * N * C);
 const keys = new Float32Array(B * N * C);
 const rows = new Float32Array(B * P * N);
@@ -48,9 +52,7 @@ console.log(`JMP (adaptive, keep 0.7, τ 0.6): ${stats.tokensIn} → ${stats.tok
 stats.decisions.forEach((d, b) => {
   const fates = tokenFates(out.sources, b, out.dims[1]);
   const count = (f) => fates.filter((x) => x.fate === f).length;
-  console.log(
-    `  sample ${b}: σ = ${stats.sigma[b].toFixed(3)} → ${d.padEnd(5)}  kept ${count('kept')}, merged ${count('merged')}, pruned ${count('pruned')}`,
-  );
+  console.log(`  sample ${b}: σ = ${stats.sigma[b].toFixed(3)} → ${d.padEnd(5)}  kept ${count('kept')}, merged ${count('merged')}, pruned ${count('pruned')}`);
 });
 
 const plan = planTokens({ schedule: DEFAULT_SCHEDULE, method: 'jmp', depth: 12, tokens: 197, protectedTokens: 1 });

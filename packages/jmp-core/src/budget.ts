@@ -62,7 +62,15 @@ export function planBudget(options: BudgetOptions): BudgetPlan {
     const schedule: Schedule = tome ? { blocks, r: clampR(amounts) } : { blocks, keep: [...amounts] };
     let planned: BlockTokens[];
     try {
-      planned = planTokens({ schedule, method, depth: shape.depth, tokens, protectedTokens: P, ...(select ? { select } : {}), ...(headOnly ? { headOnly } : {}) });
+      planned = planTokens({
+        schedule,
+        method,
+        depth: shape.depth,
+        tokens,
+        protectedTokens: P,
+        ...(select ? { select } : {}),
+        ...(headOnly ? { headOnly } : {}),
+      });
     } catch (e) {
       if (JmpArgumentError.isInstance(e) && /^schedule\.(keep|r) \(block/.test(e.argument)) return null;
       throw e;
@@ -125,9 +133,7 @@ export function planBudget(options: BudgetOptions): BudgetPlan {
       argument: 'budget',
       expected: `a budget these blocks can reach within ±${tolerance} of the plain GMACs${best ? ` (the closest plan costs ${best.share.toFixed(3)})` : ''}`,
       found: budget,
-      hint: least
-        ? `The fewest GMACs at these blocks: ${least.share.toFixed(3)} of the plain model.`
-        : 'Reduce at more blocks, or ask for a larger budget.',
+      hint: least ? `The fewest GMACs at these blocks: ${least.share.toFixed(3)} of the plain model.` : 'Reduce at more blocks, or ask for a larger budget.',
     });
   }
   return best;

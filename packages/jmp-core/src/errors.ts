@@ -32,10 +32,7 @@ export class JmpArgumentError extends JmpError {
 
   constructor(params: { argument: string; expected: string; found: unknown; hint?: string }) {
     const found = describe(params.found);
-    super(
-      `Invalid ${params.argument}: expected ${params.expected}, found ${found}.` +
-        (params.hint ? ` ${params.hint}` : ''),
-    );
+    super(`Invalid ${params.argument}: expected ${params.expected}, found ${found}.` + (params.hint ? ` ${params.hint}` : ''));
     this.argument = params.argument;
     this.expected = params.expected;
     this.found = found;
@@ -43,9 +40,7 @@ export class JmpArgumentError extends JmpError {
   }
 
   static override isInstance(error: unknown): error is JmpArgumentError {
-    return (
-      typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[ARGUMENT_MARKER] === true
-    );
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[ARGUMENT_MARKER] === true;
   }
 }
 
@@ -62,5 +57,9 @@ export function describe(value: unknown): string {
     return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
   }
   if (typeof value === 'function') return 'a function';
-  return `an object (${Object.keys(value as object).slice(0, 6).join(', ') || 'no keys'})`;
+  return `an object (${
+    Object.keys(value as object)
+      .slice(0, 6)
+      .join(', ') || 'no keys'
+  })`;
 }

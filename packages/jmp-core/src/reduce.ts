@@ -169,18 +169,18 @@ export function reduceTokens(state: TokenState, signals: ReductionSignals, metho
       if (select === 'redundancy') checkRedundancyKeep('method.keep', keep, N, P, K);
       const importanceWeight = method.importanceWeight ?? 0;
       const sizeWeight = method.sizeWeight ?? 0;
-      for (const [name, v] of [['importanceWeight', importanceWeight], ['sizeWeight', sizeWeight]] as const) {
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new JmpArgumentError({ argument: `method.${name}`, expected: 'a finite number ≥ 0', found: v });
+      for (const [name, v] of [
+        ['importanceWeight', importanceWeight],
+        ['sizeWeight', sizeWeight],
+      ] as const) {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+          throw new JmpArgumentError({ argument: `method.${name}`, expected: 'a finite number ≥ 0', found: v });
         if (v > 0 && select !== 'redundancy') throw new JmpArgumentError({ argument: `method.${name}`, expected: "0 unless select is 'redundancy'", found: v });
         if (v > 0 && match !== 'bipartite') throw new JmpArgumentError({ argument: `method.${name}`, expected: "0 unless match is 'bipartite'", found: v });
       }
       const importance = select === 'attention' || importanceWeight > 0 ? checkImportance(signals.importance, B, N) : undefined;
       const needsMetric = N - P - K > 0 && (strategy !== 'prune' || select === 'redundancy');
-      const metric = needsMetric
-        ? metricKind === 'hidden'
-          ? { data: state.tokens, dims: state.dims }
-          : checkMetric(signals.metric, B, N)
-        : undefined;
+      const metric = needsMetric ? (metricKind === 'hidden' ? { data: state.tokens, dims: state.dims } : checkMetric(signals.metric, B, N)) : undefined;
       return reduceJmp(state, [B, N, C], { importance, metric, K, strategy, tau: needsTau ? method.tau! : 0, select, match, importanceWeight, sizeWeight });
     }
     case 'evit': {
@@ -225,7 +225,7 @@ export function checkRedundancyKeep(argument: string, keep: number, N: number, P
       argument,
       expected: `a keep rate that removes at most ${nA} of the ${N - P} unprotected tokens (ToMe's set A) with select 'redundancy'`,
       found: keep,
-      hint: 'Reduce at more blocks with a higher keep rate, or use select: \'attention\'.',
+      hint: "Reduce at more blocks with a higher keep rate, or use select: 'attention'.",
     });
   }
 }

@@ -76,11 +76,7 @@ export function checkTokenState(state: TokenState): [number, number, number] {
   if (!state || typeof state !== 'object') {
     throw new JmpArgumentError({ argument: 'state', expected: 'a TokenState (see createTokenState)', found: state });
   }
-  const [B, N, C] = checkTensor('state.tokens', { data: state.tokens, dims: state.dims }, ['B', 'N', 'C']) as [
-    number,
-    number,
-    number,
-  ];
+  const [B, N, C] = checkTensor('state.tokens', { data: state.tokens, dims: state.dims }, ['B', 'N', 'C']) as [number, number, number];
   checkTensor('state.sizes', { data: state.sizes, dims: [B, N] }, ['B', 'N']);
   checkProtected(state.protectedTokens, N, 'state.protectedTokens');
   if (state.sources) {
@@ -111,10 +107,7 @@ export function sourceLists(sources: SourceMap, b: number, tokens: number): numb
 }
 
 /** What happened to an original token, for pictures of a reduction. */
-export type TokenFate =
-  | { fate: 'kept'; token: number }
-  | { fate: 'merged'; token: number; into: number }
-  | { fate: 'pruned' };
+export type TokenFate = { fate: 'kept'; token: number } | { fate: 'merged'; token: number; into: number } | { fate: 'pruned' };
 
 /**
  * The fate of every original token of sample `b`: kept (it is the anchor of its current token),

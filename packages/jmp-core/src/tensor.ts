@@ -7,12 +7,7 @@ export interface Tensor {
 }
 
 /** Checks that `t` is a float32 tensor of the given rank whose known dims match; returns its dims. */
-export function checkTensor(
-  argument: string,
-  t: Tensor | undefined,
-  names: readonly string[],
-  expected: readonly (number | undefined)[] = [],
-): number[] {
+export function checkTensor(argument: string, t: Tensor | undefined, names: readonly string[], expected: readonly (number | undefined)[] = []): number[] {
   const shape = `[${names.join(', ')}]`;
   if (!t || typeof t !== 'object') {
     throw new JmpArgumentError({ argument, expected: `a tensor { data: Float32Array, dims: ${shape} }`, found: t });

@@ -17,7 +17,13 @@ export interface Batch {
 const float = fc.float({ min: -4, max: 4, noNaN: true, noDefaultInfinity: true });
 
 export const batchArb: fc.Arbitrary<Batch> = fc
-  .record({ B: fc.integer({ min: 1, max: 3 }), P: fc.integer({ min: 0, max: 2 }), extra: fc.integer({ min: 1, max: 14 }), C: fc.integer({ min: 1, max: 5 }), D: fc.integer({ min: 1, max: 4 }) })
+  .record({
+    B: fc.integer({ min: 1, max: 3 }),
+    P: fc.integer({ min: 0, max: 2 }),
+    extra: fc.integer({ min: 1, max: 14 }),
+    C: fc.integer({ min: 1, max: 5 }),
+    D: fc.integer({ min: 1, max: 4 }),
+  })
   .chain(({ B, P, extra, C, D }) => {
     const N = P + extra;
     return fc

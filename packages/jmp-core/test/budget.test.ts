@@ -18,7 +18,14 @@ describe('planBudget', () => {
       const plan = planBudget({ budget, shape, method, blocks, ...(select ? { select } : {}) });
       expect(Math.abs(plan.share - budget), `budget ${budget}`).toBeLessThanOrEqual(0.01);
       // the plan is what planTokens and countMacs give for its schedule
-      const planned = planTokens({ schedule: plan.schedule, method, depth: shape.depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, ...(select ? { select } : {}) });
+      const planned = planTokens({
+        schedule: plan.schedule,
+        method,
+        depth: shape.depth,
+        tokens: shape.patches + shape.protectedTokens,
+        protectedTokens: shape.protectedTokens,
+        ...(select ? { select } : {}),
+      });
       expect(planned).toEqual(plan.planned);
       expect(countMacs(shape, planned).gmacs / baselineMacs(shape).gmacs).toBeCloseTo(plan.share, 12);
     }
@@ -37,7 +44,9 @@ describe('planBudget', () => {
     const both = planTokens({ schedule: { blocks: [12], keep: 0.5 }, method: 'jmp', depth: 12, tokens, protectedTokens: 1, headOnly: true });
     expect(both[11]!.tokensOut).toBe(1);
     // the budget planner counts it: the same budget at higher keep rates
-    const [a, b] = [false, true].map((headOnly) => planBudget({ budget: 0.65, shape: DEIT_SMALL, method: 'jmp', blocks: [2, 4, 6, 8, 10], select: 'redundancy', headOnly }));
+    const [a, b] = [false, true].map((headOnly) =>
+      planBudget({ budget: 0.65, shape: DEIT_SMALL, method: 'jmp', blocks: [2, 4, 6, 8, 10], select: 'redundancy', headOnly }),
+    );
     expect(Math.abs(b!.share - 0.65)).toBeLessThanOrEqual(0.01);
     expect(b!.planned[11]!.tokensOut).toBe(1);
     expect((b!.schedule.keep as number[])[0]).toBeGreaterThan((a!.schedule.keep as number[])[0]!);
@@ -54,7 +63,9 @@ describe('planBudget', () => {
       expect(() => planBudget({ budget, shape: DEIT_SMALL, method: 'jmp', blocks: EVEN })).toThrow(JmpArgumentError);
     }
     // one reduction at the last block cannot take a third of the cost away
-    expect(() => planBudget({ budget: 0.65, shape: DEIT_SMALL, method: 'jmp', blocks: [12], select: 'attention' })).toThrow(/fewest GMACs at these blocks: 0\.9/);
+    expect(() => planBudget({ budget: 0.65, shape: DEIT_SMALL, method: 'jmp', blocks: [12], select: 'attention' })).toThrow(
+      /fewest GMACs at these blocks: 0\.9/,
+    );
     // ToMe removes at most half of the tokens per block
     expect(() => planBudget({ budget: 0.05, shape: SMALL, method: 'tome', blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] })).toThrow(JmpArgumentError);
     // select 'redundancy' removes at most set A (about half) per block

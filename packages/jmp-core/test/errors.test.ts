@@ -37,7 +37,9 @@ describe('typed errors name the argument, what was expected and what was found',
   });
 
   it('mismatched dims', () => {
-    const e = thrown(() => reduceTokens(state(), { importance, metric: { data: new Float32Array(12), dims: [1, 6, 2] } }, { method: 'jmp', keep: 0.5, strategy: 'merge' }));
+    const e = thrown(() =>
+      reduceTokens(state(), { importance, metric: { data: new Float32Array(12), dims: [1, 6, 2] } }, { method: 'jmp', keep: 0.5, strategy: 'merge' }),
+    );
     expect(e.argument).toBe('signals.metric.dims[1] (N)');
     expect(e.expected).toBe('5');
     expect(e.found).toBe('6');
@@ -78,7 +80,9 @@ describe('typed errors name the argument, what was expected and what was found',
 
   it('missing tau, unknown strategy, missing signals, bad sizes', () => {
     expect(thrown(() => reduceTokens(state(), { importance, metric }, { method: 'jmp', keep: 0.5 })).argument).toBe('method.tau');
-    expect(thrown(() => reduceTokens(state(), { importance, metric }, { method: 'jmp', keep: 0.5, strategy: 'both' as never })).argument).toBe('method.strategy');
+    expect(thrown(() => reduceTokens(state(), { importance, metric }, { method: 'jmp', keep: 0.5, strategy: 'both' as never })).argument).toBe(
+      'method.strategy',
+    );
     expect(thrown(() => reduceTokens(state(), { metric }, { method: 'jmp', keep: 0.5, strategy: 'merge' })).argument).toBe('signals.importance');
     expect(thrown(() => reduceTokens(state(), { importance }, { method: 'jmp', keep: 0.5, strategy: 'merge' })).argument).toBe('signals.metric');
     expect(thrown(() => logSizeBias(new Float32Array([1, 0]))).argument).toBe('sizes[1]');
@@ -92,7 +96,9 @@ describe('typed errors name the argument, what was expected and what was found',
     expect(unknown.message).toContain('bipartite, nearest');
     expect(thrown(() => reduceTokens(state(), { importance, metric }, { ...red, select: 'attention', match: 'nearest' })).argument).toBe('method.match');
     expect(thrown(() => reduceTokens(state(), { importance, metric }, { ...red, match: 'nearest', sizeWeight: 0.1 })).argument).toBe('method.sizeWeight');
-    expect(thrown(() => reduceTokens(state(), { importance, metric }, { ...red, match: 'nearest', importanceWeight: 0.1 })).argument).toBe('method.importanceWeight');
+    expect(thrown(() => reduceTokens(state(), { importance, metric }, { ...red, match: 'nearest', importanceWeight: 0.1 })).argument).toBe(
+      'method.importanceWeight',
+    );
     // and it runs where it applies
     expect(reduceTokens(state(), { metric }, { ...red, match: 'nearest' }).state.dims).toEqual([1, 4, 2]);
   });

@@ -83,7 +83,11 @@ describe('JMP invariants (fast-check)', () => {
   it('adaptive: a sample merges exactly when sigma >= tau, else it prunes', () => {
     fc.assert(
       fc.property(batchArb, keepArb, tauArb, (batch, keep, tau) => {
-        const { stats } = reduceTokens(stateOf(batch), { importance: batch.importance, metric: batch.metric }, { method: 'jmp', keep, strategy: 'adaptive', tau });
+        const { stats } = reduceTokens(
+          stateOf(batch),
+          { importance: batch.importance, metric: batch.metric },
+          { method: 'jmp', keep, strategy: 'adaptive', tau },
+        );
         const M = batch.N - batch.P - criticalCount(keep, batch.N, batch.P);
         for (let b = 0; b < batch.B; b++) {
           if (M === 0) expect(stats.decisions[b]).toBe('none');

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { JmpArgumentError, headMeanKeys, headMeanKeysPacked, perHeadUnitKeys, perHeadUnitKeysPacked, importanceFromAttention, importanceFromReceived, importanceFromRows, logSizeBias } from '../src/index.js';
+import {
+  JmpArgumentError,
+  headMeanKeys,
+  headMeanKeysPacked,
+  perHeadUnitKeys,
+  perHeadUnitKeysPacked,
+  importanceFromAttention,
+  importanceFromReceived,
+  importanceFromRows,
+  logSizeBias,
+} from '../src/index.js';
 
 const TOL = 1e-7;
 
@@ -7,8 +17,8 @@ describe('importance and metric', () => {
   it('importance is the mean over heads and protected rows of the attention', () => {
     // B=1, H=2, N=3; P=2: rows 0 and 1 of both heads.
     const A = Float32Array.from([
-      0.2, 0.3, 0.5, /* h0 r0 */ 0.1, 0.1, 0.8, /* h0 r1 */ 0.6, 0.2, 0.2, /* h0 r2 (ignored) */
-      0.4, 0.4, 0.2, /* h1 r0 */ 0.3, 0.3, 0.4, /* h1 r1 */ 0.0, 0.0, 1.0, /* h1 r2 (ignored) */
+      0.2, 0.3, 0.5, /* h0 r0 */ 0.1, 0.1, 0.8, /* h0 r1 */ 0.6, 0.2, 0.2 /* h0 r2 (ignored) */, 0.4, 0.4, 0.2, /* h1 r0 */ 0.3, 0.3, 0.4, /* h1 r1 */ 0.0, 0.0,
+      1.0 /* h1 r2 (ignored) */,
     ]);
     const imp = importanceFromAttention({ data: A, dims: [1, 2, 3, 3] }, 2);
     const expected = [(0.2 + 0.1 + 0.4 + 0.3) / 4, (0.3 + 0.1 + 0.4 + 0.3) / 4, (0.5 + 0.8 + 0.2 + 0.4) / 4];
@@ -32,12 +42,18 @@ describe('importance and metric', () => {
   });
 
   it('head-mean keys agree between [B, H, N, d] and packed [B, N, H·d]', () => {
-    const B = 2, H = 3, N = 4, d = 2;
+    const B = 2,
+      H = 3,
+      N = 4,
+      d = 2;
     const perHead = new Float32Array(B * H * N * d).map((_, i) => Math.sin(i));
     const packed = new Float32Array(B * N * H * d);
-    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let n = 0; n < N; n++) for (let k = 0; k < d; k++) {
-      packed[((b * N + n) * H + h) * d + k] = perHead[((b * H + h) * N + n) * d + k]!;
-    }
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let n = 0; n < N; n++)
+          for (let k = 0; k < d; k++) {
+            packed[((b * N + n) * H + h) * d + k] = perHead[((b * H + h) * N + n) * d + k]!;
+          }
     const a = headMeanKeys({ data: perHead, dims: [B, H, N, d] });
     const p = headMeanKeysPacked({ data: packed, dims: [B, N, H * d] }, H);
     expect(a.dims).toEqual([B, N, d]);

@@ -18,7 +18,11 @@ const RUNNER = (process.argv.includes('--runner') ? process.argv[process.argv.in
 type Model = (inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>;
 
 function pixels(batch: number): Tensor {
-  return new Tensor('float32', new Float32Array(batch * 3 * 224 * 224).map((_, i) => Math.sin(i)), [batch, 3, 224, 224]);
+  return new Tensor(
+    'float32',
+    new Float32Array(batch * 3 * 224 * 224).map((_, i) => Math.sin(i)),
+    [batch, 3, 224, 224],
+  );
 }
 
 async function child(mode: string): Promise<void> {
@@ -52,13 +56,21 @@ async function child(mode: string): Promise<void> {
     rssCalls = Math.max(rssCalls, process.memoryUsage().rss);
   }
   console.log(
-    JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024, rssAfterWarmupMB: rssAfterWarmup / 2 ** 20, rssEndMB: rssEnd / 2 ** 20, rssCallsMB: rssCalls / 2 ** 20, rssEveryHundredMB: rssEveryHundred }),
+    JSON.stringify({
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+      rssAfterWarmupMB: rssAfterWarmup / 2 ** 20,
+      rssEndMB: rssEnd / 2 ** 20,
+      rssCallsMB: rssCalls / 2 ** 20,
+      rssEveryHundredMB: rssEveryHundred,
+    }),
   );
   await classifier.dispose();
 }
 
 function run(mode: string): { maxRssMB: number; rssAfterWarmupMB: number; rssEndMB: number; rssCallsMB: number } {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', mode, '--runner', RUNNER], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', mode, '--runner', RUNNER], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -68,8 +80,12 @@ if (i > 0) await child(process.argv[i + 1]!);
 else {
   const plain = run('plain:deit-small:20');
   const jmp = run('jmp:deit-small:20');
-  console.log(`DeiT-S, 20 calls at batch 8: RSS while calling: plain ${plain.rssCallsMB.toFixed(0)} MB, JMP ${jmp.rssCallsMB.toFixed(0)} MB, ratio ${(jmp.rssCallsMB / plain.rssCallsMB).toFixed(3)}`);
-  console.log(`  peak RSS (with loading): plain ${plain.maxRssMB.toFixed(0)} MB, JMP ${jmp.maxRssMB.toFixed(0)} MB, ratio ${(jmp.maxRssMB / plain.maxRssMB).toFixed(3)}`);
+  console.log(
+    `DeiT-S, 20 calls at batch 8: RSS while calling: plain ${plain.rssCallsMB.toFixed(0)} MB, JMP ${jmp.rssCallsMB.toFixed(0)} MB, ratio ${(jmp.rssCallsMB / plain.rssCallsMB).toFixed(3)}`,
+  );
+  console.log(
+    `  peak RSS (with loading): plain ${plain.maxRssMB.toFixed(0)} MB, JMP ${jmp.maxRssMB.toFixed(0)} MB, ratio ${(jmp.maxRssMB / plain.maxRssMB).toFixed(3)}`,
+  );
   const long = run('jmp:tiny-deit:1000');
   console.log(
     `tiny-deit, 1 000 calls with JMP: RSS ${long.rssAfterWarmupMB.toFixed(1)} MB after 50 calls, ${long.rssEndMB.toFixed(1)} MB after 1 000 (growth ${(long.rssEndMB - long.rssAfterWarmupMB).toFixed(1)} MB)`,

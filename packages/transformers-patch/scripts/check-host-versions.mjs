@@ -20,7 +20,8 @@ const pkg = path.resolve(here, '..');
 const core = path.resolve(pkg, '../jmp-core');
 const models = path.resolve(pkg, '../../tooling/fixtures/models');
 const work = mkdtempSync(path.join(tmpdir(), 'jmp-hosts-'));
-const run = (cmd, args, cwd, env = {}) => execFileSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+const run = (cmd, args, cwd, env = {}) =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 
 const probe = `
 import { pipeline, RawImage, env } from '@huggingface/transformers';
@@ -60,7 +61,9 @@ try {
     writeFileSync(path.join(app, 'probe.mjs'), probe);
     try {
       // onnxruntime-node's install script fetches CUDA parts from outside the npm registry
-      run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', `@huggingface/transformers@${v}`, ...tarballs], app, { ONNXRUNTIME_NODE_INSTALL: 'skip' });
+      run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', `@huggingface/transformers@${v}`, ...tarballs], app, {
+        ONNXRUNTIME_NODE_INSTALL: 'skip',
+      });
       const ort = run('node', ['-p', "require('onnxruntime-node/package.json').version"], app).trim();
       console.log(`${v} (onnxruntime-node ${ort}): ${run('node', ['probe.mjs'], app).trim()}`);
     } catch (e) {

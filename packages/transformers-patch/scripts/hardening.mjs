@@ -36,7 +36,12 @@ const row = (label, rs) => `| ${label} | ${rs.length} | ${count(rs, 'typed')} | 
 const lines = [
   '| kind | cases tried | typed errors | fallbacks | correct results | crashes / hangs / leaks |',
   '|---|---:|---:|---:|---:|---:|',
-  ...kinds.map((kind) => row(kind, records.filter((r) => r.kind === kind))),
+  ...kinds.map((kind) =>
+    row(
+      kind,
+      records.filter((r) => r.kind === kind),
+    ),
+  ),
   row('**total**', records),
 ];
 const runs = process.env.JMP_HARDENING_RUNS ?? '120';

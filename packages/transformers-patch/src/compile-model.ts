@@ -192,7 +192,12 @@ async function loadModel(model: unknown, dtype: ModelDtype | undefined): Promise
     try {
       config = JSON.parse(text) as Record<string, unknown>;
     } catch (e) {
-      throw new JmpArgumentError({ argument: 'model', expected: 'a config.json that parses as JSON', found: model, hint: `${configFile}: ${(e as Error).message}` });
+      throw new JmpArgumentError({
+        argument: 'model',
+        expected: 'a config.json that parses as JSON',
+        found: model,
+        hint: `${configFile}: ${(e as Error).message}`,
+      });
     }
     const type = config.model_type;
     if (type !== 'vit' && type !== 'deit' && type !== 'dinov2' && type !== 'clip' && type !== 'siglip') {

@@ -148,7 +148,26 @@ export interface ResolvedOptions {
 }
 
 const KEYS = new Set([
-  'method', 'strategy', 'budget', 'keep', 'plan', 'blocks', 'tau', 'r', 'metric', 'select', 'match', 'importanceWeight', 'sizeWeight', 'proportionalAttention', 'headOnly', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
+  'method',
+  'strategy',
+  'budget',
+  'keep',
+  'plan',
+  'blocks',
+  'tau',
+  'r',
+  'metric',
+  'select',
+  'match',
+  'importanceWeight',
+  'sizeWeight',
+  'proportionalAttention',
+  'headOnly',
+  'trackSources',
+  'onUnsupported',
+  'modelSource',
+  'warn',
+  'runner',
 ]);
 
 function isNumberList(v: unknown): v is readonly number[] {
@@ -164,10 +183,27 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (given.plan !== undefined) {
     // a plan fixes the schedule, τ and the method's choices: it runs as these options
     const plan = checkPlan(given.plan);
-    for (const key of ['method', 'strategy', 'budget', 'keep', 'blocks', 'tau', 'r', 'select', 'metric', 'match', 'proportionalAttention', 'headOnly'] as const) {
+    for (const key of [
+      'method',
+      'strategy',
+      'budget',
+      'keep',
+      'blocks',
+      'tau',
+      'r',
+      'select',
+      'metric',
+      'match',
+      'proportionalAttention',
+      'headOnly',
+    ] as const) {
       // (plans made before headOnly existed leave it to the options)
       if (given[key] !== undefined && !(key === 'headOnly' && plan.options.headOnly === undefined)) {
-        throw new JmpArgumentError({ argument: `options.plan and options.${key}`, expected: `one of them: the plan sets ${key === 'r' || key === 'method' ? 'the method' : key}`, found: `a plan and ${key} ${JSON.stringify(given[key])}` });
+        throw new JmpArgumentError({
+          argument: `options.plan and options.${key}`,
+          expected: `one of them: the plan sets ${key === 'r' || key === 'method' ? 'the method' : key}`,
+          found: `a plan and ${key} ${JSON.stringify(given[key])}`,
+        });
       }
     }
     const { plan: _plan, ...rest } = given;
@@ -176,7 +212,21 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     // recorded used head-mean keys and ToMe's split
     const metric = plan.options.metric ?? 'keys';
     const match = plan.options.match ?? 'bipartite';
-    return { ...resolveOptions({ ...rest, blocks, keep, tau, select, strategy, metric, proportionalAttention, ...(headOnly !== undefined ? { headOnly } : {}), ...(select === 'redundancy' ? { match } : {}) }), planFingerprint: plan.model.fingerprint };
+    return {
+      ...resolveOptions({
+        ...rest,
+        blocks,
+        keep,
+        tau,
+        select,
+        strategy,
+        metric,
+        proportionalAttention,
+        ...(headOnly !== undefined ? { headOnly } : {}),
+        ...(select === 'redundancy' ? { match } : {}),
+      }),
+      planFingerprint: plan.model.fingerprint,
+    };
   }
   const o = given;
   for (const key of Object.keys(o)) {
@@ -197,7 +247,11 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   }
   if (o.budget !== undefined) {
     if (typeof o.budget !== 'number' || !(o.budget > 0 && o.budget <= 1)) {
-      throw new JmpArgumentError({ argument: 'options.budget', expected: "a share of the plain model's GMACs in (0, 1], e.g. 0.65 for −35 %", found: o.budget });
+      throw new JmpArgumentError({
+        argument: 'options.budget',
+        expected: "a share of the plain model's GMACs in (0, 1], e.g. 0.65 for −35 %",
+        found: o.budget,
+      });
     }
     for (const key of ['keep', 'r'] as const) {
       if (o[key] !== undefined) {
@@ -262,7 +316,8 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   for (const key of ['importanceWeight', 'sizeWeight'] as const) {
     const v = o[key];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new JmpArgumentError({ argument: `options.${key}`, expected: 'a finite number ≥ 0', found: v });
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new JmpArgumentError({ argument: `options.${key}`, expected: 'a finite number ≥ 0', found: v });
     if (v > 0 && (method !== 'jmp' || select !== 'redundancy')) {
       throw new JmpArgumentError({ argument: `options.${key}`, expected: "0 unless method is 'jmp' with select 'redundancy'", found: v });
     }
@@ -403,7 +458,13 @@ export const FEW_PATCHES = 64;
  * 4, 7 and 10 (scaled for other depths) for the paper's rule (select 'attention') and EViT. With
  * `headOnly`, ToMe's and the default JMP's leave out the last block (2, 4, …, 10 or 2, 3, …, 11 of 12).
  */
-export function defaultBlocks(method: ResolvedOptions['method'], depth: number, select: JmpSelect = 'redundancy', headOnly = false, patches = Infinity): number[] {
+export function defaultBlocks(
+  method: ResolvedOptions['method'],
+  depth: number,
+  select: JmpSelect = 'redundancy',
+  headOnly = false,
+  patches = Infinity,
+): number[] {
   // with headOnly the last block's MLP runs on the protected tokens anyway: no reduction there
   const last = (blocks: number[]) => (headOnly && blocks.length > 1 ? blocks.filter((b) => b < depth) : blocks);
   if (method === 'tome') return last(Array.from({ length: depth }, (_, i) => i + 1));
@@ -423,7 +484,17 @@ export function methodsFor(o: ResolvedOptions, steps: { block: number; amount: n
     if (o.method === 'tome') return { method: 'tome', r: amount };
     if (o.method === 'evit') return { method: 'evit', keep: amount };
     // the core reads 'keys-per-head' like 'keys': the runner computes signals.metric per head
-    return { method: 'jmp', keep: amount, strategy: o.strategy, metric: o.metric === 'hidden' ? 'hidden' : 'keys', select: o.select, match: o.match, importanceWeight: o.importanceWeight, sizeWeight: o.sizeWeight, ...(tau !== undefined ? { tau } : {}) };
+    return {
+      method: 'jmp',
+      keep: amount,
+      strategy: o.strategy,
+      metric: o.metric === 'hidden' ? 'hidden' : 'keys',
+      select: o.select,
+      match: o.match,
+      importanceWeight: o.importanceWeight,
+      sizeWeight: o.sizeWeight,
+      ...(tau !== undefined ? { tau } : {}),
+    };
   });
 }
 

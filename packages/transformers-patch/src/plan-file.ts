@@ -90,7 +90,17 @@ export function checkPlan(plan: unknown): JMPPlan {
   const m = p.model;
   if (!m || typeof m.fingerprint !== 'string' || !isNum(m.depth) || !isNum(m.patches)) bad('.model', m);
   const o = p.options;
-  if (!o || !Array.isArray(o.blocks) || !Array.isArray(o.keep) || o.keep.length !== o.blocks.length || !o.keep.every(isNum) || !o.blocks.every(isNum)) bad('.options', o);
-  if (!JMP_SELECTS.includes(o!.select) || !STRATEGIES.includes(o!.strategy) || !(isNum(o!.tau) || (Array.isArray(o!.tau) && o!.tau.length === o!.blocks.length && o!.tau.every(isNum))) || typeof o!.proportionalAttention !== 'boolean' || (o!.headOnly !== undefined && typeof o!.headOnly !== 'boolean') || (o!.metric !== undefined && !['keys-per-head', 'keys', 'hidden'].includes(o!.metric)) || (o!.match !== undefined && !JMP_MATCHES.includes(o!.match))) bad('.options', o);
+  if (!o || !Array.isArray(o.blocks) || !Array.isArray(o.keep) || o.keep.length !== o.blocks.length || !o.keep.every(isNum) || !o.blocks.every(isNum))
+    bad('.options', o);
+  if (
+    !JMP_SELECTS.includes(o!.select) ||
+    !STRATEGIES.includes(o!.strategy) ||
+    !(isNum(o!.tau) || (Array.isArray(o!.tau) && o!.tau.length === o!.blocks.length && o!.tau.every(isNum))) ||
+    typeof o!.proportionalAttention !== 'boolean' ||
+    (o!.headOnly !== undefined && typeof o!.headOnly !== 'boolean') ||
+    (o!.metric !== undefined && !['keys-per-head', 'keys', 'hidden'].includes(o!.metric)) ||
+    (o!.match !== undefined && !JMP_MATCHES.includes(o!.match))
+  )
+    bad('.options', o);
   return p as JMPPlan;
 }

@@ -28,31 +28,58 @@ export interface SchedulePlan {
  * The schedule of the options for a model: the blocks (given, or the method's default), and the
  * keep rates or r given, or planned from the budget by `@jmpjs/core`'s `planBudget`.
  */
-export function planSchedule(o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 'blocks' | 'select' | 'budget' | 'defaultBudget' | 'warn' | 'tau'> & { headOnly: boolean }, shape: ModelShape): SchedulePlan {
+export function planSchedule(
+  o: Pick<ResolvedOptions, 'method' | 'keep' | 'r' | 'blocks' | 'select' | 'budget' | 'defaultBudget' | 'warn' | 'tau'> & { headOnly: boolean },
+  shape: ModelShape,
+): SchedulePlan {
   const depth = shape.depth;
   const headOnly = o.headOnly ? { headOnly: true } : {};
   const blocks = [...(o.blocks ?? defaultBlocks(o.method, depth, o.select, o.headOnly, shape.patches))];
   if (Array.isArray(o.tau) && o.tau.length !== blocks.length) {
-    throw new JmpArgumentError({ argument: 'options.tau', expected: `one τ, or one per reduction block (${blocks.length}: blocks ${blocks.join(', ')})`, found: o.tau });
+    throw new JmpArgumentError({
+      argument: 'options.tau',
+      expected: `one τ, or one per reduction block (${blocks.length}: blocks ${blocks.join(', ')})`,
+      found: o.tau,
+    });
   }
   const select = o.method === 'jmp' ? o.select : undefined;
   let schedule: Schedule;
   if (o.budget !== undefined) {
     resolveSchedule({ blocks, [o.method === 'tome' ? 'r' : 'keep']: o.method === 'tome' ? 0 : 1 }, o.method, depth); // the blocks' own errors first
-    const plan = (tolerance?: number) => planBudget({ budget: o.budget!, shape, method: o.method, blocks, ...(select ? { select } : {}), ...headOnly, ...(tolerance !== undefined ? { tolerance } : {}) });
+    const plan = (tolerance?: number) =>
+      planBudget({
+        budget: o.budget!,
+        shape,
+        method: o.method,
+        blocks,
+        ...(select ? { select } : {}),
+        ...headOnly,
+        ...(tolerance !== undefined ? { tolerance } : {}),
+      });
     try {
       schedule = plan().schedule;
     } catch (e) {
       if (!JmpArgumentError.isInstance(e) || e.argument !== 'budget') throw e;
-      if (!o.defaultBudget) throw new JmpArgumentError({ argument: 'options.budget', expected: e.expected, found: o.budget, ...(e.hint ? { hint: e.hint } : {}) });
+      if (!o.defaultBudget)
+        throw new JmpArgumentError({ argument: 'options.budget', expected: e.expected, found: o.budget, ...(e.hint ? { hint: e.hint } : {}) });
       // the default budget, out of reach at these blocks (a shallow model, few tokens): the closest plan
       const closest = plan(Number.POSITIVE_INFINITY);
-      o.warn(`[jmp] The default budget (${o.budget} of the plain GMACs) is out of reach at blocks ${blocks.join(', ')}: JMP runs the closest plan, ${closest.share.toFixed(3)}. Pass budget, keep or blocks to choose.`);
+      o.warn(
+        `[jmp] The default budget (${o.budget} of the plain GMACs) is out of reach at blocks ${blocks.join(', ')}: JMP runs the closest plan, ${closest.share.toFixed(3)}. Pass budget, keep or blocks to choose.`,
+      );
       schedule = closest.schedule;
     }
   } else schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep! };
   const steps = resolveSchedule(schedule, o.method, depth);
-  const planned = planTokens({ schedule, method: o.method, depth, tokens: shape.patches + shape.protectedTokens, protectedTokens: shape.protectedTokens, ...(select ? { select } : {}), ...headOnly });
+  const planned = planTokens({
+    schedule,
+    method: o.method,
+    depth,
+    tokens: shape.patches + shape.protectedTokens,
+    protectedTokens: shape.protectedTokens,
+    ...(select ? { select } : {}),
+    ...headOnly,
+  });
   return { blocks, steps, planned, budget: o.budget ?? null };
 }
 
@@ -136,7 +163,9 @@ async function makePlan(config: Record<string, unknown>, given: ResolvedOptions,
   if (o.runner === 'compiled' && !compiled) {
     throw new UnsupportedModelError({ lookedFor: 'opset 11 or newer (runner: compiled)', found: `opset ${layout.opset}`, hint: "Use runner: 'segments'." });
   }
-  const segments = compiled ? [] : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads, headOnly, packedKeys: perHeadKeys(o) });
+  const segments = compiled
+    ? []
+    : buildSegments(proto, layout, { blocks, proportionalAttention: o.proportionalAttention, heads, headOnly, packedKeys: perHeadKeys(o) });
   return {
     ...(compiled ? { compiled } : {}),
     runner: compiled ? 'compiled' : 'segments',
@@ -206,7 +235,9 @@ export function resolveHeadOnly(headOnly: boolean | undefined, layout: GraphLayo
 /** Whether session options put the model on WebGPU. */
 export function onWebGPU(options: Record<string, unknown>): boolean {
   const providers = options.executionProviders;
-  return Array.isArray(providers) && providers.some((p) => p === 'webgpu' || (typeof p === 'object' && p !== null && (p as { name?: unknown }).name === 'webgpu'));
+  return (
+    Array.isArray(providers) && providers.some((p) => p === 'webgpu' || (typeof p === 'object' && p !== null && (p as { name?: unknown }).name === 'webgpu'))
+  );
 }
 
 /**
@@ -224,9 +255,19 @@ export async function planModel(config: Record<string, unknown>, o: ResolvedOpti
     if (typeof (e as { code?: unknown } | null)?.code === 'string' && typeof source.source === 'string') {
       // Reading the file failed (ENOENT, EISDIR, EACCES…).
       if (o.modelSource !== undefined) {
-        throw new JmpArgumentError({ argument: 'options.modelSource', expected: 'the path of a readable ONNX file, or its bytes', found: o.modelSource, hint: `Reading it failed (${message}).` });
+        throw new JmpArgumentError({
+          argument: 'options.modelSource',
+          expected: 'the path of a readable ONNX file, or its bytes',
+          found: o.modelSource,
+          hint: `Reading it failed (${message}).`,
+        });
       }
-      throw new UnsupportedModelError({ lookedFor: `the pipeline's ONNX file ${source.source}`, found: `a file that could not be read (${message})`, hint: 'Pass the model as modelSource (its path or bytes).', cause: e });
+      throw new UnsupportedModelError({
+        lookedFor: `the pipeline's ONNX file ${source.source}`,
+        found: `a file that could not be read (${message})`,
+        hint: 'Pass the model as modelSource (its path or bytes).',
+        cause: e,
+      });
     }
     throw new UnsupportedModelError({
       lookedFor: 'a model this package can read and plan',
@@ -241,6 +282,6 @@ export async function planModel(config: Record<string, unknown>, o: ResolvedOpti
 const UNSUPPORTED_TYPES: Record<string, string> = {
   beit: "BEiT's relative position bias is a table over the full patch grid: its attention cannot follow merged tokens.",
   'data2vec-vision': "Data2Vec-Vision is BEiT's architecture: its relative position bias cannot follow merged tokens.",
-  swin: "Swin attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.",
-  swinv2: "Swin V2 attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.",
+  swin: 'Swin attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.',
+  swinv2: 'Swin V2 attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.',
 };

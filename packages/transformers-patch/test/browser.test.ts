@@ -31,7 +31,16 @@ const readbacksChecked = hostMajor >= 4;
 
 interface PageApi {
   jmpTest: {
-    run(params: { model: string; device: string; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[]; labels?: string[]; features?: boolean }): Promise<CaseResult[]>;
+    run(params: {
+      model: string;
+      device: string;
+      dtype: string;
+      pixels: number[];
+      dims: number[];
+      cases: CaseInput[];
+      labels?: string[];
+      features?: boolean;
+    }): Promise<CaseResult[]>;
     hasWebGPU(): Promise<boolean>;
     hasShaderF16(): Promise<boolean>;
     deviceLost(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{
@@ -41,9 +50,27 @@ interface PageApi {
       error: string | null;
       enabled: boolean;
     }>;
-    withoutWebGPU(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{ warnings: string[]; device: string | null; logits: number[] }>;
-    concurrent(params: { model: string; device: string; options: JMPOptions; pixels: number[]; dims: number[]; calls: number }): Promise<{ sequential: number[][]; concurrent: number[][] }>;
-    calibrate(params: { model: string; device: string; pixels: number[]; dims: number[]; taus: number[] }): Promise<{ plan: JMPPlan; progress: number; logits: number[]; planned: number[] }>;
+    withoutWebGPU(params: {
+      model: string;
+      options: JMPOptions;
+      pixels: number[];
+      dims: number[];
+    }): Promise<{ warnings: string[]; device: string | null; logits: number[] }>;
+    concurrent(params: {
+      model: string;
+      device: string;
+      options: JMPOptions;
+      pixels: number[];
+      dims: number[];
+      calls: number;
+    }): Promise<{ sequential: number[][]; concurrent: number[][] }>;
+    calibrate(params: {
+      model: string;
+      device: string;
+      pixels: number[];
+      dims: number[];
+      taus: number[];
+    }): Promise<{ plan: JMPPlan; progress: number; logits: number[]; planned: number[] }>;
   };
 }
 
@@ -73,16 +100,35 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function runInPage(model: string, device: 'wasm' | 'webgpu', dtype: string, batch: number, pixels: Float32Array, cases: CaseInput[], side = 224): Promise<CaseResult[]> {
+  async function runInPage(
+    model: string,
+    device: 'wasm' | 'webgpu',
+    dtype: string,
+    batch: number,
+    pixels: Float32Array,
+    cases: CaseInput[],
+    side = 224,
+  ): Promise<CaseResult[]> {
     const data = Array.from(pixels.subarray(0, batch * 3 * side * side));
-    return page.evaluate(
-      (params) => (globalThis as unknown as PageApi).jmpTest.run(params),
-      { model, device, dtype, pixels: data, dims: [batch, 3, side, side], cases },
-    );
+    return page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
+      model,
+      device,
+      dtype,
+      pixels: data,
+      dims: [batch, 3, side, side],
+      cases,
+    });
   }
 
   /** The Node results of the same cases (transformers.js on onnxruntime-node, compiled runner). */
-  async function nodeResults(model: string, dtype: 'fp32' | 'fp16' | 'q8', batch: number, pixels: Float32Array, cases: CaseInput[], side = 224): Promise<Float32Array[]> {
+  async function nodeResults(
+    model: string,
+    dtype: 'fp32' | 'fp16' | 'q8',
+    batch: number,
+    pixels: Float32Array,
+    cases: CaseInput[],
+    side = 224,
+  ): Promise<Float32Array[]> {
     const classifier = await loadClassifier(model, dtype);
     const input = new Tensor('float32', pixels.slice(0, batch * 3 * side * side), [batch, 3, side, side]);
     const out: Float32Array[] = [];
@@ -111,48 +157,76 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
   ] as const)('%s on wasm', (model, referenceOf, batches) => {
     const { ref, pixels } = jmpReference(referenceOf);
     const side = ref.inputs.height;
-    it.each([...batches])('every reference case at batch %i = PyTorch reference = Node', async (batch) => {
-      const cases = ref.cases.filter((c) => c.batch === batch);
-      const results = await runInPage(model, 'wasm', 'fp32', batch, pixels, cases.map(compiled), side);
-      const node = await nodeResults(model, 'fp32', batch, pixels, cases.map(compiled), side);
+    it.each([...batches])(
+      'every reference case at batch %i = PyTorch reference = Node',
+      async (batch) => {
+        const cases = ref.cases.filter((c) => c.batch === batch);
+        const results = await runInPage(model, 'wasm', 'fp32', batch, pixels, cases.map(compiled), side);
+        const node = await nodeResults(model, 'fp32', batch, pixels, cases.map(compiled), side);
+        cases.forEach((c, i) => {
+          const r = results[i]!;
+          expect(r.runner, c.name).toBe('compiled');
+          expect(r.tokens, c.name).toEqual(c.tokens);
+          expect(r.decisions, c.name).toEqual(c.decisions);
+          expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
+          expect(maxAbsDiff(Float32Array.from(r.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
+        });
+      },
+      300_000,
+    );
+  });
+
+  // CLIP and SigLIP zero-shot (the combined models, text inputs beside the pixels; SigLIP has no
+  // class token and its pooling head gets the size bias): image_embeds against the reference
+  it.each(['tiny-clip', 'tiny-siglip'])(
+    '%s zero-shot on wasm: every reference case at batch 4 = PyTorch reference (image_embeds)',
+    async (model) => {
+      const { ref, pixels } = jmpReference(model);
+      const cases = ref.cases.filter((c) => c.batch === 4);
+      const side = ref.inputs.height;
+      const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
+        model,
+        device: 'wasm' as const,
+        dtype: 'fp32',
+        pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)),
+        dims: [4, 3, side, side],
+        cases: cases.map(compiled),
+        labels: ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'],
+      });
       cases.forEach((c, i) => {
         const r = results[i]!;
         expect(r.runner, c.name).toBe('compiled');
         expect(r.tokens, c.name).toEqual(c.tokens);
         expect(r.decisions, c.name).toEqual(c.decisions);
         expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
-        expect(maxAbsDiff(Float32Array.from(r.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
       });
-    }, 300_000);
-  });
-
-  // CLIP and SigLIP zero-shot (the combined models, text inputs beside the pixels; SigLIP has no
-  // class token and its pooling head gets the size bias): image_embeds against the reference
-  it.each(['tiny-clip', 'tiny-siglip'])('%s zero-shot on wasm: every reference case at batch 4 = PyTorch reference (image_embeds)', async (model) => {
-    const { ref, pixels } = jmpReference(model);
-    const cases = ref.cases.filter((c) => c.batch === 4);
-    const side = ref.inputs.height;
-    const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-      model, device: 'wasm' as const, dtype: 'fp32', pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)), dims: [4, 3, side, side], cases: cases.map(compiled), labels: ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'],
-    });
-    cases.forEach((c, i) => {
-      const r = results[i]!;
-      expect(r.runner, c.name).toBe('compiled');
-      expect(r.tokens, c.name).toEqual(c.tokens);
-      expect(r.decisions, c.name).toEqual(c.decisions);
-      expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
-    });
-  }, 300_000);
+    },
+    300_000,
+  );
 
   // CLIP image-feature-extraction: last_hidden_state with the full token grid given back
   it('tiny-clip image-feature-extraction on wasm: the full token grid = Node', async () => {
     const { ref, pixels } = jmpReference('tiny-clip');
     const side = ref.inputs.height;
-    const cases: CaseInput[] = [{ name: 'plain', options: null }, { name: 'keep 1', options: { strategy: 'prune', keep: 1 } }, { name: 'default', options: {} }, { name: 'tome r6', options: { method: 'tome', r: 6 } }];
+    const cases: CaseInput[] = [
+      { name: 'plain', options: null },
+      { name: 'keep 1', options: { strategy: 'prune', keep: 1 } },
+      { name: 'default', options: {} },
+      { name: 'tome r6', options: { method: 'tome', r: 6 } },
+    ];
     const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-      model: 'tiny-clip', device: 'wasm' as const, dtype: 'fp32', pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)), dims: [4, 3, side, side], cases, features: true,
+      model: 'tiny-clip',
+      device: 'wasm' as const,
+      dtype: 'fp32',
+      pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)),
+      dims: [4, 3, side, side],
+      cases,
+      features: true,
     });
-    const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as unknown as { model: (i: unknown) => Promise<Record<string, Tensor>>; dispose(): Promise<void> };
+    const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as unknown as {
+      model: (i: unknown) => Promise<Record<string, Tensor>>;
+      dispose(): Promise<void>;
+    };
     try {
       const input = new Tensor('float32', pixels.slice(0, 4 * 3 * side * side), [4, 3, side, side]);
       for (const [i, c] of cases.entries()) {
@@ -172,17 +246,21 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
   it.each([
     ['tiny-vit-sdpa', 'tiny-vit'],
     ['tiny-deit-sdpa', 'tiny-deit'],
-  ])('%s on wasm = Node, the reference cases at batch 4 (its own scaling: not the eager reference)', async (model, referenceOf) => {
-    const { ref, pixels } = jmpReference(referenceOf);
-    const cases = ref.cases.filter((c) => c.batch === 4);
-    const results = await runInPage(model, 'wasm', 'fp32', 4, pixels, cases.map(compiled));
-    const node = await nodeResults(model, 'fp32', 4, pixels, cases.map(compiled));
-    cases.forEach((c, i) => {
-      expect(results[i]!.runner, c.name).toBe('compiled');
-      expect(results[i]!.tokens, c.name).toEqual(c.tokens);
-      expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
-    });
-  }, 300_000);
+  ])(
+    '%s on wasm = Node, the reference cases at batch 4 (its own scaling: not the eager reference)',
+    async (model, referenceOf) => {
+      const { ref, pixels } = jmpReference(referenceOf);
+      const cases = ref.cases.filter((c) => c.batch === 4);
+      const results = await runInPage(model, 'wasm', 'fp32', 4, pixels, cases.map(compiled));
+      const node = await nodeResults(model, 'fp32', 4, pixels, cases.map(compiled));
+      cases.forEach((c, i) => {
+        expect(results[i]!.runner, c.name).toBe('compiled');
+        expect(results[i]!.tokens, c.name).toEqual(c.tokens);
+        expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
+      });
+    },
+    300_000,
+  );
 
   it.for(['fp16', 'q8'] as const)('tiny-deit %s on wasm = Node', { timeout: 300_000 }, async (dtype, ctx) => {
     // v3's wasm (onnxruntime-web 1.22) and Node (onnxruntime-node 1.21) fp16 results: plain 2.4e-4
@@ -241,10 +319,16 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     const { pixels: all } = jmpReference('tiny-vit');
     const n = 16;
     const data = new Float32Array(n * PER_IMAGE);
-    for (let i = 0; i < n; i++) data.set(all.subarray((i % 4) * PER_IMAGE, (i % 4 + 1) * PER_IMAGE), i * PER_IMAGE);
+    for (let i = 0; i < n; i++) data.set(all.subarray((i % 4) * PER_IMAGE, ((i % 4) + 1) * PER_IMAGE), i * PER_IMAGE);
     for (let i = 0; i < data.length; i += 997) data[i] = -data[i]!; // 16 different images
     const taus = [0.5, 0.9];
-    const out = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.calibrate(params), { model: 'tiny-vit', device: 'wasm', pixels: Array.from(data), dims: [n, 3, 224, 224], taus });
+    const out = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.calibrate(params), {
+      model: 'tiny-vit',
+      device: 'wasm',
+      pixels: Array.from(data),
+      dims: [n, 3, 224, 224],
+      taus,
+    });
     expect(out.progress).toBe(2 * 3); // two batches of 8, plain and two candidates
     expect(out.planned).toEqual(out.plan.options.keep);
     // Node calibrates the same images to the same plan (the graph fingerprint included) and logits
@@ -295,53 +379,85 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
         // per JMP reduction, σ [B] and the merged count [B] (statistics). Nothing of size
         // tokens × channels, no index tensor, no token count.
         const stats = c.options.method === 'jmp' ? c.options.blocks!.length * 2 : 0;
-        if (readbacksChecked) expect([...r.readbacks].sort((a, b) => a - b), c.name).toEqual([...Array<number>(stats).fill(4 * 4), logitsBytes]);
+        if (readbacksChecked)
+          expect(
+            [...r.readbacks].sort((a, b) => a - b),
+            c.name,
+          ).toEqual([...Array<number>(stats).fill(4 * 4), logitsBytes]);
       });
     }, 600_000);
 
-    it.each(['tiny-deit-op11', 'tiny-deit-sdpa'])('%s: the reference case (adaptive-token) on WebGPU; only the outputs read back', async (model) => {
-      const { ref, pixels } = jmpReference('tiny-deit');
-      const c = ref.cases.find((x) => x.batch === 4 && x.options.method === 'jmp' && x.options.strategy === 'adaptive-token')!;
-      const [r] = await runInPage(model, 'webgpu', 'fp32', 4, pixels, [compiled(c)]);
-      expect(r!.runner).toBe('compiled');
-      expect(r!.tokens).toEqual(c.tokens);
-      expect(r!.decisions).toEqual(c.decisions);
-      // the same weights: within 1e-3 of the eager opset-14 reference (SDPA scales q and kᵀ instead of the scores)
-      expect(maxAbsDiff(Float32Array.from(r!.logits), Float32Array.from(c.logits.flat()))).toBeLessThanOrEqual(1e-3);
-      const logitsBytes = 4 * c0Labels(ref) * 4;
-      if (readbacksChecked) expect([...r!.readbacks].sort((a, b) => a - b)).toEqual([...Array<number>(c.options.blocks!.length * 2).fill(4 * 4), logitsBytes]);
-    }, 600_000);
+    it.each(['tiny-deit-op11', 'tiny-deit-sdpa'])(
+      '%s: the reference case (adaptive-token) on WebGPU; only the outputs read back',
+      async (model) => {
+        const { ref, pixels } = jmpReference('tiny-deit');
+        const c = ref.cases.find((x) => x.batch === 4 && x.options.method === 'jmp' && x.options.strategy === 'adaptive-token')!;
+        const [r] = await runInPage(model, 'webgpu', 'fp32', 4, pixels, [compiled(c)]);
+        expect(r!.runner).toBe('compiled');
+        expect(r!.tokens).toEqual(c.tokens);
+        expect(r!.decisions).toEqual(c.decisions);
+        // the same weights: within 1e-3 of the eager opset-14 reference (SDPA scales q and kᵀ instead of the scores)
+        expect(maxAbsDiff(Float32Array.from(r!.logits), Float32Array.from(c.logits.flat()))).toBeLessThanOrEqual(1e-3);
+        const logitsBytes = 4 * c0Labels(ref) * 4;
+        if (readbacksChecked)
+          expect([...r!.readbacks].sort((a, b) => a - b)).toEqual([...Array<number>(c.options.blocks!.length * 2).fill(4 * 4), logitsBytes]);
+      },
+      600_000,
+    );
 
     // the newer model types on WebGPU: DINOv2's weighted patch mean, CLIP's folded heads, SigLIP's P = 0 and pooling-head bias
     it.each([
       ['tiny-dinov2', undefined],
       ['tiny-clip', ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot']],
       ['tiny-siglip', ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot']],
-    ] as const)('%s: the reference cases (adaptive-token, ToMe, EViT) on WebGPU = PyTorch reference (1e-3)', async (model, labels) => {
-      const { ref, pixels } = jmpReference(model);
-      const pick = (method: string, strategy?: string) => ref.cases.find((c) => c.batch === 4 && c.options.method === method && (strategy === undefined || c.options.strategy === strategy))!;
-      const cases = [pick('jmp', 'adaptive-token'), pick('tome'), pick('evit')];
-      const side = ref.inputs.height;
-      const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-        model, device: 'webgpu' as const, dtype: 'fp32', pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)), dims: [4, 3, side, side], cases: cases.map(compiled), ...(labels ? { labels: [...labels] } : {}),
-      });
-      cases.forEach((c, i) => {
-        const r = results[i]!;
-        expect(r.runner, c.name).toBe('compiled');
-        expect(r.tokens, c.name).toEqual(c.tokens);
-        expect(r.decisions, c.name).toEqual(c.decisions);
-        expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(1e-3);
-      });
-    }, 600_000);
+    ] as const)(
+      '%s: the reference cases (adaptive-token, ToMe, EViT) on WebGPU = PyTorch reference (1e-3)',
+      async (model, labels) => {
+        const { ref, pixels } = jmpReference(model);
+        const pick = (method: string, strategy?: string) =>
+          ref.cases.find((c) => c.batch === 4 && c.options.method === method && (strategy === undefined || c.options.strategy === strategy))!;
+        const cases = [pick('jmp', 'adaptive-token'), pick('tome'), pick('evit')];
+        const side = ref.inputs.height;
+        const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
+          model,
+          device: 'webgpu' as const,
+          dtype: 'fp32',
+          pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)),
+          dims: [4, 3, side, side],
+          cases: cases.map(compiled),
+          ...(labels ? { labels: [...labels] } : {}),
+        });
+        cases.forEach((c, i) => {
+          const r = results[i]!;
+          expect(r.runner, c.name).toBe('compiled');
+          expect(r.tokens, c.name).toEqual(c.tokens);
+          expect(r.decisions, c.name).toEqual(c.decisions);
+          expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(1e-3);
+        });
+      },
+      600_000,
+    );
 
     it('tiny-clip image-feature-extraction on WebGPU: the full token grid = Node (1e-3)', async () => {
       const { ref, pixels } = jmpReference('tiny-clip');
       const side = ref.inputs.height;
-      const cases: CaseInput[] = [{ name: 'default', options: {} }, { name: 'tome r6', options: { method: 'tome', r: 6 } }];
+      const cases: CaseInput[] = [
+        { name: 'default', options: {} },
+        { name: 'tome r6', options: { method: 'tome', r: 6 } },
+      ];
       const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-        model: 'tiny-clip', device: 'webgpu' as const, dtype: 'fp32', pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)), dims: [4, 3, side, side], cases, features: true,
+        model: 'tiny-clip',
+        device: 'webgpu' as const,
+        dtype: 'fp32',
+        pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)),
+        dims: [4, 3, side, side],
+        cases,
+        features: true,
       });
-      const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as unknown as { model: (i: unknown) => Promise<Record<string, Tensor>>; dispose(): Promise<void> };
+      const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as unknown as {
+        model: (i: unknown) => Promise<Record<string, Tensor>>;
+        dispose(): Promise<void>;
+      };
       try {
         const input = new Tensor('float32', pixels.slice(0, 4 * 3 * side * side), [4, 3, side, side]);
         for (const [i, c] of cases.entries()) {
@@ -359,7 +475,18 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     it("match 'nearest' on WebGPU (the float form: one-hots, no index ops) = Node's compiled run (index form), 1e-3", async () => {
       const { pixels } = jmpReference('tiny-deit');
       const cases: CaseInput[] = [
-        { name: 'nearest, adaptive-token τ 0.6, keys-per-head, even blocks', options: { match: 'nearest', metric: 'keys-per-head', strategy: 'adaptive-token', tau: 0.6, keep: 0.8, blocks: [2, 4, 6, 8, 10, 12], runner: 'compiled' } },
+        {
+          name: 'nearest, adaptive-token τ 0.6, keys-per-head, even blocks',
+          options: {
+            match: 'nearest',
+            metric: 'keys-per-head',
+            strategy: 'adaptive-token',
+            tau: 0.6,
+            keep: 0.8,
+            blocks: [2, 4, 6, 8, 10, 12],
+            runner: 'compiled',
+          },
+        },
       ];
       const [result] = await runInPage('tiny-deit', 'webgpu', 'fp32', 4, pixels, cases);
       const [node] = await nodeResults('tiny-deit', 'fp32', 4, pixels, cases);

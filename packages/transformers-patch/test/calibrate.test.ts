@@ -63,9 +63,15 @@ describe('calibrateJMP', { timeout: 60_000 }, () => {
       await jmp.dispose();
     }
     // another model's plan is a typed error; so is a plan with the options it sets
-    await expect(enableJMP(deit, { plan: loaded })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan');
-    await expect(enableJMP(vit, { plan: loaded, keep: 0.5 })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan and options.keep');
-    await expect(enableJMP(vit, { plan: { ...loaded, format: 'other' } as never })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.format');
+    await expect(enableJMP(deit, { plan: loaded })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan',
+    );
+    await expect(enableJMP(vit, { plan: loaded, keep: 0.5 })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan and options.keep',
+    );
+    await expect(enableJMP(vit, { plan: { ...loaded, format: 'other' } as never })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.format',
+    );
   });
 
   it('τ belongs to its metric: the plan records it, runs it, and a plan made before it was recorded runs head-mean keys', async () => {
@@ -94,8 +100,12 @@ describe('calibrateJMP', { timeout: 60_000 }, () => {
     expect(maxAbsDiff(await run(plan), perHead)).toBe(0);
     const { metric: _metric, ...before } = plan.options;
     expect(maxAbsDiff(await run({ ...plan, options: before }), keys)).toBe(0);
-    await expect(enableJMP(vit, { plan, metric: 'keys' })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan and options.metric');
-    await expect(enableJMP(vit, { plan: { ...plan, options: { ...plan.options, metric: 'values' as never } } })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.options');
+    await expect(enableJMP(vit, { plan, metric: 'keys' })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan and options.metric',
+    );
+    await expect(enableJMP(vit, { plan: { ...plan, options: { ...plan.options, metric: 'values' as never } } })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.options',
+    );
   });
 
   it("match 'nearest': the plan records it and runs it; without it a plan pairs by ToMe's split", async () => {
@@ -120,8 +130,12 @@ describe('calibrateJMP', { timeout: 60_000 }, () => {
     expect(maxAbsDiff(fromPlan.out, nearest.out)).toBe(0);
     const { match: _match, ...before } = plan.options;
     expect(maxAbsDiff((await run({ plan: { ...plan, options: before } })).out, split.out)).toBe(0);
-    await expect(enableJMP(vit, { plan, match: 'bipartite' })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan and options.match');
-    await expect(enableJMP(vit, { plan: { ...plan, options: { ...plan.options, match: 'greedy' as never } } })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.options');
+    await expect(enableJMP(vit, { plan, match: 'bipartite' })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan and options.match',
+    );
+    await expect(enableJMP(vit, { plan: { ...plan, options: { ...plan.options, match: 'greedy' as never } } })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.plan.options',
+    );
   });
 
   it('per block: each block tries the τ values near the best single one; a τ per block runs as planned', async () => {
@@ -143,12 +157,17 @@ describe('calibrateJMP', { timeout: 60_000 }, () => {
     // the total grew once, when the per-block search started
     expect(new Set(progress).size).toBeLessThanOrEqual(2);
     // τ per block through enableJMP: wrong length is a typed error
-    await expect(enableJMP(vit, { tau: [0.5, 0.6], strategy: 'adaptive-token' })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.tau');
+    await expect(enableJMP(vit, { tau: [0.5, 0.6], strategy: 'adaptive-token' })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.tau',
+    );
   });
 
   it("objective 'agreement' is the rule before KL: agreement first; the same candidates, ranked otherwise", async () => {
     const taus = [0.3, 0.5, 0.7, 0.9, 0.99];
-    const [byKl, byAgreement] = [await calibrateJMP(deit, images, { taus, perBlock: false }), await calibrateJMP(deit, images, { taus, perBlock: false, objective: 'agreement' })];
+    const [byKl, byAgreement] = [
+      await calibrateJMP(deit, images, { taus, perBlock: false }),
+      await calibrateJMP(deit, images, { taus, perBlock: false, objective: 'agreement' }),
+    ];
     expect(byAgreement.objective).toBe('agreement');
     // the same measurements (the search is deterministic), ranked by another rule
     expect(byAgreement.candidates).toEqual(byKl.candidates);
@@ -164,8 +183,12 @@ describe('calibrateJMP', { timeout: 60_000 }, () => {
     expect(better(flip, steady, 'agreement')).toBe(true);
     expect(better({ ...steady, tau: 0.97 }, steady, 'kl')).toBe(true); // a tie: the higher τ
     expect(better({ ...flip, top1: 0.5 }, { ...steady, top1: 0.6 }, 'top1')).toBe(false);
-    await expect(calibrateJMP(deit, images, { objective: 'top1' })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.objective' && /needs options\.labels/.test((e as Error).message));
-    await expect(calibrateJMP(deit, images, { objective: 'loss' as never })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.objective');
+    await expect(calibrateJMP(deit, images, { objective: 'top1' })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.objective' && /needs options\.labels/.test((e as Error).message),
+    );
+    await expect(calibrateJMP(deit, images, { objective: 'loss' as never })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.objective',
+    );
   });
 
   it('with labels, top-1 decides; the plain top-1 is reported', async () => {
@@ -192,10 +215,18 @@ describe('calibrateJMP', { timeout: 60_000 }, () => {
     });
     await expect(run).rejects.toBe(reason);
     expect(maxAbsDiff(await logits(vit, images), plain)).toBe(0);
-    await expect(calibrateJMP(vit, images, { taus: [] })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.taus');
-    await expect(calibrateJMP(vit, images, { labels: [1, 2] })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.labels');
-    await expect(calibrateJMP(vit, images, { budget: 2 })).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.budget');
+    await expect(calibrateJMP(vit, images, { taus: [] })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.taus',
+    );
+    await expect(calibrateJMP(vit, images, { labels: [1, 2] })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.labels',
+    );
+    await expect(calibrateJMP(vit, images, { budget: 2 })).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'options.budget',
+    );
     await expect(calibrateJMP(vit, [], {})).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && (e as JmpArgumentError).argument === 'images');
-    await expect(calibrateJMP(vit, pixels(15, 3), {})).rejects.toSatisfy((e) => JmpArgumentError.isInstance(e) && /at least 16 images/.test((e as Error).message));
+    await expect(calibrateJMP(vit, pixels(15, 3), {})).rejects.toSatisfy(
+      (e) => JmpArgumentError.isInstance(e) && /at least 16 images/.test((e as Error).message),
+    );
   });
 });

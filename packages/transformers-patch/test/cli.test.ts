@@ -19,7 +19,11 @@ import { loadClassifier, logits, maxAbsDiff, type Classifier } from './helpers.j
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function jmp(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli/jmp.ts', ...args], { cwd: packageDir, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli/jmp.ts', ...args], {
+    cwd: packageDir,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -50,7 +54,9 @@ describe('jmp inspect', { timeout: 60_000 }, () => {
     expect(r.stdout).toContain('deit, 12 blocks, 2 protected tokens');
     expect(r.stdout).toMatch(/opset 14, eager attention, dtype fp32/);
     // the default JMP: the token states, ToMe's split (196 patches), the keep rate planned for 65 % of the plain GMACs, at every second block but the last, τ 0.86
-    expect(r.stdout).toMatch(/adaptive-token \(select redundancy, metric hidden, match bipartite\), τ 0\.86, keep 0\.\d+ \(planned for a budget of 0\.65 of the plain GMACs\) at blocks 2, 4, 6, 8, 10, proportional attention on, last block's MLP on the class and distillation tokens only/);
+    expect(r.stdout).toMatch(
+      /adaptive-token \(select redundancy, metric hidden, match bipartite\), τ 0\.86, keep 0\.\d+ \(planned for a budget of 0\.65 of the plain GMACs\) at blocks 2, 4, 6, 8, 10, proportional attention on, last block's MLP on the class and distillation tokens only/,
+    );
     // The per-block table: block, tokens in, tokens out.
     const rows = r.stdout
       .split('\n')
@@ -60,7 +66,8 @@ describe('jmp inspect', { timeout: 60_000 }, () => {
     expect(rows.map((row) => row[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     // tokens leave at the even blocks only, and each block starts with what the previous one left
     rows.forEach(([block, tokensIn, tokensOut], i) => {
-      if (block === 12) expect(tokensOut).toBe(2); // the last block's MLP: class and distillation tokens
+      if (block === 12)
+        expect(tokensOut).toBe(2); // the last block's MLP: class and distillation tokens
       else if (block! % 2 === 0) expect(tokensOut).toBeLessThan(tokensIn!);
       else expect(tokensOut).toBe(tokensIn);
       if (i > 0) expect(tokensIn).toBe(rows[i - 1]![2]);
@@ -277,11 +284,19 @@ describe('exit codes and messages', { timeout: 60_000 }, () => {
     ['keep out of range', ['inspect', modelPath('tiny-deit'), '--keep', '1.5'], 'Invalid options.keep'],
     ['block beyond the depth', ['inspect', modelPath('tiny-deit'), '--blocks', '4,13'], 'Invalid schedule.blocks[1]'],
     ['unknown strategy', ['inspect', modelPath('tiny-deit'), '--strategy', 'fast'], 'Invalid options.strategy'],
-    ['budget and keep', ['compile', modelPath('tiny-deit'), '--out', path.join(tmp, 'never.onnx'), '--budget', '0.6', '--keep', '0.8'], 'Invalid options.budget and options.keep'],
+    [
+      'budget and keep',
+      ['compile', modelPath('tiny-deit'), '--out', path.join(tmp, 'never.onnx'), '--budget', '0.6', '--keep', '0.8'],
+      'Invalid options.budget and options.keep',
+    ],
     ['budget out of range', ['inspect', modelPath('tiny-deit'), '--budget', '0'], 'Invalid options.budget'],
-    ['a bare .onnx file without --heads', ['compile', path.join(modelPath('tiny-deit'), 'onnx', 'model.onnx'), '--out', path.join(tmp, 'never.onnx'), '--strategy', 'prune'], 'Invalid heads'],
+    [
+      'a bare .onnx file without --heads',
+      ['compile', path.join(modelPath('tiny-deit'), 'onnx', 'model.onnx'), '--out', path.join(tmp, 'never.onnx'), '--strategy', 'prune'],
+      'Invalid heads',
+    ],
     ['no such model', ['inspect', 'no/such/model'], 'Invalid model'],
-  ])('bad option (%s): 1, the typed error\'s message', (_label, args, message) => {
+  ])("bad option (%s): 1, the typed error's message", (_label, args, message) => {
     const r = jmp(...args);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('JmpArgumentError');
@@ -324,7 +339,12 @@ describe('jmp calibrate', { timeout: 60_000 }, () => {
     ['no image folder', ['calibrate', modelPath('tiny-vit')], 2, 'missing <model folder> or <image folder>'],
     ['no --out', ['calibrate', modelPath('tiny-vit'), '.'], 2, 'missing --out'],
     ['a folder without images', ['calibrate', modelPath('tiny-vit'), path.join(modelPath('tiny-vit'), 'onnx'), '--out', 'x.json'], 1, 'Invalid images'],
-    ['an objective that needs labels', ['calibrate', modelPath('tiny-vit'), '.', '--out', 'x.json', '--objective', 'top1'], 2, "--objective: expected kl or agreement, found 'top1'"],
+    [
+      'an objective that needs labels',
+      ['calibrate', modelPath('tiny-vit'), '.', '--out', 'x.json', '--objective', 'top1'],
+      2,
+      "--objective: expected kl or agreement, found 'top1'",
+    ],
   ])('%s: a typed error or the usage', (_label, args, status, message) => {
     const r = jmp(...(args as string[]));
     expect(r.status).toBe(status);

@@ -138,7 +138,12 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip image-feature-extracti
     } finally {
       await one.dispose();
     }
-    for (const options of [{}, { method: 'tome' as const, r: 6 }, { strategy: 'prune' as const, keep: 0.6, blocks: [1, 3] }, { method: 'evit' as const, keep: 0.7, blocks: [2] }]) {
+    for (const options of [
+      {},
+      { method: 'tome' as const, r: 6 },
+      { strategy: 'prune' as const, keep: 0.6, blocks: [1, 3] },
+      { method: 'evit' as const, keep: 0.7, blocks: [2] },
+    ]) {
       const jmp = await enableJMP(pipe as never, { ...options, trackSources: true });
       try {
         const out = await pipe(images);
@@ -175,7 +180,9 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip image-feature-extracti
 describe('tiny-clip: image embeddings without a pipeline (CLIPVisionModelWithProjection)', { timeout: 60_000 }, () => {
   it('enableJMP({ model }) reduces its vision tower: image_embeds [B, 32], last_hidden_state the full grid; keep 1 = plain', async () => {
     const { CLIPVisionModelWithProjection } = (await import('@huggingface/transformers')) as unknown as {
-      CLIPVisionModelWithProjection: { from_pretrained(p: string, o: Record<string, unknown>): Promise<((i: unknown) => Promise<Record<string, Tensor>>) & { dispose(): Promise<void> }> };
+      CLIPVisionModelWithProjection: {
+        from_pretrained(p: string, o: Record<string, unknown>): Promise<((i: unknown) => Promise<Record<string, Tensor>>) & { dispose(): Promise<void> }>;
+      };
     };
     const vision = await CLIPVisionModelWithProjection.from_pretrained(modelPath('tiny-clip'), { dtype: 'fp32' });
     try {

@@ -22,7 +22,7 @@ describe.each(FIXTURES)('%s', (name) => {
       // two random images through the model's own processor (the fixtures differ in size and channels)
       const bytes = xorshift32Bytes(3, 2 * 40 * 30 * 3);
       const raw = [0, 1].map((i) => new RawImage(new Uint8ClampedArray(bytes.subarray(i * 3600, (i + 1) * 3600)), 40, 30, 3));
-      const input = ((await (classifier as unknown as { processor: (im: RawImage[]) => Promise<{ pixel_values: Tensor }> }).processor(raw)).pixel_values);
+      const input = (await (classifier as unknown as { processor: (im: RawImage[]) => Promise<{ pixel_values: Tensor }> }).processor(raw)).pixel_values;
       const plain = await logits(classifier, input);
       const jmp = await enableJMP(classifier, budget === undefined ? { warn: (m) => warnings.push(m) } : { budget, warn: (m) => warnings.push(m) });
       try {

@@ -53,7 +53,7 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-dinov2 %s', (dtype) => {
       expect(Math.abs(jmp.info!.gmacs.planned / jmp.info!.gmacs.plain - 0.65)).toBeLessThanOrEqual(0.01);
       // the pipeline's output as without JMP: labels and scores
       const image = new RawImage(Uint8ClampedArray.from(xorshift32Bytes(7, 40 * 32 * 3)), 40, 32, 3);
-      const out = (await (dino as unknown as (i: unknown, o: unknown) => Promise<{ label: string; score: number }[]>)(image, { top_k: 3 }));
+      const out = await (dino as unknown as (i: unknown, o: unknown) => Promise<{ label: string; score: number }[]>)(image, { top_k: 3 });
       expect(out).toHaveLength(3);
       for (const r of out) {
         expect(typeof r.label).toBe('string');
@@ -133,43 +133,46 @@ describe('tiny-dinov2-features (image-feature-extraction)', () => {
   it.each([
     ['merge-only at blocks 2, 4', { strategy: 'merge' as const, keep: 0.7, blocks: [2, 4] }],
     ['ToMe r 6', { method: 'tome' as const, r: 6 }],
-  ])('%s: the restored grid through the classifier head (class token, plain patch mean) = the classifier with the same JMP (its size-weighted patch mean)', async (_name, options) => {
-    // nothing pruned: every original patch's row is the state of the token it merged into, so the
-    // plain mean of the grid's patch rows is the size-weighted mean of the reduced tokens
-    const classifierGraph = decodeModel(readFileSync(path.join(modelPath('tiny-dinov2'), 'onnx', 'model.onnx')));
-    const init = (name: string) => {
-      const t = classifierGraph.graph.initializer.find((x) => x.name === name)!;
-      return new Float32Array(Uint8Array.from(t.rawData!).buffer);
-    };
-    const [W, bias] = [init('classifier.weight'), init('classifier.bias')]; // [10, 96], [10]
-    const input = crops(3, 21);
-    const dino = await loadClassifier('tiny-dinov2');
-    let expected: Float32Array;
-    try {
-      const jmp = await enableJMP(dino, options);
-      expected = await logits(dino, input);
-      await jmp.dispose();
-    } finally {
-      await dino.dispose();
-    }
-    const jmp = await enableJMP(features as never, options);
-    try {
-      const grid = (await features.model.forward({ pixel_values: input })).last_hidden_state!;
-      const g = grid.data as Float32Array;
-      const got = new Float32Array(3 * 10);
-      for (let b = 0; b < 3; b++) {
-        const x = new Float64Array(96);
-        for (let c = 0; c < 48; c++) x[c] = g[b * 50 * 48 + c]!;
-        for (let t = 1; t < 50; t++) for (let c = 0; c < 48; c++) x[48 + c] = x[48 + c]! + g[(b * 50 + t) * 48 + c]! / 49;
-        for (let k = 0; k < 10; k++) {
-          let v = bias[k]!;
-          for (let c = 0; c < 96; c++) v += W[k * 96 + c]! * x[c]!;
-          got[b * 10 + k] = v;
-        }
+  ])(
+    '%s: the restored grid through the classifier head (class token, plain patch mean) = the classifier with the same JMP (its size-weighted patch mean)',
+    async (_name, options) => {
+      // nothing pruned: every original patch's row is the state of the token it merged into, so the
+      // plain mean of the grid's patch rows is the size-weighted mean of the reduced tokens
+      const classifierGraph = decodeModel(readFileSync(path.join(modelPath('tiny-dinov2'), 'onnx', 'model.onnx')));
+      const init = (name: string) => {
+        const t = classifierGraph.graph.initializer.find((x) => x.name === name)!;
+        return new Float32Array(Uint8Array.from(t.rawData!).buffer);
+      };
+      const [W, bias] = [init('classifier.weight'), init('classifier.bias')]; // [10, 96], [10]
+      const input = crops(3, 21);
+      const dino = await loadClassifier('tiny-dinov2');
+      let expected: Float32Array;
+      try {
+        const jmp = await enableJMP(dino, options);
+        expected = await logits(dino, input);
+        await jmp.dispose();
+      } finally {
+        await dino.dispose();
       }
-      expect(maxAbsDiff(got, expected)).toBeLessThanOrEqual(1e-4);
-    } finally {
-      await jmp.dispose();
-    }
-  });
+      const jmp = await enableJMP(features as never, options);
+      try {
+        const grid = (await features.model.forward({ pixel_values: input })).last_hidden_state!;
+        const g = grid.data as Float32Array;
+        const got = new Float32Array(3 * 10);
+        for (let b = 0; b < 3; b++) {
+          const x = new Float64Array(96);
+          for (let c = 0; c < 48; c++) x[c] = g[b * 50 * 48 + c]!;
+          for (let t = 1; t < 50; t++) for (let c = 0; c < 48; c++) x[48 + c] = x[48 + c]! + g[(b * 50 + t) * 48 + c]! / 49;
+          for (let k = 0; k < 10; k++) {
+            let v = bias[k]!;
+            for (let c = 0; c < 96; c++) v += W[k * 96 + c]! * x[c]!;
+            got[b * 10 + k] = v;
+          }
+        }
+        expect(maxAbsDiff(got, expected)).toBeLessThanOrEqual(1e-4);
+      } finally {
+        await jmp.dispose();
+      }
+    },
+  );
 });

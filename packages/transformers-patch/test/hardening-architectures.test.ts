@@ -41,9 +41,19 @@ interface Subject {
 const sibling = (name: string) => path.join(path.dirname(modelPath('tiny-clip')), name);
 const LABELS = ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'];
 /** Seeded pixel values in [−1, 1], [2, 3, 28, 28]. */
-const crops = Array.from({ length: 8 }, (_, i) => new Tensor('float32', Float32Array.from(xorshift32Bytes(500 + i, 2 * 3 * 28 * 28), (v) => (v / 255 - 0.5) / 0.5), [2, 3, 28, 28]));
+const crops = Array.from(
+  { length: 8 },
+  (_, i) =>
+    new Tensor(
+      'float32',
+      Float32Array.from(xorshift32Bytes(500 + i, 2 * 3 * 28 * 28), (v) => (v / 255 - 0.5) / 0.5),
+      [2, 3, 28, 28],
+    ),
+);
 /** Seeded RGB images (the pipeline's processor resizes them). */
-const images = Array.from({ length: 8 }, (_, i) => [0, 1].map((k) => new RawImage(new Uint8ClampedArray(xorshift32Bytes(700 + 2 * i + k, 36 * 30 * 3)), 36, 30, 3)));
+const images = Array.from({ length: 8 }, (_, i) =>
+  [0, 1].map((k) => new RawImage(new Uint8ClampedArray(xorshift32Bytes(700 + 2 * i + k, 36 * 30 * 3)), 36, 30, 3)),
+);
 
 function flat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
@@ -273,7 +283,10 @@ describe.each(SUBJECTS)('$name', (s) => {
           else {
             // still in the processor when disable() began: JMP or plain, never an error
             check(r.ok, `in flight: call ${i} failed: ${r.ok ? '' : String((r as { error: unknown }).error)}`);
-            check(maxDiff(r.value, ref().jmp[i]!) === 0 || maxDiff(r.value, ref().plain[i]!) === 0, `in flight: call ${i} is neither the JMP nor the plain result`);
+            check(
+              maxDiff(r.value, ref().jmp[i]!) === 0 || maxDiff(r.value, ref().plain[i]!) === 0,
+              `in flight: call ${i} is neither the JMP nor the plain result`,
+            );
           }
         }
         (await Promise.all(late)).forEach((r, i) => checkResult(r, i + 4, 'plain', 'during the switch'));

@@ -71,18 +71,15 @@ async function checkPlan(pipe: Classifier, plan: JMPPlan, count: number): Promis
 }
 
 /** A call that must be a typed error before any work: no session created, the pipeline untouched and plain. */
-async function rejectsBeforeWork(call: () => Promise<unknown>, cls: typeof JmpArgumentError | typeof UnsupportedModelError | typeof JmpStateError, argument?: string): Promise<Outcome> {
+async function rejectsBeforeWork(
+  call: () => Promise<unknown>,
+  cls: typeof JmpArgumentError | typeof UnsupportedModelError | typeof JmpStateError,
+  argument?: string,
+): Promise<Outcome> {
   const before = pipelineState(vit);
   const e = await typedError(call, cls);
   if (argument !== undefined) check((e as JmpArgumentError).argument === argument, `the error names ${(e as JmpArgumentError).argument}, not ${argument}`);
   checkUntouched(vit, before);
-  await checkPlain();
-  return 'typed';
-}
-
-/** A call that must be a typed error (maybe after some work); the pipeline plain afterwards. */
-async function rejectsTyped(call: () => Promise<unknown>, cls?: typeof JmpArgumentError | typeof UnsupportedModelError | typeof JmpStateError): Promise<Outcome> {
-  await typedError(call, cls);
   await checkPlain();
   return 'typed';
 }
@@ -147,11 +144,18 @@ describe('bad images', () => {
     ['16 paths that do not exist', () => Array.from({ length: 16 }, (_, i) => `/no/such/image-${i}.png`), 'images[0]'],
     ['15 RawImages and one number', () => [...rawImages(15), 7], 'images[15]'],
   ])('an array of %s: a JmpArgumentError naming the image', async (what, images, argument) => {
-    await named(`bad images: ${what}`, () => rejectsBeforeWork(() => calibrateJMP(vit, images() as never, { taus: TAUS, perBlock: false }), JmpArgumentError, argument));
+    await named(`bad images: ${what}`, () =>
+      rejectsBeforeWork(() => calibrateJMP(vit, images() as never, { taus: TAUS, perBlock: false }), JmpArgumentError, argument),
+    );
   });
 
   it.each<[string, () => unknown, CalibrateJMPOptions, number]>([
-    ['16 RawImages of mixed sizes and channels (gray, RGBA, 1×1, 300×200)', () => [...rawImages(12), image(1, 1, 3, 1), image(40, 30, 1, 2), image(50, 40, 4, 3), image(300, 200, 3, 4)], {}, 16],
+    [
+      '16 RawImages of mixed sizes and channels (gray, RGBA, 1×1, 300×200)',
+      () => [...rawImages(12), image(1, 1, 3, 1), image(40, 30, 1, 2), image(50, 40, 4, 3), image(300, 200, 3, 4)],
+      {},
+      16,
+    ],
     ['16 RawImages, batchSize 5 (a last batch of 1)', () => rawImages(16), { batchSize: 5 }, 16],
     ['17 images in a tensor, batchSize 16 (a last batch of 1)', () => pixels(17, 9), { batchSize: 16 }, 17],
     ['16 images, batchSize 1000', () => images16, { batchSize: 1000 }, 16],
@@ -202,12 +206,24 @@ describe('bad arguments: typed errors before any work', () => {
 
 describe('aborts', () => {
   /** Calibrates with `signal`, aborting through `abortAt` (progress → whether to abort now); a clean abort or, where `late`, a plan. */
-  async function aborted(options: CalibrateJMPOptions, abort: (controller: AbortController, done: number, total: number) => void, reason: unknown, late = false): Promise<Result> {
+  async function aborted(
+    options: CalibrateJMPOptions,
+    abort: (controller: AbortController, done: number, total: number) => void,
+    reason: unknown,
+    late = false,
+  ): Promise<Result> {
     const controller = new AbortController();
     let result: JMPPlan | undefined;
     let error: unknown;
     try {
-      result = await calibrateJMP(vit, images16, { taus: TAUS, perBlock: false, batchSize: 4, ...options, signal: controller.signal, onProgress: ({ done, total }) => abort(controller, done, total) });
+      result = await calibrateJMP(vit, images16, {
+        taus: TAUS,
+        perBlock: false,
+        batchSize: 4,
+        ...options,
+        signal: controller.signal,
+        onProgress: ({ done, total }) => abort(controller, done, total),
+      });
     } catch (e) {
       error = e;
     }
@@ -307,7 +323,10 @@ describe('aborts', () => {
 describe('concurrency and state', () => {
   it('two calibrations of one pipeline at once: each a plan or a JmpStateError; the pipeline plain after', async () => {
     await named('two calibrations at once', async () => {
-      const both = await Promise.allSettled([calibrateJMP(vit, images16, { taus: TAUS, perBlock: false }), calibrateJMP(vit, images16, { taus: [0.7], perBlock: false })]);
+      const both = await Promise.allSettled([
+        calibrateJMP(vit, images16, { taus: TAUS, perBlock: false }),
+        calibrateJMP(vit, images16, { taus: [0.7], perBlock: false }),
+      ]);
       for (const r of both) {
         if (r.status === 'rejected') {
           checkTypedError(r.reason);
@@ -371,7 +390,10 @@ describe('pipelines calibrateJMP cannot or can calibrate', () => {
       const cnn = await loadClassifier('tiny-resnet');
       try {
         const plain = await logits(cnn, images16);
-        const e = await typedError(() => calibrateJMP(cnn, images16, { taus: TAUS, perBlock: false, options: { onUnsupported: 'passthrough', warn: () => {} } }), UnsupportedModelError);
+        const e = await typedError(
+          () => calibrateJMP(cnn, images16, { taus: TAUS, perBlock: false, options: { onUnsupported: 'passthrough', warn: () => {} } }),
+          UnsupportedModelError,
+        );
         check(/onUnsupported does not apply/.test((e as Error).message), `the error does not say the option does not apply: ${(e as Error).message}`);
         check(maxDiff(await logits(cnn, images16), plain) === 0, 'the CNN is not plain');
       } finally {
@@ -421,7 +443,7 @@ describe('pipelines calibrateJMP cannot or can calibrate', () => {
     });
   });
 
-  it("the 3-block ViT at the default budget: a plan, or a typed error naming the budget it cannot reach", async () => {
+  it('the 3-block ViT at the default budget: a plan, or a typed error naming the budget it cannot reach', async () => {
     await named('pipeline: the 3-block ViT at the default budget', async () => {
       const vit3 = await loadClassifier('tiny-vit-3');
       try {

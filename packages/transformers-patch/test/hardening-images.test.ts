@@ -68,7 +68,10 @@ async function scores(model: (typeof MODELS)[number], set: string, options: JMPO
   const jmp = options ? await enableJMP(pipe, options) : null;
   try {
     const x = input(set);
-    const out = single && Array.isArray(x) ? (await Promise.all(x.map((img) => pipe(img, { top_k: 10 })))).flatMap((o) => normalizeOutput(o)) : normalizeOutput(await pipe(x, { top_k: 10 }));
+    const out =
+      single && Array.isArray(x)
+        ? (await Promise.all(x.map((img) => pipe(img, { top_k: 10 })))).flatMap((o) => normalizeOutput(o))
+        : normalizeOutput(await pipe(x, { top_k: 10 }));
     memo.set(key, out);
     return out;
   } finally {
@@ -169,7 +172,11 @@ describe.each(MODELS)('%s', (model) => {
 
     it('230×230 (the same 14×14 patch grid): the other runner’s logits', async () => {
       await trial('images', `tensor: 230×230 (${model}, ${runner})`, async () => {
-        const x = new Tensor('float32', new Float32Array(3 * 230 * 230).map((_, i) => Math.sin(i)), [1, 3, 230, 230]);
+        const x = new Tensor(
+          'float32',
+          new Float32Array(3 * 230 * 230).map((_, i) => Math.sin(i)),
+          [1, 3, 230, 230],
+        );
         const a = await logits(pipes[model], x);
         await jmp.dispose();
         const other = await enableJMP(pipes[model], { ...REDUCE, runner: runner === 'compiled' ? 'segments' : 'compiled' });

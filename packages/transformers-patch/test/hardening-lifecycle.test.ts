@@ -37,7 +37,8 @@ beforeAll(async () => {
     await jmp.dispose();
   }
   await p.dispose();
-  for (let i = 0; i < xs.length; i++) check(maxDiff(plainRef[i]!, jmpRef.compiled[i]!) > 1e-3, 'JMP gives the plain logits: the checks below could not tell them apart');
+  for (let i = 0; i < xs.length; i++)
+    check(maxDiff(plainRef[i]!, jmpRef.compiled[i]!) > 1e-3, 'JMP gives the plain logits: the checks below could not tell them apart');
 });
 afterAll(() => {
   flushTally('lifecycle');
@@ -330,11 +331,15 @@ describe.each(RUNNERS)('lifecycle (%s runner)', (runner) => {
       async () => {
         // The memory bench's child mode: 50 warm-up calls, then RSS after GC before and after 1 000 calls.
         const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-        const r = spawnSync(process.execPath, ['--expose-gc', '--conditions=source', '--import', 'tsx', 'bench/memory.bench.ts', '--child', `jmp:${MODEL}:1000`, '--runner', runner], {
-          cwd: dir,
-          encoding: 'utf8',
-          timeout: 110_000,
-        });
+        const r = spawnSync(
+          process.execPath,
+          ['--expose-gc', '--conditions=source', '--import', 'tsx', 'bench/memory.bench.ts', '--child', `jmp:${MODEL}:1000`, '--runner', runner],
+          {
+            cwd: dir,
+            encoding: 'utf8',
+            timeout: 110_000,
+          },
+        );
         check(r.status === 0, `the child failed: ${r.stderr.slice(-500)}`);
         const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rssAfterWarmupMB: number; rssEndMB: number; rssEveryHundredMB: number[] };
         const growth = m.rssEndMB - m.rssAfterWarmupMB;

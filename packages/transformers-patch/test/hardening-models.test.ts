@@ -55,7 +55,7 @@ function fieldStart(field: number): number {
       if (v < 128) return [x, o];
     }
   };
-  for (let o = 0; o < b.length; ) {
+  for (let o = 0; o < b.length;) {
     const [tag, next] = varint(o);
     if (tag >>> 3 === field) return o;
     if ((tag & 7) === 0) o = varint(next)[1];
@@ -99,7 +99,13 @@ const flipped = () => {
 // [case, pipeline, modelSource (or none), extra options, expected error class]
 const typedCases: [string, Name, (() => string | Uint8Array) | null, JMPOptions, typeof JmpArgumentError | typeof UnsupportedModelError][] = [
   ['corrupt bytes (4 KiB of noise)', 'tiny-vit', garbage, {}, UnsupportedModelError],
-  ['bytes of another file (config.json)', 'tiny-vit', () => new Uint8Array(readFileSync(path.join(modelPath('tiny-vit'), 'config.json'))), {}, UnsupportedModelError],
+  [
+    'bytes of another file (config.json)',
+    'tiny-vit',
+    () => new Uint8Array(readFileSync(path.join(modelPath('tiny-vit'), 'config.json'))),
+    {},
+    UnsupportedModelError,
+  ],
   ['every 997th byte flipped', 'tiny-vit', flipped, {}, UnsupportedModelError],
   ['truncated to 0 bytes', 'tiny-vit', () => new Uint8Array(0), {}, UnsupportedModelError],
   ['truncated to 10 bytes', 'tiny-vit', () => bytes('tiny-vit').subarray(0, 10), {}, UnsupportedModelError],
@@ -111,8 +117,20 @@ const typedCases: [string, Name, (() => string | Uint8Array) | null, JMPOptions,
   ['modelSource: a folder', 'tiny-vit', () => modelPath('tiny-vit'), {}, JmpArgumentError],
   ['non-ViT pipeline (tiny ResNet-style CNN)', 'tiny-resnet', null, {}, UnsupportedModelError],
   ['CNN graph under a ViT config', 'tiny-vit', () => bytes('tiny-resnet'), {}, UnsupportedModelError],
-  ['ViT graph with other scope names', 'tiny-vit', () => edited((m) => m.graph.node.forEach((n) => (n.name = n.name?.replace('/vit/encoder/', '/backbone/blocks/')))), {}, UnsupportedModelError],
-  ['ViT graph with one block renamed (a gap)', 'tiny-vit', () => edited((m) => m.graph.node.forEach((n) => (n.name = n.name?.replace('/layer.5/', '/layer_5/')))), {}, UnsupportedModelError],
+  [
+    'ViT graph with other scope names',
+    'tiny-vit',
+    () => edited((m) => m.graph.node.forEach((n) => (n.name = n.name?.replace('/vit/encoder/', '/backbone/blocks/')))),
+    {},
+    UnsupportedModelError,
+  ],
+  [
+    'ViT graph with one block renamed (a gap)',
+    'tiny-vit',
+    () => edited((m) => m.graph.node.forEach((n) => (n.name = n.name?.replace('/layer.5/', '/layer_5/')))),
+    {},
+    UnsupportedModelError,
+  ],
   [
     'ViT graph whose Softmax runs over axis 1',
     'tiny-vit',
@@ -158,7 +176,9 @@ describe.each(RUNNERS)('models (%s runner)', (runner) => {
     ['ViT graph with other scope names', 'tiny-vit', () => edited((m) => m.graph.node.forEach((n) => (n.name = n.name?.replace('/vit/', '/model/'))))],
     ['truncated bytes', 'tiny-vit', () => bytes('tiny-vit').subarray(0, 5000)],
   ])("%s, onUnsupported: 'passthrough': warning, pipeline unchanged", async (name, pipe, source) => {
-    await trial('models', `${name}, passthrough (${runner})`, () => passesThrough(pipe, { strategy: 'merge', runner, ...(source ? { modelSource: source() } : {}) }));
+    await trial('models', `${name}, passthrough (${runner})`, () =>
+      passesThrough(pipe, { strategy: 'merge', runner, ...(source ? { modelSource: source() } : {}) }),
+    );
   });
 
   it.each<[string, JMPOptions]>([

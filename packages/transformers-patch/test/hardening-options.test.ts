@@ -48,15 +48,48 @@ beforeAll(async () => {
   }
   const images = pixels(16, 77);
   plans['tiny-vit'].push(await calibrateJMP(pipes['tiny-vit'], images, { budget: 0.6, taus: [0.6, 0.9], perBlock: false }));
-  plans['tiny-vit'].push(await calibrateJMP(pipes['tiny-vit'], images, { taus: [0.8], options: { metric: 'keys-per-head', match: 'nearest', strategy: 'adaptive' } }));
+  plans['tiny-vit'].push(
+    await calibrateJMP(pipes['tiny-vit'], images, { taus: [0.8], options: { metric: 'keys-per-head', match: 'nearest', strategy: 'adaptive' } }),
+  );
   // a plan made before metric, match and headOnly were recorded
-  plans['tiny-vit'].push(await constructedPlan(pipes['tiny-vit'], { select: 'attention', strategy: 'prune', blocks: [4, 7, 10], keep: [0.7, 0.8, 0.9], tau: 0.9, proportionalAttention: false }));
+  plans['tiny-vit'].push(
+    await constructedPlan(pipes['tiny-vit'], {
+      select: 'attention',
+      strategy: 'prune',
+      blocks: [4, 7, 10],
+      keep: [0.7, 0.8, 0.9],
+      tau: 0.9,
+      proportionalAttention: false,
+    }),
+  );
   plans['tiny-deit'].push(await calibrateJMP(pipes['tiny-deit'], images, { taus: [0.85, 0.9] })); // τ per block
   plans['tiny-vit-3'].push(
-    await constructedPlan(pipes['tiny-vit-3'], { select: 'redundancy', strategy: 'merge', blocks: [2, 3], keep: [0.8, 0.9], tau: [0.9, 0.8], proportionalAttention: true, headOnly: true, metric: 'hidden', match: 'nearest' }),
+    await constructedPlan(pipes['tiny-vit-3'], {
+      select: 'redundancy',
+      strategy: 'merge',
+      blocks: [2, 3],
+      keep: [0.8, 0.9],
+      tau: [0.9, 0.8],
+      proportionalAttention: true,
+      headOnly: true,
+      metric: 'hidden',
+      match: 'nearest',
+    }),
   );
   const dino = await loadClassifier('tiny-dinov2');
-  plans['tiny-dinov2'].push(await constructedPlan(dino, { select: 'redundancy', strategy: 'adaptive-token', blocks: [2, 3], keep: [0.8, 0.8], tau: 0.7, proportionalAttention: true, headOnly: false, metric: 'hidden', match: 'nearest' }));
+  plans['tiny-dinov2'].push(
+    await constructedPlan(dino, {
+      select: 'redundancy',
+      strategy: 'adaptive-token',
+      blocks: [2, 3],
+      keep: [0.8, 0.8],
+      tau: 0.7,
+      proportionalAttention: true,
+      headOnly: false,
+      metric: 'hidden',
+      match: 'nearest',
+    }),
+  );
   await dino.dispose();
   for (const name of MODELS) {
     const file = path.join(modelPath(name), 'onnx', 'model.onnx');

@@ -7,7 +7,16 @@ import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { countSessions } from './hardening/sessions.js';
 import { check, checkTypedError, checkUntouched, flushTally, maxDiff, pipelineState, trial, typedError, type Outcome } from './hardening/harness.js';
 import { brokenPlan, constructedPlan, copyOf, planAsOptions, planLike, truncatedJson, withPath } from './hardening/plans.js';
-import { JmpArgumentError, UnsupportedModelError, calibrateJMP, createJMPPipeline, enableJMP, inspectJMP, type JMPOptions, type JMPPlan } from '../src/index.js';
+import {
+  JmpArgumentError,
+  UnsupportedModelError,
+  calibrateJMP,
+  createJMPPipeline,
+  enableJMP,
+  inspectJMP,
+  type JMPOptions,
+  type JMPPlan,
+} from '../src/index.js';
 import { loadClassifier, logits, pixels, zeroShotOutputs, type ZeroShot } from './helpers.js';
 
 /**
@@ -43,7 +52,11 @@ const fixture = (name: string) => (name === 'tiny-siglip' ? path.join(path.dirna
 /** Seeded pixel values in [−1, 1] of `side`×`side` images. */
 function square(batch: number, side: number, seed: number): Tensor {
   const u8 = xorshift32Bytes(seed, batch * 3 * side * side);
-  return new Tensor('float32', Float32Array.from(u8, (v) => (v / 255 - 0.5) / 0.5), [batch, 3, side, side]);
+  return new Tensor(
+    'float32',
+    Float32Array.from(u8, (v) => (v / 255 - 0.5) / 0.5),
+    [batch, 3, side, side],
+  );
 }
 const input224 = pixels(2, 31);
 const input28 = square(2, 28, 31);
@@ -76,12 +89,43 @@ beforeAll(async () => {
   const images = pixels(16, 77);
   const vit = pipes['tiny-vit'] as never;
   plans.vit = await calibrateJMP(vit, images, { budget: 0.6, taus: [0.6, 0.9], perBlock: false });
-  plans.vitNearest = await calibrateJMP(vit, images, { taus: [0.8], perBlock: false, options: { metric: 'keys-per-head', match: 'nearest', strategy: 'adaptive' } });
-  plans.vitOld = await constructedPlan(vit, { select: 'attention', strategy: 'prune', blocks: [4, 7, 10], keep: [0.7, 0.8, 0.9], tau: 0.9, proportionalAttention: false });
+  plans.vitNearest = await calibrateJMP(vit, images, {
+    taus: [0.8],
+    perBlock: false,
+    options: { metric: 'keys-per-head', match: 'nearest', strategy: 'adaptive' },
+  });
+  plans.vitOld = await constructedPlan(vit, {
+    select: 'attention',
+    strategy: 'prune',
+    blocks: [4, 7, 10],
+    keep: [0.7, 0.8, 0.9],
+    tau: 0.9,
+    proportionalAttention: false,
+  });
   plans.deit = await calibrateJMP(pipes['tiny-deit'] as never, images, { taus: [0.85, 0.9] });
-  plans.vit3 = await constructedPlan(pipes['tiny-vit-3'], { select: 'redundancy', strategy: 'merge', blocks: [2, 3], keep: [0.8, 0.9], tau: [0.9, 0.8], proportionalAttention: true, headOnly: true, metric: 'hidden', match: 'nearest' });
+  plans.vit3 = await constructedPlan(pipes['tiny-vit-3'], {
+    select: 'redundancy',
+    strategy: 'merge',
+    blocks: [2, 3],
+    keep: [0.8, 0.9],
+    tau: [0.9, 0.8],
+    proportionalAttention: true,
+    headOnly: true,
+    metric: 'hidden',
+    match: 'nearest',
+  });
   plans.dinov2 = await calibrateJMP(pipes['tiny-dinov2'] as never, square(16, 28, 5), { taus: [0.6, 0.8], perBlock: false });
-  const zeroShotPlan: JMPPlan['options'] = { select: 'redundancy', strategy: 'adaptive-token', blocks: [2, 3], keep: [0.8, 0.8], tau: 0.7, proportionalAttention: true, headOnly: false, metric: 'hidden', match: 'nearest' };
+  const zeroShotPlan: JMPPlan['options'] = {
+    select: 'redundancy',
+    strategy: 'adaptive-token',
+    blocks: [2, 3],
+    keep: [0.8, 0.8],
+    tau: 0.7,
+    proportionalAttention: true,
+    headOnly: false,
+    metric: 'hidden',
+    match: 'nearest',
+  };
   plans.clip = await constructedPlan(pipes['tiny-clip'], zeroShotPlan);
   plans.siglip = await constructedPlan(pipes['tiny-siglip'], { ...zeroShotPlan, strategy: 'merge' });
   for (const p of Object.values(plans)) check(p.format === 'jmp-plan/1', 'a base plan is not a plan');
@@ -108,7 +152,13 @@ function snapshot(value: unknown): string | null {
  * argument that starts with `argument`) before any work, or — where allowed — a correct result:
  * the outputs of the options the plan stands for, bit for bit; the plain outputs after dispose().
  */
-async function planCase(name: Name, options: JMPOptions, expected: Expect, cls: ErrorClass | ErrorClass[] = JmpArgumentError, argument = 'options.plan'): Promise<Outcome> {
+async function planCase(
+  name: Name,
+  options: JMPOptions,
+  expected: Expect,
+  cls: ErrorClass | ErrorClass[] = JmpArgumentError,
+  argument = 'options.plan',
+): Promise<Outcome> {
   const pipe = pipes[name];
   const before = pipelineState(pipe);
   const given = snapshot(options.plan);
@@ -138,7 +188,10 @@ async function planCase(name: Name, options: JMPOptions, expected: Expect, cls: 
       check(maxDiff(await outputs(name), plainOut[name]) === 0, 'passthrough changed the outputs');
       return 'fallback';
     }
-    check(expected === 'correct' || expected === 'either', `the plan ran where a ${expected} was expected (${jmp.info!.architecture}, blocks ${jmp.info!.reductionBlocks.join(', ')})`);
+    check(
+      expected === 'correct' || expected === 'either',
+      `the plan ran where a ${expected} was expected (${jmp.info!.architecture}, blocks ${jmp.info!.reductionBlocks.join(', ')})`,
+    );
     out = await outputs(name);
     check(out.every(Number.isFinite), 'outputs not finite');
   } finally {
@@ -181,7 +234,11 @@ describe('not a plan', () => {
     ['the plan without a prototype (Object.create(null))', () => Object.assign(Object.create(null) as object, copyOf(plans.vit)), 'correct'],
     ['an object inheriting the plan (fields on its prototype)', () => Object.create(copyOf(plans.vit)) as unknown, 'correct'],
     ['the plan deep-frozen', () => deepFreeze(copyOf(plans.vit)), 'correct'],
-    ['the plan with unknown fields everywhere (a later version adding fields)', () => ({ ...copyOf(plans.vit), extra: { nested: [1, 2] }, model: { ...plans.vit.model, stride: 2 }, options: { ...plans.vit.options, dither: true } }), 'correct'],
+    [
+      'the plan with unknown fields everywhere (a later version adding fields)',
+      () => ({ ...copyOf(plans.vit), extra: { nested: [1, 2] }, model: { ...plans.vit.model, stride: 2 }, options: { ...plans.vit.options, dither: true } }),
+      'correct',
+    ],
   ])('%s', async (what, plan, expected) => {
     await named(`not a plan: ${what}`, () => planCase('tiny-vit', { plan: plan() as JMPPlan }, expected));
   });
@@ -205,16 +262,23 @@ function deepFreeze<T>(value: T): T {
 }
 
 describe('format versions', () => {
-  it.each(['jmp-plan/2', 'jmp-plan/1.1', 'jmp-plan/0', 'JMP-PLAN/1', 'jmp-plan/1 ', 'jmp-plan', 'jmp-plan/10', 1, null, undefined])('format %j: typed error naming options.plan.format', async (format) => {
-    await named(`format ${JSON.stringify(format) ?? 'deleted'}`, () => planCase('tiny-vit', { plan: withPath(plans.vit, 'format', format) as JMPPlan }, 'typed', JmpArgumentError, 'options.plan.format'));
-  });
+  it.each(['jmp-plan/2', 'jmp-plan/1.1', 'jmp-plan/0', 'JMP-PLAN/1', 'jmp-plan/1 ', 'jmp-plan', 'jmp-plan/10', 1, null, undefined])(
+    'format %j: typed error naming options.plan.format',
+    async (format) => {
+      await named(`format ${JSON.stringify(format) ?? 'deleted'}`, () =>
+        planCase('tiny-vit', { plan: withPath(plans.vit, 'format', format) as JMPPlan }, 'typed', JmpArgumentError, 'options.plan.format'),
+      );
+    },
+  );
 });
 
 describe('truncated JSON', () => {
   const cuts = Array.from({ length: 19 }, (_, i) => (i + 1) * 5);
   it.each(cuts)('cut after %i %% of the text (repaired to parse): typed error, or the options it still holds', async (percent) => {
     const text = JSON.stringify(plans.vit);
-    await named(`JSON cut after ${percent} %`, () => planCase('tiny-vit', { plan: truncatedJson(text, Math.floor((percent / 100) * text.length)) as JMPPlan }, 'either'));
+    await named(`JSON cut after ${percent} %`, () =>
+      planCase('tiny-vit', { plan: truncatedJson(text, Math.floor((percent / 100) * text.length)) as JMPPlan }, 'either'),
+    );
   });
 
   it.each<[string, string, (xs: unknown[]) => unknown[]]>([
@@ -228,7 +292,9 @@ describe('truncated JSON', () => {
     const key = field.split('.')[1] as 'keep' | 'blocks' | 'tau';
     const value = base.options[key];
     check(Array.isArray(value), `the base plan has one ${key}`);
-    await named(`truncated list: ${what}`, () => planCase(field === 'options.tau' ? 'tiny-vit-3' : 'tiny-vit', { plan: withPath(base, field, cut(value as unknown[])) as JMPPlan }, 'typed'));
+    await named(`truncated list: ${what}`, () =>
+      planCase(field === 'options.tau' ? 'tiny-vit-3' : 'tiny-vit', { plan: withPath(base, field, cut(value as unknown[])) as JMPPlan }, 'typed'),
+    );
   });
 });
 
@@ -257,13 +323,31 @@ describe('fields of the wrong type', () => {
 
   // informative fields: not read when the plan runs
   const INFORMATIVE = ['model.architecture', 'model.hidden', 'model.protectedTokens', 'budget', 'gmacs', 'measured', 'candidates', 'objective'];
-  it.each(INFORMATIVE.flatMap((field) => [[field, null] as const, [field, undefined] as const]))('%s = %j (an informative field): runs as the plan says', async (field, value) => {
-    await named(`${field} ${value === undefined ? 'deleted' : '= null'}`, () => planCase('tiny-vit', { plan: withPath(plans.vit, field, value) as JMPPlan }, 'correct'));
-  });
+  it.each(INFORMATIVE.flatMap((field) => [[field, null] as const, [field, undefined] as const]))(
+    '%s = %j (an informative field): runs as the plan says',
+    async (field, value) => {
+      await named(`${field} ${value === undefined ? 'deleted' : '= null'}`, () =>
+        planCase('tiny-vit', { plan: withPath(plans.vit, field, value) as JMPPlan }, 'correct'),
+      );
+    },
+  );
 });
 
 describe('fields deleted', () => {
-  const REQUIRED = ['format', 'model', 'model.fingerprint', 'model.depth', 'model.patches', 'options', 'options.select', 'options.strategy', 'options.blocks', 'options.keep', 'options.tau', 'options.proportionalAttention'];
+  const REQUIRED = [
+    'format',
+    'model',
+    'model.fingerprint',
+    'model.depth',
+    'model.patches',
+    'options',
+    'options.select',
+    'options.strategy',
+    'options.blocks',
+    'options.keep',
+    'options.tau',
+    'options.proportionalAttention',
+  ];
   it.each(REQUIRED)('%s deleted: typed error', async (field) => {
     await named(`${field} deleted`, () => planCase('tiny-vit', { plan: withPath(plans.vit, field, undefined) as JMPPlan }, 'typed'));
   });
@@ -289,7 +373,16 @@ describe('values out of range', () => {
     ['keep [1.01, …]', set({ 'options.keep.0': 1.01 }), 'typed'],
     ['keep [−0.5, …]', set({ 'options.keep.0': -0.5 }), 'typed'],
     ['keep [1e-9, …] (almost nothing kept)', set({ 'options.keep.0': 1e-9 }), 'either'],
-    ['keep 1 everywhere', () => withPath(vit(), 'options.keep', vit().options.keep.map(() => 1)), 'correct'],
+    [
+      'keep 1 everywhere',
+      () =>
+        withPath(
+          vit(),
+          'options.keep',
+          vit().options.keep.map(() => 1),
+        ),
+      'correct',
+    ],
     ['τ 1e308', set({ 'options.tau': 1e308 }), 'correct'],
     ['τ −1e308', set({ 'options.tau': -1e308 }), 'correct'],
     ['τ [] (per block, none)', set({ 'options.tau': [] }), 'typed'],
@@ -298,7 +391,11 @@ describe('values out of range', () => {
     ["metric 'values'", set({ 'options.metric': 'values' }), 'typed'],
     ["match 'closest'", set({ 'options.match': 'closest' }), 'typed'],
     ["match 'nearest' with select 'attention' (the pairing is select 'redundancy''s)", () => withPath(plans.vitOld, 'options.match', 'nearest'), 'correct'],
-    ['depth −1, patches 0, hidden 0 (informative: the fingerprint is what is checked)', set({ 'model.depth': -1, 'model.patches': 0, 'model.hidden': 0 }), 'correct'],
+    [
+      'depth −1, patches 0, hidden 0 (informative: the fingerprint is what is checked)',
+      set({ 'model.depth': -1, 'model.patches': 0, 'model.hidden': 0 }),
+      'correct',
+    ],
     ["architecture 'clip' on the ViT (informative)", set({ 'model.architecture': 'clip' }), 'correct'],
     ['a fingerprint of another length', set({ 'model.fingerprint': 'a4' }), 'typed'],
     ['an empty fingerprint', set({ 'model.fingerprint': '' }), 'typed'],
@@ -331,15 +428,42 @@ describe('a plan for another model', () => {
   });
 
   it("the ViT's plan on the CNN with onUnsupported 'passthrough': the fallback", async () => {
-    await named("another model: the ViT's plan on the CNN, passthrough", () => planCase('tiny-resnet', { plan: copyOf(plans.vit), onUnsupported: 'passthrough' }, 'fallback'));
+    await named("another model: the ViT's plan on the CNN, passthrough", () =>
+      planCase('tiny-resnet', { plan: copyOf(plans.vit), onUnsupported: 'passthrough' }, 'fallback'),
+    );
   });
 
   it.each<[string, () => JMPPlan, Name, Expect]>([
-    ["the 3-block ViT's options under the ViT's fingerprint (forged): runs them", () => ({ ...copyOf(plans.vit3), model: copyOf(plans.vit.model) }), 'tiny-vit', 'correct'],
-    ["the ViT's options (blocks up to 10) under the 3-block ViT's fingerprint (forged): typed error", () => ({ ...copyOf(plans.vit), model: copyOf(plans.vit3.model) }), 'tiny-vit-3', 'typed'],
-    ["the DeiT's τ per block under the ViT's fingerprint (forged): runs them", () => ({ ...copyOf(plans.deit), model: copyOf(plans.vit.model) }), 'tiny-vit', 'correct'],
-    ["DINOv2's options with headOnly true under its own fingerprint: typed error (its head averages the patches)", () => withPath(plans.dinov2, 'options.headOnly', true) as JMPPlan, 'tiny-dinov2', 'typed'],
-    ["SigLIP's options with headOnly true: typed error (its pooling head reads every token)", () => withPath(plans.siglip, 'options.headOnly', true) as JMPPlan, 'tiny-siglip', 'typed'],
+    [
+      "the 3-block ViT's options under the ViT's fingerprint (forged): runs them",
+      () => ({ ...copyOf(plans.vit3), model: copyOf(plans.vit.model) }),
+      'tiny-vit',
+      'correct',
+    ],
+    [
+      "the ViT's options (blocks up to 10) under the 3-block ViT's fingerprint (forged): typed error",
+      () => ({ ...copyOf(plans.vit), model: copyOf(plans.vit3.model) }),
+      'tiny-vit-3',
+      'typed',
+    ],
+    [
+      "the DeiT's τ per block under the ViT's fingerprint (forged): runs them",
+      () => ({ ...copyOf(plans.deit), model: copyOf(plans.vit.model) }),
+      'tiny-vit',
+      'correct',
+    ],
+    [
+      "DINOv2's options with headOnly true under its own fingerprint: typed error (its head averages the patches)",
+      () => withPath(plans.dinov2, 'options.headOnly', true) as JMPPlan,
+      'tiny-dinov2',
+      'typed',
+    ],
+    [
+      "SigLIP's options with headOnly true: typed error (its pooling head reads every token)",
+      () => withPath(plans.siglip, 'options.headOnly', true) as JMPPlan,
+      'tiny-siglip',
+      'typed',
+    ],
   ])('%s', async (what, plan, name, expected) => {
     const unsupported = what.includes('headOnly true');
     await named(`forged: ${what}`, () => planCase(name, { plan: plan() }, expected, unsupported ? UnsupportedModelError : JmpArgumentError, ''));
@@ -373,7 +497,9 @@ describe('a plan with other options', () => {
     ['headOnly', true],
   ];
   it.each(FIXED)('plan and %s (which the plan sets): typed error naming both', async (key, value) => {
-    await named(`plan and ${key}`, () => planCase('tiny-vit', { plan: copyOf(plans.vit), [key]: value } as JMPOptions, 'typed', JmpArgumentError, `options.plan and options.${key}`));
+    await named(`plan and ${key}`, () =>
+      planCase('tiny-vit', { plan: copyOf(plans.vit), [key]: value } as JMPOptions, 'typed', JmpArgumentError, `options.plan and options.${key}`),
+    );
   });
 
   it.each<[string, () => JMPOptions, Expect, string?]>([
@@ -382,8 +508,16 @@ describe('a plan with other options', () => {
     ['trackSources', () => ({ plan: copyOf(plans.vit), trackSources: true }), 'correct'],
     ["onUnsupported 'passthrough' (a supported model: runs)", () => ({ plan: copyOf(plans.vit), onUnsupported: 'passthrough' }), 'correct'],
     ['modelSource: the file', () => ({ plan: copyOf(plans.vit), modelSource: path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx') }), 'correct'],
-    ['modelSource: the bytes', () => ({ plan: copyOf(plans.vit), modelSource: new Uint8Array(readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx'))) }), 'correct'],
-    ["modelSource: the fp16 file (another graph than the plan's)", () => ({ plan: copyOf(plans.vit), modelSource: path.join(modelPath('tiny-vit'), 'onnx', 'model_fp16.onnx') }), 'typed'],
+    [
+      'modelSource: the bytes',
+      () => ({ plan: copyOf(plans.vit), modelSource: new Uint8Array(readFileSync(path.join(modelPath('tiny-vit'), 'onnx', 'model.onnx'))) }),
+      'correct',
+    ],
+    [
+      "modelSource: the fp16 file (another graph than the plan's)",
+      () => ({ plan: copyOf(plans.vit), modelSource: path.join(modelPath('tiny-vit'), 'onnx', 'model_fp16.onnx') }),
+      'typed',
+    ],
     ['headOnly with an old plan (it predates headOnly): allowed', () => ({ plan: copyOf(plans.vitOld), headOnly: false }), 'correct'],
     ['importanceWeight with a bipartite plan (the segments runner)', () => ({ plan: copyOf(plans.vit), importanceWeight: 0.5 }), 'correct'],
     ["sizeWeight with a 'nearest' plan: typed error", () => ({ plan: copyOf(plans.vitNearest), sizeWeight: 0.5 }), 'typed', 'options.sizeWeight'],
@@ -435,16 +569,14 @@ describe('broken plans (fast-check)', () => {
   it(`random broken plans (${RUNS} runs, seed ${SEED}) on random pipelines: a typed error before any work, or the options the plan stands for`, async () => {
     let i = 0;
     await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom(...RUN_ON),
-        brokenPlan(Object.values(plans)),
-        async (name, plan) => {
-          i++;
-          const label = (snapshot(plan) ?? String(plan)).slice(0, 300);
-          // UnsupportedModelError: headOnly true where the head reads more than the class token
-          await trial('plans', `fuzz #${i} ${name}: ${label}`, () => planCase(name, { plan: plan as JMPPlan }, 'either', [JmpArgumentError, UnsupportedModelError], ''));
-        },
-      ),
+      fc.asyncProperty(fc.constantFrom(...RUN_ON), brokenPlan(Object.values(plans)), async (name, plan) => {
+        i++;
+        const label = (snapshot(plan) ?? String(plan)).slice(0, 300);
+        // UnsupportedModelError: headOnly true where the head reads more than the class token
+        await trial('plans', `fuzz #${i} ${name}: ${label}`, () =>
+          planCase(name, { plan: plan as JMPPlan }, 'either', [JmpArgumentError, UnsupportedModelError], ''),
+        );
+      }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
   });

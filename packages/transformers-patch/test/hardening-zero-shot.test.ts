@@ -120,7 +120,10 @@ describe.each(Object.keys(MODELS) as Model[])('%s zero-shot', (model) => {
             image.every((r, j) => String(r.label) === String(other[j]!.label)),
             `image ${i}: other labels with JMP`,
           );
-          check(other.every((r) => Number.isFinite(r.score) && r.score >= 0 && r.score <= 1), `image ${i}: scores not in [0, 1]`);
+          check(
+            other.every((r) => Number.isFinite(r.score) && r.score >= 0 && r.score <= 1),
+            `image ${i}: scores not in [0, 1]`,
+          );
           if (model === 'CLIP') {
             const sum = other.reduce((s, r) => s + r.score, 0);
             check(Math.abs(sum - 1) < 1e-4, `image ${i}: CLIP's scores sum to ${sum}`);

@@ -49,18 +49,29 @@ describe('which heads read only the protected tokens', () => {
     expect(findLayout(gatherAt(model('tiny-deit'), 2)).headReadsProtectedOnly).toBe(false);
     // a mean-pooling head: the classifier reads the mean of all tokens of the final LayerNorm
     const ln = vit.graph.node.find((n) => n.name === '/vit/layernorm/Add_1')!.output[0]!;
-    const pool = { opType: 'ReduceMean', name: 'test/pool', input: [ln], output: ['test/pooled'], attribute: [{ name: 'axes', type: 7, ints: [1] }, { name: 'keepdims', type: 2, i: 0 }] };
+    const pool = {
+      opType: 'ReduceMean',
+      name: 'test/pool',
+      input: [ln],
+      output: ['test/pooled'],
+      attribute: [
+        { name: 'axes', type: 7, ints: [1] },
+        { name: 'keepdims', type: 2, i: 0 },
+      ],
+    };
     const pooled = {
       ...vit,
       graph: {
         ...vit.graph,
-        node: vit.graph.node.flatMap((n) => (n.name === '/Gather' ? [pool] : n.name === '/classifier/Gemm' ? [{ ...n, input: ['test/pooled', ...n.input.slice(1)] }] : [n])),
+        node: vit.graph.node.flatMap((n) =>
+          n.name === '/Gather' ? [pool] : n.name === '/classifier/Gemm' ? [{ ...n, input: ['test/pooled', ...n.input.slice(1)] }] : [n],
+        ),
       },
     };
     expect(findLayout(pooled).headReadsProtectedOnly).toBe(false);
   });
 
-  it("headOnly: true where the head reads more is an UnsupportedModelError; left out, it is off", async () => {
+  it('headOnly: true where the head reads more is an UnsupportedModelError; left out, it is off', async () => {
     const classifier = await loadClassifier('tiny-vit');
     const bytes = encodeModel(gatherAt(model('tiny-vit'), 5));
     try {

@@ -23,7 +23,9 @@ function exportsOf(file: string): { values: string[]; types: string[]; sideEffec
       continue;
     }
     if (!ts.isExportDeclaration(statement) || !statement.exportClause || !ts.isNamedExports(statement.exportClause)) {
-      throw new Error(`${file}: a statement this test does not read (only \`export { … } from\`, \`export type { … } from\` and side-effect imports): ${statement.getText(sf)}`);
+      throw new Error(
+        `${file}: a statement this test does not read (only \`export { … } from\`, \`export type { … } from\` and side-effect imports): ${statement.getText(sf)}`,
+      );
     }
     for (const element of statement.exportClause.elements) {
       (statement.isTypeOnly || element.isTypeOnly ? types : values).push(element.name.text);
@@ -48,7 +50,8 @@ describe('entry points', { timeout: 180_000 }, () => {
   });
 
   it('export the public types named in the API (JmpMetric, VisionPipelineLike and its deprecated alias)', () => {
-    for (const e of [node, web]) expect(e.types).toEqual(expect.arrayContaining(['JmpMetric', 'VisionPipelineLike', 'ImageClassificationPipelineLike', 'JMPHandle', 'JMPModelInfo']));
+    for (const e of [node, web])
+      expect(e.types).toEqual(expect.arrayContaining(['JmpMetric', 'VisionPipelineLike', 'ImageClassificationPipelineLike', 'JMPHandle', 'JMPModelInfo']));
   });
 
   it('both import the session hook for its effect, and package.json declares them and the hook as side effects', () => {

@@ -21,10 +21,17 @@ function importsOf(file: string, all: Set<string>): string[] {
   const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const out: string[] = [];
   for (const statement of sf.statements) {
-    const spec = (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : undefined;
+    const spec =
+      (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
+        ? statement.moduleSpecifier.text
+        : undefined;
     if (spec === undefined) continue;
     const targets =
-      spec === '#platform' ? [path.join(src, 'host/platform.node.ts'), path.join(src, 'host/platform.web.ts')] : spec.startsWith('.') ? [path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'))] : [];
+      spec === '#platform'
+        ? [path.join(src, 'host/platform.node.ts'), path.join(src, 'host/platform.web.ts')]
+        : spec.startsWith('.')
+          ? [path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'))]
+          : [];
     out.push(...targets.filter((t) => all.has(t)));
   }
   return out;

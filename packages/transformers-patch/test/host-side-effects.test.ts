@@ -25,7 +25,10 @@ describe('session hook in a bundle', { timeout: 120_000 }, () => {
       resolve: { alias: { '#platform': src('host/platform.web.ts') }, conditions: ['source', ...defaultClientConditions] },
       build: { write: false, minify: false, target: 'es2022', rollupOptions: { input: entry, external: [/^@huggingface\//, /^onnxruntime-web/] } },
     })) as Rollup.RollupOutput | Rollup.RollupOutput[];
-    return (Array.isArray(out) ? out : [out]).flatMap((o) => o.output).map((c) => (c.type === 'chunk' ? c.code : '')).join('\n');
+    return (Array.isArray(out) ? out : [out])
+      .flatMap((o) => o.output)
+      .map((c) => (c.type === 'chunk' ? c.code : ''))
+      .join('\n');
   }
 
   it('an app that imports enableJMP keeps the hook, and calls it', async () => {

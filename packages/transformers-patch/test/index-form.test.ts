@@ -28,15 +28,49 @@ const CASES: [string, Partial<CompileOptions>][] = [
   ['merge, 4/7/10', { strategy: 'merge', blocks: [4, 7, 10], keeps: [0.7, 0.7, 0.7] }],
   ['prune, 4/7/10', { strategy: 'prune', blocks: [4, 7, 10], keeps: [0.7, 0.7, 0.7] }],
   ['adaptive-token τ 0.6, even blocks', { strategy: 'adaptive-token', tau: 0.6, blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] }],
-  ['merge, keys-per-head, every block from the second', { strategy: 'merge', metric: 'keys-per-head', blocks: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], keeps: [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9] }],
-  ['adaptive-token τ 0.5, keys-per-head, even blocks', { strategy: 'adaptive-token', tau: 0.5, metric: 'keys-per-head', blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] }],
-  ['adaptive τ 0.5, every block, down to one patch', { strategy: 'adaptive', tau: 0.5, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] }],
+  [
+    'merge, keys-per-head, every block from the second',
+    { strategy: 'merge', metric: 'keys-per-head', blocks: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], keeps: [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9] },
+  ],
+  [
+    'adaptive-token τ 0.5, keys-per-head, even blocks',
+    { strategy: 'adaptive-token', tau: 0.5, metric: 'keys-per-head', blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] },
+  ],
+  [
+    'adaptive τ 0.5, every block, down to one patch',
+    { strategy: 'adaptive', tau: 0.5, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] },
+  ],
   // match 'nearest' runs in graph/methods/jmp.ts in both forms: ArgMax and TopK's indices, or one-hots and float masks
-  ['match nearest, adaptive-token τ 0.6, even blocks', { match: 'nearest', strategy: 'adaptive-token', tau: 0.6, blocks: [2, 4, 6, 8, 10, 12], keeps: [0.8, 0.8, 0.8, 0.8, 0.8, 0.8] }],
-  ['match nearest, merge, keys-per-head, every block, down to one patch', { match: 'nearest', strategy: 'merge', metric: 'keys-per-head', blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] }],
+  [
+    'match nearest, adaptive-token τ 0.6, even blocks',
+    { match: 'nearest', strategy: 'adaptive-token', tau: 0.6, blocks: [2, 4, 6, 8, 10, 12], keeps: [0.8, 0.8, 0.8, 0.8, 0.8, 0.8] },
+  ],
+  [
+    'match nearest, merge, keys-per-head, every block, down to one patch',
+    {
+      match: 'nearest',
+      strategy: 'merge',
+      metric: 'keys-per-head',
+      blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
+    },
+  ],
   // metric 'hidden': the similarities of the token states, in both forms and both pairings
-  ['metric hidden, adaptive-token τ 0.6, even blocks', { strategy: 'adaptive-token', tau: 0.6, metric: 'hidden', blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] }],
-  ['metric hidden, match nearest, adaptive-token τ 0.7, every block from the second', { match: 'nearest', strategy: 'adaptive-token', tau: 0.7, metric: 'hidden', blocks: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], keeps: [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9] }],
+  [
+    'metric hidden, adaptive-token τ 0.6, even blocks',
+    { strategy: 'adaptive-token', tau: 0.6, metric: 'hidden', blocks: [2, 4, 6, 8, 10, 12], keeps: [0.85, 0.85, 0.85, 0.85, 0.85, 0.85] },
+  ],
+  [
+    'metric hidden, match nearest, adaptive-token τ 0.7, every block from the second',
+    {
+      match: 'nearest',
+      strategy: 'adaptive-token',
+      tau: 0.7,
+      metric: 'hidden',
+      blocks: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+      keeps: [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9],
+    },
+  ],
 ];
 
 // the opset-11 exports too: there the index form gathers with GatherElements (GatherND's batch_dims is opset 12)
@@ -54,7 +88,15 @@ describe.each([
   it.each(CASES)('%s', async (_name, options) => {
     const outputs = [];
     for (const indexOps of [false, true]) {
-      const compiled = compileJMP(proto, layout, { method: 'jmp', select: 'redundancy', proportionalAttention: true, heads: config.num_attention_heads, trackSources: true, indexOps, ...options } as CompileOptions);
+      const compiled = compileJMP(proto, layout, {
+        method: 'jmp',
+        select: 'redundancy',
+        proportionalAttention: true,
+        heads: config.num_attention_heads,
+        trackSources: true,
+        indexOps,
+        ...options,
+      } as CompileOptions);
       const ops = new Set(compiled.graph.node.map((n) => n.opType));
       expect(ops.has('ScatterElements')).toBe(indexOps); // the form asked for was compiled
       if (indexOps && options.match !== 'nearest') expect(ops.has(name.endsWith('-op11') ? 'GatherElements' : 'GatherND')).toBe(true);

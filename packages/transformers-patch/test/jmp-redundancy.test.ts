@@ -21,11 +21,23 @@ const CASES: [string, JMPOptions][] = [
   ['adaptive-token, one τ per block', { select: 'redundancy', strategy: 'adaptive-token', tau: [0.4, 0.6, 0.8], keep: 0.6, blocks: [4, 7, 10] }],
   // match 'nearest' (graph/ops.ts `nearest`, core methods/jmp.ts `leaveByNearest`)
   ['match nearest, merge, 4/7/10', { select: 'redundancy', match: 'nearest', strategy: 'merge', keep: 0.6, blocks: [4, 7, 10] }],
-  ['match nearest, adaptive-token τ 0.6, keys-per-head, even blocks', { select: 'redundancy', match: 'nearest', metric: 'keys-per-head', strategy: 'adaptive-token', tau: 0.6, keep: 0.8, blocks: [2, 4, 6, 8, 10, 12] }],
-  ['match nearest, prune, every block', { select: 'redundancy', match: 'nearest', strategy: 'prune', keep: 0.9, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] }],
+  [
+    'match nearest, adaptive-token τ 0.6, keys-per-head, even blocks',
+    { select: 'redundancy', match: 'nearest', metric: 'keys-per-head', strategy: 'adaptive-token', tau: 0.6, keep: 0.8, blocks: [2, 4, 6, 8, 10, 12] },
+  ],
+  [
+    'match nearest, prune, every block',
+    { select: 'redundancy', match: 'nearest', strategy: 'prune', keep: 0.9, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
+  ],
   // metric 'hidden': the token states at the reduction point (graph/ops.ts `unitRows`, the core's state.tokens)
-  ['metric hidden, adaptive-token τ 0.6, 4/7/10', { select: 'redundancy', metric: 'hidden', strategy: 'adaptive-token', tau: 0.6, keep: 0.6, blocks: [4, 7, 10] }],
-  ['metric hidden, match nearest, adaptive-token τ 0.7, even blocks', { select: 'redundancy', metric: 'hidden', match: 'nearest', strategy: 'adaptive-token', tau: 0.7, keep: 0.8, blocks: [2, 4, 6, 8, 10, 12] }],
+  [
+    'metric hidden, adaptive-token τ 0.6, 4/7/10',
+    { select: 'redundancy', metric: 'hidden', strategy: 'adaptive-token', tau: 0.6, keep: 0.6, blocks: [4, 7, 10] },
+  ],
+  [
+    'metric hidden, match nearest, adaptive-token τ 0.7, even blocks',
+    { select: 'redundancy', metric: 'hidden', match: 'nearest', strategy: 'adaptive-token', tau: 0.7, keep: 0.8, blocks: [2, 4, 6, 8, 10, 12] },
+  ],
 ];
 
 describe.each(['tiny-vit', 'tiny-deit'])('%s: select redundancy, compiled graph = segments (core)', (name) => {
@@ -54,7 +66,9 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s: select redundancy, compiled graph 
     const [c, s] = runs;
     expect(maxAbsDiff(c!.out, s!.out)).toBeLessThanOrEqual(1e-4);
     expect(c!.call.blocks.map((b) => b.tokensIn)).toEqual(s!.call.blocks.map((b) => b.tokensIn));
-    expect(c!.call.images.map((im) => im.map((r) => [r.decision, r.merged, r.pruned]))).toEqual(s!.call.images.map((im) => im.map((r) => [r.decision, r.merged, r.pruned])));
+    expect(c!.call.images.map((im) => im.map((r) => [r.decision, r.merged, r.pruned]))).toEqual(
+      s!.call.images.map((im) => im.map((r) => [r.decision, r.merged, r.pruned])),
+    );
     c!.call.images.flat().forEach((r, i) => expect(r.sigma).toBeCloseTo(s!.call.images.flat()[i]!.sigma, 4));
     c!.call.sourcesAfter!.forEach((src, i) => {
       expect(Array.from(src.sources.assignment), `block ${src.block}`).toEqual(Array.from(s!.call.sourcesAfter![i]!.sources.assignment));

@@ -27,36 +27,40 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s at opset 11', (name) => {
     expect(model.opsetImport.find((o) => !o.domain)?.version).toBe(11);
   });
 
-  it.each(['fp32', 'fp16', 'q8'] as Dtype[])('%s: keep 1 is the plain pipeline; every case = the opset-14 model, on the compiled runner', { timeout: 120_000 }, async (dtype) => {
-    const [op11, op14] = await Promise.all([loadClassifier(`${name}-op11`, dtype), loadClassifier(name, dtype)]);
-    try {
-      const input = pixels(2, 21);
-      const plain = await logits(op11, input);
-      const same = await enableJMP(op11, { strategy: 'prune', keep: 1, runner: 'compiled' });
-      expect(same.info!.runner).toBe('compiled');
-      expect([same.info!.opset, same.info!.attention]).toEqual([11, 'eager']);
-      expect(maxAbsDiff(await logits(op11, input), plain)).toBeLessThanOrEqual(dtype === 'fp32' ? 1e-5 : 1e-3);
-      await same.dispose();
-      // fp16 and q8 reorder near ties between the two exports' arithmetic: logits within the dtype's tolerance
-      const tol = dtype === 'fp32' ? 1e-4 : 0.05 * (1 + Math.max(...Array.from(plain, Math.abs)));
-      for (const [label, options] of CASES) {
-        const outs: Float32Array[] = [];
-        for (const c of [op11, op14]) {
-          const jmp = await enableJMP(c, { ...options, runner: 'compiled' });
-          try {
-            expect(jmp.info!.runner).toBe('compiled');
-            outs.push(await logits(c, input));
-          } finally {
-            await jmp.dispose();
+  it.each(['fp32', 'fp16', 'q8'] as Dtype[])(
+    '%s: keep 1 is the plain pipeline; every case = the opset-14 model, on the compiled runner',
+    { timeout: 120_000 },
+    async (dtype) => {
+      const [op11, op14] = await Promise.all([loadClassifier(`${name}-op11`, dtype), loadClassifier(name, dtype)]);
+      try {
+        const input = pixels(2, 21);
+        const plain = await logits(op11, input);
+        const same = await enableJMP(op11, { strategy: 'prune', keep: 1, runner: 'compiled' });
+        expect(same.info!.runner).toBe('compiled');
+        expect([same.info!.opset, same.info!.attention]).toEqual([11, 'eager']);
+        expect(maxAbsDiff(await logits(op11, input), plain)).toBeLessThanOrEqual(dtype === 'fp32' ? 1e-5 : 1e-3);
+        await same.dispose();
+        // fp16 and q8 reorder near ties between the two exports' arithmetic: logits within the dtype's tolerance
+        const tol = dtype === 'fp32' ? 1e-4 : 0.05 * (1 + Math.max(...Array.from(plain, Math.abs)));
+        for (const [label, options] of CASES) {
+          const outs: Float32Array[] = [];
+          for (const c of [op11, op14]) {
+            const jmp = await enableJMP(c, { ...options, runner: 'compiled' });
+            try {
+              expect(jmp.info!.runner).toBe('compiled');
+              outs.push(await logits(c, input));
+            } finally {
+              await jmp.dispose();
+            }
           }
+          expect(maxAbsDiff(outs[0]!, outs[1]!), `${label}`).toBeLessThanOrEqual(tol);
+          expect(maxAbsDiff(outs[0]!, plain), `${label}: reduced`).toBeGreaterThan(0);
         }
-        expect(maxAbsDiff(outs[0]!, outs[1]!), `${label}`).toBeLessThanOrEqual(tol);
-        expect(maxAbsDiff(outs[0]!, plain), `${label}: reduced`).toBeGreaterThan(0);
+      } finally {
+        await Promise.all([op11.dispose(), op14.dispose()]);
       }
-    } finally {
-      await Promise.all([op11.dispose(), op14.dispose()]);
-    }
-  });
+    },
+  );
 });
 
 /**

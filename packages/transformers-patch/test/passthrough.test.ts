@@ -9,7 +9,9 @@ import { loadClassifier, logits, maxAbsDiff, pixels, type Dtype } from './helper
  */
 const TOLERANCE: Record<Dtype, number> = { fp32: 1e-5, fp16: 1e-3, q8: 1e-3 };
 
-const cases = ['fp32', 'fp16', 'q8'].flatMap((dtype) => (['compiled', 'segments'] as const).map((runner) => [`${dtype}, ${runner}`, dtype as Dtype, runner] as const));
+const cases = ['fp32', 'fp16', 'q8'].flatMap((dtype) =>
+  (['compiled', 'segments'] as const).map((runner) => [`${dtype}, ${runner}`, dtype as Dtype, runner] as const),
+);
 
 describe.each(['tiny-vit', 'tiny-deit'])('%s: keep = 1 matches the plain pipeline', (name) => {
   it.each(cases)('%s', async (_label, dtype, runner) => {
@@ -24,7 +26,9 @@ describe.each(['tiny-vit', 'tiny-deit'])('%s: keep = 1 matches the plain pipelin
       const call = jmp.stats().lastCall!;
       // nothing reduced; the last block's MLP on the protected tokens only (not for q8 by default)
       expect(jmp.info!.headOnly).toBe(dtype !== 'q8');
-      expect(call.blocks.every((b) => b.tokensIn === b.tokensOut || (b.block === 12 && jmp.info!.headOnly && b.tokensOut === jmp.info!.protectedTokens))).toBe(true);
+      expect(call.blocks.every((b) => b.tokensIn === b.tokensOut || (b.block === 12 && jmp.info!.headOnly && b.tokensOut === jmp.info!.protectedTokens))).toBe(
+        true,
+      );
     } finally {
       await jmp.dispose();
     }

@@ -13,8 +13,16 @@ describe('token counts follow the schedule and stats() reports them', () => {
   });
 
   it.each([
-    ['jmp, the default blocks (select redundancy, every second block), keep 0.85', { tau: 0.5, keep: 0.85 }, [198, 198, 169, 169, 144, 144, 123, 123, 105, 105, 90, 90]],
-    ["jmp adaptive, the paper's rule (keep 0.7 at 4/7/10)", { select: 'attention', strategy: 'adaptive', tau: 0.5, keep: 0.7 }, [198, 198, 198, 198, 140, 140, 140, 99, 99, 99, 70, 70]],
+    [
+      'jmp, the default blocks (select redundancy, every second block), keep 0.85',
+      { tau: 0.5, keep: 0.85 },
+      [198, 198, 169, 169, 144, 144, 123, 123, 105, 105, 90, 90],
+    ],
+    [
+      "jmp adaptive, the paper's rule (keep 0.7 at 4/7/10)",
+      { select: 'attention', strategy: 'adaptive', tau: 0.5, keep: 0.7 },
+      [198, 198, 198, 198, 140, 140, 140, 99, 99, 99, 70, 70],
+    ],
     ['jmp prune, keep per block', { strategy: 'prune', keep: [0.5, 0.8, 0.9], blocks: [2, 5, 11] }, [198, 198, 100, 100, 100, 81, 81, 81, 81, 81, 81, 74]],
     ['evit', { method: 'evit', keep: 0.7 }, [198, 198, 198, 198, 141, 141, 141, 101, 101, 101, 73, 73]],
     ['tome r=8', { method: 'tome', r: 8 }, Array.from({ length: 12 }, (_, i) => 198 - 8 * i)],
@@ -142,7 +150,10 @@ describe('the default blocks follow the patch count (FEW_PATCHES)', () => {
     // only the default JMP: the paper's rule, EViT and ToMe keep theirs
     expect(defaultBlocks('jmp', 12, 'attention', true, 49)).toEqual([4, 7, 10]);
     expect(defaultBlocks('tome', 12, 'redundancy', true, 49)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    for (const [name, blocks] of [['fmnist-vit-dev', [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]], ['fmnist-deit', [2, 4, 6, 8, 10]]] as const) {
+    for (const [name, blocks] of [
+      ['fmnist-vit-dev', [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]],
+      ['fmnist-deit', [2, 4, 6, 8, 10]],
+    ] as const) {
       const classifier = await loadClassifier(name);
       try {
         const jmp = await enableJMP(classifier);
@@ -161,7 +172,7 @@ describe('the default blocks follow the patch count (FEW_PATCHES)', () => {
 });
 
 describe('the default metric, pairing and τ follow the patch count (optionsForModel)', { timeout: 60_000 }, () => {
-  it('the token states, with nearest neighbours and DEFAULT_TAU_FEW_PATCHES up to 64 patches, ToMe\'s split and DEFAULT_TAU above; a key metric keeps 0.93; given values win', async () => {
+  it("the token states, with nearest neighbours and DEFAULT_TAU_FEW_PATCHES up to 64 patches, ToMe's split and DEFAULT_TAU above; a key metric keeps 0.93; given values win", async () => {
     const { DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, optionsForModel, resolveOptions } = await import('../src/options.js');
     expect(DEFAULT_TAU_FEW_PATCHES).not.toBe(DEFAULT_TAU);
     const at = (options: JMPOptions | undefined, patches: number) => {
@@ -188,7 +199,10 @@ describe('the default metric, pairing and τ follow the patch count (optionsForM
     // strategies without τ get the metric and pairing and no τ
     expect(at({ strategy: 'merge' }, 49)).toEqual(['hidden', 'nearest', undefined]);
 
-    for (const [name, metric, match, tau] of [['fmnist-vit-dev', 'hidden', 'nearest', DEFAULT_TAU_FEW_PATCHES], ['fmnist-deit', 'hidden', 'bipartite', DEFAULT_TAU]] as const) {
+    for (const [name, metric, match, tau] of [
+      ['fmnist-vit-dev', 'hidden', 'nearest', DEFAULT_TAU_FEW_PATCHES],
+      ['fmnist-deit', 'hidden', 'bipartite', DEFAULT_TAU],
+    ] as const) {
       const classifier = await loadClassifier(name);
       try {
         const jmp = await enableJMP(classifier);

@@ -19,7 +19,11 @@ const TOLERANCE: Record<Dtype, number> = { fp32: 1e-5, fp16: 5e-3, q8: 1e-3 };
 
 function crops(batch: number, seed = 5): Tensor {
   const u8 = xorshift32Bytes(seed, batch * 3 * 28 * 28);
-  return new Tensor('float32', Float32Array.from(u8, (v) => (v / 255 - 0.5) / 0.5), [batch, 3, 28, 28]);
+  return new Tensor(
+    'float32',
+    Float32Array.from(u8, (v) => (v / 255 - 0.5) / 0.5),
+    [batch, 3, 28, 28],
+  );
 }
 
 describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-siglip zero-shot, %s', (dtype) => {
@@ -62,7 +66,9 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-siglip zero-shot, %s', (dty
 
 describe('tiny-siglip image-feature-extraction: the full token grid', () => {
   it('keep = 1 is the plain pipeline; the default JMP keeps the grid [B, 49, 64]', async () => {
-    const features = (await pipeline('image-feature-extraction', dir, { dtype: 'fp32' })) as unknown as ((i: unknown) => Promise<Tensor>) & { dispose(): Promise<void> };
+    const features = (await pipeline('image-feature-extraction', dir, { dtype: 'fp32' })) as unknown as ((i: unknown) => Promise<Tensor>) & {
+      dispose(): Promise<void>;
+    };
     const images = [3, 4].map((seed) => new RawImage(Uint8ClampedArray.from(xorshift32Bytes(seed, 28 * 28 * 3)), 28, 28, 3));
     try {
       const plain = await features(images);

@@ -27,7 +27,8 @@ export interface BenchRow {
 }
 
 async function bench(params: BenchParams): Promise<BenchRow[]> {
-  const load = async () => (await pipeline('image-classification', params.model, { device: params.device, dtype: params.dtype as 'fp32' })) as unknown as Classifier;
+  const load = async () =>
+    (await pipeline('image-classification', params.model, { device: params.device, dtype: params.dtype as 'fp32' })) as unknown as Classifier;
   const plain = await load();
   const patched = await load();
   const x = randomPixels(params.batch);

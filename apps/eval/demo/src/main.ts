@@ -13,7 +13,6 @@ const BUNDLED_MODEL = 'fmnist-deit';
 const CALIBRATED = CALIBRATED_TAU[BUNDLED_MODEL]!;
 const WARMUPS = 2;
 
-
 type Strategy = 'adaptive' | 'adaptive-token' | 'merge' | 'prune';
 type Device = 'wasm' | 'webgpu';
 type Dtype = 'fp32' | 'fp16' | 'q8';
@@ -372,7 +371,11 @@ async function classify(input: InputImage): Promise<void> {
   ui.cardJmp.classList.toggle('off', !jmp);
   if (jmpTop) renderTop5(ui.top5Jmp, jmpTop, input.label, plainTop[0]?.label);
   else ui.top5Jmp.replaceChildren();
-  ui.jmpSummary.textContent = !jmp ? '(off)' : s.plan ? `the calibrated plan: ${planText(s.plan)}` : `${s.strategy}, keep ${s.keep.toFixed(2)}${s.strategy.startsWith('adaptive') ? `, τ ${s.tau.toFixed(2)}` : ''}`;
+  ui.jmpSummary.textContent = !jmp
+    ? '(off)'
+    : s.plan
+      ? `the calibrated plan: ${planText(s.plan)}`
+      : `${s.strategy}, keep ${s.keep.toFixed(2)}${s.strategy.startsWith('adaptive') ? `, τ ${s.tau.toFixed(2)}` : ''}`;
   renderMaps(jmp, model.reduced, input.draw);
 
   setStatus('running', `timing ${input.name}…`);

@@ -117,7 +117,14 @@ export function drawTokenMap(canvas: HTMLCanvasElement, image: CanvasImageSource
 }
 
 /** Lines between neighbouring patches that belong to different tokens (pruned patches are apart from all). */
-function drawBorders(ctx: CanvasRenderingContext2D, fates: readonly TokenFate[], P: number, grid: { cols: number; rows: number }, cw: number, ch: number): void {
+function drawBorders(
+  ctx: CanvasRenderingContext2D,
+  fates: readonly TokenFate[],
+  P: number,
+  grid: { cols: number; rows: number },
+  cw: number,
+  ch: number,
+): void {
   const group = (p: number): number => anchorOf(fates[p + P]!, p + P) ?? -2 - p;
   ctx.strokeStyle = 'rgba(255, 255, 255, 0.75)';
   ctx.lineWidth = 1;

@@ -140,13 +140,7 @@ export function paretoMask(points: readonly { gmacs: number; top1: number }[]): 
   return points.map((p, i) => {
     if (!isNum(p.gmacs) || !isNum(p.top1)) return false;
     return !points.some(
-      (q, j) =>
-        j !== i &&
-        isNum(q.gmacs) &&
-        isNum(q.top1) &&
-        q.top1 >= p.top1 &&
-        q.gmacs <= p.gmacs &&
-        (q.top1 > p.top1 || q.gmacs < p.gmacs),
+      (q, j) => j !== i && isNum(q.gmacs) && isNum(q.top1) && q.top1 >= p.top1 && q.gmacs <= p.gmacs && (q.top1 > p.top1 || q.gmacs < p.gmacs),
     );
   });
 }

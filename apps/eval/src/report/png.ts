@@ -61,14 +61,7 @@ export function encodePng(width: number, height: number, channels: 1 | 3, pixels
  * Resamples an image to `outW × outH` by averaging the source pixels under each output pixel
  * (nearest pixel when enlarging, so small images stay crisp).
  */
-export function resample(
-  width: number,
-  height: number,
-  channels: number,
-  pixels: ArrayLike<number>,
-  outW: number,
-  outH: number,
-): Uint8Array {
+export function resample(width: number, height: number, channels: number, pixels: ArrayLike<number>, outW: number, outH: number): Uint8Array {
   const out = new Uint8Array(outW * outH * channels);
   for (let oy = 0; oy < outH; oy++) {
     const y0 = Math.floor((oy * height) / outH);

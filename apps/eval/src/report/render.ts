@@ -64,7 +64,8 @@ function chartPlans(data: ReportData): ChartPlan[] {
         id: 'top1',
         file: 'top1-vs-gmacs.svg',
         title: 'Top-1 vs GMACs',
-        caption: 'One line per method, points sorted by GMACs; the dotted step line and the ringed points are the Pareto front; the diamond and the dashed line are the plain model.',
+        caption:
+          'One line per method, points sorted by GMACs; the dotted step line and the ringed points are the Pareto front; the diamond and the dashed line are the plain model.',
         spec: () => top1Spec(data),
       },
       {
@@ -82,7 +83,8 @@ function chartPlans(data: ReportData): ChartPlan[] {
       id: 'sigma',
       file: 'sigma.svg',
       title: 'σ per reduction block',
-      caption: 'The paper\'s rule (jmp-spec): distribution of σ over the evaluated images at each reduction block; the dashed rule is τ, green bars merge, blue bars prune.',
+      caption:
+        "The paper's rule (jmp-spec): distribution of σ over the evaluated images at each reduction block; the dashed rule is τ, green bars merge, blue bars prune.",
       spec: () => sigmaSpec(sigma),
     });
   }
@@ -115,12 +117,15 @@ function howToRead(data: ReportData): string {
     'Top-1 and top-5 are in %, Δtop-1 is in percentage points against the `baseline` row.',
     '★ marks the Pareto front: no other row is at least as accurate for at most as many GMACs (one of the two strictly).',
     `Throughput is images per second over the whole accuracy run at batch ${data.batchSize}; latency p50/p95 is at batch 1.`,
-    'Merge share: for jmp (the default JMP, per token) the share of the removed tokens that merged into their match rather than being pruned (a token merges when its similarity ≥ τ); for jmp-spec (the paper\'s rule, per image) the share of (image, reduction block) decisions that merged (σ ≥ τ).',
+    "Merge share: for jmp (the default JMP, per token) the share of the removed tokens that merged into their match rather than being pruned (a token merges when its similarity ≥ τ); for jmp-spec (the paper's rule, per image) the share of (image, reduction block) decisions that merged (σ ≥ τ).",
     'In the top-1 chart, up and to the left is better; a method whose line lies above another one is more accurate at the same cost.',
   ];
   if (data.sigma?.length) parts.push('The σ histograms show where τ cuts each block’s distribution: the share right of the rule merges.');
   if (data.calibration) parts.push('The calibration curve is measured on a split held out of the test set; τ is picked there, not on the test images.');
-  if (data.tokenMaps) parts.push('In the token maps, dark patches with a × were pruned (at that block or before), coloured ones were merged into the patch of the same colour that carries a dot, clear ones were kept as they were; each column title gives the image’s decision at that block.');
+  if (data.tokenMaps)
+    parts.push(
+      'In the token maps, dark patches with a × were pruned (at that block or before), coloured ones were merged into the patch of the same colour that carries a dot, clear ones were kept as they were; each column title gives the image’s decision at that block.',
+    );
   parts.push('`—` means not measured or not applicable.');
   return parts.join(' ');
 }
@@ -202,10 +207,7 @@ function buildHtml(data: ReportData, charts: readonly ReportChart[]): string {
   const meta = metaRows(data)
     .map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td data-meta="${escapeHtml(k)}">${escapeHtml(v)}</td></tr>`)
     .join('\n');
-  const notes =
-    data.notes && data.notes.length > 0
-      ? `<ul class="notes">\n${data.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('\n')}\n</ul>`
-      : '';
+  const notes = data.notes && data.notes.length > 0 ? `<ul class="notes">\n${data.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('\n')}\n</ul>` : '';
   const figures = charts
     .map(
       (c) =>

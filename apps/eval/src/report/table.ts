@@ -4,19 +4,7 @@
  * `data-value` (the raw number, as in the JSON) so the page can be checked against the JSON.
  */
 import type { EvalResult, ReportData } from '../types.js';
-import {
-  DASH,
-  escapeHtml,
-  escapeMdCell,
-  fmtDeltaGmacs,
-  fmtDeltaTop1,
-  fmtGmacs,
-  fmtMs,
-  fmtPct,
-  fmtThroughput,
-  formatParams,
-  paretoMask,
-} from './format.js';
+import { DASH, escapeHtml, escapeMdCell, fmtDeltaGmacs, fmtDeltaTop1, fmtGmacs, fmtMs, fmtPct, fmtThroughput, formatParams, paretoMask } from './format.js';
 
 export type FieldName =
   | 'pareto'
@@ -51,9 +39,24 @@ export const COLUMNS: readonly Column[] = [
   { field: 'top1', header: 'top-1 %', help: 'top-1 accuracy in %', numeric: true },
   { field: 'deltaTop1Pts', header: 'Δtop-1 pp', help: 'top-1 vs the baseline entry, in points', numeric: true },
   { field: 'top5', header: 'top-5 %', help: 'top-5 accuracy in %', numeric: true },
-  { field: 'paired', header: '+/− vs base', help: 'paired counts: images right here and wrong in the baseline / wrong here and right in the baseline', numeric: false },
-  { field: 'speedup', header: 'speedup', help: 'paired: plain time / this time, medians of rounds alternating with a plain pipeline on one batch', numeric: true },
-  { field: 'throughput', header: 'img/s (unpaired)', help: 'images per second over the accuracy run; each setting timed at its own moment, so compare speeds by the speedup column', numeric: true },
+  {
+    field: 'paired',
+    header: '+/− vs base',
+    help: 'paired counts: images right here and wrong in the baseline / wrong here and right in the baseline',
+    numeric: false,
+  },
+  {
+    field: 'speedup',
+    header: 'speedup',
+    help: 'paired: plain time / this time, medians of rounds alternating with a plain pipeline on one batch',
+    numeric: true,
+  },
+  {
+    field: 'throughput',
+    header: 'img/s (unpaired)',
+    help: 'images per second over the accuracy run; each setting timed at its own moment, so compare speeds by the speedup column',
+    numeric: true,
+  },
   { field: 'latencyMsP50', header: 'p50 ms', help: 'latency at batch 1, median', numeric: true },
   { field: 'latencyMsP95', header: 'p95 ms', help: 'latency at batch 1, 95th percentile', numeric: true },
   { field: 'mergeShare', header: 'merge %', help: 'share of (image, reduction) decisions that merged', numeric: true },
@@ -123,8 +126,7 @@ function dataValue(v: TableCell['value']): string {
 
 export function tableToHtml(rows: readonly TableRow[]): string {
   const head = COLUMNS.map(
-    (c) =>
-      `<th scope="col" data-field="${c.field}" title="${escapeHtml(c.help)}"${c.numeric ? ' class="num"' : ''}>${escapeHtml(c.header)}</th>`,
+    (c) => `<th scope="col" data-field="${c.field}" title="${escapeHtml(c.help)}"${c.numeric ? ' class="num"' : ''}>${escapeHtml(c.header)}</th>`,
   ).join('');
   const body = rows
     .map((row) => {

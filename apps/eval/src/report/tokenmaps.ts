@@ -14,8 +14,22 @@ const CELL = 140;
 
 /** Distinct colours for merge groups (no black, white or grey: those mean pruned / kept / fused). */
 const GROUP_COLORS = [
-  '#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6',
-  '#bcf60c', '#fabebe', '#008080', '#e6beff', '#9a6324', '#fffac8', '#800000', '#aaffc3',
+  '#e6194b',
+  '#3cb44b',
+  '#ffe119',
+  '#4363d8',
+  '#f58231',
+  '#911eb4',
+  '#46f0f0',
+  '#f032e6',
+  '#bcf60c',
+  '#fabebe',
+  '#008080',
+  '#e6beff',
+  '#9a6324',
+  '#fffac8',
+  '#800000',
+  '#aaffc3',
 ];
 const PRUNED_COLOR = '#000000';
 const FUSED_COLOR = '#9e9e9e';
@@ -173,8 +187,7 @@ function overlayLayers(data: PatchDatum[], grid: [number, number], w: number): V
   const patchPx = w / Math.max(1, cols);
   const X = { field: 'c', type: 'quantitative', scale: { domain: [0, cols], nice: false, zero: false }, axis: null };
   const Y = { field: 'r', type: 'quantitative', scale: { domain: [0, rows], nice: false, zero: false, reverse: true }, axis: null };
-  const centre = (fate: PatchDatum['fate']) =>
-    data.filter((d) => d.fate === fate).map((d) => ({ c: d.c + 0.5, r: d.r + 0.5 }));
+  const centre = (fate: PatchDatum['fate']) => data.filter((d) => d.fate === fate).map((d) => ({ c: d.c + 0.5, r: d.r + 0.5 }));
   const layers: VlSpec[] = [
     {
       data: { values: data.filter((d) => d.opacity > 0).map((d) => ({ ...d, c2: d.c + 1, r2: d.r + 1 })) },
@@ -295,10 +308,7 @@ export function tokenMapSpec(maps: TokenMaps): VlSpec {
       text: 'Token maps',
       subtitle: `${maps.setting} · patch grid ${maps.grid[0]}×${maps.grid[1]} · rows: images; columns: the input, then each reduction block`,
     },
-    vconcat: [
-      keySpec(),
-      { columns: blockIds.length + 1, concat: cells, spacing: { row: 40, column: 24 }, bounds: 'flush' },
-    ],
+    vconcat: [keySpec(), { columns: blockIds.length + 1, concat: cells, spacing: { row: 40, column: 24 }, bounds: 'flush' }],
     spacing: 18,
   };
 }

@@ -3,12 +3,7 @@ import type { TokenState } from '../state.js';
 import { Merger, SourceUpdater, emptyStats, finish, selectCritical } from './shared.js';
 
 /** EViT: the K most attended tokens stay, the rest fuse into one extra token Σ a_j x_j. */
-export function reduceEvit(
-  state: TokenState,
-  [B, N, C]: [number, number, number],
-  importance: Float32Array,
-  K: number,
-): ReductionResult {
+export function reduceEvit(state: TokenState, [B, N, C]: [number, number, number], importance: Float32Array, K: number): ReductionResult {
   const P = state.protectedTokens;
   const M = N - P - K;
   const fused = M > 0 ? 1 : 0;
@@ -56,4 +51,3 @@ export function reduceEvit(
   }
   return finish(state, [B, Nout, C], merger, sources, stats);
 }
-

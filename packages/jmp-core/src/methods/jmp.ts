@@ -135,7 +135,6 @@ export function reduceJmp(state: TokenState, [B, N, C]: [number, number, number]
   return finish(state, [B, Nout, C], merger, sources, stats);
 }
 
-
 /** Work arrays of {@link leaveByNearest}, for `n` unprotected tokens. */
 class NearestScratch {
   readonly sim: Float64Array;
@@ -160,7 +159,18 @@ class NearestScratch {
  * Match 'nearest' (see `JmpMethod.match`): marks the `M` leaving tokens of sample `b` in `critical`
  * (0) and gives each its best similarity to a token that stays (`best`) and that token (`match`).
  */
-function leaveByNearest(unit: Float32Array, b: number, N: number, D: number, P: number, M: number, w: NearestScratch, critical: Uint8Array, best: Float64Array, match: Int32Array): void {
+function leaveByNearest(
+  unit: Float32Array,
+  b: number,
+  N: number,
+  D: number,
+  P: number,
+  M: number,
+  w: NearestScratch,
+  critical: Uint8Array,
+  best: Float64Array,
+  match: Int32Array,
+): void {
   const { n, sim, score, nearest, order, rank, claimedBy, key } = w;
   for (let i = 0; i < n; i++) {
     const oi = (b * N + P + i) * D;

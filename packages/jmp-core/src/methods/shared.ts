@@ -7,15 +7,7 @@ import type { ReductionMethod, ReductionResult, ReductionStats, Strategy } from 
  * Fills `order` with the unprotected token indices sorted by importance (descending, ties: lower
  * index first) and marks the first `K` in `critical`.
  */
-export function selectCritical(
-  importance: Float32Array,
-  offset: number,
-  N: number,
-  P: number,
-  K: number,
-  order: Int32Array,
-  critical: Uint8Array,
-): void {
+export function selectCritical(importance: Float32Array, offset: number, N: number, P: number, K: number, order: Int32Array, critical: Uint8Array): void {
   for (let j = P; j < N; j++) order[j - P] = j;
   order.sort((a, b) => {
     const d = importance[offset + b]! - importance[offset + a]!;
@@ -158,7 +150,10 @@ export function bestMatch(unit: Float32Array, offset: number, rows: Float32Array
   const D4 = D - (D % 4);
   for (let i = 0; i < R; i++) {
     const o = i * D;
-    let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+    let d0 = 0,
+      d1 = 0,
+      d2 = 0,
+      d3 = 0;
     let d = 0;
     for (; d < D4; d += 4) {
       d0 += unit[offset + d]! * rows[o + d]!;

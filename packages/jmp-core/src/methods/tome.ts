@@ -5,12 +5,7 @@ import type { Tensor } from '../tensor.js';
 import { Merger, SourceUpdater, bipartiteSplit, emptyStats, finish, matchAtoB, rankDescending } from './shared.js';
 
 /** ToMe's bipartite soft matching: the `r` best A→B pairs merge. */
-export function reduceTome(
-  state: TokenState,
-  [B, N, C]: [number, number, number],
-  metric: Tensor | undefined,
-  r: number,
-): ReductionResult {
+export function reduceTome(state: TokenState, [B, N, C]: [number, number, number], metric: Tensor | undefined, r: number): ReductionResult {
   const P = state.protectedTokens;
   const Nout = N - r;
   const split = bipartiteSplit(N, P);

@@ -153,7 +153,20 @@ function numbers(option: string, text: string, usage: string): number[] {
 /** Library parameters from the parsed command line. */
 function params(
   model: string,
-  values: { dtype?: string; budget?: string; keep?: string; blocks?: string; select?: string; strategy?: string; metric?: string; match?: string; tau?: string; 'no-proportional-attention'?: boolean; 'no-head-only'?: boolean; heads?: string },
+  values: {
+    dtype?: string;
+    budget?: string;
+    keep?: string;
+    blocks?: string;
+    select?: string;
+    strategy?: string;
+    metric?: string;
+    match?: string;
+    tau?: string;
+    'no-proportional-attention'?: boolean;
+    'no-head-only'?: boolean;
+    heads?: string;
+  },
   usage: string,
 ): CompileJMPModelParams {
   const keep = values.keep === undefined ? undefined : numbers('keep', values.keep, usage);
@@ -183,7 +196,8 @@ function onePositional(positionals: string[], what: string, usage: string): stri
 }
 
 const gmacs = (g: number) => (g >= 1 ? g.toFixed(2) : g.toPrecision(3));
-const tokenPath = (info: ModelInspection) => [info.plannedTokens[0]!.tokensIn, ...info.plannedTokens.filter((b) => b.tokensOut !== b.tokensIn).map((b) => b.tokensOut)].join(' → ');
+const tokenPath = (info: ModelInspection) =>
+  [info.plannedTokens[0]!.tokensIn, ...info.plannedTokens.filter((b) => b.tokensOut !== b.tokensIn).map((b) => b.tokensOut)].join(' → ');
 const relative = (file: string) => {
   const r = path.relative(process.cwd(), file);
   return r && r.length < file.length ? r : file;
@@ -209,7 +223,8 @@ function formatInspection(info: ModelInspection): string {
     '',
     'block  tokens in  tokens out',
     ...info.plannedTokens.map(
-      (b) => `${String(b.block).padStart(5)}  ${String(b.tokensIn).padStart(9)}  ${String(b.tokensOut).padStart(10)}${b.tokensOut !== b.tokensIn ? '  (reduces)' : ''}`,
+      (b) =>
+        `${String(b.block).padStart(5)}  ${String(b.tokensIn).padStart(9)}  ${String(b.tokensOut).padStart(10)}${b.tokensOut !== b.tokensIn ? '  (reduces)' : ''}`,
     ),
     '',
     `GMACs / image  ${gmacs(info.gmacs.baseline)} plain, ${gmacs(info.gmacs.jmp)} with JMP (−${info.gmacs.reductionPercent.toFixed(1)}%)`,
@@ -266,14 +281,29 @@ async function imagesIn(folder: string): Promise<string[]> {
 async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<void> {
   const { values, positionals } = parse(
     args,
-    { out: { type: 'string', short: 'o' }, budget: { type: 'string' }, taus: { type: 'string' }, metric: { type: 'string' }, match: { type: 'string' }, objective: { type: 'string' }, limit: { type: 'string' }, dtype: { type: 'string' }, batch: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    {
+      out: { type: 'string', short: 'o' },
+      budget: { type: 'string' },
+      taus: { type: 'string' },
+      metric: { type: 'string' },
+      match: { type: 'string' },
+      objective: { type: 'string' },
+      limit: { type: 'string' },
+      dtype: { type: 'string' },
+      batch: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     CALIBRATE_USAGE,
   );
   if (values.help) {
     out.write(CALIBRATE_USAGE + '\n');
     return;
   }
-  if (positionals.length !== 2) throw new UsageError(positionals.length < 2 ? 'missing <model folder> or <image folder>' : `unexpected argument ${JSON.stringify(positionals[2])}`, CALIBRATE_USAGE);
+  if (positionals.length !== 2)
+    throw new UsageError(
+      positionals.length < 2 ? 'missing <model folder> or <image folder>' : `unexpected argument ${JSON.stringify(positionals[2])}`,
+      CALIBRATE_USAGE,
+    );
   const [model, folder] = positionals as [string, string];
   if (values.out === undefined || values.out === '') throw new UsageError('missing --out <plan.json>', CALIBRATE_USAGE);
   let taus: number[] | undefined;
@@ -289,7 +319,10 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
   }
   const limit = values.limit === undefined ? 256 : number('limit', values.limit, CALIBRATE_USAGE);
   const batchSize = values.batch === undefined ? 32 : number('batch', values.batch, CALIBRATE_USAGE);
-  for (const [name, v] of [['limit', limit], ['batch', batchSize]] as const) {
+  for (const [name, v] of [
+    ['limit', limit],
+    ['batch', batchSize],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new UsageError(`--${name}: expected a positive integer, found '${v}'`, CALIBRATE_USAGE);
   }
   const files = (await imagesIn(folder)).slice(0, limit);
@@ -307,7 +340,12 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
       ...(values.budget !== undefined ? { budget: number('budget', values.budget, CALIBRATE_USAGE) } : {}),
       ...(taus ? { taus } : {}),
       ...(values.metric !== undefined || values.match !== undefined
-        ? { options: { ...(values.metric !== undefined ? { metric: values.metric as JmpMetric } : {}), ...(values.match !== undefined ? { match: values.match as 'bipartite' | 'nearest' } : {}) } }
+        ? {
+            options: {
+              ...(values.metric !== undefined ? { metric: values.metric as JmpMetric } : {}),
+              ...(values.match !== undefined ? { match: values.match as 'bipartite' | 'nearest' } : {}),
+            },
+          }
         : {}),
       ...(values.objective !== undefined ? { objective: values.objective as 'kl' | 'agreement' } : {}),
       batchSize,

@@ -160,7 +160,14 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
           ? emitEvit(g, x, o.keeps![k]!)
           : jmpIndexForm(o)
             ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy', match: 'bipartite', metric: o.metric ?? 'keys' })
-            : emitJmp(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: o.select ?? 'attention', match: o.match ?? 'bipartite', metric: o.metric ?? 'keys' });
+            : emitJmp(g, x, {
+                keep: o.keeps![k]!,
+                strategy,
+                tau: tauAt(o.tau, k),
+                select: o.select ?? 'attention',
+                match: o.match ?? 'bipartite',
+                metric: o.metric ?? 'keys',
+              });
     const { dest } = r;
     if (r.stats) {
       const names = compiledOutputs(k);
@@ -178,7 +185,10 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     if (o.trackSources) {
       const name = compiledOutputs(k).dest;
       nodes.push(b.node('Identity', [dest()], name));
-      extraOutputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }, { dimParam: `jmp_patches_${k}` }] } } } });
+      extraOutputs.push({
+        name,
+        type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }, { dimParam: `jmp_patches_${k}` }] } } },
+      });
     }
     let Xout: string;
     if (r.full) {
@@ -191,7 +201,10 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     if (o.proportionalAttention) {
       const bias4 = toT(unsqueeze(op('Log', [sizes]), [1, 2])); // [B, 1, 1, N]
       // scores with the heads folded into the batch (CLIP's blocks, SigLIP's pooling head): the bias repeated per head, [B·H, 1, N]
-      const folded = layout.attention === 'clip' || layout.poolingSoftmax ? op('Reshape', [g.squeeze(op('Expand', [bias4, b.int64([1, o.heads, 1, 1])]), [2]), b.int64([-1, 1, 0])]) : undefined;
+      const folded =
+        layout.attention === 'clip' || layout.poolingSoftmax
+          ? op('Reshape', [g.squeeze(op('Expand', [bias4, b.int64([1, o.heads, 1, 1])]), [2]), b.int64([-1, 1, 0])])
+          : undefined;
       logBias = layout.attention === 'clip' ? folded! : bias4;
       poolingBias = folded;
     }
@@ -203,7 +216,8 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const softmaxes = new Set(layout.blocks.map((bl) => bl.softmax));
   for (const node of graph.node) {
     const input = node.input.map((t) => renamed.get(t) ?? t);
-    const bias = node.opType !== 'Softmax' ? undefined : softmaxes.has(node.name ?? '') ? logBias : node.name === layout.poolingSoftmax ? poolingBias : undefined;
+    const bias =
+      node.opType !== 'Softmax' ? undefined : softmaxes.has(node.name ?? '') ? logBias : node.name === layout.poolingSoftmax ? poolingBias : undefined;
     if (bias) {
       const biased = b.name('jmp/biased_scores');
       out.push(b.node('Add', [input[0]!, bias], biased), { ...node, input: [biased] });

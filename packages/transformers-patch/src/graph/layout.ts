@@ -162,7 +162,8 @@ export function indexGraph(model: ModelProto): GraphIndex {
   return { producer, byName, initializers: new Set(model.graph.initializer.map((t) => t.name ?? '')) };
 }
 
-const SOFTMAX = /^\/(vit|deit|dinov2)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$|^\/(vision_model)\/encoder\/layers\.(\d+)\/self_attn\/Softmax$|^()\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$/;
+const SOFTMAX =
+  /^\/(vit|deit|dinov2)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$|^\/(vision_model)\/encoder\/layers\.(\d+)\/self_attn\/Softmax$|^()\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$/;
 
 /**
  * Finds the blocks of a Hugging Face ViT / DeiT image classifier exported by Optimum (or the same
@@ -182,7 +183,10 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     // /vision_model: CLIP (a pre-LayerNorm before the blocks) or SigLIP (none)
     const found: Architecture = m[1] ? (m[1] as Architecture) : bare ? 'dinov2' : index.byName.has('/vision_model/pre_layrnorm/Add_1') ? 'clip' : 'siglip';
     if ((root && root !== found) || (root && bareBackbone !== bare)) {
-      throw new UnsupportedModelError({ lookedFor: 'one backbone scope (/vit, /deit, /dinov2 or /vision_model)', found: `both ${FAMILIES[root].scope || 'no scope'} and ${bare ? 'no scope' : FAMILIES[found].scope}` });
+      throw new UnsupportedModelError({
+        lookedFor: 'one backbone scope (/vit, /deit, /dinov2 or /vision_model)',
+        found: `both ${FAMILIES[root].scope || 'no scope'} and ${bare ? 'no scope' : FAMILIES[found].scope}`,
+      });
     }
     root = found;
     bareBackbone = bare;
@@ -190,17 +194,26 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   }
   if (!root || softmaxes.size === 0) {
     const ops = new Set(nodes.map((n) => n.opType));
-    const sample = nodes.slice(0, 3).map((n) => n.name || n.opType).join(', ');
+    const sample = nodes
+      .slice(0, 3)
+      .map((n) => n.name || n.opType)
+      .join(', ');
     throw new UnsupportedModelError({
-      lookedFor: "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…, /dinov2/…; CLIP's '/vision_model/encoder/layers.{i}/self_attn/Softmax') as Optimum exports Hugging Face ViT, DeiT, DINOv2 and CLIP",
-      found: ops.has('Softmax') ? `Softmax nodes with other names (first nodes: ${sample})` : `no Softmax node at all (${nodes.length} nodes, first: ${sample})`,
+      lookedFor:
+        "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…, /dinov2/…; CLIP's '/vision_model/encoder/layers.{i}/self_attn/Softmax') as Optimum exports Hugging Face ViT, DeiT, DINOv2 and CLIP",
+      found: ops.has('Softmax')
+        ? `Softmax nodes with other names (first nodes: ${sample})`
+        : `no Softmax node at all (${nodes.length} nodes, first: ${sample})`,
     });
   }
   const depth = softmaxes.size;
   const blocks: BlockTensors[] = [];
   const forms = new Set<GraphLayout['attention']>();
   if (bareBackbone && !index.byName.has('/encoder/layer.0/Add_1')) {
-    throw new UnsupportedModelError({ lookedFor: "a bare DINOv2 backbone ('/encoder/layer.0/Add_1'; bare ViT / DeiT backbones are not recognised)", found: 'blocks without it' });
+    throw new UnsupportedModelError({
+      lookedFor: "a bare DINOv2 backbone ('/encoder/layer.0/Add_1'; bare ViT / DeiT backbones are not recognised)",
+      found: 'blocks without it',
+    });
   }
   const family = bareBackbone ? BARE_DINOV2 : FAMILIES[root];
   for (let i = 0; i < depth; i++) {
@@ -228,7 +241,12 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     if (!index.producer.has(keys)) problems.push(`key projection output '${keys}'`);
     // the probabilities (through no-op Casts, as SigLIP's export has them) times the values
     let probsOut = softmax.output[0]!;
-    for (let cast = nodes.find((n) => n.opType === 'Cast' && n.input[0] === probsOut); cast; cast = nodes.find((n) => n.opType === 'Cast' && n.input[0] === probsOut)) probsOut = cast.output[0]!;
+    for (
+      let cast = nodes.find((n) => n.opType === 'Cast' && n.input[0] === probsOut);
+      cast;
+      cast = nodes.find((n) => n.opType === 'Cast' && n.input[0] === probsOut)
+    )
+      probsOut = cast.output[0]!;
     const probsConsumer = nodes.find((n) => n.opType === 'MatMul' && n.input[0] === probsOut);
     if (!probsConsumer) problems.push(`a MatMul of the attention probabilities with the values in ${scope}`);
     const form = attentionForm(softmax, nodes, index, root === 'clip');
@@ -294,16 +312,38 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   const hidden = toNumber(pos?.dims[hiddenAxis]);
   if (!pos || pos.dims.length !== hiddenAxis + 1 || !(hidden > 0)) {
     const shape = hiddenAxis === 1 ? '[N, C]' : '[1, N, C]';
-    throw new UnsupportedModelError({ lookedFor: `an initializer '${widthName}' ${shape}`, found: pos ? `dims [${pos.dims.map(toNumber).join(', ')}]` : 'none' });
+    throw new UnsupportedModelError({
+      lookedFor: `an initializer '${widthName}' ${shape}`,
+      found: pos ? `dims [${pos.dims.map(toNumber).join(', ')}]` : 'none',
+    });
   }
   const tokens = tokensAxis === null ? positionTableTokens(model, hidden, `${family.scope}/embeddings/`) : toNumber(pos.dims[tokensAxis]);
   const opset = toNumber(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) {
-    throw new UnsupportedModelError({ lookedFor: 'ONNX opset 11 or newer', found: opset === 0 ? 'no default-domain opset import (a truncated file?)' : `opset ${opset}` });
+    throw new UnsupportedModelError({
+      lookedFor: 'ONNX opset 11 or newer',
+      found: opset === 0 ? 'no default-domain opset import (a truncated file?)' : `opset ${opset}`,
+    });
   }
   if (forms.size > 1) throw new UnsupportedModelError({ lookedFor: 'one form of attention in every block', found: 'eager and SDPA attention mixed' });
   const headReadsProtectedOnly = readsOnlyFirstTokens(model, index, blocks[depth - 1]!.output, family.headScope, protectedTokens);
-  return { root, blocks, protectedTokens, floatType, hidden, tokens, opset, attention: [...forms][0]!, inputName: 'pixel_values', outputName: graph.output[0]!.name, headReadsProtectedOnly, patchMean: findPatchMean(model, index, family.headScope, protectedTokens), perTokenOutput, poolingSoftmax: root === 'siglip' ? poolingSoftmax(nodes) : null, dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear') };
+  return {
+    root,
+    blocks,
+    protectedTokens,
+    floatType,
+    hidden,
+    tokens,
+    opset,
+    attention: [...forms][0]!,
+    inputName: 'pixel_values',
+    outputName: graph.output[0]!.name,
+    headReadsProtectedOnly,
+    patchMean: findPatchMean(model, index, family.headScope, protectedTokens),
+    perTokenOutput,
+    poolingSoftmax: root === 'siglip' ? poolingSoftmax(nodes) : null,
+    dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear'),
+  };
 }
 
 /**

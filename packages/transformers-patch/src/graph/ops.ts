@@ -74,7 +74,8 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   const geq = (a: string, c: string) => cast(opset >= 12 ? op('GreaterOrEqual', [a, c]) : op('Not', [op('Less', [a, c])]), DataType.FLOAT);
   const leq = (a: string, c: string) => cast(opset >= 12 ? op('LessOrEqual', [a, c]) : op('Not', [op('Greater', [a, c])]), DataType.FLOAT);
   /** ArgMax along `axis` without keepdims, ties to the lower index (ArgMax's default before opset 12 too). */
-  const argmax = (x: string, axis: number) => op('ArgMax', [x], [attr.i('axis', axis), attr.i('keepdims', 0), ...(opset >= 12 ? [attr.i('select_last_index', 0)] : [])]);
+  const argmax = (x: string, axis: number) =>
+    op('ArgMax', [x], [attr.i('axis', axis), attr.i('keepdims', 0), ...(opset >= 12 ? [attr.i('select_last_index', 0)] : [])]);
   const slice = (x: string, start: number, end: number, axis: number) => op('Slice', [x, b.int64([start]), b.int64([end]), b.int64([axis])]);
   /**
    * K = min(M, ceil(keep · M − 1e-9)) from M (int64 [1]) in int64 arithmetic, keep as a fixed-point
@@ -101,7 +102,11 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   const cast = (x: string, to: number) => op('Cast', [x], [attr.i('to', to)]);
   const f = (v: number) => b.float32([v], []);
   const onesOfShape = (shape: string) =>
-    op('ConstantOfShape', [shape], [{ name: 'value', type: 4, t: { dims: [1], dataType: DataType.FLOAT, rawData: new Uint8Array(Float32Array.of(1).buffer) } }]);
+    op(
+      'ConstantOfShape',
+      [shape],
+      [{ name: 'value', type: 4, t: { dims: [1], dataType: DataType.FLOAT, rawData: new Uint8Array(Float32Array.of(1).buffer) } }],
+    );
   /**
    * [B, M] float mask of the k largest of x [B, M] along axis 1, ties going to the lower index (as
    * ONNX TopK orders them). Built from TopK's k-th value, not its int64 indices, so the mask is
@@ -213,8 +218,8 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
     P === 0
       ? reduce('ReduceMean', toFloat(block.probs), [1, 2], 0) // no class token (SigLIP): the attention each token receives
       : layout.attention === 'clip'
-      ? reduce('ReduceMean', toFloat(op('Reshape', [slice(block.probs, 0, P, 1), b.int64([-1, heads * P, 0])])), [1], 0)
-      : reduce('ReduceMean', toFloat(slice(block.probs, 0, P, 2)), [1, 2], 0);
+        ? reduce('ReduceMean', toFloat(op('Reshape', [slice(block.probs, 0, P, 1), b.int64([-1, heads * P, 0])])), [1], 0)
+        : reduce('ReduceMean', toFloat(slice(block.probs, 0, P, 2)), [1, 2], 0);
   const criticalByAttention = (block: GraphLayout['blocks'][number], M0: string, keep: number) => {
     const K = criticalCountOf(M0, keep);
     const imp = importanceRows(block); // [B, N]
@@ -251,7 +256,10 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
     const onehot = indexOps ? cast(op('Equal', [unsqueeze(cast(nu, DataType.FLOAT), [2]), col]), DataType.FLOAT) : nu;
     // rank_i = #{j: n_j > n_i} + #{j < i: n_j = n_i}
     const [ni, nj] = [unsqueeze(n, [2]), unsqueeze(n, [1])];
-    const above = op('Add', [cast(op('Greater', [nj, ni]), DataType.FLOAT), op('Mul', [cast(op('Equal', [nj, ni]), DataType.FLOAT), cast(op('Less', [col, row]), DataType.FLOAT)])]);
+    const above = op('Add', [
+      cast(op('Greater', [nj, ni]), DataType.FLOAT),
+      op('Mul', [cast(op('Equal', [nj, ni]), DataType.FLOAT), cast(op('Less', [col, row]), DataType.FLOAT)]),
+    ]);
     const rank = reduce('ReduceSum', above, [2], 0); // [B, M0]
     // the best rank among the tokens whose most similar is t, BIG where none is
     const claimedBy = op('Add', [reduce('ReduceMin', op('Mul', [onehot, unsqueeze(op('Sub', [rank, f(BIG)]), [2])]), [1], 0), f(BIG)]);
@@ -261,7 +269,45 @@ export function graphOps(b: GraphBuilder, layout: GraphLayout, heads: number, no
   /** Position among the tokens where `mask` [B, M0] is 1. */
   const rankIn = (mask: string) => op('Sub', [op('CumSum', [mask, b.int64([1], [])]), f(1)]);
 
-  return { b, P, T, opset, hidden: layout.hidden, importanceRows, squeeze, atMostOne, atLeastOne, geq, leq, argmax, topK, criticalByAttention, bipartite, rankIn, attr, op, reduce, unsqueeze, slice, criticalCountOf, slice2, toFloat, toT, cast, f, onesOfShape, topKMask, unitKeys, unitRows, bestMatch, bestAmong, nearest, atMatch, merge, destinations };
+  return {
+    b,
+    P,
+    T,
+    opset,
+    hidden: layout.hidden,
+    importanceRows,
+    squeeze,
+    atMostOne,
+    atLeastOne,
+    geq,
+    leq,
+    argmax,
+    topK,
+    criticalByAttention,
+    bipartite,
+    rankIn,
+    attr,
+    op,
+    reduce,
+    unsqueeze,
+    slice,
+    criticalCountOf,
+    slice2,
+    toFloat,
+    toT,
+    cast,
+    f,
+    onesOfShape,
+    topKMask,
+    unitKeys,
+    unitRows,
+    bestMatch,
+    bestAmong,
+    nearest,
+    atMatch,
+    merge,
+    destinations,
+  };
 }
 
 export type GraphOps = ReturnType<typeof graphOps>;

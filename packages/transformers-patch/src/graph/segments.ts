@@ -60,7 +60,14 @@ export function buildSegments(model: ModelProto, layout: GraphLayout, options: S
     const end = k < cuts.length ? cuts[k]! : undefined;
     const takesBias = options.proportionalAttention && k > 0;
     segments.push({
-      model: extractSegment(model, index, layout, { start: start?.attentionResidual, end, takesBias, heads: options.heads, packedKeys: options.packedKeys ?? false, headOnly: !end && (options.headOnly ?? false) }),
+      model: extractSegment(model, index, layout, {
+        start: start?.attentionResidual,
+        end,
+        takesBias,
+        heads: options.heads,
+        packedKeys: options.packedKeys ?? false,
+        headOnly: !end && (options.headOnly ?? false),
+      }),
       takesBias,
       first: k === 0,
       last: end === undefined,

@@ -88,7 +88,11 @@ async function calibrate(pipe: VisionPipelineLike, images: CalibrationImages, op
   const pixels = await batchesOf(pipe as Pipe, images, o.batchSize);
   const count = pixels.reduce((a, t) => a + t.dims[0]!, 0);
   if (count < MIN_IMAGES) {
-    throw new JmpArgumentError({ argument: 'images', expected: `at least ${MIN_IMAGES} images (agreement on fewer says little)`, found: `${count} image${count === 1 ? '' : 's'}` });
+    throw new JmpArgumentError({
+      argument: 'images',
+      expected: `at least ${MIN_IMAGES} images (agreement on fewer says little)`,
+      found: `${count} image${count === 1 ? '' : 's'}`,
+    });
   }
   if (o.labels && o.labels.length !== count) {
     throw new JmpArgumentError({ argument: 'options.labels', expected: `one class id per image (${count})`, found: `${o.labels.length} labels` });
@@ -102,7 +106,11 @@ async function calibrate(pipe: VisionPipelineLike, images: CalibrationImages, op
       stopIfAborted();
       const { logits } = await model.model({ pixel_values: x });
       if (!logits || !Array.isArray(logits.dims) || logits.dims.length !== 2) {
-        throw new JmpArgumentError({ argument: 'pipeline', expected: 'an image-classification pipeline (its model gives logits [batch, classes])', found: 'a model without logits' });
+        throw new JmpArgumentError({
+          argument: 'pipeline',
+          expected: 'an image-classification pipeline (its model gives logits [batch, classes])',
+          found: 'a model without logits',
+        });
       }
       out.push(probabilities(logits));
       o.onProgress?.({ done: ++done, total, candidate });
@@ -159,7 +167,14 @@ async function calibrate(pipe: VisionPipelineLike, images: CalibrationImages, op
   const resolved = resolveOptions({ ...o.options, budget: o.budget, tau: best!.tau });
   return {
     format: 'jmp-plan/1',
-    model: { architecture: info!.architecture, depth: info!.depth, protectedTokens: info!.protectedTokens, patches: info!.shape.patches, hidden: info!.shape.hidden, fingerprint: info!.fingerprint },
+    model: {
+      architecture: info!.architecture,
+      depth: info!.depth,
+      protectedTokens: info!.protectedTokens,
+      patches: info!.shape.patches,
+      hidden: info!.shape.hidden,
+      fingerprint: info!.fingerprint,
+    },
     options: {
       select: resolved.select,
       strategy: resolved.strategy,
@@ -193,26 +208,44 @@ function checkOptions(options: CalibrateJMPOptions) {
     throw new JmpArgumentError({ argument: 'options.taus', expected: 'a non-empty array of finite τ values', found: taus });
   }
   const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new JmpArgumentError({ argument: 'options.batchSize', expected: 'a positive integer', found: batchSize });
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new JmpArgumentError({ argument: 'options.batchSize', expected: 'a positive integer', found: batchSize });
   if (options.labels !== undefined && (!Array.isArray(options.labels) || !options.labels.every((l) => Number.isInteger(l) && l >= 0))) {
     throw new JmpArgumentError({ argument: 'options.labels', expected: 'an array of class ids (non-negative integers)', found: options.labels });
   }
   for (const key of ['tau', 'budget', 'keep', 'plan', 'method', 'r'] as const) {
     if ((options.options as Record<string, unknown> | undefined)?.[key] !== undefined) {
-      throw new JmpArgumentError({ argument: `options.options.${key}`, expected: `no ${key}: calibrateJMP searches τ at the budget`, found: (options.options as Record<string, unknown>)[key] });
+      throw new JmpArgumentError({
+        argument: `options.options.${key}`,
+        expected: `no ${key}: calibrateJMP searches τ at the budget`,
+        found: (options.options as Record<string, unknown>)[key],
+      });
     }
   }
   const budget = options.budget ?? DEFAULT_BUDGET;
   resolveOptions({ ...options.options, budget, tau: taus[0] }); // the same typed errors as enableJMP, before any work
-  if (options.perBlock !== undefined && typeof options.perBlock !== 'boolean') throw new JmpArgumentError({ argument: 'options.perBlock', expected: 'a boolean', found: options.perBlock });
+  if (options.perBlock !== undefined && typeof options.perBlock !== 'boolean')
+    throw new JmpArgumentError({ argument: 'options.perBlock', expected: 'a boolean', found: options.perBlock });
   const objective: CalibrationObjective = options.objective ?? (options.labels !== undefined ? 'top1' : 'kl');
   if (!(['kl', 'agreement', 'top1'] as const).includes(objective)) {
     throw new JmpArgumentError({ argument: 'options.objective', expected: "'kl', 'agreement' or 'top1'", found: options.objective });
   }
   if (objective === 'top1' && options.labels === undefined) {
-    throw new JmpArgumentError({ argument: 'options.objective', expected: "'kl' or 'agreement' without labels ('top1' needs options.labels)", found: objective });
+    throw new JmpArgumentError({
+      argument: 'options.objective',
+      expected: "'kl' or 'agreement' without labels ('top1' needs options.labels)",
+      found: objective,
+    });
   }
-  return { ...options, taus: [...taus].sort((a, b) => a - b), batchSize, budget, perBlock: options.perBlock ?? true, options: options.options ?? {}, objective };
+  return {
+    ...options,
+    taus: [...taus].sort((a, b) => a - b),
+    batchSize,
+    budget,
+    perBlock: options.perBlock ?? true,
+    options: options.options ?? {},
+    objective,
+  };
 }
 
 /** The images as batches of pixel values. */
@@ -225,7 +258,7 @@ function checkPipeline(pipe: VisionPipelineLike): void {
   if (typeof task === 'string' && task !== 'image-classification') {
     throw new JmpArgumentError({
       argument: 'pipeline',
-      expected: "an image-classification pipeline: calibrateJMP compares the class probabilities of the pipeline with JMP and without",
+      expected: 'an image-classification pipeline: calibrateJMP compares the class probabilities of the pipeline with JMP and without',
       found: `a '${task}' pipeline`,
       hint: 'Calibrate on an image-classification pipeline of the same backbone, or give enableJMP a τ or a budget.',
     });
@@ -240,7 +273,12 @@ async function openJMP(pipe: VisionPipelineLike, options: JMPOptions): Promise<J
   } catch (e) {
     if (!UnsupportedModelError.isInstance(e)) throw e;
     const u = e as UnsupportedModelError;
-    throw new UnsupportedModelError({ lookedFor: u.lookedFor, found: u.found, hint: 'calibrateJMP plans JMP for a model JMP supports; options.onUnsupported does not apply to it.', cause: e });
+    throw new UnsupportedModelError({
+      lookedFor: u.lookedFor,
+      found: u.found,
+      hint: 'calibrateJMP plans JMP for a model JMP supports; options.onUnsupported does not apply to it.',
+      cause: e,
+    });
   }
   return jmp;
 }
@@ -249,7 +287,11 @@ async function batchesOf(pipe: Pipe, images: CalibrationImages, batchSize: numbe
   if (images instanceof Tensor || (images && typeof images === 'object' && !Array.isArray(images) && 'dims' in (images as object))) {
     const t = images as Tensor;
     if (t.dims.length !== 4 || t.type !== 'float32' || t.dims[0]! < 1) {
-      throw new JmpArgumentError({ argument: 'images', expected: 'pixel values [N, C, H, W] (float32), or an array of images', found: `a ${t.type} tensor [${t.dims.join(', ')}]` });
+      throw new JmpArgumentError({
+        argument: 'images',
+        expected: 'pixel values [N, C, H, W] (float32), or an array of images',
+        found: `a ${t.type} tensor [${t.dims.join(', ')}]`,
+      });
     }
     const [N, C, H, W] = t.dims as [number, number, number, number];
     const per = C * H * W;
@@ -262,10 +304,18 @@ async function batchesOf(pipe: Pipe, images: CalibrationImages, batchSize: numbe
     return out;
   }
   if (!Array.isArray(images) || images.length === 0) {
-    throw new JmpArgumentError({ argument: 'images', expected: 'pixel values [N, C, H, W], or a non-empty array of images (paths, URLs, RawImages)', found: images });
+    throw new JmpArgumentError({
+      argument: 'images',
+      expected: 'pixel values [N, C, H, W], or a non-empty array of images (paths, URLs, RawImages)',
+      found: images,
+    });
   }
   if (typeof pipe.processor !== 'function') {
-    throw new JmpArgumentError({ argument: 'pipeline', expected: "an image-classification pipeline with its processor (to preprocess the images)", found: 'no processor' });
+    throw new JmpArgumentError({
+      argument: 'pipeline',
+      expected: 'an image-classification pipeline with its processor (to preprocess the images)',
+      found: 'no processor',
+    });
   }
   const out: Tensor[] = [];
   for (let i = 0; i < images.length; i += batchSize) {
@@ -278,13 +328,21 @@ async function batchesOf(pipe: Pipe, images: CalibrationImages, batchSize: numbe
 /** One image of the array, or a JmpArgumentError naming it. */
 async function readImage(image: unknown, index: number): Promise<RawImage> {
   if (image instanceof RawImage) return image;
-  const readable = typeof image === 'string' || image instanceof URL || (typeof Blob !== 'undefined' && image instanceof Blob) || (image !== null && typeof image === 'object' && ['HTMLCanvasElement', 'OffscreenCanvas'].includes(image.constructor?.name));
+  const readable =
+    typeof image === 'string' ||
+    image instanceof URL ||
+    (typeof Blob !== 'undefined' && image instanceof Blob) ||
+    (image !== null && typeof image === 'object' && ['HTMLCanvasElement', 'OffscreenCanvas'].includes(image.constructor?.name));
   const argument = `images[${index}]`;
   if (!readable) throw new JmpArgumentError({ argument, expected: 'an image: a RawImage, a path or URL, a Blob or a canvas', found: image });
   try {
     return await RawImage.read(image as string);
   } catch (e) {
-    throw new JmpArgumentError({ argument, expected: 'an image transformers.js can read', found: `${String(image).slice(0, 200)} (${e instanceof Error ? e.message : String(e)})` });
+    throw new JmpArgumentError({
+      argument,
+      expected: 'an image transformers.js can read',
+      found: `${String(image).slice(0, 200)} (${e instanceof Error ? e.message : String(e)})`,
+    });
   }
 }
 
@@ -304,7 +362,12 @@ function probabilities(logits: Tensor): Float32Array {
 }
 
 /** Top-1 agreement and mean KL(plain ‖ reduced) over all images; top-1 against labels when given. */
-export function compare(plain: readonly Float32Array[], reduced: readonly Float32Array[], classes: number, labels?: readonly number[]): { agreement: number; kl: number; top1: number | null } {
+export function compare(
+  plain: readonly Float32Array[],
+  reduced: readonly Float32Array[],
+  classes: number,
+  labels?: readonly number[],
+): { agreement: number; kl: number; top1: number | null } {
   let n = 0;
   let agree = 0;
   let kl = 0;

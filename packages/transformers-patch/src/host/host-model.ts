@@ -26,7 +26,10 @@ export function hostModel(pipe: unknown): HostModel {
     });
   }
   if (!model.sessions.model) {
-    throw new UnsupportedModelError({ lookedFor: "a model with one ONNX session named 'model'", found: `sessions [${Object.keys(model.sessions).join(', ')}]` });
+    throw new UnsupportedModelError({
+      lookedFor: "a model with one ONNX session named 'model'",
+      found: `sessions [${Object.keys(model.sessions).join(', ')}]`,
+    });
   }
   planConfigs.set(model as HostModel, planConfig(pipe, model.config));
   return model as HostModel;
@@ -48,7 +51,12 @@ function planConfig(pipe: unknown, config: Record<string, unknown>): Record<stri
   const processor = (pipe as { processor?: { image_processor?: unknown } } | undefined)?.processor;
   const image = (processor?.image_processor ?? processor) as { crop_size?: unknown; config?: { crop_size?: unknown } } | undefined;
   const crop = image?.crop_size ?? image?.config?.crop_size;
-  const side = typeof crop === 'number' ? crop : crop && typeof crop === 'object' && (crop as { height?: unknown }).height === (crop as { width?: unknown }).width ? (crop as { height?: unknown }).height : undefined;
+  const side =
+    typeof crop === 'number'
+      ? crop
+      : crop && typeof crop === 'object' && (crop as { height?: unknown }).height === (crop as { width?: unknown }).width
+        ? (crop as { height?: unknown }).height
+        : undefined;
   return typeof side === 'number' && side > 0 ? { ...config, image_size: side } : config;
 }
 

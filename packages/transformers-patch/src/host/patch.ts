@@ -23,7 +23,11 @@ const PATCHED = Symbol.for('jmpjs.patched-session');
 /** Why a handle is disposed, for the errors of later calls. */
 type DisposedBy = { found: string; expected: string; hint: string };
 
-const PIPELINE_DISPOSED: DisposedBy = { found: 'a pipeline disposed with pipeline.dispose()', expected: 'a pipeline that was not disposed', hint: 'Create the pipeline again (then enableJMP on it).' };
+const PIPELINE_DISPOSED: DisposedBy = {
+  found: 'a pipeline disposed with pipeline.dispose()',
+  expected: 'a pipeline that was not disposed',
+  hint: 'Create the pipeline again (then enableJMP on it).',
+};
 
 /**
  * One pipeline with JMP set up on it. From `start()` until `dispose()` the model's `forward` is
@@ -75,7 +79,10 @@ export class Patch implements JMPHandle, RegisteredHandle {
     this.collector.plan(this.info.gmacs);
     this.ownForward = Object.getOwnPropertyDescriptor(model, 'forward');
     this.plainSource = sessionSource(model.sessions.model!) ?? source;
-    this.webgpu = new WebGPUFallback((message) => o.warn(message), () => this.rebuildOnWasm());
+    this.webgpu = new WebGPUFallback(
+      (message) => o.warn(message),
+      () => this.rebuildOnWasm(),
+    );
     this.facade = {
       [PATCHED]: true,
       run: (feeds: Record<string, OrtTensorLike>) => this.runFacade(feeds),
@@ -170,7 +177,11 @@ export class Patch implements JMPHandle, RegisteredHandle {
     this.disposedBy =
       state === 'disposed'
         ? PIPELINE_DISPOSED
-        : { found: 'a handle whose pipeline another enableJMP call took while it was detached', expected: 'the pipeline to itself', hint: "Use the pipeline's new handle." };
+        : {
+            found: 'a handle whose pipeline another enableJMP call took while it was detached',
+            expected: 'the pipeline to itself',
+            hint: "Use the pipeline's new handle.",
+          };
   }
 
   // ---- calls ----------------------------------------------------------------------------------
@@ -300,7 +311,13 @@ export class Patch implements JMPHandle, RegisteredHandle {
         // Nothing to run the pipeline with: later calls get a typed error too.
         const found = `a plain session that onnxruntime could not create again (${e instanceof Error ? e.message : String(e)})`;
         await this.retire({ found, expected: 'a pipeline that can run', hint: 'Create the pipeline again.' });
-        throw new JmpStateError({ operation: 'disable()', expected: 'the plain session to be created again', found, hint: 'The pipeline cannot run any more: create it again.', cause: e });
+        throw new JmpStateError({
+          operation: 'disable()',
+          expected: 'the plain session to be created again',
+          found,
+          hint: 'The pipeline cannot run any more: create it again.',
+          cause: e,
+        });
       }
       this.watchPlain(plain);
     } finally {
@@ -315,7 +332,11 @@ export class Patch implements JMPHandle, RegisteredHandle {
     this.restorePipeline();
     this.plain = null;
     this.mode = 'disposed';
-    this.disposedBy = { found: 'a disposed handle', expected: 'a JMP handle that was not disposed', hint: 'Call enableJMP(pipeline, options) again for a new handle.' };
+    this.disposedBy = {
+      found: 'a disposed handle',
+      expected: 'a JMP handle that was not disposed',
+      hint: 'Call enableJMP(pipeline, options) again for a new handle.',
+    };
     releasePipeline(this.model);
   }
 
@@ -349,7 +370,11 @@ export class Patch implements JMPHandle, RegisteredHandle {
   }
 
   private disposedError(operation: string): JmpStateError {
-    const why = this.disposedBy ?? { found: 'a disposed handle', expected: 'a JMP handle that was not disposed', hint: 'Call enableJMP(pipeline, options) again.' };
+    const why = this.disposedBy ?? {
+      found: 'a disposed handle',
+      expected: 'a JMP handle that was not disposed',
+      hint: 'Call enableJMP(pipeline, options) again.',
+    };
     return new JmpStateError({ operation, ...why });
   }
 

@@ -25,7 +25,8 @@ export function watchSession(session: SessionLike, disposed: () => Promise<void>
   const release = session.release;
   const restoreRelease = hookMethod(session, 'release', disposed);
   const handler = (session as { handler?: { dispose?: unknown } }).handler;
-  const restoreHandler = handler && typeof handler.dispose === 'function' ? hookMethod(handler as { dispose: () => Promise<void> }, 'dispose', disposed) : () => {};
+  const restoreHandler =
+    handler && typeof handler.dispose === 'function' ? hookMethod(handler as { dispose: () => Promise<void> }, 'dispose', disposed) : () => {};
   const restore = () => {
     restoreRelease();
     restoreHandler();

@@ -29,8 +29,7 @@ export const platform: Platform = {
   async watchWebGPUDevice() {
     // onnxruntime-web's env.webgpu.device resolves to the GPUDevice its WebGPU backend uses
     const device = (await Promise.resolve((ort.env as { webgpu?: { device?: unknown } }).webgpu?.device).catch(() => undefined)) as
-      | { lost?: Promise<unknown> }
-      | undefined;
+      { lost?: Promise<unknown> } | undefined;
     if (!device?.lost) return null;
     let lost = false;
     void device.lost.then(() => {

@@ -22,13 +22,21 @@ const handles = new WeakMap<object, 'starting' | 'disposed' | RegisteredHandle>(
 export function claimPipeline(model: object): void {
   const current = handles.get(model);
   if (current === 'disposed') {
-    throw new JmpStateError({ operation: 'enable JMP', expected: 'a pipeline that was not disposed', found: 'a pipeline disposed with pipeline.dispose()', hint: 'Create the pipeline again.' });
+    throw new JmpStateError({
+      operation: 'enable JMP',
+      expected: 'a pipeline that was not disposed',
+      found: 'a pipeline disposed with pipeline.dispose()',
+      hint: 'Create the pipeline again.',
+    });
   }
   if (current) {
     throw new JmpStateError({
       operation: 'enable JMP',
       expected: 'a pipeline without a JMP handle',
-      found: current === 'starting' ? 'JMP already being turned on for this pipeline (another enableJMP call)' : `JMP already ${current.enabled ? 'on' : 'set up (now off)'} for this pipeline`,
+      found:
+        current === 'starting'
+          ? 'JMP already being turned on for this pipeline (another enableJMP call)'
+          : `JMP already ${current.enabled ? 'on' : 'set up (now off)'} for this pipeline`,
       hint: 'Use that handle (enable() / disable()), or call dispose() on it first.',
     });
   }

@@ -48,7 +48,8 @@ export async function createPlanSessions(ort: OrtModule, plan: Plan, options: Re
       const bytes = encodeModel(plan.compiled);
       delete plan.compiled; // the decoded model (and the file bytes it points into) can go before ORT parses
       sessions.push((await createSession(ort, bytes, options)) as SessionLike);
-    } else for (const segment of plan.segments) sessions.push((await createSession(ort, encodeModel(segment.model), segmentSessionOptions(options))) as SessionLike);
+    } else
+      for (const segment of plan.segments) sessions.push((await createSession(ort, encodeModel(segment.model), segmentSessionOptions(options))) as SessionLike);
     return sessions;
   } catch (e) {
     await Promise.all(sessions.map((s) => s.release()));
@@ -108,7 +109,11 @@ export function runnerFeeds(inputs: Record<string, unknown>, names: readonly str
   for (const name of names) {
     const t = inputs[name] as { ort_tensor?: OrtTensorLike } | undefined;
     if (!t?.ort_tensor) {
-      throw new JmpArgumentError({ argument: name, expected: name === 'pixel_values' ? 'a transformers.js Tensor [B, C, H, W]' : `a transformers.js Tensor (the model's input '${name}')`, found: inputs[name] });
+      throw new JmpArgumentError({
+        argument: name,
+        expected: name === 'pixel_values' ? 'a transformers.js Tensor [B, C, H, W]' : `a transformers.js Tensor (the model's input '${name}')`,
+        found: inputs[name],
+      });
     }
     feeds[name] = t.ort_tensor;
   }

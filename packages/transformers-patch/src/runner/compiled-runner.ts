@@ -65,7 +65,14 @@ export class CompiledRunner {
         images[b]!.push({ block, decision, sigma: sigma ? sigma[b]! : Number.NaN, merged: m, pruned: M - m });
       }
     });
-    const record: CallRecord = { batchSize: B, blocks, gmacsPerImage: gmacs, reductionOverheadMacsPerImage: overhead, images, finalTokens: reduced.at(-1)!.tokensOut };
+    const record: CallRecord = {
+      batchSize: B,
+      blocks,
+      gmacsPerImage: gmacs,
+      reductionOverheadMacsPerImage: overhead,
+      images,
+      finalTokens: reduced.at(-1)!.tokensOut,
+    };
     if (this.options.trackSources) {
       const sourcesAfter = composeSources(out, steps, reduced, B, patches + P, P);
       Object.assign(record, { sources: sourcesAfter.at(-1)?.sources ?? identitySources(B, patches + P), sourcesAfter });
@@ -104,7 +111,13 @@ export class CompiledRunner {
       return M;
     });
     // shared by every call's record: frozen, so that no reader of stats() can change later ones
-    const plan = { blocks: Object.freeze(blocks.map((t) => Object.freeze(t))) as BlockTokens[], reduced, removed, overhead, gmacs: countMacs({ ...shape, patches }, blocks).gmacs };
+    const plan = {
+      blocks: Object.freeze(blocks.map((t) => Object.freeze(t))) as BlockTokens[],
+      reduced,
+      removed,
+      overhead,
+      gmacs: countMacs({ ...shape, patches }, blocks).gmacs,
+    };
     this.plans.set(patches, plan);
     return plan;
   }

@@ -44,7 +44,11 @@ export function flushTally(file: string): void {
  */
 export function wrappedCrash(error: unknown): string | null {
   const message = error instanceof Error ? error.message : String(error);
-  const wrapped = [/found an error while planning \(/, /JMP's forward failed inside onnxruntime/, /looked for onnxruntime to load the (compiled|segment) model/].find((r) => r.test(message));
+  const wrapped = [
+    /found an error while planning \(/,
+    /JMP's forward failed inside onnxruntime/,
+    /looked for onnxruntime to load the (compiled|segment) model/,
+  ].find((r) => r.test(message));
   return wrapped ? `a typed error wrapping a crash: ${message}` : null;
 }
 

@@ -36,7 +36,10 @@ const openOptions = fc.record({
   onUnsupported: fc.option(fc.constantFrom('throw', 'passthrough'), { nil: undefined }),
   modelSource: fc.option(fc.constantFrom('path', 'bytes'), { freq: 6, nil: undefined }),
   warn: fc.boolean(),
-  weights: fc.option(fc.record({ importanceWeight: fc.option(weight, { nil: undefined }), sizeWeight: fc.option(weight, { nil: undefined }) }), { freq: 5, nil: undefined }),
+  weights: fc.option(fc.record({ importanceWeight: fc.option(weight, { nil: undefined }), sizeWeight: fc.option(weight, { nil: undefined }) }), {
+    freq: 5,
+    nil: undefined,
+  }),
 });
 type Open = typeof openOptions extends fc.Arbitrary<infer T> ? T : never;
 
@@ -60,7 +63,10 @@ function consistentOptions(ctx: OptionContext): fc.Arbitrary<Record<string, unkn
       method: fc.constantFrom('jmp', 'jmp', 'jmp', 'tome', 'evit'),
       amount: fc.constantFrom('keep', 'keep', 'budget', 'default'),
       budget: fc.double({ min: 0.3, max: 1, noNaN: true }),
-      blocks: fc.option(fc.uniqueArray(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 4 }).map((a) => a.sort((x, y) => x - y)), { nil: undefined }),
+      blocks: fc.option(
+        fc.uniqueArray(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 4 }).map((a) => a.sort((x, y) => x - y)),
+        { nil: undefined },
+      ),
       perBlock: fc.boolean(),
       select: fc.option(fc.constantFrom('redundancy', 'attention'), { freq: 2, nil: undefined }),
       match: fc.option(fc.constantFrom('bipartite', 'nearest'), { freq: 2, nil: undefined }),
@@ -75,26 +81,28 @@ function consistentOptions(ctx: OptionContext): fc.Arbitrary<Record<string, unkn
       const n = d.blocks?.length ?? (d.method === 'tome' ? 12 : 3);
       const amounts = d.method === 'tome' ? fc.integer({ min: 0, max: 16 }) : keepRate;
       const tau = d.tauPerBlock ? fc.array(fc.double({ min: -0.2, max: 1, noNaN: true }), { minLength: n, maxLength: n }) : fc.constant(d.tau);
-      return fc.tuple(d.perBlock ? fc.array(amounts, { minLength: n, maxLength: n }) : amounts.map((a) => a as number | number[]), tau).map(([amount, taus]) => {
-        const o: Record<string, unknown> = { method: d.method === 'jmp' && d.seed % 2 ? undefined : d.method };
-        if (d.blocks) o.blocks = d.blocks;
-        if (d.amount === 'budget') o.budget = d.budget;
-        else if (d.amount === 'keep' || d.method === 'tome') o[d.method === 'tome' ? 'r' : 'keep'] = amount;
-        const redundancy = (d.select ?? 'redundancy') === 'redundancy';
-        if (d.method === 'jmp') {
-          if (d.select) o.select = d.select;
-          if (d.match && redundancy) o.match = d.match;
-          if (d.metric) o.metric = d.metric;
-          if (d.strategy) o.strategy = d.strategy;
-          const adaptive = !d.strategy || d.strategy.startsWith('adaptive');
-          if (adaptive || d.seed % 3 === 0) o.tau = taus;
-        }
-        if (d.open.proportionalAttention !== undefined) o.proportionalAttention = d.open.proportionalAttention;
-        if (d.open.headOnly !== undefined) o.headOnly = d.open.headOnly;
-        setOpen(o, d.open, ctx, d.method === 'jmp' && redundancy && (o.match ?? 'bipartite') === 'bipartite');
-        for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-        return o;
-      });
+      return fc
+        .tuple(d.perBlock ? fc.array(amounts, { minLength: n, maxLength: n }) : amounts.map((a) => a as number | number[]), tau)
+        .map(([amount, taus]) => {
+          const o: Record<string, unknown> = { method: d.method === 'jmp' && d.seed % 2 ? undefined : d.method };
+          if (d.blocks) o.blocks = d.blocks;
+          if (d.amount === 'budget') o.budget = d.budget;
+          else if (d.amount === 'keep' || d.method === 'tome') o[d.method === 'tome' ? 'r' : 'keep'] = amount;
+          const redundancy = (d.select ?? 'redundancy') === 'redundancy';
+          if (d.method === 'jmp') {
+            if (d.select) o.select = d.select;
+            if (d.match && redundancy) o.match = d.match;
+            if (d.metric) o.metric = d.metric;
+            if (d.strategy) o.strategy = d.strategy;
+            const adaptive = !d.strategy || d.strategy.startsWith('adaptive');
+            if (adaptive || d.seed % 3 === 0) o.tau = taus;
+          }
+          if (d.open.proportionalAttention !== undefined) o.proportionalAttention = d.open.proportionalAttention;
+          if (d.open.headOnly !== undefined) o.headOnly = d.open.headOnly;
+          setOpen(o, d.open, ctx, d.method === 'jmp' && redundancy && (o.match ?? 'bipartite') === 'bipartite');
+          for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+          return o;
+        });
     });
 }
 
@@ -110,26 +118,78 @@ function planOptions(ctx: OptionContext): fc.Arbitrary<Record<string, unknown>> 
 
 /** Values an option may wrongly get. */
 const badValue = fc.oneof(
-  fc.constantFrom(0, -1, 1.5, NaN, Infinity, -Infinity, 2.5, 1e9, '', 'fast', '0.7', 'nearest', 'hidden', 'attention', true, null, [], [NaN], [0, 2], {}, 'nope.onnx', new Uint8Array(3)),
+  fc.constantFrom(
+    0,
+    -1,
+    1.5,
+    NaN,
+    Infinity,
+    -Infinity,
+    2.5,
+    1e9,
+    '',
+    'fast',
+    '0.7',
+    'nearest',
+    'hidden',
+    'attention',
+    true,
+    null,
+    [],
+    [NaN],
+    [0, 2],
+    {},
+    'nope.onnx',
+    new Uint8Array(3),
+  ),
   fc.anything({ maxDepth: 1 }),
 );
 const KEYS = [
-  'method', 'strategy', 'budget', 'keep', 'plan', 'blocks', 'tau', 'r', 'metric', 'select', 'match', 'importanceWeight', 'sizeWeight',
-  'proportionalAttention', 'headOnly', 'trackSources', 'onUnsupported', 'modelSource', 'warn', 'runner',
-  'kep', 'tokens', 'constructor', 'calibration',
+  'method',
+  'strategy',
+  'budget',
+  'keep',
+  'plan',
+  'blocks',
+  'tau',
+  'r',
+  'metric',
+  'select',
+  'match',
+  'importanceWeight',
+  'sizeWeight',
+  'proportionalAttention',
+  'headOnly',
+  'trackSources',
+  'onUnsupported',
+  'modelSource',
+  'warn',
+  'runner',
+  'kep',
+  'tokens',
+  'constructor',
+  'calibration',
 ];
 
 /** A consistent option object (or a plan's) with one or two keys set to a wrong (or a random) value, or a random object. */
 function mutatedOptions(ctx: OptionContext): fc.Arbitrary<unknown> {
   // a wrong plan: broken, or another model's (valid) one
-  const badPlan = fc.oneof({ arbitrary: brokenPlan([...ctx.plans, ...ctx.otherPlans]), weight: 3 }, { arbitrary: fc.constantFrom(...ctx.otherPlans), weight: 1 });
+  const badPlan = fc.oneof(
+    { arbitrary: brokenPlan([...ctx.plans, ...ctx.otherPlans]), weight: 3 },
+    { arbitrary: fc.constantFrom(...ctx.otherPlans), weight: 1 },
+  );
   const change = fc.constantFrom(...KEYS).chain((k) => fc.tuple(fc.constant(k), k === 'plan' ? fc.oneof(badPlan, badValue) : badValue));
   return fc.oneof(
-    fc.tuple(fc.oneof({ arbitrary: consistentOptions(ctx), weight: 3 }, { arbitrary: planOptions(ctx), weight: 1 }), fc.array(change, { minLength: 1, maxLength: 2 })).map(([o, changes]) => {
-      const m = { ...o };
-      for (const [k, v] of changes) m[k] = v;
-      return m;
-    }),
+    fc
+      .tuple(
+        fc.oneof({ arbitrary: consistentOptions(ctx), weight: 3 }, { arbitrary: planOptions(ctx), weight: 1 }),
+        fc.array(change, { minLength: 1, maxLength: 2 }),
+      )
+      .map(([o, changes]) => {
+        const m = { ...o };
+        for (const [k, v] of changes) m[k] = v;
+        return m;
+      }),
     fc.tuple(planOptions(ctx), badPlan).map(([o, plan]) => ({ ...o, plan })),
     fc.dictionary(fc.constantFrom(...KEYS), badValue, { maxKeys: 4 }),
     fc.anything({ maxDepth: 1 }),

@@ -20,7 +20,14 @@ export async function constructedPlan(pipe: unknown, options: JMPPlan['options']
   const info = await inspectJMP(pipe as never, planAsOptions({ options } as JMPPlan));
   return {
     format: 'jmp-plan/1',
-    model: { architecture: info.architecture, depth: info.depth, protectedTokens: info.protectedTokens, patches: info.shape.patches, hidden: info.shape.hidden, fingerprint: info.fingerprint },
+    model: {
+      architecture: info.architecture,
+      depth: info.depth,
+      protectedTokens: info.protectedTokens,
+      patches: info.shape.patches,
+      hidden: info.shape.hidden,
+      fingerprint: info.fingerprint,
+    },
     options,
     budget: null,
     gmacs: { ...info.gmacs },
@@ -162,13 +169,19 @@ export function brokenPlan(valid: readonly JMPPlan[]): fc.Arbitrary<unknown> {
       const v = plan.options![key];
       const xs = Array.isArray(v) ? (v as number[]) : [v as number];
       const changed =
-        op === 'drop last' ? xs.slice(0, -1)
-        : op === 'one more' ? [...xs, xs.at(-1)!]
-        : op === 'reverse' ? [...xs].reverse()
-        : op === 'empty' ? []
-        : op === 'first twice' ? [xs[0]!, ...xs]
-        : op === 'shift by one' ? xs.map((x) => x + 1)
-        : xs.map((x) => -x);
+        op === 'drop last'
+          ? xs.slice(0, -1)
+          : op === 'one more'
+            ? [...xs, xs.at(-1)!]
+            : op === 'reverse'
+              ? [...xs].reverse()
+              : op === 'empty'
+                ? []
+                : op === 'first twice'
+                  ? [xs[0]!, ...xs]
+                  : op === 'shift by one'
+                    ? xs.map((x) => x + 1)
+                    : xs.map((x) => -x);
       plan.options![key] = changed;
       return plan;
     }),
@@ -181,7 +194,9 @@ export function brokenPlan(valid: readonly JMPPlan[]): fc.Arbitrary<unknown> {
       return whole ? text : text.slice(0, Math.floor(r * text.length));
     }),
     fc.tuple(base, fc.constantFrom(...FORMATS)).map(([p, format]) => withPath(p, 'format', format)),
-    fc.tuple(base, fc.constantFrom('options.tau', 'options.keep.0', 'options.blocks.0', 'model.depth'), fc.constantFrom(NaN, Infinity, -Infinity)).map(([p, path, v]) => copyOf(withPath(p, path, v))),
+    fc
+      .tuple(base, fc.constantFrom('options.tau', 'options.keep.0', 'options.blocks.0', 'model.depth'), fc.constantFrom(NaN, Infinity, -Infinity))
+      .map(([p, path, v]) => copyOf(withPath(p, path, v))),
     fc.tuple(base, base).map(([a, b]) => ({ ...copyOf(a), options: copyOf(b.options) })),
     fc.tuple(base, base).map(([a, b]) => ({ ...copyOf(a), model: copyOf(b.model) })),
   );

@@ -65,7 +65,11 @@ export function emitJmpIndexed(g: GraphOps, x: ReductionInput, step: JmpGraphSte
     toFloat(
       g.opset >= 12
         ? op('GatherND', [x.X, unsqueeze(at, [2])], [attr.i('batch_dims', 1)])
-        : op('GatherElements', [x.X, op('Expand', [unsqueeze(at, [2]), op('Concat', [op('Shape', [at]), b.int64([g.hidden])], [attr.i('axis', 0)])])], [attr.i('axis', 1)]),
+        : op(
+            'GatherElements',
+            [x.X, op('Expand', [unsqueeze(at, [2]), op('Concat', [op('Shape', [at]), b.int64([g.hidden])], [attr.i('axis', 0)])])],
+            [attr.i('axis', 1)],
+          ),
     ); // [B, n, C]
   const sStay = gather(x.s, stayAt);
   const sLeave = op('Mul', [gather(x.s, leaveAt), w]); // [B, M], 0 if pruned

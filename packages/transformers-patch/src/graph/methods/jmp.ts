@@ -26,7 +26,25 @@ export interface JmpGraphStep {
  * critical ones, and merging or pruning per sample (σ ≥ τ) or per token (m_j ≥ τ).
  */
 export function emitJmp(g: GraphOps, x: ReductionInput, step: JmpGraphStep): ReductionOutput {
-  const { b, op, f, cast, unsqueeze, reduce, criticalCountOf, criticalByAttention, bipartite, nearest, bestAmong, bestMatch, unitRows, topKMask, rankIn, merge, destinations } = g;
+  const {
+    b,
+    op,
+    f,
+    cast,
+    unsqueeze,
+    reduce,
+    criticalCountOf,
+    criticalByAttention,
+    bipartite,
+    nearest,
+    bestAmong,
+    bestMatch,
+    unitRows,
+    topKMask,
+    rankIn,
+    merge,
+    destinations,
+  } = g;
   const { strategy } = step;
   let rows: string | undefined;
   const unit = () => (rows ??= unitRows(x, step.metric));

@@ -50,11 +50,27 @@ type Classifier = ((x: unknown, o?: unknown) => Promise<unknown>) & {
  * pixels; its `image_embeds` come back as `logits`. `features`: an image-feature-extraction
  * pipeline; its `last_hidden_state` comes back as `logits`.
  */
-async function run(params: { model: string; device: 'wasm' | 'webgpu'; dtype: string; pixels: number[]; dims: number[]; cases: CaseInput[]; sessionOptions?: Record<string, unknown>; labels?: string[]; features?: boolean }): Promise<CaseResult[]> {
+async function run(params: {
+  model: string;
+  device: 'wasm' | 'webgpu';
+  dtype: string;
+  pixels: number[];
+  dims: number[];
+  cases: CaseInput[];
+  sessionOptions?: Record<string, unknown>;
+  labels?: string[];
+  features?: boolean;
+}): Promise<CaseResult[]> {
   const task = params.labels ? 'zero-shot-image-classification' : params.features ? 'image-feature-extraction' : 'image-classification';
-  const classifier = (await pipeline(task, params.model, { device: params.device, dtype: params.dtype as 'fp32', ...(params.sessionOptions ? { session_options: params.sessionOptions } : {}) })) as unknown as Classifier;
+  const classifier = (await pipeline(task, params.model, {
+    device: params.device,
+    dtype: params.dtype as 'fp32',
+    ...(params.sessionOptions ? { session_options: params.sessionOptions } : {}),
+  })) as unknown as Classifier;
   const pixels = new Tensor('float32', Float32Array.from(params.pixels), params.dims);
-  const input = params.labels ? { ...classifier.tokenizer!(params.labels, { padding: 'max_length', truncation: true }), pixel_values: pixels } : { pixel_values: pixels };
+  const input = params.labels
+    ? { ...classifier.tokenizer!(params.labels, { padding: 'max_length', truncation: true }), pixel_values: pixels }
+    : { pixel_values: pixels };
   const output = params.labels ? 'image_embeds' : params.features ? 'last_hidden_state' : 'logits';
   const results: CaseResult[] = [];
   try {
@@ -87,7 +103,14 @@ async function run(params: { model: string; device: 'wasm' | 'webgpu'; dtype: st
 }
 
 /** `calls` forward passes in flight at once on one patched pipeline, and the same calls one by one. */
-async function concurrent(params: { model: string; device: 'wasm' | 'webgpu'; options: JMPOptions; pixels: number[]; dims: number[]; calls: number }): Promise<{ sequential: number[][]; concurrent: number[][] }> {
+async function concurrent(params: {
+  model: string;
+  device: 'wasm' | 'webgpu';
+  options: JMPOptions;
+  pixels: number[];
+  dims: number[];
+  calls: number;
+}): Promise<{ sequential: number[][]; concurrent: number[][] }> {
   const classifier = (await pipeline('image-classification', params.model, { device: params.device, dtype: 'fp32' })) as unknown as Classifier;
   const jmp = await enableJMP(classifier as never, params.options);
   try {
@@ -108,7 +131,13 @@ async function concurrent(params: { model: string; device: 'wasm' | 'webgpu'; op
 }
 
 /** calibrateJMP on pixel values, then the plan (through JSON) in enableJMP: logits of the planned pipeline. */
-async function calibrate(params: { model: string; device: 'wasm' | 'webgpu'; pixels: number[]; dims: number[]; taus: number[] }): Promise<{ plan: JMPPlan; progress: number; logits: number[]; planned: number[] }> {
+async function calibrate(params: {
+  model: string;
+  device: 'wasm' | 'webgpu';
+  pixels: number[];
+  dims: number[];
+  taus: number[];
+}): Promise<{ plan: JMPPlan; progress: number; logits: number[]; planned: number[] }> {
   const classifier = (await pipeline('image-classification', params.model, { device: params.device, dtype: 'fp32' })) as unknown as Classifier;
   try {
     const x = new Tensor('float32', Float32Array.from(params.pixels), params.dims);
@@ -127,13 +156,22 @@ async function calibrate(params: { model: string; device: 'wasm' | 'webgpu'; pix
 }
 
 /** createJMPPipeline asked for `webgpu` where no WebGPU adapter is found (stubbed here). */
-async function withoutWebGPU(params: { model: string; options: JMPOptions; pixels: number[]; dims: number[] }): Promise<{ warnings: string[]; device: string | null; logits: number[] }> {
+async function withoutWebGPU(params: {
+  model: string;
+  options: JMPOptions;
+  pixels: number[];
+  dims: number[];
+}): Promise<{ warnings: string[]; device: string | null; logits: number[] }> {
   const gpu = (navigator as { gpu?: { requestAdapter: () => Promise<unknown> } }).gpu;
   const requestAdapter = gpu?.requestAdapter;
   if (gpu) gpu.requestAdapter = async () => null;
   const warnings: string[] = [];
   try {
-    const { classifier, jmp } = await createJMPPipeline(params.model, { ...params.options, warn: (m) => warnings.push(m) }, { device: 'webgpu', dtype: 'fp32' });
+    const { classifier, jmp } = await createJMPPipeline(
+      params.model,
+      { ...params.options, warn: (m) => warnings.push(m) },
+      { device: 'webgpu', dtype: 'fp32' },
+    );
     try {
       const out = await (classifier as unknown as Classifier).model({ pixel_values: new Tensor('float32', Float32Array.from(params.pixels), params.dims) });
       return { warnings, device: jmp.info?.device ?? null, logits: Array.from(out.logits.data as Float32Array) };
@@ -163,7 +201,7 @@ async function deviceLost(params: { model: string; options: JMPOptions; pixels: 
   const input = new Tensor('float32', Float32Array.from(params.pixels), params.dims);
   try {
     const before = Array.from((await classifier.model({ pixel_values: input })).logits.data as Float32Array);
-    const device = (await (env.backends.onnx as { webgpu: { device: Promise<{ destroy(): void; lost: Promise<unknown> }> } }).webgpu.device);
+    const device = await (env.backends.onnx as { webgpu: { device: Promise<{ destroy(): void; lost: Promise<unknown> }> } }).webgpu.device;
     device.destroy();
     await device.lost;
     let after: number[] | null = null;
