@@ -1,6 +1,7 @@
 import { baselineMacs, countMacs, type ModelShape } from './cost.js';
 import { JmpArgumentError } from './errors.js';
-import type { JmpSelect, ReductionMethod } from './reduce.js';
+import { coreMethod } from './methods/registry.js';
+import type { JmpSelect, ReductionMethod } from './methods/types.js';
 import { planTokens, type BlockTokens, type Schedule } from './schedule.js';
 
 /** What {@link planBudget} plans for. */
@@ -56,7 +57,8 @@ export function planBudget(options: BudgetOptions): BudgetPlan {
   const plainGmacs = baselineMacs(shape).gmacs;
   const P = shape.protectedTokens;
   const tokens = shape.patches + P;
-  const tome = method === 'tome';
+  // methods whose schedule gives r (tokens removed: integers, ToMe) rather than a keep rate
+  const tome = coreMethod(method)?.amount === 'r';
   /** The plan of per-block amounts, or null where the schedule cannot run (too much removed). */
   const evaluate = (amounts: readonly number[]): BudgetPlan | null => {
     const schedule: Schedule = tome ? { blocks, r: clampR(amounts) } : { blocks, keep: [...amounts] };

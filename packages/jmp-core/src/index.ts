@@ -13,7 +13,9 @@ export { importanceFromAttention, importanceFromReceived, importanceFromRows } f
 export { headMeanKeys, headMeanKeysPacked, perHeadUnitKeys, perHeadUnitKeysPacked } from './metric.js';
 
 // Reductions: JMP (adaptive, adaptive-token, merge, prune), ToMe, EViT
-export { reduceTokens, criticalCount, STRATEGIES, JMP_SELECTS, JMP_MATCHES } from './reduce.js';
+export { reduceTokens } from './reduce.js';
+export { criticalCount } from './methods/checks.js';
+export { STRATEGIES, JMP_SELECTS, JMP_MATCHES } from './methods/types.js';
 export type {
   Strategy,
   ReductionMethod,
@@ -26,7 +28,7 @@ export type {
   ReductionResult,
   ReductionStats,
   Decision,
-} from './reduce.js';
+} from './methods/types.js';
 
 // Proportional attention
 export { logSizeBias } from './bias.js';

@@ -1,5 +1,7 @@
 import { JmpArgumentError } from './errors.js';
-import { checkKeep, checkRedundancyKeep, criticalCount, type JmpSelect, type ReductionMethod } from './reduce.js';
+import { checkKeep } from './methods/checks.js';
+import { METHODS, coreMethod } from './methods/registry.js';
+import type { JmpSelect, ReductionMethod } from './methods/types.js';
 
 /**
  * Where and how much to reduce. Blocks are 1-based and strictly increasing; the reduction of a
@@ -66,6 +68,7 @@ export function planTokens(options: PlanOptions): BlockTokens[] {
     throw new JmpArgumentError({ argument: 'protectedTokens', expected: `an integer in [0, ${tokens - 1}]`, found: P });
   }
   const steps = resolveSchedule(schedule, method, depth);
+  const entry = methodEntry(method);
   const out: BlockTokens[] = [];
   let n = tokens;
   let s = 0;
@@ -74,22 +77,7 @@ export function planTokens(options: PlanOptions): BlockTokens[] {
     let next = n;
     if (step && step.block === block) {
       s++;
-      if (method === 'tome') {
-        const max = Math.floor((n - P) / 2);
-        if (step.amount > max) {
-          throw new JmpArgumentError({
-            argument: `schedule.r (block ${block})`,
-            expected: `at most ${max}: half of the ${n - P} unprotected tokens entering block ${block}`,
-            found: step.amount,
-            hint: 'The schedule asks to remove more tokens than exist: lower r or reduce at fewer blocks.',
-          });
-        }
-        next = n - step.amount;
-      } else {
-        const K = criticalCount(step.amount, n, P);
-        if (method === 'jmp' && options.select === 'redundancy') checkRedundancyKeep(`schedule.keep (block ${block})`, step.amount, n, P, K);
-        next = P + K + (method === 'evit' && K < n - P ? 1 : 0);
-      }
+      next = entry.tokensAfter(step.amount, n, P, block, { select: options.select });
     }
     if (options.headOnly && block === depth) next = P;
     out.push({ block, tokensIn: n, tokensOut: next });
@@ -128,7 +116,7 @@ export function resolveSchedule(schedule: Schedule, method: ReductionMethod['met
       });
     }
   }
-  const key = method === 'tome' ? 'r' : 'keep';
+  const key = methodEntry(method).amount;
   const value = schedule[key];
   if (value === undefined) {
     throw new JmpArgumentError({ argument: `schedule.${key}`, expected: `a ${key} for method '${method}'`, found: value });
@@ -148,6 +136,14 @@ export function resolveSchedule(schedule: Schedule, method: ReductionMethod['met
     }
     return { block, amount };
   });
+}
+
+/**
+ * The registry's entry for `method` (methods/registry.ts). A name it does not hold plans as JMP
+ * does, as it always has here (`reduceTokens` refuses it).
+ */
+function methodEntry(method: ReductionMethod['method']) {
+  return coreMethod(method) ?? METHODS.jmp;
 }
 
 function checkDepth(depth: number): void {

@@ -1,7 +1,7 @@
 // What the reductions share: choosing the critical set by importance, writing size-weighted merges,
 // following sources, and best matches by dot product.
 import type { SourceMap, TokenState } from '../state.js';
-import type { ReductionMethod, ReductionResult, ReductionStats, Strategy } from '../reduce.js';
+import type { ReductionMethod, ReductionResult, ReductionStats, Strategy } from './types.js';
 
 /**
  * Fills `order` with the unprotected token indices sorted by importance (descending, ties: lower

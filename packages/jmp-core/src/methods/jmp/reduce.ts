@@ -1,8 +1,8 @@
-import { normalizeRows } from '../metric.js';
-import type { JmpMatch, JmpSelect, ReductionResult, Strategy } from '../reduce.js';
-import type { TokenState } from '../state.js';
-import type { Tensor } from '../tensor.js';
-import { Merger, SourceUpdater, bestMatch, bipartiteSplit, emptyStats, finish, matchAtoB, rankDescending, selectCritical } from './shared.js';
+import { normalizeRows } from '../../metric.js';
+import type { JmpMatch, JmpSelect, ReductionResult, Strategy } from '../types.js';
+import type { TokenState } from '../../state.js';
+import type { Tensor } from '../../tensor.js';
+import { Merger, SourceUpdater, bestMatch, bipartiteSplit, emptyStats, finish, matchAtoB, rankDescending, selectCritical } from '../shared.js';
 
 export interface JmpStep {
   /** `[B, N]`; needed by select 'attention'. */

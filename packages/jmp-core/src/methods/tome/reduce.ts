@@ -1,8 +1,8 @@
-import { normalizeRows } from '../metric.js';
-import type { ReductionResult } from '../reduce.js';
-import type { TokenState } from '../state.js';
-import type { Tensor } from '../tensor.js';
-import { Merger, SourceUpdater, bipartiteSplit, emptyStats, finish, matchAtoB, rankDescending } from './shared.js';
+import { normalizeRows } from '../../metric.js';
+import type { ReductionResult } from '../types.js';
+import type { TokenState } from '../../state.js';
+import type { Tensor } from '../../tensor.js';
+import { Merger, SourceUpdater, bipartiteSplit, emptyStats, finish, matchAtoB, rankDescending } from '../shared.js';
 
 /** ToMe's bipartite soft matching: the `r` best A→B pairs merge. */
 export function reduceTome(state: TokenState, [B, N, C]: [number, number, number], metric: Tensor | undefined, r: number): ReductionResult {

@@ -1,6 +1,6 @@
-import type { ReductionResult } from '../reduce.js';
-import type { TokenState } from '../state.js';
-import { Merger, SourceUpdater, emptyStats, finish, selectCritical } from './shared.js';
+import type { ReductionResult } from '../types.js';
+import type { TokenState } from '../../state.js';
+import { Merger, SourceUpdater, emptyStats, finish, selectCritical } from '../shared.js';
 
 /** EViT: the K most attended tokens stay, the rest fuse into one extra token Σ a_j x_j. */
 export function reduceEvit(state: TokenState, [B, N, C]: [number, number, number], importance: Float32Array, K: number): ReductionResult {
