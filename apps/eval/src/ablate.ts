@@ -3,7 +3,8 @@ import { FEW_PATCHES, inspectJMP, type JMPOptions } from '@jmpjs/transformers-pa
 import { UsageError, int, num, type Args } from './args.js';
 import { sampled, type Dataset } from './data.js';
 import { CALIBRATED_TAU, dataFor } from './defaults.js';
-import { pairedCounts, prepareBatches, runSetting, type Classifier } from './evaluate.js';
+import { pairedCounts, prepareBatches, runSetting } from './evaluate.js';
+import type { Classifier } from './classifier.js';
 import { Progress } from './progress.js';
 import { SPEC_BLOCKS, TARGETS, clampedR, jmpBlocks, matchGmacs, rText } from './settings.js';
 import { fidelity } from './calibrate.js';

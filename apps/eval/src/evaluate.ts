@@ -1,18 +1,12 @@
 import { Tensor } from '@huggingface/transformers';
 import { tokenFates } from '@jmpjs/core';
-import { enableJMP, type ImageClassificationPipelineLike, type JMPHandle, type JMPOptions } from '@jmpjs/transformers-patch';
+import { enableJMP, type JMPHandle, type JMPOptions } from '@jmpjs/transformers-patch';
+import type { Classifier } from './classifier.js';
 import type { Dataset } from './data.js';
 import { InterruptedError, interrupt, type Progress } from './progress.js';
 import type { Setting } from './settings.js';
 import { alternatingRounds, median } from './timing.js';
 import type { EvalResult, PatchFates, SigmaDistribution, TokenMapImage } from './types.js';
-
-export type Model = ((inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>) & { config: Record<string, unknown> };
-export type Classifier = ImageClassificationPipelineLike & {
-  model: Model;
-  processor: (images: unknown[]) => Promise<{ pixel_values: Tensor }>;
-  dispose(): Promise<void>;
-};
 
 /** Preprocessed inputs, made once and shared by every setting (preprocessing is the same for all). */
 export interface Batch {

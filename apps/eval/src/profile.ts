@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Tensor } from '@huggingface/transformers';
 import { enableJMP } from '@jmpjs/transformers-patch';
-import type { Classifier } from './evaluate.js';
+import type { Classifier } from './classifier.js';
 import type { Setting } from './settings.js';
 import { timedForward } from './timing.js';
 

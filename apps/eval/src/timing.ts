@@ -1,5 +1,5 @@
 import type { Tensor } from '@huggingface/transformers';
-import type { Classifier } from './evaluate.js';
+import type { Classifier } from './classifier.js';
 import { interrupt, InterruptedError } from './progress.js';
 
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -1,6 +1,6 @@
 import type { Tensor } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
-import type { Classifier } from '../src/evaluate.js';
+import type { Classifier } from '../src/classifier.js';
 import { rotatingRounds } from '../src/timing.js';
 
 /** A stand-in pipeline whose forward only records its name. */
