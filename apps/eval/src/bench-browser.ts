@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JMPOptions } from '@jmpjs/transformers-patch';
+import type { Args } from './args.js';
+import { benchLine, benchSettings, entry, probeInfo, writeBenchJson, type BenchOptions } from './bench-settings.js';
+import type { Classifier } from './classifier.js';
+import type { BenchResult } from './types.js';
 
 /** What the bench page returns per setting (apps/eval/demo/src/bench.ts). */
 export interface BrowserBenchRow {
@@ -83,5 +87,38 @@ export async function benchInBrowser(params: {
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `bench --browser wasm|webgpu`: the same settings and table, timed in headless Chromium. */
+export async function benchBrowserCommand(
+  args: Args,
+  o: BenchOptions & { dir: string; device: 'wasm' | 'webgpu'; gpu: 'swiftshader' | 'hardware'; load: () => Promise<Classifier> },
+): Promise<void> {
+  // the plan's sizes come from a Node pipeline of the same model (nothing is timed in Node)
+  const settings = benchSettings(args, o.methods, await probeInfo(o.load), o.tau, o.tauSpec, o.runner);
+  console.log(
+    `bench: ${o.dir} (${o.dtype}) in headless Chromium on ${o.device}${o.device === 'webgpu' ? ` (${o.gpu})` : ''}, runner ${o.runner}, ${o.runs} alternating rounds per setting, batches ${o.batches.join(', ')}`,
+  );
+  if (o.device === 'webgpu' && o.gpu === 'swiftshader') console.log('(SwiftShader is WebGPU in software: these timings say nothing about a GPU)');
+  console.log(`(τ ${o.tau} / ${o.tauSpec} for the adaptive strategies: the benchmark model has random weights, so only speed means something here)\n`);
+  const results: BenchResult[] = [];
+  const { adapter } = await benchInBrowser({
+    modelDir: o.dir,
+    device: o.device,
+    gpu: o.gpu,
+    dtype: o.dtype,
+    batches: o.batches,
+    runs: o.runs,
+    settings: settings.map((s, i) => ({ label: String(i), options: s.options! })),
+    onRow: (batch, row) => {
+      const setting = settings[Number(row.label)]!;
+      results.push(entry(setting, batch, row.gmacs, row.patchedMs));
+      console.log(benchLine(batch, setting, row.gmacs, row.plainMs, row.patchedMs));
+    },
+  });
+  if (adapter) console.log(`\nWebGPU adapter: ${adapter}`);
+  if (args.json) {
+    await writeBenchJson(args.json, { model: o.dir, device: `browser-${o.device}`, dtype: o.dtype, batches: o.batches, results });
   }
 }

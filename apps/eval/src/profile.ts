@@ -2,9 +2,12 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Tensor } from '@huggingface/transformers';
+import { pipeline, type Tensor } from '@huggingface/transformers';
 import { enableJMP } from '@jmpjs/transformers-patch';
+import type { Args } from './args.js';
+import { benchSettings, probeInfo, summary, type BenchOptions } from './bench-settings.js';
 import type { Classifier } from './classifier.js';
+import { randomPixels } from './random-pixels.js';
 import type { Setting } from './settings.js';
 import { timedForward } from './timing.js';
 
@@ -115,4 +118,24 @@ export function profileTable(batch: number, rows: { label: string; profile: Prof
           .join(', ')}`,
     );
   return [head, fmt(cols), ...lines.map(fmt), ...ops].join('\n');
+}
+
+/** `bench --profile`: per node group, the kernel time of a plain and of each patched forward. */
+export async function profileCommand(args: Args, o: BenchOptions & { dir: string }): Promise<void> {
+  const load = async (sessionOptions: Record<string, unknown>) =>
+    (await pipeline('image-classification', o.dir, {
+      dtype: o.dtype as 'fp32',
+      device: (args.device ?? 'cpu') as 'cpu',
+      session_options: sessionOptions,
+    })) as unknown as Classifier;
+  const settings = benchSettings(args, o.methods, await probeInfo(() => load({})), o.tau, o.tauSpec, o.runner);
+  console.log(
+    `bench --profile: ${o.dir} (${o.dtype}, ${args.device ?? 'cpu'}, runner ${o.runner}), ${o.runs} profiled forwards per setting after one warm-up\n`,
+  );
+  for (const batch of o.batches) {
+    const x = randomPixels(batch);
+    const rows = [{ label: 'plain', profile: await profileSetting(load, null, x, o.runs) }];
+    for (const setting of settings) rows.push({ label: `${setting.method} ${summary(setting)}`, profile: await profileSetting(load, setting, x, o.runs) });
+    console.log(profileTable(batch, rows) + '\n');
+  }
 }
