@@ -1,4 +1,4 @@
-import { countMacs, planTokens, type ModelShape } from '@jmpjs/core';
+import { baselineMacs, countMacs, planBudget, planTokens, type ModelShape } from '@jmpjs/core';
 import { FEW_PATCHES, type JMPOptions } from '@jmpjs/transformers-patch';
 
 /** The methods the app compares. */
@@ -84,7 +84,6 @@ function plannedGmacs(
   return countMacs(shape, plan).gmacs;
 }
 
-/** The keep rate (JMP, EViT, at `blocks`) or r (ToMe) whose planned GMACs are closest to `(1 − target) · baseline`. */
 /**
  * ToMe's r at each block as ToMe's code clamps it: at most half of the patch tokens left there
  * (`r = min(r, (t − protected) // 2)`), so that a large r keeps merging to the last block.
@@ -105,6 +104,16 @@ export function rText(r: unknown): string {
   return Array.isArray(r) ? `${r[0]}…${r.at(-1)}` : String(r);
 }
 
+/**
+ * The keep rate (JMP, EViT, at `blocks`) or r (ToMe) whose planned GMACs are closest to
+ * `(1 − target) · baseline`.
+ *
+ * ToMe: core's `planBudget`, one r at every block (clamped where too few tokens are left, as ToMe
+ * does: a list then), the closest however far (`tolerance: Infinity`: no per-block refinement).
+ * Keep rates: the closest on a grid of 0.01 (ties: the larger keep), so that the table's keep rates
+ * are the ones it prints and runs (`planBudget` plans the keep rate to many decimals: other keep
+ * rates, and at some targets other token counts, so they do not come from it).
+ */
 export function matchGmacs(
   ctx: SweepContext,
   method: 'jmp' | 'evit' | 'tome',
@@ -112,32 +121,18 @@ export function matchGmacs(
   blocks: number[] = SPEC_BLOCKS,
   headOnly = false,
 ): { keep?: number; r?: number | number[]; gmacs: number } {
-  const base = countMacs(
-    ctx.shape,
-    planTokens({
-      schedule: { blocks: [1], keep: 1 },
-      method: 'jmp',
-      depth: ctx.shape.depth,
-      tokens: ctx.shape.patches + ctx.shape.protectedTokens,
-      protectedTokens: ctx.shape.protectedTokens,
-    }),
-  ).gmacs;
-  const goal = (1 - target) * base;
-  let best: { keep?: number; r?: number | number[]; gmacs: number } = { gmacs: Infinity };
   if (method === 'tome') {
-    const blocks = Array.from({ length: ctx.shape.depth }, (_, i) => i + 1);
-    for (let r = 0; r <= Math.floor(ctx.shape.patches / 2); r++) {
-      // r at every block, clamped where too few tokens are left (a list then), as ToMe does
-      const rs = clampedR(ctx.shape, r);
-      const g = plannedGmacs(ctx, 'tome', { blocks, r: rs });
-      if (Math.abs(g - goal) < Math.abs(best.gmacs - goal)) best = { r: rs.every((x) => x === r) ? r : rs, gmacs: g };
-    }
-  } else {
-    for (let k = 100; k >= 5; k--) {
-      const keep = k / 100;
-      const g = plannedGmacs(ctx, method, { blocks, keep }, headOnly);
-      if (Math.abs(g - goal) < Math.abs(best.gmacs - goal)) best = { keep, gmacs: g };
-    }
+    const every = Array.from({ length: ctx.shape.depth }, (_, i) => i + 1);
+    const plan = planBudget({ budget: 1 - target, shape: ctx.shape, method: 'tome', blocks: every, tolerance: Infinity });
+    const rs = plan.schedule.r as number[];
+    return { r: rs.every((x) => x === rs[0]) ? rs[0]! : rs, gmacs: plan.gmacs };
+  }
+  const goal = (1 - target) * baselineMacs(ctx.shape).gmacs;
+  let best: { keep: number; gmacs: number } = { keep: 1, gmacs: Infinity };
+  for (let k = 100; k >= 5; k--) {
+    const keep = k / 100;
+    const g = plannedGmacs(ctx, method, { blocks, keep }, headOnly);
+    if (Math.abs(g - goal) < Math.abs(best.gmacs - goal)) best = { keep, gmacs: g };
   }
   return best;
 }

@@ -1,4 +1,4 @@
-import { DEIT_SMALL, baselineMacs } from '@jmpjs/core';
+import { DEIT_SMALL, baselineMacs, countMacs, planTokens } from '@jmpjs/core';
 import { describe, expect, it } from 'vitest';
 import { linearKeeps, scheduleFor } from '../src/ablate.js';
 import { TARGETS, buildSettings, clampedR, matchGmacs, parseMethods, rText, type SweepContext } from '../src/settings.js';
@@ -46,6 +46,35 @@ describe('sweeps at matched GMACs', () => {
     expect(Array.isArray(half.r)).toBe(true);
     expect(rText([5, 5, 4, 2])).toBe('5…2');
     expect(rText(3)).toBe('3');
+  });
+
+  it("ToMe's point (core's planBudget) is the r of closest GMACs, scanning every r as ToMe clamps it", () => {
+    const shapes = [DEIT_SMALL, { ...DEIT_SMALL, patches: 49 }, { ...DEIT_SMALL, patches: 64, depth: 10, protectedTokens: 2 }];
+    for (const shape of shapes) {
+      const plain = baselineMacs(shape).gmacs;
+      const blocks = Array.from({ length: shape.depth }, (_, i) => i + 1);
+      const cost = (rs: number[]) =>
+        countMacs(
+          shape,
+          planTokens({
+            schedule: { blocks, r: rs },
+            method: 'tome',
+            depth: shape.depth,
+            tokens: shape.patches + shape.protectedTokens,
+            protectedTokens: shape.protectedTokens,
+          }),
+        ).gmacs;
+      for (const target of [0.1, ...TARGETS, 0.6]) {
+        let best = { rs: [] as number[], gmacs: Infinity };
+        for (let r = 0; r <= shape.patches / 2; r++) {
+          const g = cost(clampedR(shape, r));
+          if (Math.abs(g - (1 - target) * plain) < Math.abs(best.gmacs - (1 - target) * plain)) best = { rs: clampedR(shape, r), gmacs: g };
+        }
+        const p = matchGmacs({ shape, tau: 0.9, tauSpec: 0.8 }, 'tome', target);
+        expect(p.gmacs).toBe(best.gmacs);
+        expect(p.r).toEqual(best.rs.every((r) => r === best.rs[0]) ? best.rs[0] : best.rs);
+      }
+    }
   });
 
   it('rejects unknown methods', () => {
