@@ -4,10 +4,11 @@ import path from 'node:path';
 import { JmpArgumentError, baselineMacs, countMacs, type BlockTokens, type ModelShape, type JmpMatch, type JmpSelect, type Strategy } from '@jmpjs/core';
 import { UnsupportedModelError } from './errors.js';
 import { compileJMP } from './graph/compile.js';
-import { findLayout, type GraphLayout } from './graph/layout.js';
+import { findLayout, type Architecture, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
 import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from './onnx/proto.js';
-import { JMP_METRICS, optionsForModel, resolveOptions, type JMPOptions, type JmpMetric } from './options.js';
+import { optionsForModel, resolveOptions, type JMPOptions, type JmpMetric } from './options.js';
+import { COMPILE_OPTION_NAMES } from './options-schema.js';
 import { planSchedule, resolveHeadOnly } from './plan.js';
 
 /** Which ONNX file of a model folder: `onnx/model.onnx`, `onnx/model_fp16.onnx` or `onnx/model_quantized.onnx`. */
@@ -62,7 +63,7 @@ export interface ModelInspection {
   /** The model folder, or null for a bare `.onnx` file. */
   folder: string | null;
   dtype: ModelDtype;
-  architecture: 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
+  architecture: Architecture;
   /** Number of transformer blocks. */
   depth: number;
   /** 1 (CLS) or 2 (CLS, distillation). */
@@ -113,8 +114,6 @@ export interface CompiledModelInfo extends ModelInspection {
 
 /** Hint of the unsupported-model errors here (the library's default one is about enableJMP's passthrough). */
 const SUPPORTED = 'JMP compiles Hugging Face ViT, DeiT and DINOv2 image classifiers as Optimum exports them to ONNX (the transformers.js model layout).';
-
-const OPTION_KEYS = new Set(['method', 'budget', 'keep', 'blocks', 'select', 'strategy', 'tau', 'metric', 'match', 'proportionalAttention', 'headOnly']);
 
 interface Loaded {
   proto: ModelProto;
@@ -304,19 +303,16 @@ async function prepare(params: CompileJMPModelParams, purpose: 'compile' | 'insp
   }
   const options: Record<string, unknown> = { ...params.options };
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) {
+    if (!COMPILE_OPTION_NAMES.has(key)) {
       throw new JmpArgumentError({
         argument: `options.${key}`,
-        expected: `one of the options a compiled model can have (${[...OPTION_KEYS].join(', ')})`,
+        expected: `one of the options a compiled model can have (${[...COMPILE_OPTION_NAMES].join(', ')})`,
         found: 'an unknown option',
       });
     }
   }
   if (options.method !== undefined && options.method !== 'jmp') {
     throw new JmpArgumentError({ argument: 'options.method', expected: "'jmp' (ToMe and EViT are not compiled)", found: options.method });
-  }
-  if (options.metric !== undefined && !(JMP_METRICS as readonly string[]).includes(options.metric as string)) {
-    throw new JmpArgumentError({ argument: 'options.metric', expected: `one of ${JMP_METRICS.join(', ')}`, found: options.metric });
   }
   checkDtype(params.dtype);
   const given = resolveOptions(options as JMPOptions);

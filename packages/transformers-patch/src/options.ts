@@ -1,9 +1,14 @@
-import { JMP_MATCHES, JMP_SELECTS, JmpArgumentError, STRATEGIES, type JmpMatch, type JmpSelect, type ReductionMethod, type Strategy } from '@jmpjs/core';
+// enableJMP's options: their documented interface, their validation (resolveOptions) and the
+// defaults that depend on the model (optionsForModel). The option list, their values and the README
+// table come from options-schema.ts; every tuned number from defaults.ts.
+import { JmpArgumentError, type JmpMatch, type JmpSelect, type ReductionMethod, type Strategy } from '@jmpjs/core';
+import { DEFAULT_BUDGET, DEFAULT_KEEP_EVIT, DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, DEFAULT_TAU_KEYS, FEW_PATCHES } from './defaults.js';
+import { tauAt, type JmpMetric } from './option-values.js';
+import { OPTION_NAMES, PLAN_OPTION_NAMES, expectedOf, type OptionName } from './options-schema.js';
 import { checkPlan, type JMPPlan } from './plan-file.js';
 
-/** JMP's similarity metrics (see {@link JMPOptions.metric}). */
-export const JMP_METRICS = ['keys-per-head', 'keys', 'hidden'] as const;
-export type JmpMetric = (typeof JMP_METRICS)[number];
+export { JMP_METRICS, tauAt, type JmpMetric } from './option-values.js';
+export { DEFAULT_BUDGET, DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, FEW_PATCHES } from './defaults.js';
 
 /** Options of {@link enableJMP}. Every field is optional but `tau` (adaptive strategies) and `r` (ToMe). */
 export interface JMPOptions {
@@ -24,13 +29,13 @@ export interface JMPOptions {
   budget?: number;
   /**
    * Keep rate of the patch tokens at each reduction block, one value or one per block (JMP, EViT).
-   * Default: planned from `budget` (JMP); 0.7 (EViT).
+   * Default: planned from `budget` (JMP); `DEFAULT_KEEP_EVIT` (EViT).
    */
   keep?: number | readonly number[];
   /**
    * 1-based blocks that reduce, strictly increasing. Default: every second block (2, 4, …, 12 of 12)
    * for JMP with select 'redundancy', or every block from the second (2, 3, …, 12) on models with at
-   * most 64 patch tokens (`FEW_PATCHES`; but the last: see below); 4, 7 and 10 (scaled to the depth)
+   * most `FEW_PATCHES` patch tokens (but the last: see below); 4, 7 and 10 (scaled to the depth)
    * for select 'attention' and EViT; every block for ToMe. With `headOnly` (the default where the head
    * allows it), JMP's and ToMe's leave out the last block: 2, 4, …, 10 (or 2, 3, …, 11) of 12.
    */
@@ -38,8 +43,8 @@ export interface JMPOptions {
   /**
    * Similarity threshold τ of the adaptive strategies, one value or one per reduction block. Default
    * {@link DEFAULT_TAU} (measured on the embedded model's calibration split), or
-   * {@link DEFAULT_TAU_FEW_PATCHES} on models with at most 64 patches, with the default metric
-   * `'hidden'`; 0.93 with a key metric. The best τ is model-specific: `calibrateJMP` finds it on your
+   * {@link DEFAULT_TAU_FEW_PATCHES} on models with at most `FEW_PATCHES` patches, with the default
+   * metric `'hidden'`; `DEFAULT_TAU_KEYS` with a key metric. The best τ is model-specific: `calibrateJMP` finds it on your
    * images without labels.
    */
   tau?: number | readonly number[];
@@ -147,32 +152,13 @@ export interface ResolvedOptions {
   runner: 'auto' | 'compiled' | 'segments';
 }
 
-const KEYS = new Set([
-  'method',
-  'strategy',
-  'budget',
-  'keep',
-  'plan',
-  'blocks',
-  'tau',
-  'r',
-  'metric',
-  'select',
-  'match',
-  'importanceWeight',
-  'sizeWeight',
-  'proportionalAttention',
-  'headOnly',
-  'trackSources',
-  'onUnsupported',
-  'modelSource',
-  'warn',
-  'runner',
-]);
-
 function isNumberList(v: unknown): v is readonly number[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'number');
 }
+
+// every option of JMPOptions has an entry in the schema, and every entry is an option
+const _EVERY_OPTION_IN_THE_SCHEMA: [Exclude<keyof JMPOptions, OptionName>, Exclude<OptionName, keyof JMPOptions>] extends [never, never] ? true : false = true;
+void _EVERY_OPTION_IN_THE_SCHEMA;
 
 /** Validates options before any work; throws {@link JmpArgumentError} naming the option. */
 export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions {
@@ -183,20 +169,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   if (given.plan !== undefined) {
     // a plan fixes the schedule, τ and the method's choices: it runs as these options
     const plan = checkPlan(given.plan);
-    for (const key of [
-      'method',
-      'strategy',
-      'budget',
-      'keep',
-      'blocks',
-      'tau',
-      'r',
-      'select',
-      'metric',
-      'match',
-      'proportionalAttention',
-      'headOnly',
-    ] as const) {
+    for (const key of PLAN_OPTION_NAMES) {
       // (plans made before headOnly existed leave it to the options)
       if (given[key] !== undefined && !(key === 'headOnly' && plan.options.headOnly === undefined)) {
         throw new JmpArgumentError({
@@ -230,18 +203,21 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   }
   const o = given;
   for (const key of Object.keys(o)) {
-    if (!KEYS.has(key)) {
-      throw new JmpArgumentError({ argument: `options.${key}`, expected: `one of the known options (${[...KEYS].join(', ')})`, found: 'an unknown option' });
+    if (!OPTION_NAMES.has(key)) {
+      throw new JmpArgumentError({
+        argument: `options.${key}`,
+        expected: `one of the known options (${[...OPTION_NAMES].join(', ')})`,
+        found: 'an unknown option',
+      });
     }
   }
+  // the enumerations and booleans, as the schema lists them
+  for (const key of Object.keys(o) as OptionName[]) {
+    const expected = o[key] === undefined ? null : expectedOf(key, o[key]);
+    if (expected) throw new JmpArgumentError({ argument: `options.${key}`, expected, found: o[key] });
+  }
   const method = o.method ?? 'jmp';
-  if (method !== 'jmp' && method !== 'tome' && method !== 'evit') {
-    throw new JmpArgumentError({ argument: 'options.method', expected: "'jmp', 'tome' or 'evit'", found: method });
-  }
   const strategy = o.strategy ?? 'adaptive-token';
-  if (!STRATEGIES.includes(strategy)) {
-    throw new JmpArgumentError({ argument: 'options.strategy', expected: `one of ${STRATEGIES.join(', ')}`, found: strategy });
-  }
   if (o.strategy !== undefined && method !== 'jmp') {
     throw new JmpArgumentError({ argument: 'options.strategy', expected: `no strategy with method '${method}'`, found: o.strategy });
   }
@@ -266,7 +242,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   }
   // JMP without keep runs at the default budget; EViT keeps its fixed default
   const budget = o.budget ?? (method === 'jmp' && o.keep === undefined ? DEFAULT_BUDGET : undefined);
-  const keep = o.keep ?? (budget === undefined && method === 'evit' ? defaultKeep(method, o.select ?? 'redundancy') : undefined);
+  const keep = o.keep ?? (budget === undefined && method === 'evit' ? DEFAULT_KEEP_EVIT : undefined);
   if (keep !== undefined) {
     const keeps = typeof keep === 'number' ? [keep] : isNumberList(keep) ? keep : undefined;
     if (!keeps || keeps.length === 0 || keeps.some((k) => !(k > 0 && k <= 1))) {
@@ -296,20 +272,11 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     throw new JmpArgumentError({ argument: 'options.r', expected: "no r with method '" + method + "' (r is ToMe's)", found: o.r });
   }
   const select = o.select ?? 'redundancy';
-  if (!JMP_SELECTS.includes(select)) {
-    throw new JmpArgumentError({ argument: 'options.select', expected: `one of ${JMP_SELECTS.join(', ')}`, found: select });
-  }
   const metric = o.metric ?? 'keys';
-  if (!JMP_METRICS.includes(metric)) {
-    throw new JmpArgumentError({ argument: 'options.metric', expected: `one of ${JMP_METRICS.map((m) => `'${m}'`).join(', ')}`, found: metric });
-  }
   if (o.select !== undefined && method !== 'jmp') {
     throw new JmpArgumentError({ argument: 'options.select', expected: `no select with method '${method}' (select is JMP's)`, found: o.select });
   }
   const match = o.match ?? 'bipartite';
-  if (!JMP_MATCHES.includes(match)) {
-    throw new JmpArgumentError({ argument: 'options.match', expected: `one of ${JMP_MATCHES.map((m) => `'${m}'`).join(', ')}`, found: match });
-  }
   if (match !== 'bipartite' && (method !== 'jmp' || select !== 'redundancy')) {
     throw new JmpArgumentError({ argument: 'options.match', expected: "'bipartite' unless method is 'jmp' with select 'redundancy'", found: match });
   }
@@ -325,15 +292,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
       throw new JmpArgumentError({ argument: `options.${key}`, expected: "0 unless match is 'bipartite'", found: v });
     }
   }
-  for (const key of ['proportionalAttention', 'headOnly', 'trackSources'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
-      throw new JmpArgumentError({ argument: `options.${key}`, expected: 'a boolean', found: o[key] });
-    }
-  }
   const onUnsupported = o.onUnsupported ?? 'throw';
-  if (onUnsupported !== 'throw' && onUnsupported !== 'passthrough') {
-    throw new JmpArgumentError({ argument: 'options.onUnsupported', expected: "'throw' or 'passthrough'", found: onUnsupported });
-  }
   if (o.modelSource !== undefined && typeof o.modelSource !== 'string' && !(o.modelSource instanceof Uint8Array)) {
     throw new JmpArgumentError({ argument: 'options.modelSource', expected: 'a file path or the ONNX bytes (Uint8Array)', found: o.modelSource });
   }
@@ -341,9 +300,6 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     throw new JmpArgumentError({ argument: 'options.warn', expected: 'a function', found: typeof o.warn });
   }
   const runner = o.runner ?? 'auto';
-  if (runner !== 'auto' && runner !== 'compiled' && runner !== 'segments') {
-    throw new JmpArgumentError({ argument: 'options.runner', expected: "'auto', 'compiled' or 'segments'", found: runner });
-  }
   // the compiled graph: no importance or size terms in the redundancy score
   const compilable = !(o.importanceWeight ?? 0) && !(o.sizeWeight ?? 0);
   if (runner === 'compiled' && !compilable) {
@@ -381,50 +337,18 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   };
 }
 
-/** The default budget of JMP: 65 % of the plain model's GMACs (−35 %). */
-export const DEFAULT_BUDGET = 0.65;
-
-/**
- * The default τ of the adaptive strategies, needing no labels from the user: the τ calibrated for
- * the default JMP (metric `'hidden'`, ToMe's split, every second block) on the embedded model's
- * calibration split (fmnist-deit, `pnpm eval calibrate --metric hidden --match bipartite`: the
- * lowest KL to the plain model over the three budgets; every leaving token merges up to about 0.9
- * there), never on test images nor on a held-out model. What it costs against a model's own
- * calibrated τ is in the eval app's README.
- */
-export const DEFAULT_TAU = 0.86;
-
-/**
- * The default τ of the default JMP on models with at most {@link FEW_PATCHES} patches (every block
- * from the second, nearest neighbours): the τ of the lowest KL to the plain model on the 49-patch
- * development model of the natural-image test bed (photo-vit's calibration split, `pnpm eval
- * calibrate --model photo-vit --strategy adaptive-token --grid 0.40:0.98:0.02`; every leaving token
- * merges there), never on test images nor on a held-out model. It was 0.66 on plain Fashion-MNIST
- * (fmnist-vit-dev), where every τ up to 0.7 gives the same KL; docs/natural-images.md has both curves.
- */
-export const DEFAULT_TAU_FEW_PATCHES = 0.42;
-
-/**
- * τ where a key metric (`'keys'`, `'keys-per-head'`) is asked for without τ: the default τ of the
- * head-mean keys when they were the default metric (fmnist-deit's calibration split), as before.
- */
-const KEYS_TAU = 0.93;
-
 /**
  * The options for a model with `patches` patch tokens. JMP with select 'redundancy' uses, where the
- * options leave them open, the metric `'hidden'` (the similarity of the token states) and the
- * pairing `'nearest'` on models with at most {@link FEW_PATCHES} patches, ToMe's split
- * (`'bipartite'`) on the others (as fast as before on DeiT-S, where nearest neighbours cost 4 % of
- * the throughput; the eval app's README); τ, where none is given, is {@link DEFAULT_TAU_FEW_PATCHES} on models with at
- * most {@link FEW_PATCHES} patches and {@link DEFAULT_TAU} on the others with metric `'hidden'`, and
- * 0.93 with a key metric (head-mean keys' default τ when they were the default). The metric and the pairing were
- * chosen on the development models' calibration splits (the lowest KL) and confirmed by tests written
- * before their held-out test images were run; the eval app's README has them.
+ * options leave them open, the metric `'hidden'` (the similarity of the token states); the pairing
+ * `'nearest'` on models with at most {@link FEW_PATCHES} patches and ToMe's split on the others (as
+ * fast as before on DeiT-S, where nearest neighbours cost 4 % of the throughput); τ, where none is
+ * given, {@link DEFAULT_TAU_FEW_PATCHES} or {@link DEFAULT_TAU} with metric `'hidden'`, and
+ * {@link DEFAULT_TAU_KEYS} with a key metric. Where each value comes from: defaults.ts.
  */
 export function optionsForModel(o: ResolvedOptions, patches: number): ResolvedOptions {
   if (o.method !== 'jmp' || o.select !== 'redundancy') return o;
   const metric = o.metricDefault ? 'hidden' : o.metric;
-  const tau = metric !== 'hidden' ? KEYS_TAU : patches <= FEW_PATCHES ? DEFAULT_TAU_FEW_PATCHES : DEFAULT_TAU;
+  const tau = metric !== 'hidden' ? DEFAULT_TAU_KEYS : patches <= FEW_PATCHES ? DEFAULT_TAU_FEW_PATCHES : DEFAULT_TAU;
   return {
     ...o,
     metric,
@@ -433,23 +357,6 @@ export function optionsForModel(o: ResolvedOptions, patches: number): ResolvedOp
     ...(o.tauDefault ? { tau, tauDefault: false } : {}),
   };
 }
-
-/**
- * Default keep rate: 0.85 at the default JMP's six reductions (select 'redundancy', every second
- * block: −34.5 % GMACs on DeiT-S), 0.7 at the three of the paper's rule and EViT (−35 %).
- */
-export function defaultKeep(method: ResolvedOptions['method'], select: JmpSelect): number {
-  return method === 'jmp' && select === 'redundancy' ? 0.85 : 0.7;
-}
-
-/**
- * Patch tokens up to which the default JMP reduces at every block from the second (2, 3, …) rather
- * than at every second block: with few tokens each one covers much of the image, fewer of them are
- * redundant at once, and smaller steps merge fewer dissimilar tokens. Chosen on the calibration
- * splits of the two development models (fmnist-deit, 196 patches: every second block is better;
- * fmnist-vit-dev, 49 patches: every block is better); the eval app's README has the ablation.
- */
-export const FEW_PATCHES = 64;
 
 /**
  * Default reduction blocks for a model of `depth` blocks with `patches` patch tokens: every block
@@ -496,9 +403,4 @@ export function methodsFor(o: ResolvedOptions, steps: { block: number; amount: n
       ...(tau !== undefined ? { tau } : {}),
     };
   });
-}
-
-/** τ of reduction k (0-based): the one τ, or the k-th of one per block. */
-export function tauAt(tau: number | readonly number[] | undefined, k: number): number | undefined {
-  return typeof tau === 'number' || tau === undefined ? tau : tau[k];
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JmpArgumentError, calibrateJMP, enableJMP, type JMPPlan } from '../src/index.js';
-import { better } from '../src/host/calibrate.js';
+import { better } from '../src/host/calibration-score.js';
 import { loadClassifier, logits, maxAbsDiff, pixels, type Classifier } from './helpers.js';
 
 /**

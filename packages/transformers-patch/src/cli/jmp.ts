@@ -6,105 +6,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { JmpArgumentError, UnsupportedModelError } from '../errors.js';
 import { compileJMPModel, inspectModel, type CompileJMPModelParams, type ModelInspection } from '../compile-model.js';
-import { DEFAULT_BUDGET, DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, FEW_PATCHES, type JmpMetric } from '../options.js';
-
-const MAIN_USAGE = `Usage: jmp <command> [options]
-
-Compiles JMP token compression into a standalone ONNX file, or shows what JMP finds and plans in a model.
-
-Commands:
-  compile <model> --out <file>   write the model with JMP spliced into its ONNX graph
-  inspect <model>                show the blocks found, the planned tokens per block and the GMACs
-  calibrate <model> <images>     choose τ on your own images, without labels: writes a plan for
-                                 enableJMP(pipe, { plan })
-
-<model> is a model folder in transformers.js layout (config.json, onnx/model*.onnx) or an .onnx file.
-
-Options:
-  -h, --help       show this help ('jmp <command> --help' for a command's options)
-  -v, --version    print the version`;
-
-const SCHEDULE_OPTIONS = `      --dtype <fp32|fp16|q8>       file of a model folder: onnx/model.onnx, model_fp16.onnx or
-                                   model_quantized.onnx (default fp32)
-      --budget <share>             share of the plain model's GMACs to spend, in (0, 1]: the keep
-                                   rates are planned for it within ±1 % (default ${DEFAULT_BUDGET}, i.e. −${Math.round((1 - DEFAULT_BUDGET) * 100)} %)
-      --keep <rate[,rate...]>      share of patch tokens kept at each reduction block, one value or
-                                   one per block, instead of --budget
-      --blocks <b[,b...]>          1-based reduction blocks, strictly increasing (default every
-                                   second block but the last, every block from the second on models
-                                   with at most 64 patches; 4,7,10, scaled for other depths, with
-                                   --select attention)
-      --select <name>              which tokens leave: redundancy (default; the most redundant) or
-                                   attention (the least attended: the paper's rule)
-      --strategy <name>            adaptive-token (default), adaptive, merge or prune
-      --metric <name>              similarity: hidden (default: the cosine of the token states),
-                                   keys (of the head-mean keys) or keys-per-head (the mean over
-                                   heads of each head's key cosine)
-      --match <name>               with select redundancy, how tokens pair: nearest (each token's
-                                   nearest neighbour) or bipartite (ToMe's split); default nearest
-                                   on models with at most 64 patches, bipartite on the others
-      --tau <x[,x...]>             similarity threshold τ of adaptive and adaptive-token, one value
-                                   or one per block (default ${DEFAULT_TAU}, ${DEFAULT_TAU_FEW_PATCHES} on models with at most ${FEW_PATCHES}
-                                   patches; 0.93 with a key metric; each measured on a development
-                                   model: calibrate it where you can)
-      --no-proportional-attention  do not add log(size) to the attention logits after a reduction
-      --no-head-only               run the last block's MLP on every token (default: on the class
-                                   token only, where the head reads nothing else)
-      --heads <n>                  attention heads (read from config.json for a model folder;
-                                   needed to compile a bare .onnx file)`;
-
-const COMPILE_USAGE = `Usage: jmp compile <model> --out <file> [options]
-
-Writes <model> with JMP compiled into its ONNX graph: standard ONNX operators only (the model's opset, >= 11), one
-file that runs in any ONNX Runtime without this package. Input pixel_values [batch, 3, H, W]; outputs
-logits, and jmp_sigma_<k> and jmp_merged_<k> [batch] for each reduction k (0-based).
-
-Options:
-  -o, --out <file>                 where to write the compiled model (required)
-${SCHEDULE_OPTIONS}
-  -h, --help                       show this help
-
-Example:
-  jmp compile ./deit-small --out deit-small-jmp.onnx --keep 0.7 --blocks 4,7,10 --strategy adaptive-token --tau 0.9`;
-
-const INSPECT_USAGE = `Usage: jmp inspect <model> [options]
-
-Shows the blocks found in <model> (architecture, depth, protected tokens, opset, dtype), the planned
-token count of every block and the GMACs per image without and with JMP.
-
-Options:
-${SCHEDULE_OPTIONS}
-      --json                       print the result as JSON
-  -h, --help                       show this help
-
-Example:
-  jmp inspect ./deit-small --keep 0.6,0.7,0.8`;
-
-const CALIBRATE_USAGE = `Usage: jmp calibrate <model folder> <image folder> --out <plan.json> [options]
-
-Label-free calibration (calibrateJMP): runs the model plain and with JMP at each candidate τ on the
-images of <image folder> (PNG, JPEG, WebP, searched recursively), and keeps the τ whose output
-probabilities stay closest to the plain model's (the lowest mean KL divergence, then top-1
-agreement). No labels are read. The plan is plain JSON for enableJMP(pipe, { plan }) and for this
-model file only.
-
-Options:
-  -o, --out <file>          where to write the plan (required)
-      --budget <share>      share of the plain model's GMACs to spend, in (0, 1] (default 0.65)
-      --taus <a:b:step>     candidate τ values (default 0.40:0.98:0.02)
-      --metric <name>       similarity the τ is for: hidden (the token states, the default),
-                            keys or keys-per-head
-      --match <name>        how tokens pair: nearest (the default on models with at most 64
-                            patches) or bipartite (ToMe's split, the default on the others)
-      --objective <name>    what chooses: kl (default) or agreement (top-1 agreement first, the
-                            rule before 0.2)
-      --limit <n>           use at most n images (default 256; sorted by path)
-      --dtype <fp32|fp16|q8>
-      --batch <n>           images per forward (default 32)
-  -h, --help                show this help
-
-Example:
-  jmp calibrate ./deit-small ./my-photos --budget 0.65 --out deit-small-plan.json`;
+import { DEFAULT_CALIBRATION_BATCH, DEFAULT_CLI_CALIBRATION_IMAGES } from '../defaults.js';
+import { CALIBRATE_USAGE, COMPILE_USAGE, INSPECT_USAGE, MAIN_USAGE, TAU_GRID } from './usage.js';
+import type { JmpMetric } from '../option-values.js';
 
 /** A command line this tool cannot parse: exit code 2, with the usage. */
 class UsageError extends Error {
@@ -310,15 +214,15 @@ async function calibrateCommand(args: string[], out: NodeJS.WriteStream, err: No
   if (values.taus !== undefined) {
     const m = /^(-?[\d.]+):(-?[\d.]+):([\d.]+)$/.exec(values.taus);
     const [a, b, step] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [NaN, NaN, NaN];
-    if (!m || !(step > 0) || !(b >= a)) throw new UsageError(`--taus: expected from:to:step (e.g. 0.40:0.98:0.02), found '${values.taus}'`, CALIBRATE_USAGE);
+    if (!m || !(step > 0) || !(b >= a)) throw new UsageError(`--taus: expected from:to:step (e.g. ${TAU_GRID}), found '${values.taus}'`, CALIBRATE_USAGE);
     taus = [];
     for (let i = 0; a + i * step <= b + 1e-9; i++) taus.push(Math.round((a + i * step) * 1e6) / 1e6);
   }
   if (values.objective !== undefined && values.objective !== 'kl' && values.objective !== 'agreement') {
     throw new UsageError(`--objective: expected kl or agreement, found '${values.objective}'`, CALIBRATE_USAGE);
   }
-  const limit = values.limit === undefined ? 256 : number('limit', values.limit, CALIBRATE_USAGE);
-  const batchSize = values.batch === undefined ? 32 : number('batch', values.batch, CALIBRATE_USAGE);
+  const limit = values.limit === undefined ? DEFAULT_CLI_CALIBRATION_IMAGES : number('limit', values.limit, CALIBRATE_USAGE);
+  const batchSize = values.batch === undefined ? DEFAULT_CALIBRATION_BATCH : number('batch', values.batch, CALIBRATE_USAGE);
   for (const [name, v] of [
     ['limit', limit],
     ['batch', batchSize],

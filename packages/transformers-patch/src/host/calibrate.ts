@@ -1,25 +1,19 @@
-import { RawImage, Tensor } from '@huggingface/transformers';
+import type { Tensor } from '@huggingface/transformers';
 import { JmpArgumentError } from '@jmpjs/core';
+import { DEFAULT_CALIBRATION_BATCH, DEFAULT_CALIBRATION_TAUS, MIN_CALIBRATION_IMAGES, PER_BLOCK_TAU_RADIUS } from '../defaults.js';
 import { UnsupportedModelError } from '../errors.js';
 import { DEFAULT_BUDGET, resolveOptions, type JMPOptions } from '../options.js';
 import type { CalibrationObjective, JMPPlan } from '../plan-file.js';
+import { batchesOf, checkPipeline, type CalibrationImages, type Pipe } from './calibration-input.js';
+import { better, compare, probabilities, strictlyBetter, type Candidate } from './calibration-score.js';
 import { enableJMP } from './enable.js';
-import { handleOf } from './registry.js';
 import type { JMPModelInfo } from './model-info.js';
+import { handleOf } from './registry.js';
 import type { JMPHandle, VisionPipelineLike } from './types.js';
 
-/**
- * The τ values calibrateJMP tries by default: 0.40, 0.42, …, 0.98 (30 values). The lowest KL to the
- * plain model lay at 0.42 on the natural-image test bed's 49-patch development model and anywhere
- * from 0.5 to 0.9 on plain Fashion-MNIST; the grid before (0.70, 0.71, …, 0.99) did not reach the
- * former (docs/natural-images.md).
- */
-export const DEFAULT_CALIBRATION_TAUS: readonly number[] = Array.from({ length: 30 }, (_, i) => Math.round((0.4 + i / 50) * 100) / 100);
-
+export { DEFAULT_CALIBRATION_TAUS };
+export type { CalibrationImages, Candidate };
 export type { CalibrationObjective };
-
-/** Fewest images calibrateJMP accepts. */
-export const MIN_IMAGES = 16;
 
 /** Options of {@link calibrateJMP}. */
 export interface CalibrateJMPOptions {
@@ -51,10 +45,6 @@ export interface CalibrateJMPOptions {
   signal?: AbortSignal;
 }
 
-/** The images to calibrate on: preprocessed pixels [N, C, H, W], or anything the pipeline takes (paths, URLs, RawImages). */
-export type CalibrationImages = Tensor | readonly unknown[];
-
-type Pipe = VisionPipelineLike & { processor?: (images: unknown[]) => Promise<{ pixel_values: Tensor }> };
 type Forward = (inputs: { pixel_values: Tensor }) => Promise<{ logits: Tensor }>;
 
 /**
@@ -87,10 +77,10 @@ async function calibrate(pipe: VisionPipelineLike, images: CalibrationImages, op
   stopIfAborted();
   const pixels = await batchesOf(pipe as Pipe, images, o.batchSize);
   const count = pixels.reduce((a, t) => a + t.dims[0]!, 0);
-  if (count < MIN_IMAGES) {
+  if (count < MIN_CALIBRATION_IMAGES) {
     throw new JmpArgumentError({
       argument: 'images',
-      expected: `at least ${MIN_IMAGES} images (agreement on fewer says little)`,
+      expected: `at least ${MIN_CALIBRATION_IMAGES} images (agreement on fewer says little)`,
       found: `${count} image${count === 1 ? '' : 's'}`,
     });
   }
@@ -149,7 +139,7 @@ async function calibrate(pipe: VisionPipelineLike, images: CalibrationImages, op
   const blocks = info!.schedule.length;
   if (o.perBlock && blocks > 1) {
     // coordinate search, one block at a time, from the best single τ
-    const around = o.taus.filter((t) => Math.abs(t - (best!.tau as number)) <= 0.05 + 1e-9 && t !== best!.tau);
+    const around = o.taus.filter((t) => Math.abs(t - (best!.tau as number)) <= PER_BLOCK_TAU_RADIUS + 1e-9 && t !== best!.tau);
     total += pixels.length * blocks * around.length;
     let taus = Array.from({ length: blocks }, () => best!.tau as number);
     for (let j = 0; j < blocks; j++) {
@@ -194,20 +184,13 @@ async function calibrate(pipe: VisionPipelineLike, images: CalibrationImages, op
   };
 }
 
-export interface Candidate {
-  tau: number | number[];
-  agreement: number;
-  kl: number;
-  top1: number | null;
-}
-
 function checkOptions(options: CalibrateJMPOptions) {
   if (!options || typeof options !== 'object') throw new JmpArgumentError({ argument: 'options', expected: 'an options object', found: options });
   const taus = options.taus ?? DEFAULT_CALIBRATION_TAUS;
   if (!Array.isArray(taus) || taus.length === 0 || !taus.every((t) => typeof t === 'number' && Number.isFinite(t))) {
     throw new JmpArgumentError({ argument: 'options.taus', expected: 'a non-empty array of finite τ values', found: taus });
   }
-  const batchSize = options.batchSize ?? 32;
+  const batchSize = options.batchSize ?? DEFAULT_CALIBRATION_BATCH;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new JmpArgumentError({ argument: 'options.batchSize', expected: 'a positive integer', found: batchSize });
   if (options.labels !== undefined && (!Array.isArray(options.labels) || !options.labels.every((l) => Number.isInteger(l) && l >= 0))) {
@@ -248,23 +231,6 @@ function checkOptions(options: CalibrateJMPOptions) {
   };
 }
 
-/** The images as batches of pixel values. */
-/** calibrateJMP compares class probabilities: it takes an image-classification pipeline. */
-function checkPipeline(pipe: VisionPipelineLike): void {
-  if (!pipe || (typeof pipe !== 'object' && typeof pipe !== 'function') || !(pipe as { model?: unknown }).model) {
-    throw new JmpArgumentError({ argument: 'pipeline', expected: "an image-classification pipeline (from pipeline('image-classification', …))", found: pipe });
-  }
-  const task = (pipe as { task?: unknown }).task;
-  if (typeof task === 'string' && task !== 'image-classification') {
-    throw new JmpArgumentError({
-      argument: 'pipeline',
-      expected: 'an image-classification pipeline: calibrateJMP compares the class probabilities of the pipeline with JMP and without',
-      found: `a '${task}' pipeline`,
-      hint: 'Calibrate on an image-classification pipeline of the same backbone, or give enableJMP a τ or a budget.',
-    });
-  }
-}
-
 /** enableJMP for one candidate; a model JMP passes through (onUnsupported 'passthrough') has nothing to calibrate. */
 async function openJMP(pipe: VisionPipelineLike, options: JMPOptions): Promise<JMPHandle> {
   let jmp: JMPHandle;
@@ -281,138 +247,4 @@ async function openJMP(pipe: VisionPipelineLike, options: JMPOptions): Promise<J
     });
   }
   return jmp;
-}
-
-async function batchesOf(pipe: Pipe, images: CalibrationImages, batchSize: number): Promise<Tensor[]> {
-  if (images instanceof Tensor || (images && typeof images === 'object' && !Array.isArray(images) && 'dims' in (images as object))) {
-    const t = images as Tensor;
-    if (t.dims.length !== 4 || t.type !== 'float32' || t.dims[0]! < 1) {
-      throw new JmpArgumentError({
-        argument: 'images',
-        expected: 'pixel values [N, C, H, W] (float32), or an array of images',
-        found: `a ${t.type} tensor [${t.dims.join(', ')}]`,
-      });
-    }
-    const [N, C, H, W] = t.dims as [number, number, number, number];
-    const per = C * H * W;
-    const data = t.data as Float32Array;
-    const out: Tensor[] = [];
-    for (let i = 0; i < N; i += batchSize) {
-      const n = Math.min(batchSize, N - i);
-      out.push(new Tensor('float32', data.subarray(i * per, (i + n) * per), [n, C, H, W]));
-    }
-    return out;
-  }
-  if (!Array.isArray(images) || images.length === 0) {
-    throw new JmpArgumentError({
-      argument: 'images',
-      expected: 'pixel values [N, C, H, W], or a non-empty array of images (paths, URLs, RawImages)',
-      found: images,
-    });
-  }
-  if (typeof pipe.processor !== 'function') {
-    throw new JmpArgumentError({
-      argument: 'pipeline',
-      expected: 'an image-classification pipeline with its processor (to preprocess the images)',
-      found: 'no processor',
-    });
-  }
-  const out: Tensor[] = [];
-  for (let i = 0; i < images.length; i += batchSize) {
-    const raw = await Promise.all(images.slice(i, i + batchSize).map((im, j) => readImage(im, i + j)));
-    out.push((await pipe.processor(raw)).pixel_values);
-  }
-  return out;
-}
-
-/** One image of the array, or a JmpArgumentError naming it. */
-async function readImage(image: unknown, index: number): Promise<RawImage> {
-  if (image instanceof RawImage) return image;
-  const readable =
-    typeof image === 'string' ||
-    image instanceof URL ||
-    (typeof Blob !== 'undefined' && image instanceof Blob) ||
-    (image !== null && typeof image === 'object' && ['HTMLCanvasElement', 'OffscreenCanvas'].includes(image.constructor?.name));
-  const argument = `images[${index}]`;
-  if (!readable) throw new JmpArgumentError({ argument, expected: 'an image: a RawImage, a path or URL, a Blob or a canvas', found: image });
-  try {
-    return await RawImage.read(image as string);
-  } catch (e) {
-    throw new JmpArgumentError({
-      argument,
-      expected: 'an image transformers.js can read',
-      found: `${String(image).slice(0, 200)} (${e instanceof Error ? e.message : String(e)})`,
-    });
-  }
-}
-
-/** Softmax of logits [B, K], row by row, in float64. */
-function probabilities(logits: Tensor): Float32Array {
-  const [B, K] = logits.dims as [number, number];
-  const x = logits.data as Float32Array;
-  const p = new Float32Array(B * K);
-  for (let b = 0; b < B; b++) {
-    let max = -Infinity;
-    for (let k = 0; k < K; k++) max = Math.max(max, x[b * K + k]!);
-    let sum = 0;
-    for (let k = 0; k < K; k++) sum += Math.exp(x[b * K + k]! - max);
-    for (let k = 0; k < K; k++) p[b * K + k] = Math.exp(x[b * K + k]! - max) / sum;
-  }
-  return p;
-}
-
-/** Top-1 agreement and mean KL(plain ‖ reduced) over all images; top-1 against labels when given. */
-export function compare(
-  plain: readonly Float32Array[],
-  reduced: readonly Float32Array[],
-  classes: number,
-  labels?: readonly number[],
-): { agreement: number; kl: number; top1: number | null } {
-  let n = 0;
-  let agree = 0;
-  let kl = 0;
-  let right = 0;
-  const argmax = (p: Float32Array, o: number) => {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (p[o + k]! > p[o + best]!) best = k;
-    return best;
-  };
-  plain.forEach((P, i) => {
-    const Q = reduced[i]!;
-    for (let o = 0; o < P.length; o += classes, n++) {
-      const a = argmax(P, o);
-      const b = argmax(Q, o);
-      if (a === b) agree++;
-      if (labels && b === labels[n]) right++;
-      for (let k = 0; k < classes; k++) {
-        const p = P[o + k]!;
-        if (p > 0) kl += p * Math.log(p / Math.max(Q[o + k]!, 1e-30));
-      }
-    }
-  });
-  return { agreement: agree / n, kl: kl / n, top1: labels ? right / n : null };
-}
-
-/**
- * 'kl': KL, then agreement. 'agreement': agreement, then KL. 'top1': top-1, then agreement, then KL.
- * Ties after that: the higher τ (it prunes more).
- */
-export function better(a: Candidate, b: Candidate, objective: CalibrationObjective): boolean {
-  if (objective === 'top1' && a.top1 !== b.top1) return a.top1! > b.top1!;
-  if (objective === 'kl' && a.kl !== b.kl) return a.kl < b.kl;
-  if (a.agreement !== b.agreement) return a.agreement > b.agreement;
-  if (a.kl !== b.kl) return a.kl < b.kl;
-  return (a.tau as number) > (b.tau as number);
-}
-
-/**
- * Per block: only a real gain moves a block's τ away from the best single τ. 'kl': the KL falls by
- * more than 0.1 %. 'agreement' / 'top1': that figure rises, or (agreement) it ties and the KL falls
- * by more than 0.1 %.
- */
-function strictlyBetter(a: Candidate, b: Candidate, objective: CalibrationObjective): boolean {
-  if (objective === 'kl') return a.kl < b.kl * 0.999;
-  if (objective === 'top1' && a.top1 !== b.top1) return a.top1! > b.top1!;
-  if (a.agreement !== b.agreement) return a.agreement > b.agreement;
-  return objective === 'agreement' && a.kl < b.kl * 0.999;
 }
