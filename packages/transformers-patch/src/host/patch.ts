@@ -12,13 +12,11 @@ import { planInfo, type JMPModelInfo } from './model-info.js';
 import { createPlainSession, watchSession, type WatchedSession } from './plain-session.js';
 import { markPipelineDisposed, pipelineState, registerHandle, releasePipeline, unclaimPipeline, type RegisteredHandle } from './registry.js';
 import { createPlanSessions, forwardOutputs, makeRunner, runnerFeeds, type Runner } from './runner-factory.js';
-import { rememberSource, sessionSource, type OrtModule, type SessionSource } from './sessions.js';
+import { sessionSource, type OrtModule, type SessionSource } from './sessions.js';
+import { ForwardSwap, makeFacade } from './facade.js';
 import { StatsCollector, type JMPStats } from './stats.js';
 import type { JMPHandle } from './types.js';
 import { WebGPUFallback, onWasm } from './webgpu-fallback.js';
-
-/** Marks the session stand-in of a patched pipeline. */
-const PATCHED = Symbol.for('jmpjs.patched-session');
 
 /** Why a handle is disposed, for the errors of later calls. */
 type DisposedBy = { found: string; expected: string; hint: string };
@@ -52,8 +50,8 @@ export class Patch implements JMPHandle, RegisteredHandle {
   private readonly runQueue = new SerialQueue();
   /** The plain session while JMP is off; its `release` is watched (pipeline.dispose() calls it). */
   private plain: WatchedSession | null = null;
-  /** The model's own `forward` property, if it had one (else the prototype's is used). */
-  private readonly ownForward: PropertyDescriptor | undefined;
+  /** The model's forward, swapped for {@link route} from start() until dispose(). */
+  private readonly forward: ForwardSwap;
   /** sessions.model while JMP is on, and after pipeline.dispose(). */
   private readonly facade: SessionLike;
   /**
@@ -77,25 +75,17 @@ export class Patch implements JMPHandle, RegisteredHandle {
     this.plan = plan;
     this.info = planInfo(plan, env);
     this.collector.plan(this.info.gmacs);
-    this.ownForward = Object.getOwnPropertyDescriptor(model, 'forward');
+    this.forward = new ForwardSwap(model, this.route);
     this.plainSource = sessionSource(model.sessions.model!) ?? source;
     this.webgpu = new WebGPUFallback(
       (message) => o.warn(message),
       () => this.rebuildOnWasm(),
     );
-    this.facade = {
-      [PATCHED]: true,
-      run: (feeds: Record<string, OrtTensorLike>) => this.runFacade(feeds),
+    this.facade = makeFacade(model.sessions.model!, source, {
+      run: (feeds) => this.runFacade(feeds),
       // pipeline.dispose() releases everything: the segments, without re-creating the plain session.
-      release: () => this.serial(() => this.pipelineDisposed()),
-      // what transformers.js v3's pipeline.dispose() calls instead of release()
-      handler: { dispose: () => this.serial(() => this.pipelineDisposed()) },
-      config: model.sessions.model!.config,
-      // the model's own inputs and outputs (pixel_values → logits; CLIP: the text inputs too, and its four outputs)
-      inputNames: [...(model.sessions.model!.inputNames ?? ['pixel_values'])],
-      outputNames: [...(model.sessions.model!.outputNames ?? ['logits'])],
-    } as SessionLike;
-    rememberSource(this.facade, source); // inspectJMP keeps working on the patched pipeline
+      pipelineDisposed: () => this.serial(() => this.pipelineDisposed()),
+    });
   }
 
   get enabled(): boolean {
@@ -104,7 +94,7 @@ export class Patch implements JMPHandle, RegisteredHandle {
 
   async start(): Promise<this> {
     this.watchPlain(this.model.sessions.model!);
-    this.model.forward = this.route;
+    this.forward.install();
     try {
       await this.enable();
     } catch (e) {
@@ -249,8 +239,7 @@ export class Patch implements JMPHandle, RegisteredHandle {
   }
 
   private plainForward(inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const forward = (this.ownForward?.value ?? Object.getPrototypeOf(this.model).forward) as HostModel['forward'];
-    return forward.call(this.model, inputs);
+    return this.forward.original().call(this.model, inputs);
   }
 
   // ---- switching ------------------------------------------------------------------------------
@@ -362,7 +351,7 @@ export class Patch implements JMPHandle, RegisteredHandle {
     const plain = this.plain;
     this.plain = null;
     this.model.sessions.model = this.facade;
-    this.restoreForward();
+    this.forward.restore();
     this.mode = 'disposed';
     this.disposedBy = why;
     markPipelineDisposed(this.model);
@@ -388,14 +377,8 @@ export class Patch implements JMPHandle, RegisteredHandle {
 
   /** Gives the pipeline its own forward back, and its plain session its own release. */
   private restorePipeline(): void {
-    this.restoreForward();
+    this.forward.restore();
     this.plain?.restore();
-  }
-
-  private restoreForward(): void {
-    if (this.model.forward !== this.route) return;
-    if (this.ownForward) Object.defineProperty(this.model, 'forward', this.ownForward);
-    else delete (this.model as Partial<HostModel>).forward; // back to the prototype's forward
   }
 
   /**
