@@ -1,4 +1,5 @@
 import { JmpArgumentError, JMP_MATCHES, JMP_SELECTS, STRATEGIES, type JmpMatch, type JmpSelect, type Strategy } from '@jmpjs/core';
+import type { Architecture } from './graph/architectures/index.js';
 import type { ModelProto } from './onnx/proto.js';
 import { toNumber } from './onnx/proto.js';
 
@@ -12,7 +13,7 @@ export type CalibrationObjective = 'kl' | 'agreement' | 'top1';
 export interface JMPPlan {
   format: 'jmp-plan/1';
   model: {
-    architecture: 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
+    architecture: Architecture;
     depth: number;
     protectedTokens: number;
     patches: number;

@@ -4,6 +4,7 @@
 import { JmpArgumentError, planBudget, planTokens, resolveSchedule, type BlockTokens, type ModelShape, type Schedule, type ScheduleStep } from '@jmpjs/core';
 import { platform } from '#platform';
 import { JmpError, UnsupportedModelError } from './errors.js';
+import { architecture, isArchitecture, SUPPORTED_MODEL_TYPES_TEXT, whyRefused } from './graph/architectures/index.js';
 import { compileJMP, jmpIndexForm } from './graph/compile.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
@@ -108,10 +109,10 @@ export interface Plan {
 async function makePlan(config: Record<string, unknown>, given: ResolvedOptions, source: SessionSource): Promise<Plan> {
   let o = given;
   const type = config.model_type;
-  if (type !== 'vit' && type !== 'deit' && type !== 'dinov2' && type !== 'clip' && type !== 'siglip') {
-    const why = typeof type === 'string' ? UNSUPPORTED_TYPES[type] : undefined;
+  if (!isArchitecture(type)) {
+    const why = whyRefused(type);
     throw new UnsupportedModelError({
-      lookedFor: "a ViT-family model (config.model_type 'vit', 'deit', 'dinov2', 'clip' or 'siglip')",
+      lookedFor: SUPPORTED_MODEL_TYPES_TEXT,
       found: `model_type ${JSON.stringify(type)}`,
       ...(why ? { hint: `${why} Use onUnsupported: 'passthrough' to leave such pipelines unchanged.` } : {}),
     });
@@ -196,12 +197,9 @@ function segmentsRefusal(layout: GraphLayout): { lookedFor: string; found: strin
       more: "; JMP never returns fewer tokens than the model's grid",
     };
   }
-  if (layout.root === 'clip' || layout.root === 'siglip') {
-    return {
-      lookedFor: 'a pixel_values → logits model',
-      found: `${layout.root === 'clip' ? "CLIP's" : "SigLIP's"} zero-shot model (text inputs beside pixel_values, four outputs): the compiled runner runs it, the segments runner does not`,
-    };
-  }
+  // the architecture's own (CLIP's and SigLIP's zero-shot models)
+  const own = architecture(layout.root).runners.segments;
+  if (own) return own;
   if (layout.patchMean) {
     return {
       lookedFor: 'a head that reads the class token only',
@@ -277,11 +275,3 @@ export async function planModel(config: Record<string, unknown>, o: ResolvedOpti
     });
   }
 }
-
-/** Why vision transformers that JMP does not run are refused (the error's hint). */
-const UNSUPPORTED_TYPES: Record<string, string> = {
-  beit: "BEiT's relative position bias is a table over the full patch grid: its attention cannot follow merged tokens.",
-  'data2vec-vision': "Data2Vec-Vision is BEiT's architecture: its relative position bias cannot follow merged tokens.",
-  swin: 'Swin attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.',
-  swinv2: 'Swin V2 attends within fixed windows of the patch grid and merges patches by position: reduced tokens fit neither.',
-};

@@ -1,5 +1,21 @@
 import { UnsupportedModelError } from '../errors.js';
 import { DataType, toNumber, type ModelProto, type NodeProto } from '../onnx/proto.js';
+import {
+  architecture,
+  blockScope,
+  SCHEMES,
+  SCOPES_TEXT,
+  SOFTMAX_NAMES_TEXT,
+  softmaxBlock,
+  type Architecture,
+  type ArchitectureSpec,
+  type AttentionForm,
+  type Scheme,
+} from './architectures/index.js';
+import { constantInts, indexGraph, type GraphIndex } from './graph-index.js';
+
+export type { Architecture } from './architectures/index.js';
+export { indexGraph, type GraphIndex } from './graph-index.js';
 
 /** Tensors of one transformer block, found by their scoped names and checked by structure. */
 export interface BlockTensors {
@@ -19,79 +35,9 @@ export interface BlockTensors {
   output: string;
 }
 
-/** The backbones this package finds, by the module scope of their Optimum exports. */
-export type Architecture = 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
-
-/**
- * Where each backbone's tensors are in an Optimum export: the module scope, each block's scope, its
- * attention Softmax and key projection, the attention residual and the MLP residual (DINOv2 scales
- * each branch by its layer scale before adding it), the first block's input, the initializer the
- * width (and the token count) come from, and the scope of the final LayerNorm.
- */
-interface Family {
-  scope: string;
-  block: (i: number) => string;
-  softmax: string;
-  keys: string;
-  residual: string;
-  output: string;
-  firstInput: string;
-  /** The initializer, and the axes of its token count (null: read elsewhere) and width. */
-  width: { name: string; tokens: number | null; hidden: number };
-  headScope: string;
-}
-const HF_VIT = (root: string): Family => ({
-  scope: `/${root}`,
-  block: (i) => `/${root}/encoder/layer.${i}`,
-  softmax: 'attention/attention/Softmax',
-  keys: 'attention/attention/key/Add_output_0',
-  residual: 'Add',
-  output: 'output/Add',
-  firstInput: `/${root}/embeddings/Add_output_0`,
-  width: { name: `${root}.embeddings.position_embeddings`, tokens: 1, hidden: 2 },
-  headScope: `/${root}/layernorm/`,
-});
-/**
- * DINOv2 exported as the bare `Dinov2Model` (image-feature-extraction): the model is the backbone,
- * so Optimum's scopes have no `/dinov2` prefix (`/encoder/layer.{i}/…`, `/embeddings/…`, `/layernorm/…`).
- */
-const BARE_DINOV2: Family = {
-  ...HF_VIT('dinov2'),
-  scope: '',
-  block: (i) => `/encoder/layer.${i}`,
-  firstInput: '/embeddings/Add_output_0',
-  output: 'Add_1',
-  width: { name: 'embeddings.cls_token', tokens: null, hidden: 2 },
-  headScope: '/layernorm/',
-};
-/**
- * CLIP's vision tower: its blocks are `layers.{i}` with `self_attn`, the embeddings go through
- * `pre_layrnorm` first, and the head reads the class token through `post_layernorm`.
- */
-const CLIP_VISION: Family = {
-  scope: '/vision_model',
-  block: (i) => `/vision_model/encoder/layers.${i}`,
-  softmax: 'self_attn/Softmax',
-  keys: 'self_attn/k_proj/Add_output_0',
-  residual: 'Add',
-  output: 'Add_1',
-  firstInput: '/vision_model/pre_layrnorm/Add_1_output_0',
-  width: { name: 'vision_model.embeddings.position_embedding.weight', tokens: 0, hidden: 1 },
-  headScope: '/vision_model/post_layernorm/',
-};
-const FAMILIES: Record<Architecture, Family> = {
-  vit: HF_VIT('vit'),
-  deit: HF_VIT('deit'),
-  dinov2: { ...HF_VIT('dinov2'), output: 'Add_1', width: { name: 'dinov2.embeddings.cls_token', tokens: null, hidden: 2 } },
-  clip: CLIP_VISION,
-  // SigLIP's vision tower: CLIP's names, no class token, no pre-LayerNorm, 4-D eager attention
-  // scaled after q·kᵀ, and a pooling head attending over every token
-  siglip: { ...CLIP_VISION, firstInput: '/vision_model/embeddings/Add_output_0' },
-};
-
-/** What this package knows about a ViT / DeiT / DINOv2 image-classification graph. */
+/** What this package knows about the graph of a ViT-family model. */
 export interface GraphLayout {
-  /** The backbone: `vit`, `deit`, `dinov2` or `clip` (CLIP's vision tower, scope `/vision_model`). */
+  /** The backbone (./architectures: its config.json `model_type`). */
   root: Architecture;
   blocks: BlockTensors[];
   /** 1 (CLS) or 2 (CLS, distillation). */
@@ -104,14 +50,8 @@ export interface GraphLayout {
   tokens: number;
   /** Default-domain opset version. */
   opset: number;
-  /**
-   * How the attention scores are written: `'eager'` (Div(MatMul(q, kᵀ), √d), as HF's eager attention
-   * exports), `'sdpa'` (MatMul(q·√s, kᵀ·√s), as torch ≥ 2.1 exports scaled_dot_product_attention) or
-   * `'clip'` (CLIP's eager attention: q scaled before its projection is split into heads, the scores
-   * a MatMul of [B·H, N, d] operands: scores and probabilities are [B·H, N, N], heads folded into the
-   * batch axis).
-   */
-  attention: 'eager' | 'sdpa' | 'clip';
+  /** How the attention scores are written (see {@link AttentionForm}). */
+  attention: AttentionForm;
   inputName: string;
   outputName: string;
   /**
@@ -145,98 +85,79 @@ export interface GraphLayout {
   dynamicQuantization: boolean;
 }
 
-/** Index of a graph: which node produces each tensor, nodes by name. */
-export interface GraphIndex {
-  producer: Map<string, number>;
-  byName: Map<string, number>;
-  initializers: Set<string>;
-}
-
-export function indexGraph(model: ModelProto): GraphIndex {
-  const producer = new Map<string, number>();
-  const byName = new Map<string, number>();
-  model.graph.node.forEach((n, i) => {
-    for (const o of n.output) producer.set(o, i);
-    if (n.name) byName.set(n.name, i);
-  });
-  return { producer, byName, initializers: new Set(model.graph.initializer.map((t) => t.name ?? '')) };
-}
-
-const SOFTMAX =
-  /^\/(vit|deit|dinov2)\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$|^\/(vision_model)\/encoder\/layers\.(\d+)\/self_attn\/Softmax$|^()\/encoder\/layer\.(\d+)\/attention\/attention\/Softmax$/;
-
-/**
- * Finds the blocks of a Hugging Face ViT / DeiT image classifier exported by Optimum (or the same
- * layout), by scoped names, and confirms each with a structural check.
- */
-export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(model)): GraphLayout {
-  const { graph } = model;
-  const nodes = graph.node;
+/** The first naming scheme that recognises a graph's attention Softmax nodes, and each block's Softmax. */
+function findBlocks(
+  nodes: readonly NodeProto[],
+  index: GraphIndex,
+): { spec: ArchitectureSpec<Architecture>; scheme: Scheme; softmaxes: Map<number, NodeProto> } {
   const softmaxes = new Map<number, NodeProto>();
-  let root: Architecture | undefined;
-  let bareBackbone = false;
+  let found: (typeof SCHEMES)[number] | undefined;
   for (const n of nodes) {
-    const m = SOFTMAX.exec(n.name ?? '');
-    if (!m || n.opType !== 'Softmax') continue;
-    // a bare backbone (no scope prefix): DINOv2's Dinov2Model, whose blocks end in `Add_1`
-    const bare = m[5] !== undefined;
-    // /vision_model: CLIP (a pre-LayerNorm before the blocks) or SigLIP (none)
-    const found: Architecture = m[1] ? (m[1] as Architecture) : bare ? 'dinov2' : index.byName.has('/vision_model/pre_layrnorm/Add_1') ? 'clip' : 'siglip';
-    if ((root && root !== found) || (root && bareBackbone !== bare)) {
+    if (n.opType !== 'Softmax') continue;
+    const name = n.name ?? '';
+    const at = SCHEMES.map((s) => ({ ...s, block: softmaxBlock(s.scheme, name) })).find((s) => s.block !== null && (s.scheme.accepts?.(index) ?? true));
+    if (!at) continue;
+    if (found && found.scheme !== at.scheme) {
       throw new UnsupportedModelError({
-        lookedFor: 'one backbone scope (/vit, /deit, /dinov2 or /vision_model)',
-        found: `both ${FAMILIES[root].scope || 'no scope'} and ${bare ? 'no scope' : FAMILIES[found].scope}`,
+        lookedFor: `one backbone scope (${SCOPES_TEXT})`,
+        found: `both ${found.scheme.scope || 'no scope'} and ${at.scheme.scope || 'no scope'}`,
       });
     }
-    root = found;
-    bareBackbone = bare;
-    softmaxes.set(Number(m[2] ?? m[4] ?? m[6]), n);
+    found = at;
+    softmaxes.set(at.block!, n);
   }
-  if (!root || softmaxes.size === 0) {
+  if (!found || softmaxes.size === 0) {
     const ops = new Set(nodes.map((n) => n.opType));
     const sample = nodes
       .slice(0, 3)
       .map((n) => n.name || n.opType)
       .join(', ');
     throw new UnsupportedModelError({
-      lookedFor:
-        "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…, /dinov2/…; CLIP's '/vision_model/encoder/layers.{i}/self_attn/Softmax') as Optimum exports Hugging Face ViT, DeiT, DINOv2 and CLIP",
+      lookedFor: SOFTMAX_NAMES_TEXT,
       found: ops.has('Softmax')
         ? `Softmax nodes with other names (first nodes: ${sample})`
         : `no Softmax node at all (${nodes.length} nodes, first: ${sample})`,
     });
   }
+  const refusal = found.scheme.refuse?.(index);
+  if (refusal) throw new UnsupportedModelError(refusal);
+  return { spec: architecture(found.architecture), scheme: found.scheme, softmaxes };
+}
+
+/**
+ * Finds the blocks of a ViT-family model exported by Optimum (or the same layout), by the scoped
+ * names of one of the architectures' schemes (./architectures), and confirms each with a
+ * structural check.
+ */
+export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(model)): GraphLayout {
+  const { graph } = model;
+  const nodes = graph.node;
+  const { spec, scheme, softmaxes } = findBlocks(nodes, index);
+  const root = spec.name;
   const depth = softmaxes.size;
   const blocks: BlockTensors[] = [];
-  const forms = new Set<GraphLayout['attention']>();
-  if (bareBackbone && !index.byName.has('/encoder/layer.0/Add_1')) {
-    throw new UnsupportedModelError({
-      lookedFor: "a bare DINOv2 backbone ('/encoder/layer.0/Add_1'; bare ViT / DeiT backbones are not recognised)",
-      found: 'blocks without it',
-    });
-  }
-  const family = bareBackbone ? BARE_DINOV2 : FAMILIES[root];
+  const forms = new Set<AttentionForm>();
   for (let i = 0; i < depth; i++) {
     const softmax = softmaxes.get(i);
     if (!softmax) {
       throw new UnsupportedModelError({ lookedFor: `blocks 0…${depth - 1} numbered without gaps`, found: `no Softmax in block ${i}` });
     }
-    const scope = family.block(i);
+    const scope = blockScope(scheme, i);
     const axis = softmax.attribute.find((a) => a.name === 'axis');
     const axisValue = axis ? toNumber(axis.i) : -1;
-    if (axisValue !== -1 && axisValue !== (root === 'clip' ? 2 : 3)) {
+    if (axisValue !== -1 && axisValue !== spec.attention.softmaxAxis) {
       throw new UnsupportedModelError({ lookedFor: `${scope} Softmax over the last axis`, found: `axis ${axisValue}` });
     }
-    const residualAdd = nodes[index.byName.get(`${scope}/${family.residual}`) ?? -1];
-    const outputAdd = nodes[index.byName.get(`${scope}/${family.output}`) ?? -1];
-    const keys = `${scope}/${family.keys}`;
-    const blockInput = i === 0 ? family.firstInput : blocks[i - 1]!.output;
+    const residualAdd = nodes[index.byName.get(`${scope}/${scheme.residual}`) ?? -1];
+    const outputAdd = nodes[index.byName.get(`${scope}/${scheme.output}`) ?? -1];
+    const keys = `${scope}/${scheme.keys}`;
+    const blockInput = i === 0 ? scheme.firstInput : blocks[i - 1]!.output;
     const problems: string[] = [];
     if (!residualAdd || residualAdd.opType !== 'Add' || !residualAdd.input.includes(blockInput)) {
-      problems.push(`attention residual '${scope}/${family.residual}' adding the block input '${blockInput}'`);
+      problems.push(`attention residual '${scope}/${scheme.residual}' adding the block input '${blockInput}'`);
     }
     if (!outputAdd || outputAdd.opType !== 'Add' || !residualAdd || !outputAdd.input.includes(residualAdd.output[0]!)) {
-      problems.push(`MLP residual '${scope}/${family.output}' adding the attention residual`);
+      problems.push(`MLP residual '${scope}/${scheme.output}' adding the attention residual`);
     }
     if (!index.producer.has(keys)) problems.push(`key projection output '${keys}'`);
     // the probabilities (through no-op Casts, as SigLIP's export has them) times the values
@@ -249,11 +170,10 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
       probsOut = cast.output[0]!;
     const probsConsumer = nodes.find((n) => n.opType === 'MatMul' && n.input[0] === probsOut);
     if (!probsConsumer) problems.push(`a MatMul of the attention probabilities with the values in ${scope}`);
-    const form = attentionForm(softmax, nodes, index, root === 'clip');
+    const form = spec.attention.form(softmax, nodes, index);
     if (!form) {
       const fed = nodes[index.producer.get(softmax.input[0]!) ?? -1];
-      const expected = root === 'clip' ? "CLIP's MatMul((q·s) [B·H, N, d], kᵀ)" : 'Div(MatMul(q, kᵀ), √d) (eager) or MatMul(q·√s, kᵀ·√s) (SDPA)';
-      problems.push(`attention scores in ${scope} written as ${expected}, found a Softmax fed by ${fed ? fed.opType : 'no node'}`);
+      problems.push(`attention scores in ${scope} written as ${spec.attention.expected}, found a Softmax fed by ${fed ? fed.opType : 'no node'}`);
     } else forms.add(form);
     if (problems.length > 0) {
       throw new UnsupportedModelError({
@@ -272,14 +192,14 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     });
   }
 
-  // Protected tokens: the embeddings concatenate CLS (+ distillation) with the patch tokens (SigLIP: none).
-  const embAdd = nodes[index.byName.get(`${family.scope}/embeddings/Add`) ?? -1];
+  // Protected tokens: the embeddings concatenate CLS (+ distillation) with the patch tokens (or, where the head allows it, none).
+  const embAdd = nodes[index.byName.get(`${scheme.scope}/embeddings/Add`) ?? -1];
   const concat = embAdd && embAdd.input.map((t) => nodes[index.producer.get(t) ?? -1]).find((n) => n?.opType === 'Concat');
-  if (root === 'siglip' && embAdd && !concat) {
+  if (spec.head.classToken === 'optional' && embAdd && !concat) {
     // no class token: patches + positions
   } else if (!concat || concat.input.length < 2 || concat.input.length > 3) {
     throw new UnsupportedModelError({
-      lookedFor: `'${family.scope}/embeddings/Add' adding position embeddings to a Concat of CLS (, distillation) and patch tokens`,
+      lookedFor: `'${scheme.scope}/embeddings/Add' adding position embeddings to a Concat of CLS (, distillation) and patch tokens`,
       found: concat ? `a Concat of ${concat.input.length} inputs` : 'no such Concat',
     });
   }
@@ -291,8 +211,8 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   // features per token (image-feature-extraction reads them): the compiled graph gives the full
   // token grid back there (each token's state from the token it ended in); nothing else may read fewer rows
   const perTokenOutput = outputs.includes('last_hidden_state') ? 'last_hidden_state' : null;
-  if (root === 'clip' || root === 'siglip') {
-    // CLIP's and SigLIP's zero-shot models: the text inputs beside pixel_values, their four outputs (the text tower is left as it is)
+  if (spec.io === 'zero-shot') {
+    // zero-shot models: the text inputs beside pixel_values, their four outputs (the text tower is left as it is)
     if (!inputs.includes('pixel_values')) {
       throw new UnsupportedModelError({ lookedFor: "the input 'pixel_values'", found: `inputs [${inputs.join(', ')}]` });
     }
@@ -302,9 +222,8 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
       found: `inputs [${graph.input.map((v) => v.name).join(', ')}], outputs [${graph.output.map((v) => v.name).join(', ')}]`,
     });
   }
-  // width and element type: the position embeddings [1, N, C] (ViT, DeiT), the class token [1, 1, C]
-  // (DINOv2), CLIP's position embedding table [N, C]
-  const { name: widthName, tokens: tokensAxis, hidden: hiddenAxis } = family.width;
+  // width and element type: the scheme's initializer ([1, N, C] position embeddings, [1, 1, C] class token, [N, C] position table)
+  const { name: widthName, tokens: tokensAxis, hidden: hiddenAxis } = scheme.width;
   // (dynamically quantized exports may keep it as `…_quantized` uint8, the residual stream float32)
   const plainPos = model.graph.initializer.find((t) => t.name === widthName);
   const pos = plainPos ?? model.graph.initializer.find((t) => t.name === `${widthName}_quantized`);
@@ -317,7 +236,7 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
       found: pos ? `dims [${pos.dims.map(toNumber).join(', ')}]` : 'none',
     });
   }
-  const tokens = tokensAxis === null ? positionTableTokens(model, hidden, `${family.scope}/embeddings/`) : toNumber(pos.dims[tokensAxis]);
+  const tokens = typeof tokensAxis === 'number' ? toNumber(pos.dims[tokensAxis]) : tokensAxis(model, hidden, scheme.scope);
   const opset = toNumber(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) {
     throw new UnsupportedModelError({
@@ -326,7 +245,7 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     });
   }
   if (forms.size > 1) throw new UnsupportedModelError({ lookedFor: 'one form of attention in every block', found: 'eager and SDPA attention mixed' });
-  const headReadsProtectedOnly = readsOnlyFirstTokens(model, index, blocks[depth - 1]!.output, family.headScope, protectedTokens);
+  const headReadsProtectedOnly = readsOnlyFirstTokens(model, index, blocks[depth - 1]!.output, scheme.headScope, protectedTokens);
   return {
     root,
     blocks,
@@ -339,9 +258,9 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     inputName: 'pixel_values',
     outputName: graph.output[0]!.name,
     headReadsProtectedOnly,
-    patchMean: findPatchMean(model, index, family.headScope, protectedTokens),
+    patchMean: findPatchMean(model, index, scheme.headScope, protectedTokens),
     perTokenOutput,
-    poolingSoftmax: root === 'siglip' ? poolingSoftmax(nodes) : null,
+    poolingSoftmax: spec.head.poolingSoftmax?.(nodes) ?? null,
     dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear'),
   };
 }
@@ -383,22 +302,6 @@ function readsOnlyFirstTokens(model: ModelProto, index: GraphIndex, tensor: stri
   return true;
 }
 
-/**
- * DINOv2 interpolates its position table to the input's patch grid (a Resize in the embeddings):
- * the table's own size, `[1, n, C]` without the class token's row, is the largest initializer of
- * width C under `/dinov2/embeddings/`; n + 1 tokens.
- */
-function positionTableTokens(model: ModelProto, hidden: number, scope: string): number {
-  const inEmbeddings = new Set(model.graph.node.filter((n) => (n.name ?? '').startsWith(scope)).flatMap((n) => n.input));
-  let n = 0;
-  for (const t of model.graph.initializer) {
-    if (!inEmbeddings.has(t.name ?? '') || t.dims.length !== 3 || toNumber(t.dims[2]) !== hidden) continue;
-    n = Math.max(n, toNumber(t.dims[1]));
-  }
-  if (n < 1) throw new UnsupportedModelError({ lookedFor: `DINOv2's position table (an initializer [1, n, C] read in ${scope})`, found: 'none' });
-  return n + 1;
-}
-
 /** The head's mean over the patch tokens: ReduceMean over axis 1 of a Slice from token P on of the final LayerNorm's output. */
 function findPatchMean(model: ModelProto, index: GraphIndex, scope: string, P: number): GraphLayout['patchMean'] {
   const nodes = model.graph.node;
@@ -413,60 +316,5 @@ function findPatchMean(model: ModelProto, index: GraphIndex, scope: string, P: n
     const keepdims = toNumber(mean.attribute.find((a) => a.name === 'keepdims')?.i ?? 1) !== 0;
     return { node: mean.name ?? '', input: mean.input[0]!, keepdims };
   }
-  return null;
-}
-
-/** SigLIP's pooling-head attention Softmax (`/vision_model/head/…/Softmax`): exactly one, or an error. */
-function poolingSoftmax(nodes: readonly NodeProto[]): string {
-  const found = nodes.filter((n) => n.opType === 'Softmax' && (n.name ?? '').startsWith('/vision_model/head/'));
-  if (found.length !== 1) {
-    throw new UnsupportedModelError({ lookedFor: "SigLIP's pooling head: one attention Softmax under '/vision_model/head/'", found: `${found.length}` });
-  }
-  return found[0]!.name ?? '';
-}
-
-/** The values of an int64 / int32 constant (initializer or Constant node), or null. */
-function constantInts(model: ModelProto, index: GraphIndex, name: string | undefined): number[] | null {
-  if (!name) return null;
-  const producer = model.graph.node[index.producer.get(name) ?? -1];
-  const tensor =
-    model.graph.initializer.find((t) => t.name === name) ??
-    (producer?.opType === 'Constant' ? producer.attribute.find((a) => a.name === 'value')?.t : undefined);
-  if (!tensor) return null;
-  if (tensor.dataType === DataType.INT64) {
-    if (tensor.int64Data?.length) return tensor.int64Data.map(toNumber);
-    const raw = tensor.rawData;
-    if (!raw) return null;
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    return Array.from({ length: raw.byteLength / 8 }, (_, i) => Number(view.getBigInt64(i * 8, true)));
-  }
-  if (tensor.dataType === DataType.INT32) {
-    if (tensor.int32Data?.length) return [...tensor.int32Data];
-    const raw = tensor.rawData;
-    if (!raw) return null;
-    return Array.from(new Int32Array(raw.slice().buffer));
-  }
-  return null;
-}
-
-/**
- * Confirms by structure what feeds a block's Softmax: the scores of eager attention (a Div or Mul
- * by a constant of a MatMul) or of exported SDPA (a MatMul of two Muls, q and kᵀ each scaled by
- * √scale). Anything else is not confirmed (null).
- */
-function attentionForm(softmax: NodeProto, nodes: readonly NodeProto[], index: GraphIndex, clip: boolean): GraphLayout['attention'] | null {
-  const producer = (t: string | undefined) => (t === undefined ? undefined : nodes[index.producer.get(t) ?? -1]);
-  const isConstant = (t: string | undefined) => t !== undefined && (index.initializers.has(t) || producer(t)?.opType === 'Constant');
-  const scores = producer(softmax.input[0]);
-  if (!scores) return null;
-  if (clip) {
-    // MatMul(q, kᵀ) of [B·H, N, d] operands, q scaled by a constant before its reshapes into heads
-    if (scores.opType !== 'MatMul') return null;
-    let q = producer(scores.input[0]);
-    while (q && (q.opType === 'Reshape' || q.opType === 'Transpose')) q = producer(q.input[0]);
-    return q?.opType === 'Mul' && q.input.some(isConstant) ? 'clip' : null;
-  }
-  if ((scores.opType === 'Div' || scores.opType === 'Mul') && producer(scores.input[0])?.opType === 'MatMul' && isConstant(scores.input[1])) return 'eager';
-  if (scores.opType === 'MatMul' && scores.input.every((t) => producer(t)?.opType === 'Mul')) return 'sdpa';
   return null;
 }

@@ -1,29 +1,17 @@
 import type { ModelShape } from '@jmpjs/core';
 import { UnsupportedModelError } from '../errors.js';
+import { architecture } from './architectures/index.js';
+import { configNumber } from './architectures/spec.js';
 import type { GraphLayout } from './layout.js';
 
-function configNumber(config: Record<string, unknown>, key: string, hint?: string): number {
-  const v = config[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new UnsupportedModelError({
-      lookedFor: `config.${key} (a positive number) in config.json`,
-      found: JSON.stringify(v) ?? 'undefined',
-      ...(hint ? { hint } : {}),
-    });
-  }
-  return v;
-}
-
 /**
- * The cost-model sizes and attention heads of a ViT / DeiT from its config.json (Hugging Face
- * field names) and the graph layout (depth, protected tokens).
+ * The cost-model sizes and attention heads of a ViT-family model from its config.json (Hugging Face
+ * field names, as its architecture reads them) and the graph layout (depth, protected tokens).
  */
 export function shapeFromConfig(full: Record<string, unknown>, layout: GraphLayout, hint?: string): { shape: ModelShape; heads: number } {
-  // CLIP: the vision tower's sizes are in vision_config; its head is the projection
-  const config =
-    (layout.root === 'clip' || layout.root === 'siglip') && full.vision_config && typeof full.vision_config === 'object'
-      ? { ...(full.vision_config as Record<string, unknown>), model_type: full.model_type }
-      : full;
+  // the reduced tower's config (CLIP's and SigLIP's vision_config)
+  const spec = architecture(layout.root);
+  const config = spec.config.tower(full);
   const patchSize = configNumber(config, 'patch_size', hint);
   const imageSize = configNumber(config, 'image_size', hint);
   const hidden = configNumber(config, 'hidden_size', hint);
@@ -63,13 +51,8 @@ export function shapeFromConfig(full: Record<string, unknown>, layout: GraphLayo
           : Math.round(configNumber(config, 'mlp_ratio', hint) * hidden),
       channels: typeof config.num_channels === 'number' ? config.num_channels : 3,
       patchSize,
-      // CLIP: the projection; SigLIP: its pooled width (no projection)
-      classes:
-        layout.root === 'clip'
-          ? configNumber(full, 'projection_dim', hint)
-          : layout.root === 'siglip'
-            ? hidden
-            : Object.keys((config.id2label as object | undefined) ?? {}).length,
+      // the head's width: the classes, CLIP's projection, SigLIP's pooled width
+      classes: spec.config.classes(full, config, hidden, hint),
       // classifier inputs of width C: CLS (+ distillation), or DINOv2's CLS and patch mean
       heads: layout.patchMean ? layout.protectedTokens + 1 : layout.protectedTokens,
       protectedTokens: layout.protectedTokens,

@@ -1,7 +1,8 @@
 // The transformers.js model inside a pipeline, as this package adapts to it: the parts it touches,
-// the config it plans with (DINOv2's crop size), and the file and onnxruntime its session came from.
+// the config it plans with (DINOv2's crop size: graph/architectures), and the file and onnxruntime its session came from.
 import { JmpArgumentError } from '@jmpjs/core';
 import { UnsupportedModelError } from '../errors.js';
+import { architecture, isArchitecture } from '../graph/architectures/index.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SessionLike } from '../runner/segment-runner.js';
 import { platform } from '#platform';
@@ -42,12 +43,13 @@ const planConfigs = new WeakMap<HostModel, Record<string, unknown>>();
 export const configOf = (model: HostModel): Record<string, unknown> => planConfigs.get(model) ?? model.config;
 
 /**
- * The model's config for planning. DINOv2 interpolates its position table to the input, and its
- * config's image_size is the table's (518 for the hub's checkpoints), not the images the pipeline
- * makes (its processor's crop, 224): the plan and the GMACs are for the crop size.
+ * The model's config for planning. An architecture whose images are the processor's crops
+ * (`imageSizeFromCrop`: DINOv2 interpolates its position table to the input, and its config's
+ * image_size is the table's, 518 for the hub's checkpoints, not the pipeline's 224) is planned for
+ * the crop size: the plan and the GMACs are for the images the pipeline makes.
  */
 function planConfig(pipe: unknown, config: Record<string, unknown>): Record<string, unknown> {
-  if (config.model_type !== 'dinov2') return config;
+  if (!isArchitecture(config.model_type) || !architecture(config.model_type).config.imageSizeFromCrop) return config;
   const processor = (pipe as { processor?: { image_processor?: unknown } } | undefined)?.processor;
   const image = (processor?.image_processor ?? processor) as { crop_size?: unknown; config?: { crop_size?: unknown } } | undefined;
   const crop = image?.crop_size ?? image?.config?.crop_size;

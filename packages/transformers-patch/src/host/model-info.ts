@@ -1,12 +1,13 @@
 // What `jmp.info` (and inspectJMP) says of a model and its plan.
 import { baselineMacs, countMacs, type BlockTokens, type JmpMatch, type ModelShape } from '@jmpjs/core';
+import type { Architecture } from '../graph/architectures/index.js';
 import type { JmpMetric } from '../options.js';
 import type { Plan } from '../plan.js';
 
 /** The model as this package sees it, for `jmp.info`. */
 export interface JMPModelInfo {
-  /** `vit`, `deit` or `dinov2`. */
-  architecture: 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
+  /** The backbone: its config.json `model_type` (`vit`, `deit`, `dinov2`, `clip`, `siglip`). */
+  architecture: Architecture;
   depth: number;
   protectedTokens: number;
   /** 1-based blocks that reduce. */
