@@ -1,53 +1,17 @@
-import type { JmpMatch, JmpSelect, Strategy } from '@jmpjs/core';
 import { UnsupportedModelError } from '../errors.js';
 import { DataType, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx/proto.js';
 import { GraphBuilder } from './builder.js';
-import { emitEvit } from './methods/evit.js';
-import { emitJmp } from './methods/jmp.js';
-import { emitJmpIndexed } from './methods/jmp-indexed.js';
-import { emitTome } from './methods/tome.js';
+import type { CompileOptions } from './compile-options.js';
+import { graphMethod } from './methods/registry.js';
 import { sliceHeadTokens } from './head-only.js';
 import { producerIndex, renameInputs } from './splice.js';
 import { INT64_MAX, graphOps } from './ops.js';
-import { tauAt, type JmpMetric } from '../options.js';
+import { tauAt } from '../option-values.js';
 import type { GraphLayout } from './layout.js';
 import type { ReductionInput } from './methods/types.js';
 
-/** What the compiled graph reduces, at the given blocks (1-based, strictly increasing). */
-export interface CompileOptions {
-  /** JMP (all four strategies), or the baselines ToMe and EViT. Default 'jmp'. */
-  method?: 'jmp' | 'tome' | 'evit';
-  blocks: readonly number[];
-  /** Keep rate per block (JMP, EViT). */
-  keeps?: readonly number[];
-  /** Tokens merged per block (ToMe). */
-  rs?: readonly number[];
-  /** JMP strategy. */
-  strategy?: Strategy;
-  /** JMP: how the non-critical tokens are chosen. Default 'attention'. */
-  select?: JmpSelect;
-  /** JMP with select 'redundancy': ToMe's split or nearest neighbours. Default 'bipartite'. */
-  match?: JmpMatch;
-  /** Required by the adaptive strategies: one τ, or one per block. */
-  tau?: number | readonly number[];
-  /** JMP's similarity metric. Default 'keys' (head-mean keys; ToMe always uses them). */
-  metric?: JmpMetric;
-  proportionalAttention: boolean;
-  heads: number;
-  /** Add an output per reduction with what happened to each patch token (see {@link compiledOutputs}). Default false. */
-  trackSources?: boolean;
-  /**
-   * Build masks from int64 indices (ScatterElements) where that takes fewer nodes: for onnxruntime's
-   * CPU and wasm execution providers. Off (the default) keeps every added op a float elementwise op,
-   * which the WebGPU provider needs. The outputs are the same either way.
-   */
-  indexOps?: boolean;
-  /**
-   * Run the last block's MLP on the protected tokens only (the graph's head must read nothing
-   * else: `layout.headReadsProtectedOnly`). Default false.
-   */
-  headOnly?: boolean;
-}
+export type { CompileOptions } from './compile-options.js';
+export { jmpIndexForm } from './methods/jmp/method.js';
 
 /**
  * Extra outputs of a compiled model, per reduction k (0-based; none where keep = 1 / r = 0):
@@ -65,20 +29,12 @@ export const compiledOutputs = (k: number) => ({ sigma: `jmp_sigma_${k}`, merged
  * bias. The token count stays dynamic (K is computed from the running N). One session runs the
  * whole model.
  */
-/**
- * Whether JMP compiles to its index form (graph/methods/jmp-indexed.ts): index ops asked for, select
- * 'redundancy' with ToMe's split. The compiled runner's overhead statistics read the same answer.
- */
-export function jmpIndexForm(o: Pick<CompileOptions, 'method' | 'indexOps' | 'select' | 'match'>): boolean {
-  return (o.method ?? 'jmp') === 'jmp' && !!o.indexOps && o.select === 'redundancy' && (o.match ?? 'bipartite') === 'bipartite';
-}
-
 export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOptions): ModelProto {
   if (layout.opset < 11) {
     throw new UnsupportedModelError({ lookedFor: 'opset 11 or newer for the compiled graph', found: `opset ${layout.opset}` });
   }
-  const method = o.method ?? 'jmp';
-  const strategy = o.strategy ?? 'adaptive';
+  const method = graphMethod(o.method);
+  const amounts = (method.amount === 'r' ? o.rs : o.keeps)!;
   const b = new GraphBuilder(layout);
   const P = layout.protectedTokens;
   const nodes: NodeProto[] = [];
@@ -86,7 +42,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const { attr, op, slice, unsqueeze, toT, onesOfShape, toFloat, cast } = g;
   const reductionAt = new Map(
     o.blocks.flatMap((block, k) => {
-      const active = method === 'tome' ? o.rs![k]! > 0 : o.keeps![k]! < 1;
+      const active = method.reduces(amounts[k]!);
       // keep = 1 / r = 0 reduces nothing: such blocks get no nodes at all (and no statistics outputs).
       return active ? [[layout.blocks[block - 1]!.attentionResidual, k] as const] : [];
     }),
@@ -153,21 +109,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         return (sp ??= slice(s, P, INT64_MAX, 1));
       },
     };
-    const r =
-      method === 'tome'
-        ? emitTome(g, x, o.rs![k]!)
-        : method === 'evit'
-          ? emitEvit(g, x, o.keeps![k]!)
-          : jmpIndexForm(o)
-            ? emitJmpIndexed(g, x, { keep: o.keeps![k]!, strategy, tau: tauAt(o.tau, k), select: 'redundancy', match: 'bipartite', metric: o.metric ?? 'keys' })
-            : emitJmp(g, x, {
-                keep: o.keeps![k]!,
-                strategy,
-                tau: tauAt(o.tau, k),
-                select: o.select ?? 'attention',
-                match: o.match ?? 'bipartite',
-                metric: o.metric ?? 'keys',
-              });
+    const r = method.emit(g, x, { amount: amounts[k]!, tau: tauAt(o.tau, k) }, o);
     const { dest } = r;
     if (r.stats) {
       const names = compiledOutputs(k);

@@ -1,7 +1,7 @@
 import { criticalCount } from '@jmpjs/core';
 import { DataType, type AttributeProto, type NodeProto } from '../onnx/proto.js';
 import type { GraphBuilder } from './builder.js';
-import type { JmpMetric } from '../options.js';
+import type { JmpMetric } from '../option-values.js';
 import type { GraphLayout } from './layout.js';
 import type { ReductionInput } from './methods/types.js';
 

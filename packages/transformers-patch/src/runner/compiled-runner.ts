@@ -1,11 +1,12 @@
-import { countMacs, criticalCount, planTokens, type BlockTokens, type Decision, type ModelShape, type SourceMap } from '@jmpjs/core';
+import { countMacs, planTokens, type BlockTokens, type Decision, type ModelShape, type ReductionMethod, type SourceMap } from '@jmpjs/core';
 import { compiledOutputs } from '../graph/compile.js';
+import { graphMethod } from '../graph/methods/registry.js';
 import { IO } from '../graph/segments.js';
 import type { CallRecord, ImageReduction, OrtTensorLike, SessionLike } from './segment-runner.js';
 
 export interface CompiledRunnerOptions {
   session: SessionLike;
-  method: 'jmp' | 'tome' | 'evit';
+  method: ReductionMethod['method'];
   /** Reduction blocks and their keep rate (JMP, EViT) or r (ToMe). */
   steps: readonly { block: number; amount: number }[];
   strategy: string;
@@ -18,7 +19,7 @@ export interface CompiledRunnerOptions {
   similarityDims: number;
   /** The graph has the `dest` outputs: compose sources from them. */
   trackSources?: boolean;
-  /** The graph's JMP is the index form of select 'redundancy' (graph/methods/jmp-indexed.ts). */
+  /** The graph's JMP is the index form of select 'redundancy' (graph/methods/jmp/emit-indexed.ts). */
   indexed?: boolean;
   /** The last block's MLP runs on the protected tokens only. */
   headOnly?: boolean;
@@ -46,6 +47,8 @@ export class CompiledRunner {
     const patches = Math.floor(H / shape.patchSize) * Math.floor(W / shape.patchSize);
     const P = shape.protectedTokens;
     const { blocks, reduced, removed, overhead, gmacs } = this.planFor(patches);
+    // what each image did: JMP's σ and merged counts are graph outputs, the baselines' are fixed
+    const fixed = graphMethod(method).decision;
     const images: ImageReduction[][] = Array.from({ length: B }, () => []);
     steps.forEach(({ block }, k) => {
       const M = removed[k]!; // tokens removed (merged, pruned or fused)
@@ -55,12 +58,12 @@ export class CompiledRunner {
       for (let b = 0; b < B; b++) {
         let decision: Decision;
         let m: number;
-        if (method === 'jmp') {
+        if (!fixed) {
           m = merged ? Math.round(merged[b]!) : 0;
           decision = M === 0 ? 'none' : m === M ? 'merge' : m === 0 ? 'prune' : 'mixed';
         } else {
           m = M;
-          decision = M === 0 ? 'none' : method === 'tome' ? 'merge' : 'fuse';
+          decision = M === 0 ? 'none' : fixed;
         }
         images[b]!.push({ block, decision, sigma: sigma ? sigma[b]! : Number.NaN, merged: m, pruned: M - m });
       }
@@ -87,8 +90,8 @@ export class CompiledRunner {
     const known = this.plans.get(patches);
     if (known) return known;
     const { steps, method, shape } = this.options;
-    const blocksOf = steps.map((s) => s.block);
-    const schedule = method === 'tome' ? { blocks: blocksOf, r: steps.map((s) => s.amount) } : { blocks: blocksOf, keep: steps.map((s) => s.amount) };
+    const entry = graphMethod(method);
+    const schedule = { blocks: steps.map((s) => s.block), [entry.amount]: steps.map((s) => s.amount) };
     const P = shape.protectedTokens;
     // the reductions' token counts (sources follow these), then the last block's head-only MLP
     const reduced = planTokens({ schedule, method, depth: shape.depth, tokens: patches + P, protectedTokens: P });
@@ -97,7 +100,7 @@ export class CompiledRunner {
     let overhead = 0;
     const removed = steps.map(({ block, amount }) => {
       const n = reduced[block - 1]!.tokensIn;
-      const K = method === 'tome' ? n - P - amount : criticalCount(amount, n, P);
+      const K = entry.kept(amount, n, P);
       const M = n - P - K;
       // What the graph computes: similarities of all patch pairs and the merge MatMul [K, M0], or in
       // the index form, A × B pairs and the MatMul of the leaving tokens only [P + K, M].

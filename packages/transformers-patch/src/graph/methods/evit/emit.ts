@@ -1,6 +1,6 @@
-import { DataType } from '../../onnx/proto.js';
-import type { GraphOps } from '../ops.js';
-import type { ReductionInput, ReductionOutput } from './types.js';
+import { DataType } from '../../../onnx/proto.js';
+import type { GraphOps } from '../../ops.js';
+import type { ReductionInput, ReductionOutput } from '../types.js';
 
 /** EViT: the K most attended tokens stay; the others fuse into one extra token Σ a_j x_j. */
 export function emitEvit(g: GraphOps, x: ReductionInput, keep: number): ReductionOutput {

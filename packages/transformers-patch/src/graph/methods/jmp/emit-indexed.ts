@@ -1,7 +1,7 @@
-import { DataType } from '../../onnx/proto.js';
-import { BIG, INT64_MAX, type GraphOps } from '../ops.js';
-import type { JmpGraphStep } from './jmp.js';
-import type { ReductionInput, ReductionOutput } from './types.js';
+import { DataType } from '../../../onnx/proto.js';
+import { BIG, INT64_MAX, type GraphOps } from '../../ops.js';
+import type { JmpGraphStep } from './emit.js';
+import type { ReductionInput, ReductionOutput } from '../types.js';
 
 /**
  * JMP with select 'redundancy' in index form, for execution providers with int64 index kernels

@@ -1,8 +1,8 @@
 import type { JmpMatch, JmpSelect, Strategy } from '@jmpjs/core';
-import { DataType } from '../../onnx/proto.js';
-import type { JmpMetric } from '../../options.js';
-import type { GraphOps } from '../ops.js';
-import type { ReductionInput, ReductionOutput } from './types.js';
+import { DataType } from '../../../onnx/proto.js';
+import type { JmpMetric } from '../../../option-values.js';
+import type { GraphOps } from '../../ops.js';
+import type { ReductionInput, ReductionOutput } from '../types.js';
 
 export interface JmpGraphStep {
   keep: number;

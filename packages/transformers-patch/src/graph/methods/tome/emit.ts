@@ -1,5 +1,5 @@
-import type { GraphOps } from '../ops.js';
-import type { ReductionInput, ReductionOutput } from './types.js';
+import type { GraphOps } from '../../ops.js';
+import type { ReductionInput, ReductionOutput } from '../types.js';
 
 /** ToMe's bipartite soft matching (split by absolute position): the `r` best A→B pairs merge. */
 export function emitTome(g: GraphOps, x: ReductionInput, r: number): ReductionOutput {
