@@ -1,6 +1,6 @@
 // What `jmp.info` (and inspectJMP) says of a model and its plan.
 import { baselineMacs, countMacs, type BlockTokens, type JmpMatch, type ModelShape } from '@jmpjs/core';
-import type { Architecture } from '../graph/architectures/index.js';
+import type { Architecture, AttentionForm } from '../graph/architectures/index.js';
 import type { JmpMetric } from '../options.js';
 import type { Plan } from '../plan.js';
 
@@ -30,7 +30,7 @@ export interface JMPModelInfo {
   fingerprint: string;
   /** The export's shape: its default-domain opset, and how its attention is written. */
   opset: number;
-  attention: 'eager' | 'sdpa' | 'clip';
+  attention: AttentionForm;
   /** The last block's MLP runs on the protected tokens only (`headOnly`). */
   headOnly: boolean;
   /**
