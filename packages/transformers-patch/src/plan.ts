@@ -6,6 +6,7 @@ import { platform } from '#platform';
 import { JmpError, UnsupportedModelError } from './errors.js';
 import { architecture, isArchitecture, SUPPORTED_MODEL_TYPES_TEXT, whyRefused } from './graph/architectures/index.js';
 import { compileJMP, jmpIndexForm } from './graph/compile.js';
+import { graphMethod } from './graph/methods/registry.js';
 import { findLayout, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
 import { buildSegments, type Segment } from './graph/segments.js';
@@ -44,9 +45,11 @@ export function planSchedule(
     });
   }
   const select = o.method === 'jmp' ? o.select : undefined;
+  // what the schedule gives per block: a keep rate, or ToMe's r (graph/methods/registry.ts)
+  const amount = graphMethod(o.method).amount;
   let schedule: Schedule;
   if (o.budget !== undefined) {
-    resolveSchedule({ blocks, [o.method === 'tome' ? 'r' : 'keep']: o.method === 'tome' ? 0 : 1 }, o.method, depth); // the blocks' own errors first
+    resolveSchedule({ blocks, [amount]: amount === 'r' ? 0 : 1 }, o.method, depth); // the blocks' own errors first
     const plan = (tolerance?: number) =>
       planBudget({
         budget: o.budget!,
@@ -70,7 +73,7 @@ export function planSchedule(
       );
       schedule = closest.schedule;
     }
-  } else schedule = o.method === 'tome' ? { blocks, r: o.r! } : { blocks, keep: o.keep! };
+  } else schedule = amount === 'r' ? { blocks, r: o.r! } : { blocks, keep: o.keep! };
   const steps = resolveSchedule(schedule, o.method, depth);
   const planned = planTokens({
     schedule,
@@ -140,7 +143,7 @@ async function makePlan(config: Record<string, unknown>, given: ResolvedOptions,
       ? compileJMP(proto, layout, {
           method: o.method,
           blocks,
-          ...(o.method === 'tome' ? { rs: steps.map((s) => s.amount) } : { keeps: steps.map((s) => s.amount) }),
+          ...(graphMethod(o.method).amount === 'r' ? { rs: steps.map((s) => s.amount) } : { keeps: steps.map((s) => s.amount) }),
           strategy: o.strategy,
           select: o.select,
           match: o.match,

@@ -52,6 +52,13 @@ export interface GraphMethod {
   defaultKeep: number | undefined;
   /** The default reduction blocks (1-based). */
   defaultBlocks(facts: ModelFacts): number[];
+  /** Whether proportional attention is on where the options leave it open (off for EViT, as EViT runs). */
+  proportionalAttention: boolean;
+  /**
+   * Dimensions of the rows the compiled graph compares (the compiled runner's overhead statistics):
+   * the head-mean keys' `hidden / heads`, `hidden` for the token states and per-head keys, 0 where it compares none.
+   */
+  similarityDims(o: Pick<CompileOptions, 'select' | 'strategy' | 'metric'>, hidden: number, heads: number): number;
   /** `@jmpjs/core`'s reduction for one step (the segments runner). */
   coreMethod(o: CoreMethodOptions, step: MethodStep): ReductionMethod;
 }

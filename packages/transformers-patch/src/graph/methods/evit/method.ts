@@ -15,5 +15,7 @@ export const evit: GraphMethod = {
   defaultKeep: DEFAULT_KEEP_EVIT,
   /** 4, 7 and 10 (scaled to the depth). */
   defaultBlocks: ({ depth }) => scaledBlocks(depth),
+  proportionalAttention: false,
+  similarityDims: () => 0,
   coreMethod: (_o, { amount }) => ({ method: 'evit', keep: amount }),
 };

@@ -49,6 +49,8 @@ export const jmp: GraphMethod = {
       headOnly,
     );
   },
+  proportionalAttention: true,
+  similarityDims: (o, hidden, heads) => (o.select === 'attention' && o.strategy === 'prune' ? 0 : o.metric !== 'keys' ? hidden : hidden / heads),
   coreMethod: (o, { amount, tau }) => ({
     method: 'jmp',
     keep: amount,

@@ -18,5 +18,8 @@ export const tome: GraphMethod = {
       depth,
       headOnly,
     ),
+  proportionalAttention: true,
+  // ToMe always compares the head-mean keys
+  similarityDims: (_o, hidden, heads) => hidden / heads,
   coreMethod: (_o, { amount }) => ({ method: 'tome', r: amount }),
 };
