@@ -62,6 +62,18 @@ describe('the method registry (src/graph/methods/registry.ts)', () => {
     expect(coreMethodsFor({ ...o, method: 'evit', tau: undefined }, [{ block: 4, amount: 0.7 }])).toEqual([{ method: 'evit', keep: 0.7 }]);
   });
 
+  it('proportional attention by default (not for EViT), and the rows each graph compares', () => {
+    expect(Object.values(GRAPH_METHODS).map((m) => m.proportionalAttention)).toEqual([true, true, false]);
+    const dims = (method: 'jmp' | 'tome' | 'evit', o: Parameters<(typeof GRAPH_METHODS)['jmp']['similarityDims']>[0]) =>
+      GRAPH_METHODS[method].similarityDims(o, 192, 3);
+    expect(dims('jmp', { select: 'redundancy', strategy: 'prune', metric: 'keys' })).toBe(64);
+    expect(dims('jmp', { select: 'redundancy', strategy: 'merge', metric: 'hidden' })).toBe(192);
+    expect(dims('jmp', { select: 'attention', strategy: 'merge', metric: 'keys-per-head' })).toBe(192);
+    expect(dims('jmp', { select: 'attention', strategy: 'prune', metric: 'hidden' })).toBe(0);
+    expect(dims('tome', { metric: 'hidden' })).toBe(64);
+    expect(dims('evit', {})).toBe(0);
+  });
+
   it('amounts, kept tokens and fixed decisions', () => {
     expect(Object.values(GRAPH_METHODS).map((m) => [m.amount, m.decision])).toEqual([
       ['keep', undefined],
