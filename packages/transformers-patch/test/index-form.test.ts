@@ -9,8 +9,8 @@ import { decodeModel, encodeModel } from '../src/onnx/proto.js';
 import { jmpReference, maxAbsDiff } from './helpers.js';
 
 /**
- * The index form of JMP select 'redundancy' (graph/methods/jmp-indexed.ts, CPU and wasm) against
- * the float form (graph/methods/jmp.ts, which WebGPU runs), compiled from the same model with the
+ * The index form of JMP select 'redundancy' (graph/methods/jmp/emit-indexed.ts, CPU and wasm) against
+ * the float form (graph/methods/jmp/emit.ts, which WebGPU runs), compiled from the same model with the
  * same options and run in plain onnxruntime-node: the same logits (1e-5), σ and merged counts, and
  * where every patch token went (`dest`), exactly.
  */
@@ -40,7 +40,7 @@ const CASES: [string, Partial<CompileOptions>][] = [
     'adaptive τ 0.5, every block, down to one patch',
     { strategy: 'adaptive', tau: 0.5, blocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], keeps: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] },
   ],
-  // match 'nearest' runs in graph/methods/jmp.ts in both forms: ArgMax and TopK's indices, or one-hots and float masks
+  // match 'nearest' runs in graph/methods/jmp/emit.ts in both forms: ArgMax and TopK's indices, or one-hots and float masks
   [
     'match nearest, adaptive-token τ 0.6, even blocks',
     { match: 'nearest', strategy: 'adaptive-token', tau: 0.6, blocks: [2, 4, 6, 8, 10, 12], keeps: [0.8, 0.8, 0.8, 0.8, 0.8, 0.8] },

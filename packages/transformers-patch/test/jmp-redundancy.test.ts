@@ -6,8 +6,8 @@ import { jmpReference, loadClassifier, logits, maxAbsDiff, type Classifier } fro
 /**
  * JMP with select 'redundancy' (the non-critical tokens are the most redundant, with ToMe's split or,
  * with match 'nearest', by nearest neighbours):
- * the compiled graph (graph/methods/jmp.ts) against the segments runner, which runs @jmpjs/core's
- * methods/jmp.ts between the graph's pieces, on the reference images of both tiny fixtures: logits,
+ * the compiled graph (graph/methods/jmp/emit.ts) against the segments runner, which runs @jmpjs/core's
+ * methods/jmp/reduce.ts between the graph's pieces, on the reference images of both tiny fixtures: logits,
  * token counts, per-image decisions and merged counts, and the token sources.
  */
 const CASES: [string, JMPOptions][] = [
@@ -19,7 +19,7 @@ const CASES: [string, JMPOptions][] = [
   // planned tokens (its K in float32 once gave one token more than the plan)
   ['merge, the default budget', { strategy: 'merge' }],
   ['adaptive-token, one τ per block', { select: 'redundancy', strategy: 'adaptive-token', tau: [0.4, 0.6, 0.8], keep: 0.6, blocks: [4, 7, 10] }],
-  // match 'nearest' (graph/ops.ts `nearest`, core methods/jmp.ts `leaveByNearest`)
+  // match 'nearest' (graph/ops.ts `nearest`, core methods/jmp/reduce.ts `leaveByNearest`)
   ['match nearest, merge, 4/7/10', { select: 'redundancy', match: 'nearest', strategy: 'merge', keep: 0.6, blocks: [4, 7, 10] }],
   [
     'match nearest, adaptive-token τ 0.6, keys-per-head, even blocks',
