@@ -1,10 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Tensor } from '@huggingface/transformers';
 import { inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
 import { UsageError, int, type Args } from './args.js';
 import { sampled, type Dataset } from './data.js';
 import { TEST_SETS, dataFor } from './defaults.js';
 import { prepareBatches, runSetting } from './evaluate.js';
+import { better, compare, probabilities, type Candidate } from './library.js';
 import type { Classifier } from './classifier.js';
 import { Progress } from './progress.js';
 import { SPEC_BLOCKS, TARGETS, jmpBlocks, matchGmacs, type Setting } from './settings.js';
@@ -30,7 +32,8 @@ export const CHOOSE_BY = ['kl', 'top1'] as const;
 export type ChooseBy = (typeof CHOOSE_BY)[number];
 
 /**
- * How far a setting's outputs are from the plain model's on the same images: the mean KL divergence
+ * How far a setting's outputs are from the plain model's on the same images, scored as calibrateJMP
+ * scores its candidates (the library's `probabilities` and `compare`): the mean KL divergence
  * KL(plain ‖ setting) of the softmaxes (nats) and the share of images whose top-1 class is the same.
  *
  * @param plain `[images, classes]` logits of the plain model.
@@ -40,47 +43,27 @@ export function fidelity(plain: Float32Array, other: Float32Array, classes: numb
   if (plain.length !== other.length || classes < 1 || plain.length % classes !== 0) {
     throw new RangeError(`fidelity: expected two [images, ${classes}] logit arrays of the same size, found ${plain.length} and ${other.length} values`);
   }
-  const n = plain.length / classes;
-  let kl = 0;
-  let agree = 0;
-  const logSoftmax = (x: Float32Array, at: number, out: Float64Array): number => {
-    let max = -Infinity;
-    let arg = 0;
-    for (let c = 0; c < classes; c++) if (x[at + c]! > max) [max, arg] = [x[at + c]!, c];
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(x[at + c]! - max);
-    const log = Math.log(sum);
-    for (let c = 0; c < classes; c++) out[c] = x[at + c]! - max - log;
-    return arg;
-  };
-  const lp = new Float64Array(classes);
-  const lq = new Float64Array(classes);
-  for (let i = 0; i < n; i++) {
-    const a = logSoftmax(plain, i * classes, lp);
-    const b = logSoftmax(other, i * classes, lq);
-    if (a === b) agree++;
-    for (let c = 0; c < classes; c++) kl += Math.exp(lp[c]!) * (lp[c]! - lq[c]!);
-  }
-  return { kl: kl / n, agreement: agree / n };
+  const softmax = (logits: Float32Array) => [probabilities(new Tensor('float32', logits, [logits.length / classes, classes]))];
+  const { kl, agreement } = compare(softmax(plain), softmax(other), classes);
+  return { kl, agreement };
 }
 
 /**
- * The τ a curve picks. `'kl'` (the default): the lowest mean KL to the plain model over the curve's
- * keep rates, the output change it costs, which is smooth in τ where top-1 on 1 000 images moves by
- * single images. `'top1'`: the best mean top-1. Ties: the larger τ, which prunes more often.
+ * The τ a curve picks, by calibrateJMP's rule (the library's `better`). `'kl'` (the default): the
+ * lowest mean KL to the plain model over the curve's keep rates, the output change it costs, which is
+ * smooth in τ where top-1 on 1 000 images moves by single images; then the mean agreement. `'top1'`:
+ * the best mean top-1, then agreement, then KL. Ties after that: the larger τ, which prunes more.
+ * (Curves from before agreement was recorded tie straight to the larger τ.)
  */
-export function chooseTau<P extends { tau: number; top1: number; kl?: number }>(points: readonly P[], by: ChooseBy = 'kl'): P {
+export function chooseTau<P extends { tau: number; top1: number; kl?: number; agreement?: number }>(points: readonly P[], by: ChooseBy = 'kl'): P {
   if (points.length === 0) throw new RangeError('chooseTau: the curve has no points');
-  const score = (p: P): number => {
-    if (by === 'top1') return p.top1;
-    if (p.kl === undefined || !Number.isFinite(p.kl)) throw new RangeError(`chooseTau: τ ${p.tau} has no KL; choose by top1`);
-    return -p.kl;
-  };
-  let best = points[0]!;
-  for (const p of points) {
-    if (score(p) > score(best) || (score(p) === score(best) && p.tau > best.tau)) best = p;
+  if (by === 'kl') {
+    const missing = points.find((p) => p.kl === undefined || !Number.isFinite(p.kl));
+    if (missing) throw new RangeError(`chooseTau: τ ${missing.tau} has no KL; choose by top1`);
   }
-  return best;
+  // a figure a curve lacks is undefined on both sides of a comparison: `better` passes over it
+  const candidate = (p: P) => ({ tau: p.tau, top1: p.top1, kl: p.kl, agreement: p.agreement }) as Candidate;
+  return points.reduce((best, p) => (better(candidate(p), candidate(best), by) ? p : best));
 }
 
 /**
@@ -244,7 +227,6 @@ async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: bo
     const per = rest.reduce((a, b) => a * b, 1);
     const all = new Float32Array(limit * per);
     batches.forEach((b, i) => all.set(b.pixels.data as Float32Array, i * batchSize * per));
-    const { Tensor } = await import('@huggingface/transformers');
     console.log(
       `${labelled ? 'labelled' : 'label-free'} calibration of ${name} on ${data.name} (${limit} images, ${labelled ? 'top-1 against the labels decides' : `labels not used, ${objective === 'agreement' ? 'agreement then KL' : 'KL then agreement'} decides`}), budget ${budget}`,
     );

@@ -8,7 +8,7 @@
  *   the default JMP on models with more than 64 patches; chosen by `calibrate --strategy
  *   adaptive-token --grid 0.50:0.99:0.01` (`--metric keys` on at most 64 patches since keys-per-head
  *   is the default there): the lowest KL to the plain model averaged over the keep rates of −20, −35
- *   and −50 % GMACs (ties: the highest τ; `chooseTau`); its curve is `file`.
+ *   and −50 % GMACs (ties: agreement, then the highest τ; `chooseTau`, calibrateJMP's rule); its curve is `file`.
  * - `tauPerHead`: the same with `--metric keys-per-head` (and ToMe's split: `--match bipartite` since
  *   nearest neighbours are the default on at most 64 patches), by the same KL rule (curve
  *   `…-keys-per-head.json`): the ablation's keys-per-head rows. On the 49-patch models the KL falls

@@ -64,7 +64,7 @@ Options:
   --match <m>         calibrate: bipartite or nearest (default: the library's for the model)
   --keeps <list>      calibrate: keep rates the τ curve is averaged over (default: the −20/−35/−50 % GMACs points)
   --choose <c>        calibrate: kl (default: the lowest mean KL to the plain model) or top1 (the best
-                      mean top-1); ties: the larger τ
+                      mean top-1); ties as calibrateJMP breaks them: agreement, then KL, then the larger τ
   --label-free        calibrate: calibrateJMP on the split without its labels (the lowest KL to the plain
                       model, then agreement) at --budget; writes the plan (--plan-out, default out/plan-<model>.json)
   --objective <o>     calibrate --label-free: kl (default) or agreement (agreement first, the rule before)

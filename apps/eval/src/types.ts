@@ -85,7 +85,7 @@ export interface CalibrationCurve {
   }[];
   /** How `best` was picked (`chooseTau`); absent: by top-1 (curves made before the KL rule). */
   chosenBy?: 'kl' | 'top1';
-  /** The τ picked (ties → the larger τ). */
+  /** The τ picked (`chooseTau`, calibrateJMP's rule: ties → agreement, then KL, then the larger τ). */
   best: number;
 }
 

@@ -40,7 +40,7 @@ describe('chooseTau', () => {
     expect(chooseTau(curve, 'kl').tau).toBe(0.85);
   });
 
-  it('by top-1: the best top-1, the larger τ on a tie', () => {
+  it('by top-1: the best top-1, the larger τ on a tie (curves without agreement)', () => {
     expect(chooseTau(curve, 'top1').tau).toBe(0.9);
     expect(
       chooseTau(
@@ -51,6 +51,20 @@ describe('chooseTau', () => {
         'top1',
       ).tau,
     ).toBe(0.7);
+  });
+
+  it("ties as calibrateJMP breaks them (the library's rule): agreement, then KL, then the larger τ", () => {
+    const tied = [
+      { tau: 0.7, top1: 0.8, kl: 0.05, agreement: 0.97 },
+      { tau: 0.8, top1: 0.8, kl: 0.05, agreement: 0.96 },
+      { tau: 0.9, top1: 0.8, kl: 0.04, agreement: 0.96 },
+    ];
+    // by KL: 0.9 has the lowest; among the first two (same KL), the higher agreement
+    expect(chooseTau(tied, 'kl').tau).toBe(0.9);
+    expect(chooseTau(tied.slice(0, 2), 'kl').tau).toBe(0.7);
+    // by top-1 (all tied): the higher agreement, then the lower KL
+    expect(chooseTau(tied, 'top1').tau).toBe(0.7);
+    expect(chooseTau(tied.slice(1), 'top1').tau).toBe(0.9);
   });
 
   it('says why it cannot choose', () => {
