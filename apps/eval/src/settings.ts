@@ -1,5 +1,6 @@
 import { baselineMacs, countMacs, planBudget, planTokens, type ModelShape } from '@jmpjs/core';
-import { FEW_PATCHES, type JMPOptions } from '@jmpjs/transformers-patch';
+import type { JMPOptions } from '@jmpjs/transformers-patch';
+import { DEFAULT_KEEP_EVIT, defaultBlocks } from './library.js';
 
 /** The methods the app compares. */
 /**
@@ -21,29 +22,33 @@ export interface Setting {
   target?: number;
 }
 
-/** The paper's rule and EViT reduce at blocks 4, 7 and 10 (of 12). */
+/**
+ * The paper's rule and EViT reduce at blocks 4, 7 and 10 (of 12), those of them a shallower model has:
+ * as published, not the library's `defaultBlocks`, which scales them to the depth (3, 6, 8 of 10).
+ */
 export const SPEC_BLOCKS = [4, 7, 10];
 /**
- * The default JMP's blocks, as the library chooses them (its `defaultBlocks`): every second block
- * (2, 4, …, 12 for 12 blocks), or every block from the second (2, 3, …, 12) on models with at most
- * 64 patch tokens, without the last one where its MLP runs on the protected tokens only (`headOnly`,
- * the library's default where the head allows it): 2, 4, …, 10 or 2, 3, …, 11. `spacing` forces one
- * of the two (the ablation's schedule families).
+ * The default JMP's blocks: the library's `defaultBlocks` for select 'redundancy' (every second
+ * block, or every block from the second on models with at most `FEW_PATCHES` patch tokens; without
+ * the last one with `headOnly`, the library's default where the head allows it). `spacing` forces
+ * one of the two families (the ablation's schedule families).
  */
 export function jmpBlocks(shape: { depth: number; patches: number }, headOnly = false, spacing: 'auto' | 'every-second' | 'from-second' = 'auto'): number[] {
-  const { depth } = shape;
-  const fromSecond = spacing === 'from-second' || (spacing === 'auto' && shape.patches <= FEW_PATCHES);
-  const blocks =
-    depth < 2 ? [1] : fromSecond ? Array.from({ length: depth - 1 }, (_, i) => i + 2) : Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1));
-  return headOnly && blocks.length > 1 ? blocks.filter((b) => b < depth) : blocks;
+  // defaultBlocks chooses the family by the patch count: none (from the second) or no limit (every second) forces it
+  const patches = spacing === 'every-second' ? Infinity : spacing === 'from-second' ? 0 : shape.patches;
+  return defaultBlocks('jmp', shape.depth, 'redundancy', headOnly, patches);
 }
 
 /** The methods that run as the library's JMP runs by default, head-only last block included; the others run as published. */
 export function usesHeadOnly(method: MethodName): boolean {
   return method === 'jmp' || method === 'merge' || method === 'prune';
 }
-/** Keep rate of the no-sweep setting: about −35 % GMACs on DeiT-S at each method's blocks. */
-const DEFAULT_KEEP = { jmp: 0.85, spec: 0.7 } as const;
+/**
+ * Keep rate of the no-sweep setting, about −35 % GMACs on DeiT-S at each method's blocks: the
+ * library's keep rate for EViT (at 4/7/10) for the paper's rule and EViT; 0.85 at the default JMP's
+ * six blocks (−34.5 %; the library plans the default JMP's keep rate from its budget instead).
+ */
+const DEFAULT_KEEP = { jmp: 0.85, spec: DEFAULT_KEEP_EVIT } as const;
 /** GMACs reductions each method gets a point near, for comparisons at matched cost. */
 export const TARGETS = [0.2, 0.35, 0.5];
 

@@ -1,7 +1,7 @@
 import { DEIT_SMALL, baselineMacs, countMacs, planTokens } from '@jmpjs/core';
 import { describe, expect, it } from 'vitest';
 import { linearKeeps, scheduleFor } from '../src/ablate.js';
-import { TARGETS, buildSettings, clampedR, matchGmacs, parseMethods, rText, type SweepContext } from '../src/settings.js';
+import { TARGETS, buildSettings, clampedR, jmpBlocks, matchGmacs, parseMethods, rText, type SweepContext } from '../src/settings.js';
 
 const ctx: SweepContext = { shape: DEIT_SMALL, tau: 0.9, tauSpec: 0.8 };
 const base = baselineMacs(DEIT_SMALL).gmacs;
@@ -75,6 +75,16 @@ describe('sweeps at matched GMACs', () => {
         expect(p.r).toEqual(best.rs.every((r) => r === best.rs[0]) ? best.rs[0] : best.rs);
       }
     }
+  });
+
+  it("the default JMP's blocks are the library's defaultBlocks; spacing forces a family", () => {
+    const small = { ...DEIT_SMALL, patches: 49 };
+    expect(jmpBlocks(DEIT_SMALL)).toEqual([2, 4, 6, 8, 10, 12]);
+    expect(jmpBlocks(DEIT_SMALL, true)).toEqual([2, 4, 6, 8, 10]);
+    expect(jmpBlocks(small)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(jmpBlocks(small, true, 'every-second')).toEqual([2, 4, 6, 8, 10]);
+    expect(jmpBlocks(DEIT_SMALL, true, 'from-second')).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(jmpBlocks({ depth: 1, patches: 196 }, true)).toEqual([1]);
   });
 
   it('rejects unknown methods', () => {
