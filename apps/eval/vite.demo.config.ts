@@ -1,5 +1,5 @@
 // Vite config of the browser demo (apps/eval/demo): `pnpm --filter @jmpjs/eval demo:build` writes
-// a static site to out/demo that runs offline: the bundled Fashion-MNIST DeiT and onnxruntime-web's
+// a static site to out/demo that runs offline: the bundled natural-image DeiT (photo-deit) and onnxruntime-web's
 // wasm files are copied beside the page, and a few test images are bundled as pixel bytes.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { cp, mkdir } from 'node:fs/promises';
@@ -12,11 +12,13 @@ import { defaultClientConditions, defineConfig, type Plugin, type UserConfig } f
 const appDir = path.dirname(fileURLToPath(import.meta.url));
 
 /** The model the demo serves (transformers.js local layout under /models/<name>/). */
-export const DEMO_MODEL = 'fmnist-deit';
+export const DEMO_MODEL = 'photo-deit';
+/** The committed image set the bundled samples come from. */
+const SAMPLE_SET = 'photo-test';
 const MODEL_FILES = ['config.json', 'preprocessor_config.json', 'onnx/model.onnx', 'onnx/model_fp16.onnx', 'onnx/model_quantized.onnx'];
 /** onnxruntime-web's wasm build that transformers.js's web bundle (onnxruntime-web/webgpu) loads, for wasm and webgpu alike. */
 const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
-const SAMPLES_ID = 'virtual:fmnist-samples';
+const SAMPLES_ID = 'virtual:demo-samples';
 
 /** Files the page fetches at run time: URL path (no leading slash) → file on disk. */
 function runtimeFiles(): Map<string, string> {
@@ -28,16 +30,16 @@ function runtimeFiles(): Map<string, string> {
 }
 
 /**
- * The first image of every class of the committed Fashion-MNIST test set, as a module:
- * `{ rows, cols, classes, samples: [{ index, label, pixels (base64, rows·cols bytes) }] }`.
+ * The first image of every class of the committed natural-image test set, as a module:
+ * `{ set, rows, cols, channels, classes, samples: [{ index, label, pixels (base64, rows·cols·channels bytes, interleaved) }] }`.
  */
 function samplesModule(): string {
   const config = JSON.parse(readFileSync(path.join(modelPath(DEMO_MODEL), 'config.json'), 'utf8')) as { id2label: Record<string, string> };
   const classes = Object.keys(config.id2label)
     .sort((a, b) => Number(a) - Number(b))
     .map((k) => config.id2label[k]!);
-  const set = readImageSet('fmnist-test');
-  const per = set.rows * set.cols;
+  const set = readImageSet(SAMPLE_SET);
+  const per = set.rows * set.cols * set.channels;
   const samples: { index: number; label: number; pixels: string }[] = [];
   const seen = new Set<number>();
   for (let i = 0; i < set.count && seen.size < 10; i++) {
@@ -47,7 +49,7 @@ function samplesModule(): string {
     samples.push({ index: i, label, pixels: Buffer.from(set.images.subarray(i * per, (i + 1) * per)).toString('base64') });
   }
   samples.sort((a, b) => a.label - b.label);
-  return `export default ${JSON.stringify({ rows: set.rows, cols: set.cols, classes, samples })};\n`;
+  return `export default ${JSON.stringify({ set: SAMPLE_SET, rows: set.rows, cols: set.cols, channels: set.channels, classes, samples })};\n`;
 }
 
 const TYPES: Record<string, string> = {

@@ -18,10 +18,10 @@ import { demoConfig } from '../vite.demo.config.js';
  */
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const CLASSES = Object.values(
-  (JSON.parse(readFileSync(path.join(modelPath('fmnist-deit'), 'config.json'), 'utf8')) as { id2label: Record<string, string> }).id2label,
+  (JSON.parse(readFileSync(path.join(modelPath('photo-deit'), 'config.json'), 'utf8')) as { id2label: Record<string, string> }).id2label,
 );
 /** transformers.js asks whether the model has a tokenizer; the bundled image model has none. */
-const TOKENIZER_PROBE = /\/models\/fmnist-deit\/tokenizer_config\.json$/;
+const TOKENIZER_PROBE = /\/models\/photo-deit\/tokenizer_config\.json$/;
 
 interface Top5Row {
   label: string;
@@ -87,7 +87,7 @@ describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () =>
     const sample = page.locator('#sample-1'); // Trouser
     await sample.waitFor();
     const name = await sample.getAttribute('data-name');
-    expect(name).toMatch(/^fmnist-test #\d+$/);
+    expect(name).toMatch(/^photo-test #\d+$/);
     await sample.click();
     await page.waitForFunction(
       (n) => {
@@ -205,7 +205,7 @@ describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () =>
     const elsewhere = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).hostname !== origin.hostname);
     expect(elsewhere).toEqual([]);
     const paths = requests.map((u) => (u.startsWith('http') ? new URL(u).pathname : u));
-    expect(paths).toContain('/models/fmnist-deit/onnx/model.onnx');
+    expect(paths).toContain('/models/photo-deit/onnx/model.onnx');
     expect(paths).toContain('/ort/ort-wasm-simd-threaded.asyncify.wasm');
 
     // the screenshot: a real PNG that shows the top-5 labels and the token maps

@@ -4,12 +4,12 @@ import { RawImage, env, pipeline } from '@huggingface/transformers';
 import './offline-env.js';
 import { baselineMacs } from '@jmpjs/core';
 import { DEFAULT_TAU, calibrateJMP, enableJMP, type JMPHandle, type JMPOptions, type JMPPlan } from '@jmpjs/transformers-patch';
-import bundled from 'virtual:fmnist-samples';
+import bundled from 'virtual:demo-samples';
 import { CALIBRATED_TAU } from '../../src/calibrated-tau.js';
 import { tokenMapFigure } from './token-map.js';
 import { formatMs, median, timeAlternating } from './timing.js';
 
-const BUNDLED_MODEL = 'fmnist-deit';
+const BUNDLED_MODEL = 'photo-deit';
 const CALIBRATED = CALIBRATED_TAU[BUNDLED_MODEL]!;
 const WARMUPS = 2;
 
@@ -217,38 +217,40 @@ function decodeBase64(s: string): Uint8Array {
   return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 }
 
-function greyCanvas(pixels: Uint8Array, cols: number, rows: number): HTMLCanvasElement {
+/** A canvas of interleaved grey (1 channel) or RGB (3) bytes. */
+function pixelCanvas(pixels: Uint8Array, cols: number, rows: number, channels: number): HTMLCanvasElement {
   const canvas = document.createElement('canvas');
   canvas.width = cols;
   canvas.height = rows;
   const rgba = new ImageData(cols, rows);
-  for (let i = 0; i < pixels.length; i++) {
-    rgba.data.set([pixels[i]!, pixels[i]!, pixels[i]!, 255], i * 4);
+  for (let i = 0; i < cols * rows; i++) {
+    const at = i * channels;
+    rgba.data.set(channels === 1 ? [pixels[at]!, pixels[at]!, pixels[at]!, 255] : [pixels[at]!, pixels[at + 1]!, pixels[at + 2]!, 255], i * 4);
   }
   canvas.getContext('2d')!.putImageData(rgba, 0, 0);
   return canvas;
 }
 
 function bundledSamples(): void {
-  const { rows, cols, classes, samples } = bundled;
+  const { set, rows, cols, channels, classes, samples } = bundled;
   for (const s of samples) {
     const pixels = decodeBase64(s.pixels);
     const label = classes[s.label] ?? String(s.label);
-    const canvas = greyCanvas(pixels, cols, rows);
+    const canvas = pixelCanvas(pixels, cols, rows, channels);
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'sample';
     button.id = `sample-${s.label}`;
-    button.title = `${label} (fmnist-test #${s.index})`;
+    button.title = `${label} (${set} #${s.index})`;
     button.dataset.label = label;
-    button.dataset.name = `fmnist-test #${s.index}`;
+    button.dataset.name = `${set} #${s.index}`;
     const caption = document.createElement('span');
     caption.textContent = label;
     button.append(canvas, caption);
     button.addEventListener('click', () => {
       select({
-        name: `fmnist-test #${s.index}`,
-        image: new RawImage(new Uint8ClampedArray(pixels), cols, rows, 1),
+        name: `${set} #${s.index}`,
+        image: new RawImage(new Uint8ClampedArray(pixels), cols, rows, channels),
         draw: canvas,
         label,
       });
@@ -430,12 +432,14 @@ function planText(plan: JMPPlan): string {
 
 /** The bundled samples and their mirror images (20 images: calibration wants 16 or more). */
 function bundledForCalibration(): RawImage[] {
-  const { rows, cols, samples } = bundled;
+  const { rows, cols, channels, samples } = bundled;
   return samples.flatMap((s) => {
     const pixels = decodeBase64(s.pixels);
     const mirror = new Uint8ClampedArray(pixels.length);
-    for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) mirror[y * cols + x] = pixels[y * cols + (cols - 1 - x)]!;
-    return [new RawImage(new Uint8ClampedArray(pixels), cols, rows, 1), new RawImage(mirror, cols, rows, 1)];
+    for (let y = 0; y < rows; y++)
+      for (let x = 0; x < cols; x++)
+        for (let c = 0; c < channels; c++) mirror[(y * cols + x) * channels + c] = pixels[(y * cols + (cols - 1 - x)) * channels + c]!;
+    return [new RawImage(new Uint8ClampedArray(pixels), cols, rows, channels), new RawImage(mirror, cols, rows, channels)];
   });
 }
 
