@@ -11,7 +11,7 @@ import { hfVitClassifier, hfVitScheme } from './vit.js';
 /**
  * DINOv2 interpolates its position table to the input's patch grid (a Resize in the embeddings):
  * the table's own size, `[1, n, C]` without the class token's row, is the largest initializer of
- * width C under `/dinov2/embeddings/`; n + 1 tokens.
+ * width C read in the module's `embeddings/` (`/dinov2/embeddings/`, bare: `/embeddings/`); n + 1 tokens.
  */
 function positionTableTokens(model: ModelProto, hidden: number, moduleScope: string): number {
   const scope = `${moduleScope}/embeddings/`;
