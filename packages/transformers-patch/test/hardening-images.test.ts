@@ -13,7 +13,7 @@ import { loadClassifier, logits, pixels, type Classifier } from './helpers.js';
  *
  * Oracles: with keep = 1 the patched pipeline gives the plain pipeline's scores (1e-5); with
  * reduction (merge, keep 0.7) the compiled runner and the segment runner — two implementations,
- * each checked against the PyTorch reference in reference.test.ts — give the same scores (1e-4),
+ * each checked against the PyTorch reference in test/methods/*.test.ts — give the same scores (1e-4),
  * and every image of a batch gets the scores it gets alone (1e-4).
  */
 countSessions();
