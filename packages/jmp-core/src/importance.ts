@@ -21,21 +21,7 @@ export function importanceFromAttention(attention: Tensor, protectedTokens: numb
       hint: 'A model without a class token (SigLIP): importanceFromReceived(attention) averages the attention each token receives.',
     });
   }
-  const out = new Float32Array(B * N);
-  const a = attention.data;
-  const scale = 1 / (H * protectedTokens);
-  for (let b = 0; b < B; b++) {
-    const o = b * N;
-    for (let h = 0; h < H; h++) {
-      for (let p = 0; p < protectedTokens; p++) {
-        const row = ((b * H + h) * N + p) * N;
-        for (let j = 0; j < N; j++) out[o + j]! += a[row + j]!;
-      }
-    }
-    for (let j = 0; j < N; j++) out[o + j]! *= scale;
-  }
-  checkFinite('attention', out);
-  return out;
+  return meanOverHeadsAndRows(attention, B, H, N, protectedTokens);
 }
 
 /**
@@ -51,13 +37,18 @@ export function importanceFromAttention(attention: Tensor, protectedTokens: numb
  */
 export function importanceFromReceived(attention: Tensor): Float32Array {
   const [B, H, N] = squareAttention(attention);
+  return meanOverHeadsAndRows(attention, B, H, N, N);
+}
+
+/** `out[b, j] = mean over heads h and query rows i < rows of A[b, h, i, j]`, `[B, N]`. */
+function meanOverHeadsAndRows(attention: Tensor, B: number, H: number, N: number, rows: number): Float32Array {
   const out = new Float32Array(B * N);
   const a = attention.data;
-  const scale = 1 / (H * N);
+  const scale = 1 / (H * rows);
   for (let b = 0; b < B; b++) {
     const o = b * N;
     for (let h = 0; h < H; h++) {
-      for (let i = 0; i < N; i++) {
+      for (let i = 0; i < rows; i++) {
         const row = ((b * H + h) * N + i) * N;
         for (let j = 0; j < N; j++) out[o + j]! += a[row + j]!;
       }
