@@ -1,27 +1,33 @@
-const MARKER = Symbol.for('jmpjs.error');
-
 /**
- * Base class of every error this project throws on purpose. Recognise it with
- * {@link JmpError.isInstance}, which also works across two installed copies of the package.
+ * Base class of every error this project throws on purpose. Recognise it, and each subclass, with
+ * `isInstance` (`JmpError.isInstance(e)`, `JmpArgumentError.isInstance(e)`), which also works across
+ * two installed copies of the package: every instance carries the `Symbol.for` marker of its class
+ * and of each class above it (a subclass names its own in `static marker`).
  */
 export class JmpError extends Error {
-  private readonly [MARKER] = true;
+  /** The `Symbol.for` key of this class's marker. */
+  protected static readonly marker: string = 'jmpjs.error';
   override readonly name: string = 'JmpError';
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    for (let c: unknown = new.target; c !== Error; c = Object.getPrototypeOf(c)) {
+      if (Object.hasOwn(c as object, 'marker')) (this as unknown as Record<symbol, boolean>)[Symbol.for((c as typeof JmpError).marker)] = true;
+    }
   }
 
+  /**
+   * Whether `error` is an instance of the class this is called on (by its marker: from any copy of
+   * the package). A subclass narrows the type: `static override isInstance(e): e is X { return super.isInstance(e); }`.
+   */
   static isInstance(error: unknown): error is JmpError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[Symbol.for(this.marker)] === true;
   }
 }
 
-const ARGUMENT_MARKER = Symbol.for('jmpjs.error.argument');
-
 /** A bad argument: names the argument, what was expected and what was found. */
 export class JmpArgumentError extends JmpError {
-  private readonly [ARGUMENT_MARKER] = true;
+  protected static override readonly marker: string = 'jmpjs.error.argument';
   override readonly name: string = 'JmpArgumentError';
   /** Dotted path of the argument, e.g. `options.keep` or `input.tokens`. */
   readonly argument: string;
@@ -40,7 +46,7 @@ export class JmpArgumentError extends JmpError {
   }
 
   static override isInstance(error: unknown): error is JmpArgumentError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[ARGUMENT_MARKER] === true;
+    return super.isInstance(error);
   }
 }
 

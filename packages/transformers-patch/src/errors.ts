@@ -4,16 +4,14 @@ export { JmpError, JmpArgumentError } from '@jmpjs/core';
 
 /*
  * The errors of this package form one small hierarchy, all recognisable across copies of the
- * package by a `Symbol.for` marker (`isInstance`), each message naming what was expected, what was
- * found and what to do:
+ * package by a `Symbol.for` marker (`isInstance`, from JmpError), each message naming what was
+ * expected, what was found and what to do:
  *
  *   JmpError                  (from @jmpjs/core) base class
  *   ├─ JmpArgumentError       (from @jmpjs/core) a bad option, argument or input tensor
  *   ├─ UnsupportedModelError  the model is not one this package can read or recognise
  *   └─ JmpStateError          a call the handle's or the pipeline's state does not allow
  */
-
-const UNSUPPORTED_MARKER = Symbol.for('jmpjs.error.unsupported-model');
 
 /**
  * The model is not a ViT-family image classifier whose ONNX graph this package recognises — or
@@ -22,7 +20,7 @@ const UNSUPPORTED_MARKER = Symbol.for('jmpjs.error.unsupported-model');
  * pipeline unchanged.
  */
 export class UnsupportedModelError extends JmpError {
-  private readonly [UNSUPPORTED_MARKER] = true;
+  protected static override readonly marker: string = 'jmpjs.error.unsupported-model';
   override readonly name: string = 'UnsupportedModelError';
   readonly lookedFor: string;
   readonly found: string;
@@ -31,18 +29,16 @@ export class UnsupportedModelError extends JmpError {
     super(
       `Unsupported model for JMP: looked for ${params.lookedFor}, found ${params.found}. ` +
         (params.hint ?? "Use onUnsupported: 'passthrough' to leave such pipelines unchanged."),
-      params.cause === undefined ? undefined : { cause: params.cause },
+      { cause: params.cause },
     );
     this.lookedFor = params.lookedFor;
     this.found = params.found;
   }
 
   static override isInstance(error: unknown): error is UnsupportedModelError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[UNSUPPORTED_MARKER] === true;
+    return super.isInstance(error);
   }
 }
-
-const STATE_MARKER = Symbol.for('jmpjs.error.state');
 
 /**
  * A call that the current state of a JMP handle or of its pipeline does not allow: enabling JMP
@@ -50,7 +46,7 @@ const STATE_MARKER = Symbol.for('jmpjs.error.state');
  * `pipeline.dispose()`. Names the operation, the state it needs and the state found.
  */
 export class JmpStateError extends JmpError {
-  private readonly [STATE_MARKER] = true;
+  protected static override readonly marker: string = 'jmpjs.error.state';
   override readonly name: string = 'JmpStateError';
   /** What was attempted, e.g. `enable()`. */
   readonly operation: string;
@@ -58,16 +54,13 @@ export class JmpStateError extends JmpError {
   readonly found: string;
 
   constructor(params: { operation: string; expected: string; found: string; hint: string; cause?: unknown }) {
-    super(
-      `Cannot ${params.operation}: expected ${params.expected}, found ${params.found}. ${params.hint}`,
-      params.cause === undefined ? undefined : { cause: params.cause },
-    );
+    super(`Cannot ${params.operation}: expected ${params.expected}, found ${params.found}. ${params.hint}`, { cause: params.cause });
     this.operation = params.operation;
     this.expected = params.expected;
     this.found = params.found;
   }
 
   static override isInstance(error: unknown): error is JmpStateError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[STATE_MARKER] === true;
+    return super.isInstance(error);
   }
 }
