@@ -1,8 +1,18 @@
-import { RawImage, Tensor, pipeline } from '@huggingface/transformers';
+import { RawImage, Tensor } from '@huggingface/transformers';
 import { modelPath, xorshift32Bytes } from '@jmpjs/fixtures';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnsupportedModelError, enableJMP } from '../src/index.js';
-import { jmpReference, maxAbsDiff, zeroShotOutputs, type Dtype, type ZeroShot } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { enableJMP } from '../src/index.js';
+import {
+  LABELS,
+  TOLERANCE,
+  describeZeroShotReference,
+  jmpReference,
+  loadFeatures,
+  loadZeroShot,
+  maxAbsDiff,
+  suitePipeline,
+  zeroShotOutputs,
+} from './helpers.js';
 
 /**
  * CLIP zero-shot classification (tiny-clip: a random CLIP, vision tower 28×28 / patch 4, 4 blocks,
@@ -10,28 +20,16 @@ import { jmpReference, maxAbsDiff, zeroShotOutputs, type Dtype, type ZeroShot } 
  * model the zero-shot pipeline runs (`onnx/model*.onnx`: input_ids, attention_mask, pixel_values →
  * logits_per_image, logits_per_text, text_embeds, image_embeds).
  */
-const LABELS = ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'];
-
-async function loadZeroShot(dtype: Dtype = 'fp32'): Promise<ZeroShot> {
-  return (await pipeline('zero-shot-image-classification', modelPath('tiny-clip'), { dtype })) as unknown as ZeroShot;
-}
-
 const { ref, pixels: refPixels } = jmpReference('tiny-clip');
 const { height, width } = ref.inputs;
 const crops = (batch: number) => new Tensor('float32', refPixels.slice(0, batch * 3 * height * width), [batch, 3, height, width]);
-const TOLERANCE: Record<Dtype, number> = { fp32: 1e-5, fp16: 5e-3, q8: 1e-3 };
 
 // 60 s: each case loads a pipeline and runs it several times (past vitest's 5 s on a loaded 2-core machine)
 describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip zero-shot, %s', { timeout: 60_000 }, (dtype) => {
-  let pipe: ZeroShot;
-  beforeAll(async () => {
-    pipe = await loadZeroShot(dtype);
-  });
-  afterAll(async () => {
-    await pipe.dispose();
-  });
+  const zeroShot = suitePipeline(() => loadZeroShot('tiny-clip', dtype));
 
   it('keep = 1: every output is the plain pipeline’s', async () => {
+    const pipe = zeroShot();
     const input = crops(4);
     const plain = await zeroShotOutputs(pipe, LABELS, input);
     const jmp = await enableJMP(pipe as never, { strategy: 'prune', keep: 1 });
@@ -49,6 +47,7 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip zero-shot, %s', { time
   });
 
   it('the default JMP: the vision tower reduced, the text tower untouched, the same output format', async () => {
+    const pipe = zeroShot();
     const input = crops(4);
     const plain = await zeroShotOutputs(pipe, LABELS, input);
     const image = new RawImage(Uint8ClampedArray.from(xorshift32Bytes(3, 40 * 30 * 3)), 40, 30, 3);
@@ -75,41 +74,7 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip zero-shot, %s', { time
   });
 });
 
-describe('tiny-clip: image_embeds = the independent PyTorch reference (jmp_reference.py)', { timeout: 60_000 }, () => {
-  let pipe: ZeroShot;
-  beforeAll(async () => {
-    pipe = await loadZeroShot();
-  });
-  afterAll(async () => {
-    await pipe.dispose();
-  });
-
-  it.each(ref.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const jmp = await enableJMP(pipe as never, { ...c.options, runner: 'compiled' });
-    try {
-      const out = await zeroShotOutputs(pipe, LABELS, crops(c.batch));
-      const call = jmp.stats().lastCall!;
-      expect(call.blocks.map((b) => b.tokensIn)).toEqual(c.tokens);
-      expect(call.images.map((image) => image.map((r) => r.decision))).toEqual(c.decisions);
-      expect(maxAbsDiff(out.image_embeds!, c.logits.flat())).toBeLessThanOrEqual(ref.tolerance);
-    } finally {
-      await jmp.dispose();
-    }
-  });
-});
-
-describe('tiny-clip: the segments runner', { timeout: 60_000 }, () => {
-  it('is refused with a typed error (the compiled runner runs CLIP)', async () => {
-    const pipe = await loadZeroShot();
-    try {
-      const error = await enableJMP(pipe as never, { runner: 'segments', keep: 0.7 }).catch((e: unknown) => e);
-      expect(UnsupportedModelError.isInstance(error)).toBe(true);
-      expect((error as Error).message).toContain("CLIP's zero-shot model");
-    } finally {
-      await pipe.dispose();
-    }
-  });
-});
+describeZeroShotReference('tiny-clip', "CLIP's zero-shot model");
 
 /**
  * CLIP in image-feature-extraction: transformers.js returns `vision_model.onnx`'s per-token
@@ -117,17 +82,11 @@ describe('tiny-clip: the segments runner', { timeout: 60_000 }, () => {
  * state of the token it ended in (its own, the one it merged into, its match if it was pruned).
  */
 describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-clip image-feature-extraction, %s: the full token grid', { timeout: 60_000 }, (dtype) => {
-  type Features = ((images: unknown) => Promise<Tensor>) & { dispose(): Promise<void> };
-  let pipe: Features;
   const images = [3, 4, 5].map((seed) => new RawImage(Uint8ClampedArray.from(xorshift32Bytes(seed, 28 * 28 * 3)), 28, 28, 3));
-  beforeAll(async () => {
-    pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype })) as unknown as Features;
-  });
-  afterAll(async () => {
-    await pipe.dispose();
-  });
+  const features = suitePipeline(() => loadFeatures('tiny-clip', dtype));
 
   it('keep = 1 is the plain pipeline; reductions keep one row per token of the grid', async () => {
+    const pipe = features();
     const plain = await pipe(images);
     expect(plain.dims).toEqual([3, 50, 64]);
     const one = await enableJMP(pipe as never, { strategy: 'prune', keep: 1 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tensor, env, pipeline } from '@huggingface/transformers';
 import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
-import type { ImageClassificationPipelineLike, JMPOptions } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnsupportedModelError, enableJMP, type ImageClassificationPipelineLike, type JMPOptions } from '../src/index.js';
 
 env.allowRemoteModels = false;
 
@@ -15,6 +16,29 @@ export type Classifier = ImageClassificationPipelineLike & {
 
 export async function loadClassifier(name: string, dtype: Dtype = 'fp32'): Promise<Classifier> {
   return (await pipeline('image-classification', modelPath(name), { dtype })) as unknown as Classifier;
+}
+
+/** Tolerance of a dtype's outputs against fp32 / the plain pipeline's where keep = 1 should give them. */
+export const TOLERANCE: Record<Dtype, number> = { fp32: 1e-5, fp16: 5e-3, q8: 1e-3 };
+
+/** Runs `run` on the fixture's classifier, loaded for it and disposed after it. */
+export async function withClassifier<T>(name: string, run: (classifier: Classifier) => Promise<T>): Promise<T> {
+  const classifier = await loadClassifier(name);
+  try {
+    return await run(classifier);
+  } finally {
+    await classifier.dispose();
+  }
+}
+
+/** Seeded pixel values in [−1, 1], [batch, 3, side, side] (the 28×28 models' crops). */
+export function seededCrops(batch: number, side: number, seed: number): Tensor {
+  const u8 = xorshift32Bytes(seed, batch * 3 * side * side);
+  return new Tensor(
+    'float32',
+    Float32Array.from(u8, (v) => (v / 255 - 0.5) / 0.5),
+    [batch, 3, side, side],
+  );
 }
 
 /** Seeded pixel values [B, 3, 224, 224], preprocessed like transformers.js (mean/std 0.5). */
@@ -67,6 +91,24 @@ export function jmpReference(name: string): { ref: JmpReference; pixels: Float32
   return { ref, pixels: pixelValuesFromU8(xorshift32Bytes(seed, batch * height * width * channels), { batch, height, width, channels, mean, std }) };
 }
 
+/**
+ * A pipeline loaded before the tests of the enclosing describe block and disposed after them.
+ * Returns a getter (the pipeline exists once beforeAll ran).
+ */
+export function suitePipeline<P extends { dispose(): Promise<void> }>(load: () => Promise<P>): () => P {
+  let pipe: P | undefined;
+  beforeAll(async () => {
+    pipe = await load();
+  });
+  afterAll(async () => {
+    await pipe?.dispose();
+  });
+  return () => pipe!;
+}
+
+/** The labels the zero-shot tests classify with. */
+export const LABELS = ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'];
+
 /** A zero-shot pipeline (CLIP, SigLIP) as the tests call it. */
 export type ZeroShot = ((images: unknown, labels: string[]) => Promise<unknown>) & {
   model: ((inputs: Record<string, unknown>) => Promise<Record<string, Tensor>>) & { config: Record<string, unknown> };
@@ -79,4 +121,49 @@ export async function zeroShotOutputs(pipe: ZeroShot, labels: string[], pixels: 
   const text = pipe.tokenizer(labels, { padding: 'max_length', truncation: true });
   const out = await pipe.model({ ...text, pixel_values: pixels });
   return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
+}
+
+/** An image-feature-extraction pipeline (CLIP, SigLIP, DINOv2): the per-token states. */
+export type Features = ((images: unknown) => Promise<Tensor>) & { dispose(): Promise<void> };
+
+export async function loadFeatures(name: string, dtype: Dtype = 'fp32'): Promise<Features> {
+  return (await pipeline('image-feature-extraction', modelPath(name), { dtype })) as unknown as Features;
+}
+
+export async function loadZeroShot(name: 'tiny-clip' | 'tiny-siglip', dtype: Dtype = 'fp32'): Promise<ZeroShot> {
+  return (await pipeline('zero-shot-image-classification', modelPath(name), { dtype })) as unknown as ZeroShot;
+}
+
+/**
+ * The zero-shot model's independent PyTorch reference (jmp-reference.json, jmp_reference.py): each
+ * case on the compiled runner gives the reference's token counts per block, decisions per image
+ * and block, and image_embeds within its tolerance. And the segments runner is refused with an
+ * UnsupportedModelError naming the model (`refusal`): the compiled runner runs it.
+ */
+export function describeZeroShotReference(name: 'tiny-clip' | 'tiny-siglip', refusal: string): void {
+  describe(`${name}: image_embeds = the independent PyTorch reference (jmp_reference.py)`, { timeout: 60_000 }, () => {
+    const { ref, pixels } = jmpReference(name);
+    const { height, width } = ref.inputs;
+    const zeroShot = suitePipeline(() => loadZeroShot(name));
+
+    it.each(ref.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+      const jmp = await enableJMP(zeroShot() as never, { ...c.options, runner: 'compiled' });
+      try {
+        const input = new Tensor('float32', pixels.slice(0, c.batch * 3 * height * width), [c.batch, 3, height, width]);
+        const out = await zeroShotOutputs(zeroShot(), LABELS, input);
+        const call = jmp.stats().lastCall!;
+        expect(call.blocks.map((b) => b.tokensIn)).toEqual(c.tokens);
+        expect(call.images.map((image) => image.map((r) => r.decision))).toEqual(c.decisions);
+        expect(maxAbsDiff(out.image_embeds!, c.logits.flat())).toBeLessThanOrEqual(ref.tolerance);
+      } finally {
+        await jmp.dispose();
+      }
+    });
+
+    it('the segments runner is refused with a typed error', async () => {
+      const error = await enableJMP(zeroShot() as never, { runner: 'segments', keep: 0.7 }).catch((e: unknown) => e);
+      expect(UnsupportedModelError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toContain(refusal);
+    });
+  });
 }

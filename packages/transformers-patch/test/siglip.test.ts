@@ -1,9 +1,18 @@
-import path from 'node:path';
-import { RawImage, Tensor, pipeline } from '@huggingface/transformers';
-import { modelPath, xorshift32Bytes } from '@jmpjs/fixtures';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnsupportedModelError, enableJMP } from '../src/index.js';
-import { jmpReference, maxAbsDiff, zeroShotOutputs, type Dtype, type ZeroShot } from './helpers.js';
+import { RawImage } from '@huggingface/transformers';
+import { xorshift32Bytes } from '@jmpjs/fixtures';
+import { describe, expect, it } from 'vitest';
+import { enableJMP } from '../src/index.js';
+import {
+  LABELS,
+  TOLERANCE,
+  describeZeroShotReference,
+  loadFeatures,
+  loadZeroShot,
+  maxAbsDiff,
+  seededCrops,
+  suitePipeline,
+  zeroShotOutputs,
+} from './helpers.js';
 
 /**
  * SigLIP (tiny-siglip: random weights, vision 28×28 / patch 4, 49 tokens and no class token, 4
@@ -13,30 +22,14 @@ import { jmpReference, maxAbsDiff, zeroShotOutputs, type Dtype, type ZeroShot } 
  * image-classification. No token is protected (P = 0); importance is the attention each token
  * receives; the pooling head's attention gets the log-size bias too.
  */
-const dir = path.join(path.dirname(modelPath('tiny-clip')), 'tiny-siglip');
-const LABELS = ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'];
-const TOLERANCE: Record<Dtype, number> = { fp32: 1e-5, fp16: 5e-3, q8: 1e-3 };
 
-function crops(batch: number, seed = 5): Tensor {
-  const u8 = xorshift32Bytes(seed, batch * 3 * 28 * 28);
-  return new Tensor(
-    'float32',
-    Float32Array.from(u8, (v) => (v / 255 - 0.5) / 0.5),
-    [batch, 3, 28, 28],
-  );
-}
-
-describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-siglip zero-shot, %s', (dtype) => {
-  let pipe: ZeroShot;
-  beforeAll(async () => {
-    pipe = (await pipeline('zero-shot-image-classification', dir, { dtype })) as unknown as ZeroShot;
-  });
-  afterAll(async () => {
-    await pipe.dispose();
-  });
+// 60 s: as clip.test.ts (past vitest's 5 s on a loaded 2-core machine)
+describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-siglip zero-shot, %s', { timeout: 60_000 }, (dtype) => {
+  const zeroShot = suitePipeline(() => loadZeroShot('tiny-siglip', dtype));
 
   it('keep = 1: every output is the plain pipeline’s; the default JMP reduces the vision tower only', async () => {
-    const input = crops(4);
+    const pipe = zeroShot();
+    const input = seededCrops(4, 28, 5);
     const plain = await zeroShotOutputs(pipe, LABELS, input);
     const one = await enableJMP(pipe as never, { strategy: 'prune', keep: 1 });
     try {
@@ -64,11 +57,9 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-siglip zero-shot, %s', (dty
   });
 });
 
-describe('tiny-siglip image-feature-extraction: the full token grid', () => {
+describe('tiny-siglip image-feature-extraction: the full token grid', { timeout: 60_000 }, () => {
   it('keep = 1 is the plain pipeline; the default JMP keeps the grid [B, 49, 64]', async () => {
-    const features = (await pipeline('image-feature-extraction', dir, { dtype: 'fp32' })) as unknown as ((i: unknown) => Promise<Tensor>) & {
-      dispose(): Promise<void>;
-    };
+    const features = await loadFeatures('tiny-siglip');
     const images = [3, 4].map((seed) => new RawImage(Uint8ClampedArray.from(xorshift32Bytes(seed, 28 * 28 * 3)), 28, 28, 3));
     try {
       const plain = await features(images);
@@ -102,34 +93,4 @@ describe('tiny-siglip image-feature-extraction: the full token grid', () => {
   });
 });
 
-describe('tiny-siglip: image_embeds = the independent PyTorch reference (jmp_reference.py)', () => {
-  const { ref, pixels } = jmpReference('tiny-siglip');
-  const { height, width } = ref.inputs;
-  let pipe: ZeroShot;
-  beforeAll(async () => {
-    pipe = (await pipeline('zero-shot-image-classification', dir, { dtype: 'fp32' })) as unknown as ZeroShot;
-  });
-  afterAll(async () => {
-    await pipe.dispose();
-  });
-
-  it.each(ref.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const jmp = await enableJMP(pipe as never, { ...c.options, runner: 'compiled' });
-    try {
-      const input = new Tensor('float32', pixels.slice(0, c.batch * 3 * height * width), [c.batch, 3, height, width]);
-      const out = await zeroShotOutputs(pipe, LABELS, input);
-      const call = jmp.stats().lastCall!;
-      expect(call.blocks.map((b) => b.tokensIn)).toEqual(c.tokens);
-      expect(call.images.map((image) => image.map((r) => r.decision))).toEqual(c.decisions);
-      expect(maxAbsDiff(out.image_embeds!, c.logits.flat())).toBeLessThanOrEqual(ref.tolerance);
-    } finally {
-      await jmp.dispose();
-    }
-  });
-
-  it('the segments runner is refused with a typed error', async () => {
-    const error = await enableJMP(pipe as never, { runner: 'segments', keep: 0.7 }).catch((e: unknown) => e);
-    expect(UnsupportedModelError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toContain("SigLIP's zero-shot model");
-  });
-});
+describeZeroShotReference('tiny-siglip', "SigLIP's zero-shot model");
