@@ -1,11 +1,10 @@
-import path from 'node:path';
 import { RawImage, Tensor, pipeline } from '@huggingface/transformers';
 import { modelPath, xorshift32Bytes } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { countSessions, createdSessions } from './hardening/sessions.js';
 import { check, checkTypedError, checkUntouched, flushTally, maxDiff, pipelineState, trial, typedError, type Outcome } from './hardening/harness.js';
 import { JmpArgumentError, JmpStateError, UnsupportedModelError, calibrateJMP, enableJMP, type CalibrateJMPOptions, type JMPPlan } from '../src/index.js';
-import { loadClassifier, logits, pixels, type Classifier } from './helpers.js';
+import { loadClassifier, logits, pixels, withClassifier, type Classifier } from './helpers.js';
 
 /**
  * Hardening, calibration: calibrateJMP with bad images (NaN / ±Infinity pixels, tensors of the
@@ -367,19 +366,20 @@ describe('concurrency and state', () => {
 });
 
 describe('pipelines calibrateJMP cannot or can calibrate', () => {
-  const sibling = (name: string) => path.join(path.dirname(modelPath('tiny-vit')), name);
   const crops = (n: number) => tensor([n, 3, 28, 28], (i) => Math.sin(i * 0.37));
+
+  /** calibrateJMP on the CNN (`options` added): an UnsupportedModelError, and the CNN's pipeline plain after it. Returns the error. */
+  const onTheCnn = (options: CalibrateJMPOptions) =>
+    withClassifier('tiny-resnet', async (cnn) => {
+      const plain = await logits(cnn, images16);
+      const e = await typedError(() => calibrateJMP(cnn, images16, { taus: TAUS, perBlock: false, ...options }), UnsupportedModelError);
+      check(maxDiff(await logits(cnn, images16), plain) === 0, 'the CNN is not plain');
+      return e;
+    });
 
   it('a CNN: UnsupportedModelError; its pipeline plain', async () => {
     await named('a CNN', async () => {
-      const cnn = await loadClassifier('tiny-resnet');
-      try {
-        const plain = await logits(cnn, images16);
-        await typedError(() => calibrateJMP(cnn, images16, { taus: TAUS, perBlock: false }), UnsupportedModelError);
-        check(maxDiff(await logits(cnn, images16), plain) === 0, 'the CNN is not plain');
-      } finally {
-        await cnn.dispose();
-      }
+      await onTheCnn({});
       return 'typed';
     });
   });
@@ -387,18 +387,8 @@ describe('pipelines calibrateJMP cannot or can calibrate', () => {
   // A plan needs JMP on: onUnsupported 'passthrough' does not apply to calibrateJMP.
   it("a CNN with options.onUnsupported 'passthrough': UnsupportedModelError; its pipeline plain", async () => {
     await named("a CNN, onUnsupported 'passthrough'", async () => {
-      const cnn = await loadClassifier('tiny-resnet');
-      try {
-        const plain = await logits(cnn, images16);
-        const e = await typedError(
-          () => calibrateJMP(cnn, images16, { taus: TAUS, perBlock: false, options: { onUnsupported: 'passthrough', warn: () => {} } }),
-          UnsupportedModelError,
-        );
-        check(/onUnsupported does not apply/.test((e as Error).message), `the error does not say the option does not apply: ${(e as Error).message}`);
-        check(maxDiff(await logits(cnn, images16), plain) === 0, 'the CNN is not plain');
-      } finally {
-        await cnn.dispose();
-      }
+      const e = await onTheCnn({ options: { onUnsupported: 'passthrough', warn: () => {} } });
+      check(/onUnsupported does not apply/.test(e.message), `the error does not say the option does not apply: ${e.message}`);
       return 'typed';
     });
   });
@@ -407,8 +397,11 @@ describe('pipelines calibrateJMP cannot or can calibrate', () => {
   // JmpArgumentError naming the pipeline, before any work.
   it.each<[string, () => Promise<{ dispose?: () => Promise<void> }>]>([
     ['CLIP zero-shot', async () => (await pipeline('zero-shot-image-classification', modelPath('tiny-clip'), { dtype: 'fp32' })) as never],
-    ['SigLIP zero-shot', async () => (await pipeline('zero-shot-image-classification', sibling('tiny-siglip'), { dtype: 'fp32' })) as never],
-    ['DINOv2 image-feature-extraction', async () => (await pipeline('image-feature-extraction', sibling('tiny-dinov2-features'), { dtype: 'fp32' })) as never],
+    ['SigLIP zero-shot', async () => (await pipeline('zero-shot-image-classification', modelPath('tiny-siglip'), { dtype: 'fp32' })) as never],
+    [
+      'DINOv2 image-feature-extraction',
+      async () => (await pipeline('image-feature-extraction', modelPath('tiny-dinov2-features'), { dtype: 'fp32' })) as never,
+    ],
     ['an empty object (not a pipeline)', async () => ({})],
     ['null (not a pipeline)', async () => null as never],
   ])('%s: a JmpArgumentError naming the pipeline', async (what, make) => {
@@ -426,8 +419,7 @@ describe('pipelines calibrateJMP cannot or can calibrate', () => {
 
   it('DINOv2 image classification (another architecture, 28×28 crops): a plan that runs', async () => {
     await named('pipeline: DINOv2 image classification', async () => {
-      const dino = await loadClassifier('tiny-dinov2');
-      try {
+      await withClassifier('tiny-dinov2', async (dino) => {
         const plan = await calibrateJMP(dino, crops(16), { taus: TAUS });
         check(plan.model.architecture === 'dinov2' && plan.model.patches === 49, `a plan for ${plan.model.architecture}, ${plan.model.patches} patches`);
         const jmp = await enableJMP(dino, { plan });
@@ -436,17 +428,14 @@ describe('pipelines calibrateJMP cannot or can calibrate', () => {
         } finally {
           await jmp.dispose();
         }
-      } finally {
-        await dino.dispose();
-      }
+      });
       return 'correct';
     });
   });
 
   it('the 3-block ViT at the default budget: a plan, or a typed error naming the budget it cannot reach', async () => {
-    await named('pipeline: the 3-block ViT at the default budget', async () => {
-      const vit3 = await loadClassifier('tiny-vit-3');
-      try {
+    await named('pipeline: the 3-block ViT at the default budget', () =>
+      withClassifier('tiny-vit-3', async (vit3) => {
         const out = await calibrateJMP(vit3, images16, { taus: TAUS }).then(
           (plan) => ({ plan }),
           (error: unknown) => ({ error }),
@@ -458,9 +447,7 @@ describe('pipelines calibrateJMP cannot or can calibrate', () => {
         }
         await checkPlan(vit3, out.plan, 16);
         return 'correct';
-      } finally {
-        await vit3.dispose();
-      }
-    });
+      }),
+    );
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { countSessions } from './hardening/sessions.js';
 import { check, checkTypedError, checkUntouched, flushTally, maxDiff, pipelineState, trial, type Outcome } from './hardening/harness.js';
 import { anyOptions, type OptionContext } from './hardening/options-arbitrary.js';
-import { constructedPlan, planAsOptions, planLike } from './hardening/plans.js';
+import { FOUR_BLOCK_OPTIONS, OLD_VIT_OPTIONS, VIT3_OPTIONS, constructedPlan, planAsOptions, planLike } from './hardening/plans.js';
 import { calibrateJMP, enableJMP, type JMPHandle, type JMPOptions, type JMPPlan } from '../src/index.js';
 import { loadClassifier, logits, pixels, type Classifier } from './helpers.js';
 
@@ -52,44 +52,11 @@ beforeAll(async () => {
     await calibrateJMP(pipes['tiny-vit'], images, { taus: [0.8], options: { metric: 'keys-per-head', match: 'nearest', strategy: 'adaptive' } }),
   );
   // a plan made before metric, match and headOnly were recorded
-  plans['tiny-vit'].push(
-    await constructedPlan(pipes['tiny-vit'], {
-      select: 'attention',
-      strategy: 'prune',
-      blocks: [4, 7, 10],
-      keep: [0.7, 0.8, 0.9],
-      tau: 0.9,
-      proportionalAttention: false,
-    }),
-  );
+  plans['tiny-vit'].push(await constructedPlan(pipes['tiny-vit'], OLD_VIT_OPTIONS));
   plans['tiny-deit'].push(await calibrateJMP(pipes['tiny-deit'], images, { taus: [0.85, 0.9] })); // τ per block
-  plans['tiny-vit-3'].push(
-    await constructedPlan(pipes['tiny-vit-3'], {
-      select: 'redundancy',
-      strategy: 'merge',
-      blocks: [2, 3],
-      keep: [0.8, 0.9],
-      tau: [0.9, 0.8],
-      proportionalAttention: true,
-      headOnly: true,
-      metric: 'hidden',
-      match: 'nearest',
-    }),
-  );
+  plans['tiny-vit-3'].push(await constructedPlan(pipes['tiny-vit-3'], VIT3_OPTIONS));
   const dino = await loadClassifier('tiny-dinov2');
-  plans['tiny-dinov2'].push(
-    await constructedPlan(dino, {
-      select: 'redundancy',
-      strategy: 'adaptive-token',
-      blocks: [2, 3],
-      keep: [0.8, 0.8],
-      tau: 0.7,
-      proportionalAttention: true,
-      headOnly: false,
-      metric: 'hidden',
-      match: 'nearest',
-    }),
-  );
+  plans['tiny-dinov2'].push(await constructedPlan(dino, FOUR_BLOCK_OPTIONS));
   await dino.dispose();
   for (const name of MODELS) {
     const file = path.join(modelPath(name), 'onnx', 'model.onnx');

@@ -1,12 +1,24 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Tensor, pipeline } from '@huggingface/transformers';
-import { modelPath, xorshift32Bytes } from '@jmpjs/fixtures';
+import { pipeline } from '@huggingface/transformers';
+import { modelPath } from '@jmpjs/fixtures';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { countSessions } from './hardening/sessions.js';
 import { check, checkTypedError, checkUntouched, flushTally, maxDiff, pipelineState, trial, typedError, type Outcome } from './hardening/harness.js';
-import { brokenPlan, constructedPlan, copyOf, planAsOptions, planLike, truncatedJson, withPath } from './hardening/plans.js';
+import { concat } from './hardening/calls.js';
+import {
+  OLD_VIT_OPTIONS,
+  VIT3_OPTIONS,
+  FOUR_BLOCK_OPTIONS,
+  brokenPlan,
+  constructedPlan,
+  copyOf,
+  planAsOptions,
+  planLike,
+  truncatedJson,
+  withPath,
+} from './hardening/plans.js';
 import {
   JmpArgumentError,
   UnsupportedModelError,
@@ -17,7 +29,7 @@ import {
   type JMPOptions,
   type JMPPlan,
 } from '../src/index.js';
-import { loadClassifier, logits, pixels, zeroShotOutputs, type ZeroShot } from './helpers.js';
+import { LABELS, loadClassifier, logits, pixels, seededCrops, zeroShotOutputs, type ZeroShot } from './helpers.js';
 
 /**
  * Hardening, plans: a plan is untrusted input (localStorage, a file, another model's). Malformed
@@ -46,35 +58,19 @@ type Name = (typeof CLASSIFIERS)[number] | (typeof ZERO_SHOT)[number] | 'tiny-vi
 type Pipe = { model: unknown; dispose(): Promise<void> };
 const pipes = {} as Record<Name, Pipe>;
 const plainOut = {} as Record<Name, Float32Array>;
-const LABELS = ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'];
-const fixture = (name: string) => (name === 'tiny-siglip' ? path.join(path.dirname(modelPath('tiny-clip')), 'tiny-siglip') : modelPath(name));
 
-/** Seeded pixel values in [−1, 1] of `side`×`side` images. */
-function square(batch: number, side: number, seed: number): Tensor {
-  const u8 = xorshift32Bytes(seed, batch * 3 * side * side);
-  return new Tensor(
-    'float32',
-    Float32Array.from(u8, (v) => (v / 255 - 0.5) / 0.5),
-    [batch, 3, side, side],
-  );
-}
 const input224 = pixels(2, 31);
-const input28 = square(2, 28, 31);
+const input28 = seededCrops(2, 28, 31);
 
 /** The pipeline's outputs for the case's input, flattened (a zero-shot model's four, by name). */
 async function outputs(name: Name): Promise<Float32Array> {
   if (name === 'tiny-clip' || name === 'tiny-siglip') {
     const out = await zeroShotOutputs(pipes[name] as unknown as ZeroShot, LABELS, input28);
-    const parts = Object.keys(out)
-      .sort()
-      .map((k) => out[k]!);
-    const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      all.set(p, o);
-      o += p.length;
-    }
-    return all;
+    return concat(
+      Object.keys(out)
+        .sort()
+        .map((k) => out[k]!),
+    );
   }
   return logits(pipes[name] as never, name === 'tiny-dinov2' ? input28 : input224);
 }
@@ -84,7 +80,7 @@ const plans = {} as Record<'vit' | 'vitNearest' | 'vitOld' | 'deit' | 'vit3' | '
 beforeAll(async () => {
   for (const name of CLASSIFIERS) pipes[name] = await loadClassifier(name);
   pipes['tiny-vit-fp16'] = await loadClassifier('tiny-vit', 'fp16');
-  for (const name of ZERO_SHOT) pipes[name] = (await pipeline('zero-shot-image-classification', fixture(name), { dtype: 'fp32' })) as unknown as Pipe;
+  for (const name of ZERO_SHOT) pipes[name] = (await pipeline('zero-shot-image-classification', modelPath(name), { dtype: 'fp32' })) as unknown as Pipe;
   for (const name of Object.keys(pipes) as Name[]) plainOut[name] = await outputs(name);
   const images = pixels(16, 77);
   const vit = pipes['tiny-vit'] as never;
@@ -94,40 +90,12 @@ beforeAll(async () => {
     perBlock: false,
     options: { metric: 'keys-per-head', match: 'nearest', strategy: 'adaptive' },
   });
-  plans.vitOld = await constructedPlan(vit, {
-    select: 'attention',
-    strategy: 'prune',
-    blocks: [4, 7, 10],
-    keep: [0.7, 0.8, 0.9],
-    tau: 0.9,
-    proportionalAttention: false,
-  });
+  plans.vitOld = await constructedPlan(vit, OLD_VIT_OPTIONS);
   plans.deit = await calibrateJMP(pipes['tiny-deit'] as never, images, { taus: [0.85, 0.9] });
-  plans.vit3 = await constructedPlan(pipes['tiny-vit-3'], {
-    select: 'redundancy',
-    strategy: 'merge',
-    blocks: [2, 3],
-    keep: [0.8, 0.9],
-    tau: [0.9, 0.8],
-    proportionalAttention: true,
-    headOnly: true,
-    metric: 'hidden',
-    match: 'nearest',
-  });
-  plans.dinov2 = await calibrateJMP(pipes['tiny-dinov2'] as never, square(16, 28, 5), { taus: [0.6, 0.8], perBlock: false });
-  const zeroShotPlan: JMPPlan['options'] = {
-    select: 'redundancy',
-    strategy: 'adaptive-token',
-    blocks: [2, 3],
-    keep: [0.8, 0.8],
-    tau: 0.7,
-    proportionalAttention: true,
-    headOnly: false,
-    metric: 'hidden',
-    match: 'nearest',
-  };
-  plans.clip = await constructedPlan(pipes['tiny-clip'], zeroShotPlan);
-  plans.siglip = await constructedPlan(pipes['tiny-siglip'], { ...zeroShotPlan, strategy: 'merge' });
+  plans.vit3 = await constructedPlan(pipes['tiny-vit-3'], VIT3_OPTIONS);
+  plans.dinov2 = await calibrateJMP(pipes['tiny-dinov2'] as never, seededCrops(16, 28, 5), { taus: [0.6, 0.8], perBlock: false });
+  plans.clip = await constructedPlan(pipes['tiny-clip'], FOUR_BLOCK_OPTIONS);
+  plans.siglip = await constructedPlan(pipes['tiny-siglip'], { ...FOUR_BLOCK_OPTIONS, strategy: 'merge' });
   for (const p of Object.values(plans)) check(p.format === 'jmp-plan/1', 'a base plan is not a plan');
 }, 300_000);
 afterAll(async () => {

@@ -1,9 +1,9 @@
-import path from 'node:path';
 import { RawImage, pipeline } from '@huggingface/transformers';
 import { modelPath, xorshift32Bytes } from '@jmpjs/fixtures';
 import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { countSessions } from './hardening/sessions.js';
 import { check, flushTally, maxDiff, trial } from './hardening/harness.js';
+import { failure, settle, type Settled } from './hardening/calls.js';
 import { enableJMP, type JMPOptions } from '../src/index.js';
 
 /**
@@ -24,7 +24,7 @@ vi.setConfig({ testTimeout: 120_000, hookTimeout: 300_000 });
 type ZeroShotPipe = ((images: unknown, labels: unknown, options?: unknown) => Promise<unknown>) & { model: unknown; dispose(): Promise<void> };
 const MODELS = {
   CLIP: modelPath('tiny-clip'),
-  SigLIP: path.join(path.dirname(modelPath('tiny-clip')), 'tiny-siglip'),
+  SigLIP: modelPath('tiny-siglip'),
 } as const;
 type Model = keyof typeof MODELS;
 const pipes = {} as Record<Model, ZeroShotPipe>;
@@ -69,12 +69,6 @@ afterAll(async () => {
   flushTally('zero-shot');
 });
 
-type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
-const settle = (p: Promise<unknown>): Promise<Settled> =>
-  p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
 type Row = { label: unknown; score: number };
 
 /** One list of {label, score} per image, each sorted by label (then score) for comparisons. */
@@ -95,7 +89,7 @@ describe.each(Object.keys(MODELS) as Model[])('%s zero-shot', (model) => {
         const args = [images(), labels(), ...(extra ? [extra] : [])] as const;
         const plain = await settle(pipe(...args));
         const jmp = await enableJMP(pipe, { ...options, warn: () => {} });
-        let reduced: Settled;
+        let reduced: Settled<unknown>;
         let calls: number;
         try {
           reduced = await settle(pipe(...args));
@@ -108,7 +102,7 @@ describe.each(Object.keys(MODELS) as Model[])('%s zero-shot', (model) => {
           check(String(reduced.error) === String(plain.error), `with JMP: ${String(reduced.error)}; plain: ${String(plain.error)}`);
           return { outcome: 'fallback', detail: `both throw: ${String(plain.error).slice(0, 80)}` };
         }
-        check(reduced.ok, `the plain pipeline returns, with JMP it throws: ${reduced.ok ? '' : String((reduced as { error: unknown }).error)}`);
+        check(reduced.ok, `the plain pipeline returns, with JMP it throws: ${failure(reduced)}`);
         check(calls > 0, 'the reduced model did not run');
         const n = Array.isArray(args[0]) ? args[0].length : 1;
         const a = rows(plain.value, n);

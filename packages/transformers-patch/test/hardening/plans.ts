@@ -37,6 +37,42 @@ export async function constructedPlan(pipe: unknown, options: JMPPlan['options']
   };
 }
 
+/** The options of the plans the suites build ({@link constructedPlan}). A ViT plan made before metric, match and headOnly were recorded: */
+export const OLD_VIT_OPTIONS: JMPPlan['options'] = {
+  select: 'attention',
+  strategy: 'prune',
+  blocks: [4, 7, 10],
+  keep: [0.7, 0.8, 0.9],
+  tau: 0.9,
+  proportionalAttention: false,
+};
+
+/** The 3-block ViT's: τ per block, the last block on the class token only, hidden-state pairs. */
+export const VIT3_OPTIONS: JMPPlan['options'] = {
+  select: 'redundancy',
+  strategy: 'merge',
+  blocks: [2, 3],
+  keep: [0.8, 0.9],
+  tau: [0.9, 0.8],
+  proportionalAttention: true,
+  headOnly: true,
+  metric: 'hidden',
+  match: 'nearest',
+};
+
+/** For the 4-block models of other architectures (DINOv2, CLIP, SigLIP): adaptive-token on blocks 2 and 3. */
+export const FOUR_BLOCK_OPTIONS: JMPPlan['options'] = {
+  select: 'redundancy',
+  strategy: 'adaptive-token',
+  blocks: [2, 3],
+  keep: [0.8, 0.8],
+  tau: 0.7,
+  proportionalAttention: true,
+  headOnly: false,
+  metric: 'hidden',
+  match: 'nearest',
+};
+
 /**
  * The options a plan stands for (its documented meaning): its blocks, keep rates, τ, select,
  * strategy, proportional attention and headOnly; its metric, or head-mean keys in plans made before
