@@ -11,6 +11,13 @@ import type { EvalJson } from '../src/types.js';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: path.dirname(cli), timeout: 240_000 });
+/** The command line is refused: exit code 2, `message` on stderr. Returns the run. */
+const refused = (args: string[], message: string) => {
+  const r = run(args);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain(message);
+  return r;
+};
 
 describe('jmp-eval command line', () => {
   let dir: string;
@@ -26,25 +33,12 @@ describe('jmp-eval command line', () => {
     }
   });
 
+  /** The tiny ViT on the ImageFolder at batch 4, `args` added. */
+  const runFolder = (args: string[]) => run(['--model', modelPath('tiny-vit'), '--data', path.join(dir, 'data'), '--batch', '4', ...args]);
+
   it('evaluates an ImageFolder and writes the JSON and the report', { timeout: 240_000 }, () => {
     const out = path.join(dir, 'out');
-    const r = run([
-      '--model',
-      modelPath('tiny-vit'),
-      '--data',
-      path.join(dir, 'data'),
-      '--methods',
-      'baseline,prune,merge,tome,evit',
-      '--no-sweep',
-      '--batch',
-      '4',
-      '--latency-runs',
-      '2',
-      '--out',
-      out,
-      '--json',
-      path.join(out, 'r.json'),
-    ]);
+    const r = runFolder(['--methods', 'baseline,prune,merge,tome,evit', '--no-sweep', '--latency-runs', '2', '--out', out, '--json', path.join(out, 'r.json')]);
     expect(r.status, r.stderr).toBe(0);
     const json = JSON.parse(readFileSync(path.join(out, 'r.json'), 'utf8')) as EvalJson;
     expect(json.images).toBe(6);
@@ -63,24 +57,7 @@ describe('jmp-eval command line', () => {
   });
 
   it("evaluates a model without a calibrated τ at the library's default τ, on a class-spread sample of an ImageFolder", { timeout: 240_000 }, () => {
-    const r = run([
-      '--model',
-      modelPath('tiny-vit'),
-      '--data',
-      path.join(dir, 'data'),
-      '--methods',
-      'baseline,jmp',
-      '--limit',
-      '4',
-      '--batch',
-      '4',
-      '--latency-runs',
-      '0',
-      '--speed-runs',
-      '0',
-      '--out',
-      path.join(dir, 'out-tau'),
-    ]);
+    const r = runFolder(['--methods', 'baseline,jmp', '--limit', '4', '--latency-runs', '0', '--speed-runs', '0', '--out', path.join(dir, 'out-tau')]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/τ of jmp: 0\.\d+ \(the library's default/);
     expect(r.stdout).toContain('images: a seeded sample of 4 of 6 images spread over 2 classes');
@@ -94,9 +71,10 @@ describe('jmp-eval command line', () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(/budget 0\.65\s/);
     expect(rows[1]).toMatch(/budget 0\.65 @2…3\/2/);
-    const bad = run(['bench', '--model', modelPath('tiny-deit'), '--methods', 'jmp', '--blocks', '0,9', '--batches', '2', '--runs', '1']);
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain("--blocks: expected block numbers 1…12, comma-separated, found '0,9'");
+    refused(
+      ['bench', '--model', modelPath('tiny-deit'), '--methods', 'jmp', '--blocks', '0,9', '--batches', '2', '--runs', '1'],
+      "--blocks: expected block numbers 1…12, comma-separated, found '0,9'",
+    );
   });
 
   it('ablate prints each row with its paired counts and its mean KL to the plain model', { timeout: 240_000 }, () => {
@@ -125,28 +103,18 @@ describe('jmp-eval command line', () => {
   });
 
   it('rejects bad command lines with exit code 2 and the help', () => {
-    const r = run(['--limit', 'ten']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('--limit: expected an integer');
+    const r = refused(['--limit', 'ten'], '--limit: expected an integer');
     expect(r.stderr).toContain('Usage:');
   });
 
   it('rejects a bad --browser device before any work', () => {
-    const r = run(['bench', '--browser', 'gpu', '--model', modelPath('tiny-deit')]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("--browser: expected wasm or webgpu, found 'gpu'");
+    refused(['bench', '--browser', 'gpu', '--model', modelPath('tiny-deit')], "--browser: expected wasm or webgpu, found 'gpu'");
   });
 
   it('rejects bad --shapes lists before any work', () => {
-    const unknown = run(['bench', '--shapes', 'eager14,opset12']);
-    expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain("--shapes: expected a list of eager14, opset11, sdpa14, found 'opset12'");
-    const twice = run(['bench', '--shapes', 'eager14,eager14']);
-    expect(twice.status).toBe(2);
-    expect(twice.stderr).toContain('--shapes: each shape once');
-    const withModel = run(['bench', '--shapes', 'eager14,sdpa14', '--model', modelPath('tiny-deit')]);
-    expect(withModel.status).toBe(2);
-    expect(withModel.stderr).toContain('--shapes chooses the fixture exports');
+    refused(['bench', '--shapes', 'eager14,opset12'], "--shapes: expected a list of eager14, opset11, sdpa14, found 'opset12'");
+    refused(['bench', '--shapes', 'eager14,eager14'], '--shapes: each shape once');
+    refused(['bench', '--shapes', 'eager14,sdpa14', '--model', modelPath('tiny-deit')], '--shapes chooses the fixture exports');
   });
 
   it.skipIf(!browserSuite('eval: bench --browser wasm'))(
@@ -188,33 +156,21 @@ describe('jmp-eval command line', () => {
 
   it('takes a leading -- and negative values as npm users type them', () => {
     // `pnpm eval -- calibrate …` hands the -- through: it is a separator, not a command
-    const sep = run(['--', 'calibrate', '--data', 'fmnist-test']);
-    expect(sep.status).toBe(2);
-    expect(sep.stderr).toContain('never calibrated on test data');
+    refused(['--', 'calibrate', '--data', 'fmnist-test'], 'never calibrated on test data');
     // `--limit -3` is the value -3 (refused by the range check, not by the parser)
-    const neg = run(['--', '--limit', '-3']);
-    expect(neg.status).toBe(2);
-    expect(neg.stderr).toContain("--limit: expected an integer ≥ 1, found '-3'");
+    refused(['--', '--limit', '-3'], "--limit: expected an integer ≥ 1, found '-3'");
   });
 
   it('never calibrates on the test set', () => {
-    const r = run(['calibrate', '--data', 'fmnist-test']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('never calibrated on test data');
+    refused(['calibrate', '--data', 'fmnist-test'], 'never calibrated on test data');
   });
 
   it('calibrate --objective: kl or agreement, with --label-free only, checked before loading the model', () => {
-    const r = run(['calibrate', '--label-free', '--objective', 'top1']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("--objective: expected kl or agreement, found 'top1'");
-    const labelled = run(['calibrate', '--labelled-plan', '--objective', 'kl']);
-    expect(labelled.status).toBe(2);
-    expect(labelled.stderr).toContain('--objective: only with --label-free');
+    refused(['calibrate', '--label-free', '--objective', 'top1'], "--objective: expected kl or agreement, found 'top1'");
+    refused(['calibrate', '--labelled-plan', '--objective', 'kl'], '--objective: only with --label-free');
   });
 
   it('calibrate --choose takes kl or top1, and says so before loading the model', () => {
-    const r = run(['calibrate', '--choose', 'agreement']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("--choose: expected kl or top1, found 'agreement'");
+    refused(['calibrate', '--choose', 'agreement'], "--choose: expected kl or top1, found 'agreement'");
   });
 });
