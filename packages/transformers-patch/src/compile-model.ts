@@ -7,7 +7,8 @@ import { compileJMP } from './graph/compile.js';
 import { findLayout, type Architecture, type GraphLayout } from './graph/layout.js';
 import { shapeFromConfig } from './graph/model-shape.js';
 import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from './onnx/proto.js';
-import { optionsForModel, resolveOptions, type JMPOptions, type JmpMetric } from './options.js';
+import type { JmpMetric } from './option-values.js';
+import { optionsForModel, resolveOptions, type JMPOptions } from './options.js';
 import { COMPILE_OPTION_NAMES } from './options-schema.js';
 import { planSchedule, resolveHeadOnly } from './plan.js';
 

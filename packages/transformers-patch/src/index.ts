@@ -4,8 +4,9 @@ import './host/session-hook.js'; // the package's one side effect: records what 
 export { enableJMP, inspectJMP, createJMPPipeline } from './host/enable.js';
 export type { JMPHandle, VisionPipelineLike, ImageClassificationPipelineLike } from './host/types.js';
 export type { JMPModelInfo } from './host/model-info.js';
-export type { JMPOptions, JmpMetric } from './options.js';
-export { DEFAULT_BUDGET, DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, FEW_PATCHES } from './options.js';
+export type { JMPOptions } from './options.js';
+export type { JmpMetric } from './option-values.js';
+export { DEFAULT_BUDGET, DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, FEW_PATCHES } from './defaults.js';
 export { calibrateJMP } from './host/calibrate.js';
 export type { CalibrateJMPOptions, CalibrationImages, CalibrationObjective } from './host/calibrate.js';
 export type { JMPPlan } from './plan-file.js';

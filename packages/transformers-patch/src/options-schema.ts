@@ -23,8 +23,6 @@ export interface OptionSpec {
   readonly plan?: true;
 }
 
-const list = (values: readonly string[]) => values.map((v) => `\`'${v}'\``).join(', ');
-
 export const OPTION_SPECS = [
   { name: 'method', values: METHODS, default: "`'jmp'`", meaning: "`'jmp'`, or the baselines `'tome'` and `'evit'`", compile: true, plan: true },
   {
@@ -157,7 +155,7 @@ export const PLAN_OPTION_NAMES: readonly OptionName[] = OPTION_SPECS.filter((s: 
 /** The generic checks: an enumeration's values, a boolean. The other options are checked in resolveOptions. */
 export function expectedOf(name: OptionName, value: unknown): string | null {
   const spec: OptionSpec = OPTION_SPECS.find((s) => s.name === name)!;
-  if (spec.values && !spec.values.includes(value as string)) return `one of ${list(spec.values)}`;
+  if (spec.values && !spec.values.includes(value as string)) return `one of ${spec.values.map((v) => `'${v}'`).join(', ')}`;
   if (spec.boolean && typeof value !== 'boolean') return 'a boolean';
   return null;
 }

@@ -1,19 +1,18 @@
 // enableJMP's options: their documented interface, their validation (resolveOptions) and the
 // defaults that depend on the model (optionsForModel). The option list, their values and the README
 // table come from options-schema.ts; every tuned number from defaults.ts.
-import { JmpArgumentError, type JmpMatch, type JmpSelect, type ReductionMethod, type Strategy } from '@jmpjs/core';
-import { DEFAULT_BUDGET, DEFAULT_KEEP_EVIT, DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, DEFAULT_TAU_KEYS, FEW_PATCHES } from './defaults.js';
-import { tauAt, type JmpMetric } from './option-values.js';
+import { JmpArgumentError, type JmpMatch, type JmpSelect, type Strategy } from '@jmpjs/core';
+import { DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, DEFAULT_TAU_KEYS, FEW_PATCHES } from './defaults.js';
+import type { ModelFacts } from './graph/methods/method.js';
+import { defaultBlocksOf, graphMethod } from './graph/methods/registry.js';
+import type { JmpMetric, Method } from './option-values.js';
 import { OPTION_NAMES, PLAN_OPTION_NAMES, expectedOf, type OptionName } from './options-schema.js';
 import { checkPlan, type JMPPlan } from './plan-file.js';
-
-export { JMP_METRICS, tauAt, type JmpMetric } from './option-values.js';
-export { DEFAULT_BUDGET, DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, FEW_PATCHES } from './defaults.js';
 
 /** Options of {@link enableJMP}. Every field is optional but `tau` (adaptive strategies) and `r` (ToMe). */
 export interface JMPOptions {
   /** Reduction method: `'jmp'` (default), `'tome'` or `'evit'` (baselines, for comparisons). */
-  method?: 'jmp' | 'tome' | 'evit';
+  method?: Method;
   /**
    * JMP strategy: `'adaptive-token'` (default: each leaving token merges if its best match is at
    * least τ similar, else it is pruned), `'adaptive'` (the same choice per image, by σ), `'merge'`
@@ -118,7 +117,7 @@ export interface JMPOptions {
 
 /** Options after validation and defaults, independent of the model. */
 export interface ResolvedOptions {
-  method: 'jmp' | 'tome' | 'evit';
+  method: Method;
   strategy: Strategy;
   /** Planned from the budget when undefined. */
   keep: number | readonly number[] | undefined;
@@ -241,8 +240,10 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     }
   }
   // JMP without keep runs at the default budget; EViT keeps its fixed default
-  const budget = o.budget ?? (method === 'jmp' && o.keep === undefined ? DEFAULT_BUDGET : undefined);
-  const keep = o.keep ?? (budget === undefined && method === 'evit' ? DEFAULT_KEEP_EVIT : undefined);
+  // the method's defaults (its registry entry): JMP without keep runs at its default budget, EViT at its default keep
+  const entry = graphMethod(method);
+  const budget = o.budget ?? (o.keep === undefined ? entry.defaultBudget : undefined);
+  const keep = o.keep ?? (budget === undefined ? entry.defaultKeep : undefined);
   if (keep !== undefined) {
     const keeps = typeof keep === 'number' ? [keep] : isNumberList(keep) ? keep : undefined;
     if (!keeps || keeps.length === 0 || keeps.some((k) => !(k > 0 && k <= 1))) {
@@ -262,7 +263,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     });
   }
   const needsTau = method === 'jmp' && (strategy === 'adaptive' || strategy === 'adaptive-token');
-  if (method === 'tome' && budget === undefined) {
+  if (entry.amount === 'r' && budget === undefined) {
     const r = o.r;
     const rs = typeof r === 'number' ? [r] : isNumberList(r) ? r : undefined;
     if (!rs || rs.length === 0 || rs.some((x) => !Number.isInteger(x) || x < 0)) {
@@ -328,7 +329,7 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
     match,
     importanceWeight: o.importanceWeight ?? 0,
     sizeWeight: o.sizeWeight ?? 0,
-    proportionalAttention: o.proportionalAttention ?? method !== 'evit',
+    proportionalAttention: o.proportionalAttention ?? entry.proportionalAttention,
     headOnly: o.headOnly,
     trackSources: o.trackSources ?? false,
     onUnsupported,
@@ -337,70 +338,60 @@ export function resolveOptions(options: JMPOptions | undefined): ResolvedOptions
   };
 }
 
+/** Every default of a method on a model, where the options leave them open. */
+export interface MethodDefaults {
+  /** The GMACs share the schedule is planned for (JMP), or undefined. */
+  budget: number | undefined;
+  /** The keep rate where neither keep nor a budget is given (EViT), or undefined. */
+  keep: number | undefined;
+  blocks: number[];
+  proportionalAttention: boolean;
+  /** JMP's similarity, pairing and τ (the adaptive strategies); undefined for the other methods. */
+  metric: JmpMetric | undefined;
+  match: JmpMatch | undefined;
+  tau: number | undefined;
+}
+
 /**
- * The options for a model with `patches` patch tokens. JMP with select 'redundancy' uses, where the
- * options leave them open, the metric `'hidden'` (the similarity of the token states); the pairing
- * `'nearest'` on models with at most {@link FEW_PATCHES} patches and ToMe's split on the others (as
- * fast as before on DeiT-S, where nearest neighbours cost 4 % of the throughput); τ, where none is
- * given, {@link DEFAULT_TAU_FEW_PATCHES} or {@link DEFAULT_TAU} with metric `'hidden'`, and
- * {@link DEFAULT_TAU_KEYS} with a key metric. Where each value comes from: defaults.ts.
+ * The defaults of `method` on a model, in one place: the method's registry entry
+ * (graph/methods/<name>/method.ts: budget, keep, blocks, proportional attention) and JMP's choices
+ * by patch count. JMP with select 'redundancy' uses the metric `'hidden'` (the similarity of the
+ * token states); the pairing `'nearest'` on models with at most {@link FEW_PATCHES} patches and
+ * ToMe's split on the others (as fast as before on DeiT-S, where nearest neighbours cost 4 % of the
+ * throughput); τ {@link DEFAULT_TAU_FEW_PATCHES} or {@link DEFAULT_TAU} with metric `'hidden'`, and
+ * {@link DEFAULT_TAU_KEYS} with a key metric (`metric`, when the options give one). Select
+ * 'attention' keeps head-mean keys, ToMe's split and {@link DEFAULT_TAU}. Where each number comes
+ * from: defaults.ts.
  */
+export function defaultsFor(method: Method, facts: ModelFacts & { metric?: JmpMetric }): MethodDefaults {
+  const entry = graphMethod(method);
+  const common = {
+    budget: entry.defaultBudget,
+    keep: entry.defaultKeep,
+    blocks: entry.defaultBlocks(facts),
+    proportionalAttention: entry.proportionalAttention,
+  };
+  if (method !== 'jmp') return { ...common, metric: undefined, match: undefined, tau: undefined };
+  if (facts.select !== 'redundancy') return { ...common, metric: facts.metric ?? 'keys', match: 'bipartite', tau: DEFAULT_TAU };
+  const metric = facts.metric ?? 'hidden';
+  const few = facts.patches <= FEW_PATCHES;
+  return { ...common, metric, match: few ? 'nearest' : 'bipartite', tau: metric !== 'hidden' ? DEFAULT_TAU_KEYS : few ? DEFAULT_TAU_FEW_PATCHES : DEFAULT_TAU };
+}
+
+/** The options for a model with `patches` patch tokens: {@link defaultsFor}'s metric, pairing and τ where the options leave them open. */
 export function optionsForModel(o: ResolvedOptions, patches: number): ResolvedOptions {
   if (o.method !== 'jmp' || o.select !== 'redundancy') return o;
-  const metric = o.metricDefault ? 'hidden' : o.metric;
-  const tau = metric !== 'hidden' ? DEFAULT_TAU_KEYS : patches <= FEW_PATCHES ? DEFAULT_TAU_FEW_PATCHES : DEFAULT_TAU;
+  const d = defaultsFor('jmp', { depth: 1, patches, headOnly: false, select: o.select, ...(o.metricDefault ? {} : { metric: o.metric }) });
   return {
     ...o,
-    metric,
+    metric: d.metric!,
     metricDefault: false,
-    ...(o.matchDefault ? { match: patches <= FEW_PATCHES ? 'nearest' : 'bipartite', matchDefault: false } : {}),
-    ...(o.tauDefault ? { tau, tauDefault: false } : {}),
+    ...(o.matchDefault ? { match: d.match!, matchDefault: false } : {}),
+    ...(o.tauDefault ? { tau: d.tau, tauDefault: false } : {}),
   };
 }
 
-/**
- * Default reduction blocks for a model of `depth` blocks with `patches` patch tokens: every block
- * for ToMe; for the default JMP (select 'redundancy') every second block (2, 4, …, 12 for 12 blocks),
- * or every block from the second (2, 3, …, 12) on models with at most {@link FEW_PATCHES} patches;
- * 4, 7 and 10 (scaled for other depths) for the paper's rule (select 'attention') and EViT. With
- * `headOnly`, ToMe's and the default JMP's leave out the last block (2, 4, …, 10 or 2, 3, …, 11 of 12).
- */
-export function defaultBlocks(
-  method: ResolvedOptions['method'],
-  depth: number,
-  select: JmpSelect = 'redundancy',
-  headOnly = false,
-  patches = Infinity,
-): number[] {
-  // with headOnly the last block's MLP runs on the protected tokens anyway: no reduction there
-  const last = (blocks: number[]) => (headOnly && blocks.length > 1 ? blocks.filter((b) => b < depth) : blocks);
-  if (method === 'tome') return last(Array.from({ length: depth }, (_, i) => i + 1));
-  if (method === 'jmp' && select === 'redundancy') {
-    if (depth < 2) return [1];
-    if (patches <= FEW_PATCHES) return last(Array.from({ length: depth - 1 }, (_, i) => i + 2));
-    return last(Array.from({ length: Math.floor(depth / 2) }, (_, i) => 2 * (i + 1)));
-  }
-  // [4, 7, 10] for 12 blocks, scaled for other depths.
-  return [...new Set([4, 7, 10].map((b) => Math.max(1, Math.min(depth, Math.round((b * depth) / 12)))))];
-}
-
-/** The reduction of each scheduled block, in order. */
-export function methodsFor(o: ResolvedOptions, steps: { block: number; amount: number }[]): ReductionMethod[] {
-  return steps.map(({ amount }, k) => {
-    const tau = tauAt(o.tau, k);
-    if (o.method === 'tome') return { method: 'tome', r: amount };
-    if (o.method === 'evit') return { method: 'evit', keep: amount };
-    // the core reads 'keys-per-head' like 'keys': the runner computes signals.metric per head
-    return {
-      method: 'jmp',
-      keep: amount,
-      strategy: o.strategy,
-      metric: o.metric === 'hidden' ? 'hidden' : 'keys',
-      select: o.select,
-      match: o.match,
-      importanceWeight: o.importanceWeight,
-      sizeWeight: o.sizeWeight,
-      ...(tau !== undefined ? { tau } : {}),
-    };
-  });
+/** The default reduction blocks of the options' method on a model ({@link defaultsFor}'s). */
+export function defaultBlocks(method: Method, depth: number, select: JmpSelect = 'redundancy', headOnly = false, patches = Infinity): number[] {
+  return defaultBlocksOf(method, { depth, patches, headOnly, select });
 }

@@ -65,7 +65,7 @@ describe('token counts follow the schedule and stats() reports them', () => {
   });
 
   it('no options: the default budget (65 % of the plain GMACs) planned and measured, the default τ', async () => {
-    const { DEFAULT_BUDGET, DEFAULT_TAU } = await import('../src/options.js');
+    const { DEFAULT_BUDGET, DEFAULT_TAU } = await import('../src/defaults.js');
     const jmp = await enableJMP(classifier);
     try {
       expect(jmp.info!.budget).toBe(DEFAULT_BUDGET);
@@ -142,7 +142,8 @@ describe('one-call form and inspection', () => {
 
 describe('the default blocks follow the patch count (FEW_PATCHES)', () => {
   it('49 patches (fmnist-vit-dev): every block from the second but the last; 196 (fmnist-deit): every second', async () => {
-    const { FEW_PATCHES, defaultBlocks } = await import('../src/options.js');
+    const { FEW_PATCHES } = await import('../src/defaults.js');
+    const { defaultBlocks } = await import('../src/options.js');
     expect(FEW_PATCHES).toBe(64);
     expect(defaultBlocks('jmp', 12, 'redundancy', true, 49)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(defaultBlocks('jmp', 12, 'redundancy', false, 64)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
@@ -173,7 +174,8 @@ describe('the default blocks follow the patch count (FEW_PATCHES)', () => {
 
 describe('the default metric, pairing and τ follow the patch count (optionsForModel)', { timeout: 60_000 }, () => {
   it("the token states, with nearest neighbours and DEFAULT_TAU_FEW_PATCHES up to 64 patches, ToMe's split and DEFAULT_TAU above; a key metric keeps 0.93; given values win", async () => {
-    const { DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES, optionsForModel, resolveOptions } = await import('../src/options.js');
+    const { DEFAULT_TAU, DEFAULT_TAU_FEW_PATCHES } = await import('../src/defaults.js');
+    const { optionsForModel, resolveOptions } = await import('../src/options.js');
     expect(DEFAULT_TAU_FEW_PATCHES).not.toBe(DEFAULT_TAU);
     const at = (options: JMPOptions | undefined, patches: number) => {
       const o = optionsForModel(resolveOptions(options), patches);

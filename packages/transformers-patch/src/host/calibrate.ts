@@ -1,8 +1,8 @@
 import type { Tensor } from '@huggingface/transformers';
 import { JmpArgumentError } from '@jmpjs/core';
-import { DEFAULT_CALIBRATION_BATCH, DEFAULT_CALIBRATION_TAUS, MIN_CALIBRATION_IMAGES, PER_BLOCK_TAU_RADIUS } from '../defaults.js';
+import { DEFAULT_BUDGET, DEFAULT_CALIBRATION_BATCH, DEFAULT_CALIBRATION_TAUS, MIN_CALIBRATION_IMAGES, PER_BLOCK_TAU_RADIUS } from '../defaults.js';
 import { UnsupportedModelError } from '../errors.js';
-import { DEFAULT_BUDGET, resolveOptions, type JMPOptions } from '../options.js';
+import { resolveOptions, type JMPOptions } from '../options.js';
 import type { CalibrationObjective, JMPPlan } from '../plan-file.js';
 import { batchesOf, checkPipeline, type CalibrationImages, type Pipe } from './calibration-input.js';
 import { better, compare, probabilities, strictlyBetter, type Candidate } from './calibration-score.js';

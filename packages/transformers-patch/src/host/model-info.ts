@@ -1,7 +1,7 @@
 // What `jmp.info` (and inspectJMP) says of a model and its plan.
 import { baselineMacs, countMacs, type BlockTokens, type JmpMatch, type ModelShape } from '@jmpjs/core';
 import type { Architecture, AttentionForm } from '../graph/architectures/index.js';
-import type { JmpMetric } from '../options.js';
+import type { JmpMetric } from '../option-values.js';
 import type { Plan } from '../plan.js';
 
 /** The model as this package sees it, for `jmp.info`. */

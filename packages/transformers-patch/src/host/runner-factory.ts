@@ -3,7 +3,8 @@
 import { Tensor } from '@huggingface/transformers';
 import { JmpArgumentError } from '@jmpjs/core';
 import { encodeModel } from '../onnx/proto.js';
-import { methodsFor, type ResolvedOptions } from '../options.js';
+import { coreMethodsFor, graphMethod } from '../graph/methods/registry.js';
+import type { ResolvedOptions } from '../options.js';
 import { perHeadKeys, type Plan } from '../plan.js';
 import { CompiledRunner } from '../runner/compiled-runner.js';
 import { SegmentRunner, type CallRecord, type OrtTensorLike, type SessionLike } from '../runner/segment-runner.js';
@@ -62,12 +63,6 @@ function ortTensor(data: Float32Array, dims: number[]): OrtTensorLike {
   return (new Tensor('float32', data, dims) as unknown as { ort_tensor: OrtTensorLike }).ort_tensor;
 }
 
-/** Dimensions of the rows the compiled graph compares (CompiledRunnerOptions.similarityDims). */
-function similarityDims(o: ResolvedOptions, hidden: number, heads: number): number {
-  if (o.method === 'evit' || (o.method === 'jmp' && o.select === 'attention' && o.strategy === 'prune')) return 0;
-  return o.method === 'jmp' && o.metric !== 'keys' ? hidden : hidden / heads;
-}
-
 /** The runner for a plan's sessions; keeps nothing of the plan but sizes and schedule. */
 export function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptions): Runner {
   if (plan.runner === 'compiled') {
@@ -78,13 +73,13 @@ export function makeRunner(plan: Plan, sessions: SessionLike[], o: ResolvedOptio
       strategy: o.strategy,
       shape: plan.shape,
       heads: plan.heads,
-      similarityDims: similarityDims(o, plan.shape.hidden, plan.heads),
+      similarityDims: graphMethod(o.method).similarityDims(o, plan.shape.hidden, plan.heads),
       trackSources: o.trackSources,
       indexed: plan.indexed,
       headOnly: plan.headOnly,
     });
   }
-  const methods = methodsFor(o, plan.steps);
+  const methods = coreMethodsFor(o, plan.steps);
   return new SegmentRunner({
     segments: plan.segments.map((s, i) => ({
       session: sessions[i]!,
