@@ -121,11 +121,7 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
     });
   }
   if (!model.graph) {
-    throw new UnsupportedModelError({
-      lookedFor: 'an ONNX model with a graph',
-      found: `${bytes.length} bytes that decode to a ModelProto without a graph`,
-      hint,
-    });
+    throw new UnsupportedModelError({ lookedFor: 'an ONNX model with a graph', found: `${bytes.length} bytes that decode to a ModelProto without a graph`, hint });
   }
   return model;
 }
