@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrateJMP, enableJMP, type JMPOptions, type JMPPlan } from '../src/index.js';
 import { buildPage } from './browser/build-page.js';
 import type { CaseInput, CaseResult } from './browser/page/main.js';
-import { jmpReference, loadClassifier, logits, maxAbsDiff, type JmpReference, type ReferenceCase } from './helpers.js';
+import { LABELS, jmpReference, loadClassifier, logits, maxAbsDiff, type JmpReference, type ReferenceCase } from './helpers.js';
 
 /**
  * The same patched pipelines in a real Chromium (transformers.js's web build, onnxruntime-web):
@@ -100,6 +100,7 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  /** The cases in the page (batch × 3 × side × side of `pixels`; `labels` for a zero-shot model, `features` for image-feature-extraction). */
   async function runInPage(
     model: string,
     device: 'wasm' | 'webgpu',
@@ -107,7 +108,7 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     batch: number,
     pixels: Float32Array,
     cases: CaseInput[],
-    side = 224,
+    { side = 224, labels, features }: { side?: number; labels?: readonly string[]; features?: boolean } = {},
   ): Promise<CaseResult[]> {
     const data = Array.from(pixels.subarray(0, batch * 3 * side * side));
     return page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
@@ -117,6 +118,8 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       pixels: data,
       dims: [batch, 3, side, side],
       cases,
+      ...(labels ? { labels: [...labels] } : {}),
+      ...(features ? { features } : {}),
     });
   }
 
@@ -146,6 +149,48 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
 
   const compiled = (c: ReferenceCase): CaseInput => ({ name: c.name, options: { ...c.options, runner: 'compiled' } });
 
+  /** Each result is its reference case's: the compiled runner, the token counts, the decisions, and the outputs within `tolerance`. */
+  function expectReference(results: CaseResult[], cases: ReferenceCase[], tolerance: number): void {
+    cases.forEach((c, i) => {
+      const r = results[i]!;
+      expect(r.runner, c.name).toBe('compiled');
+      expect(r.tokens, c.name).toEqual(c.tokens);
+      expect(r.decisions, c.name).toEqual(c.decisions);
+      expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(tolerance);
+    });
+  }
+
+  /** The reference cases of batch 4 of a method (and strategy). */
+  const pick = (ref: JmpReference, method: string, strategy?: string) =>
+    ref.cases.find((c) => c.batch === 4 && c.options.method === method && (strategy === undefined || c.options.strategy === strategy))!;
+
+  /**
+   * CLIP's image-feature-extraction (last_hidden_state: the full grid, 4 × 50 × 64) in the page on
+   * `device` = in Node (the same cases; no options: plain), within `tolerance`. Returns the page's results.
+   */
+  async function clipFeaturesInPage(device: 'wasm' | 'webgpu', cases: CaseInput[], tolerance: number): Promise<CaseResult[]> {
+    const { ref, pixels } = jmpReference('tiny-clip');
+    const side = ref.inputs.height;
+    const results = await runInPage('tiny-clip', device, 'fp32', 4, pixels, cases, { side, features: true });
+    const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as unknown as {
+      model: (i: unknown) => Promise<Record<string, Tensor>>;
+      dispose(): Promise<void>;
+    };
+    try {
+      const input = new Tensor('float32', pixels.slice(0, 4 * 3 * side * side), [4, 3, side, side]);
+      for (const [i, c] of cases.entries()) {
+        const jmp = c.options ? await enableJMP(pipe as never, c.options) : null;
+        const node = Float32Array.from((await pipe.model({ pixel_values: input })).last_hidden_state!.data as Float32Array);
+        await jmp?.dispose();
+        expect(results[i]!.logits.length, c.name).toBe(4 * 50 * 64);
+        expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node), c.name).toBeLessThanOrEqual(tolerance);
+      }
+    } finally {
+      await pipe.dispose();
+    }
+    return results;
+  }
+
   // the opset-11 exports (tooling/fixtures: the same weights) against the same reference, at batch 4
   describe.each([
     ['tiny-vit', 'tiny-vit', [1, 4]],
@@ -161,16 +206,10 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       'every reference case at batch %i = PyTorch reference = Node',
       async (batch) => {
         const cases = ref.cases.filter((c) => c.batch === batch);
-        const results = await runInPage(model, 'wasm', 'fp32', batch, pixels, cases.map(compiled), side);
+        const results = await runInPage(model, 'wasm', 'fp32', batch, pixels, cases.map(compiled), { side });
         const node = await nodeResults(model, 'fp32', batch, pixels, cases.map(compiled), side);
-        cases.forEach((c, i) => {
-          const r = results[i]!;
-          expect(r.runner, c.name).toBe('compiled');
-          expect(r.tokens, c.name).toEqual(c.tokens);
-          expect(r.decisions, c.name).toEqual(c.decisions);
-          expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
-          expect(maxAbsDiff(Float32Array.from(r.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance);
-        });
+        expectReference(results, cases, ref.tolerance);
+        cases.forEach((c, i) => expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node[i]!), c.name).toBeLessThanOrEqual(ref.tolerance));
       },
       300_000,
     );
@@ -183,63 +222,25 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     async (model) => {
       const { ref, pixels } = jmpReference(model);
       const cases = ref.cases.filter((c) => c.batch === 4);
-      const side = ref.inputs.height;
-      const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-        model,
-        device: 'wasm' as const,
-        dtype: 'fp32',
-        pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)),
-        dims: [4, 3, side, side],
-        cases: cases.map(compiled),
-        labels: ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot'],
-      });
-      cases.forEach((c, i) => {
-        const r = results[i]!;
-        expect(r.runner, c.name).toBe('compiled');
-        expect(r.tokens, c.name).toEqual(c.tokens);
-        expect(r.decisions, c.name).toEqual(c.decisions);
-        expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(ref.tolerance);
-      });
+      const results = await runInPage(model, 'wasm', 'fp32', 4, pixels, cases.map(compiled), { side: ref.inputs.height, labels: LABELS });
+      expectReference(results, cases, ref.tolerance);
     },
     300_000,
   );
 
   // CLIP image-feature-extraction: last_hidden_state with the full token grid given back
   it('tiny-clip image-feature-extraction on wasm: the full token grid = Node', async () => {
-    const { ref, pixels } = jmpReference('tiny-clip');
-    const side = ref.inputs.height;
-    const cases: CaseInput[] = [
-      { name: 'plain', options: null },
-      { name: 'keep 1', options: { strategy: 'prune', keep: 1 } },
-      { name: 'default', options: {} },
-      { name: 'tome r6', options: { method: 'tome', r: 6 } },
-    ];
-    const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-      model: 'tiny-clip',
-      device: 'wasm' as const,
-      dtype: 'fp32',
-      pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)),
-      dims: [4, 3, side, side],
-      cases,
-      features: true,
-    });
-    const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as unknown as {
-      model: (i: unknown) => Promise<Record<string, Tensor>>;
-      dispose(): Promise<void>;
-    };
-    try {
-      const input = new Tensor('float32', pixels.slice(0, 4 * 3 * side * side), [4, 3, side, side]);
-      for (const [i, c] of cases.entries()) {
-        const jmp = c.options ? await enableJMP(pipe as never, c.options) : null;
-        const node = Float32Array.from((await pipe.model({ pixel_values: input })).last_hidden_state!.data as Float32Array);
-        await jmp?.dispose();
-        expect(results[i]!.logits.length, c.name).toBe(4 * 50 * 64);
-        expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node), c.name).toBeLessThanOrEqual(1e-4);
-      }
-      expect(maxAbsDiff(Float32Array.from(results[1]!.logits), Float32Array.from(results[0]!.logits))).toBeLessThanOrEqual(1e-5);
-    } finally {
-      await pipe.dispose();
-    }
+    const results = await clipFeaturesInPage(
+      'wasm',
+      [
+        { name: 'plain', options: null },
+        { name: 'keep 1', options: { strategy: 'prune', keep: 1 } },
+        { name: 'default', options: {} },
+        { name: 'tome r6', options: { method: 'tome', r: 6 } },
+      ],
+      1e-4,
+    );
+    expect(maxAbsDiff(Float32Array.from(results[1]!.logits), Float32Array.from(results[0]!.logits))).toBeLessThanOrEqual(1e-5);
   }, 300_000);
 
   // SDPA-decomposed attention (tooling/fixtures): its own scaling, so Node is the reference
@@ -360,9 +361,7 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
 
     it('JMP, ToMe and EViT = PyTorch reference (1e-3); token states never read back: only the outputs are', async () => {
       const { ref, pixels } = jmpReference('tiny-deit');
-      const pick = (method: string, strategy?: string) =>
-        ref.cases.find((c) => c.batch === 4 && c.options.method === method && (strategy === undefined || c.options.strategy === strategy))!;
-      const cases = [pick('jmp', 'adaptive'), pick('jmp', 'adaptive-token'), pick('tome'), pick('evit')];
+      const cases = [pick(ref, 'jmp', 'adaptive'), pick(ref, 'jmp', 'adaptive-token'), pick(ref, 'tome'), pick(ref, 'evit')];
       const plainCase: CaseInput = { name: 'plain', options: null };
       const results = await runInPage('tiny-deit', 'webgpu', 'fp32', 4, pixels, [plainCase, ...cases.map(compiled)]);
       const [plain, ...patched] = results;
@@ -408,68 +407,28 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     // the newer model types on WebGPU: DINOv2's weighted patch mean, CLIP's folded heads, SigLIP's P = 0 and pooling-head bias
     it.each([
       ['tiny-dinov2', undefined],
-      ['tiny-clip', ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot']],
-      ['tiny-siglip', ['a photo of a shirt', 'a photo of a bag', 'a photo of a boot']],
+      ['tiny-clip', LABELS],
+      ['tiny-siglip', LABELS],
     ] as const)(
       '%s: the reference cases (adaptive-token, ToMe, EViT) on WebGPU = PyTorch reference (1e-3)',
       async (model, labels) => {
         const { ref, pixels } = jmpReference(model);
-        const pick = (method: string, strategy?: string) =>
-          ref.cases.find((c) => c.batch === 4 && c.options.method === method && (strategy === undefined || c.options.strategy === strategy))!;
-        const cases = [pick('jmp', 'adaptive-token'), pick('tome'), pick('evit')];
-        const side = ref.inputs.height;
-        const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-          model,
-          device: 'webgpu' as const,
-          dtype: 'fp32',
-          pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)),
-          dims: [4, 3, side, side],
-          cases: cases.map(compiled),
-          ...(labels ? { labels: [...labels] } : {}),
-        });
-        cases.forEach((c, i) => {
-          const r = results[i]!;
-          expect(r.runner, c.name).toBe('compiled');
-          expect(r.tokens, c.name).toEqual(c.tokens);
-          expect(r.decisions, c.name).toEqual(c.decisions);
-          expect(maxAbsDiff(Float32Array.from(r.logits), Float32Array.from(c.logits.flat())), c.name).toBeLessThanOrEqual(1e-3);
-        });
+        const cases = [pick(ref, 'jmp', 'adaptive-token'), pick(ref, 'tome'), pick(ref, 'evit')];
+        const results = await runInPage(model, 'webgpu', 'fp32', 4, pixels, cases.map(compiled), { side: ref.inputs.height, labels });
+        expectReference(results, cases, 1e-3);
       },
       600_000,
     );
 
     it('tiny-clip image-feature-extraction on WebGPU: the full token grid = Node (1e-3)', async () => {
-      const { ref, pixels } = jmpReference('tiny-clip');
-      const side = ref.inputs.height;
-      const cases: CaseInput[] = [
-        { name: 'default', options: {} },
-        { name: 'tome r6', options: { method: 'tome', r: 6 } },
-      ];
-      const results = await page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
-        model: 'tiny-clip',
-        device: 'webgpu' as const,
-        dtype: 'fp32',
-        pixels: Array.from(pixels.subarray(0, 4 * 3 * side * side)),
-        dims: [4, 3, side, side],
-        cases,
-        features: true,
-      });
-      const pipe = (await pipeline('image-feature-extraction', modelPath('tiny-clip'), { dtype: 'fp32' })) as unknown as {
-        model: (i: unknown) => Promise<Record<string, Tensor>>;
-        dispose(): Promise<void>;
-      };
-      try {
-        const input = new Tensor('float32', pixels.slice(0, 4 * 3 * side * side), [4, 3, side, side]);
-        for (const [i, c] of cases.entries()) {
-          const jmp = await enableJMP(pipe as never, c.options!);
-          const node = Float32Array.from((await pipe.model({ pixel_values: input })).last_hidden_state!.data as Float32Array);
-          await jmp.dispose();
-          expect(results[i]!.logits.length, c.name).toBe(4 * 50 * 64);
-          expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node), c.name).toBeLessThanOrEqual(1e-3);
-        }
-      } finally {
-        await pipe.dispose();
-      }
+      await clipFeaturesInPage(
+        'webgpu',
+        [
+          { name: 'default', options: {} },
+          { name: 'tome r6', options: { method: 'tome', r: 6 } },
+        ],
+        1e-3,
+      );
     }, 600_000);
 
     it("match 'nearest' on WebGPU (the float form: one-hots, no index ops) = Node's compiled run (index form), 1e-3", async () => {
