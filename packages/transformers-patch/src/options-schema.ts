@@ -155,7 +155,8 @@ export const PLAN_OPTION_NAMES: readonly OptionName[] = OPTION_SPECS.filter((s: 
 /** The generic checks: an enumeration's values, a boolean. The other options are checked in resolveOptions. */
 export function expectedOf(name: OptionName, value: unknown): string | null {
   const spec: OptionSpec = OPTION_SPECS.find((s) => s.name === name)!;
-  if (spec.values && !spec.values.includes(value as string)) return `one of ${spec.values.map((v) => `'${v}'`).join(', ')}`;
+  // null leaves an enumeration at its default, as undefined does (resolveOptions reads them with ??)
+  if (spec.values && value !== null && !spec.values.includes(value as string)) return `one of ${spec.values.map((v) => `'${v}'`).join(', ')}`;
   if (spec.boolean && typeof value !== 'boolean') return 'a boolean';
   return null;
 }
