@@ -21,6 +21,11 @@ export interface ModelShape {
   heads: number;
   /** Protected tokens `P` (1 or 2). */
   protectedTokens: number;
+  /**
+   * The head's MACs as a constant, where the head is not a linear layer of width `C` (a dense
+   * prediction neck and head, such as Depth Anything's); absent: `C · classes · heads`.
+   */
+  headMacs?: number;
 }
 
 /** DeiT-S (and ViT-S): 224/16, width 384, 12 blocks, 6 heads, 1000 classes. */
@@ -73,7 +78,7 @@ export function countMacs(shape: ModelShape, blocks: readonly BlockTokens[], ove
   }
   const embedding = shape.patches * shape.hidden * shape.channels * shape.patchSize * shape.patchSize;
   const perBlock = blocks.map((b) => blockMacs(shape, b.tokensIn, b.tokensOut));
-  const head = shape.hidden * shape.classes * shape.heads;
+  const head = shape.headMacs ?? shape.hidden * shape.classes * shape.heads;
   const total = embedding + perBlock.reduce((a, b) => a + b, 0) + head;
   return { gmacs: total / 1e9, embedding, blocks: perBlock, head, reductionOverhead: overheadMacs };
 }

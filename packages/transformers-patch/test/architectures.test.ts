@@ -33,7 +33,7 @@ describe('architectures', { timeout: 60_000 }, () => {
   it('the registry derives the supported model types, in its order', () => {
     expect(SUPPORTED_MODEL_TYPES).toEqual(ARCHITECTURES.map((a) => a.name));
     expect(new Set(SUPPORTED_MODEL_TYPES).size).toBe(SUPPORTED_MODEL_TYPES.length);
-    expect(SUPPORTED_MODEL_TYPES_TEXT).toBe("a ViT-family model (config.model_type 'vit', 'deit', 'dinov2', 'clip' or 'siglip')");
+    expect(SUPPORTED_MODEL_TYPES_TEXT).toBe("a ViT-family model (config.model_type 'vit', 'deit', 'dinov2', 'clip', 'siglip' or 'depth_anything')");
     for (const type of SUPPORTED_MODEL_TYPES) expect(isArchitecture(type) && architecture(type).name).toBe(type);
     for (const type of ['resnet', 'beit', 'swin', 'toString', undefined, 3]) expect(isArchitecture(type)).toBe(false);
   });
@@ -79,14 +79,14 @@ describe('architectures', { timeout: 60_000 }, () => {
     }
   });
 
-  it("the architecture's inputs and segments runner: zero-shot models (text inputs) are refused by the segments runner", () => {
+  it("the architecture's inputs and segments runner: zero-shot models (text inputs) and dense necks are refused by the segments runner", () => {
     for (const name of fixtures) {
       const type = config(name).model_type;
       if (!isArchitecture(type)) continue;
       const spec = architecture(type);
       const textInputs = model(name).graph.input.some((v) => v.name === 'input_ids');
       expect(spec.io === 'zero-shot', name).toBe(textInputs);
-      expect(spec.runners.segments !== null, name).toBe(textInputs);
+      expect(spec.runners.segments !== null, name).toBe(textInputs || spec.io === 'dense');
     }
   });
 

@@ -59,7 +59,7 @@ describe('errors and fallbacks', () => {
       const error = await enableJMP(classifier, { strategy: 'prune' }).catch((e: unknown) => e);
       expect(UnsupportedModelError.isInstance(error)).toBe(true);
       expect(JmpError.isInstance(error)).toBe(true);
-      expect((error as UnsupportedModelError).lookedFor).toContain("'vit', 'deit', 'dinov2', 'clip' or 'siglip'");
+      expect((error as UnsupportedModelError).lookedFor).toContain("'vit', 'deit', 'dinov2', 'clip', 'siglip' or 'depth_anything'");
       expect((error as UnsupportedModelError).found).toContain('resnet');
       const warn = vi.fn();
       const jmp = await enableJMP(classifier, { strategy: 'prune', onUnsupported: 'passthrough', warn });

@@ -20,7 +20,7 @@ export { jmpIndexForm } from './methods/jmp/method.js';
  *   patch position d ≥ 0 it was kept at, −1 if pruned, or −2 − d if merged (fused, EViT) into
  *   output patch position d.
  */
-export const compiledOutputs = (k: number) => ({ sigma: `jmp_sigma_${k}`, merged: `jmp_merged_${k}`, dest: `jmp_dest_${k}` });
+export const compiledOutputs = (k: number) => ({ sigma: `jmp_sigma_${k}`, merged: `jmp_merged_${k}`, dest: `jmp_dest_${k}`, grid: `jmp_grid_${k}` });
 
 /**
  * Splices the reduction into the graph with standard ONNX operators, at the model's opset (≥ 11): importance from
@@ -50,20 +50,26 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const renamed = new Map<string, string>();
   const extraOutputs: ValueInfoProto[] = [];
   /**
-   * The full token grid at a per-token output (`last_hidden_state`): protected rows as they are,
-   * each original patch token's row taken from the token it ended in (its own, the one it merged
-   * into, its match if it was pruned, the fused token). Inserted right after the node that makes
-   * the output, which keeps its rows for the graph's other readers (CLIP's pooled class token).
+   * The full token grid of `reduced` [B, N, C] (into `nodes`): protected rows as they are, each
+   * original patch token's row taken from the token it ended in (its own, the one it merged into, its
+   * match if it was pruned, the fused token), by `at` [B, M0] int64.
+   */
+  const grid = (reduced: string, at: string, output: string): void => {
+    const patches = slice(reduced, P, INT64_MAX, 1); // [B, K, C]
+    const shape = op('Concat', [op('Shape', [at]), op('Slice', [op('Shape', [reduced]), b.int64([2]), b.int64([3]), b.int64([0])])], [attr.i('axis', 0)]);
+    const rows = op('GatherElements', [patches, op('Expand', [unsqueeze(at, [2]), shape])], [attr.i('axis', 1)]); // [B, M0, C]
+    nodes.push(b.node('Concat', [slice(reduced, 0, P, 1), rows], output, [attr.i('axis', 1)]));
+  };
+  /**
+   * The full token grid at a per-token output (`last_hidden_state`), inserted right after the node
+   * that makes the output, which keeps its rows for the graph's other readers (CLIP's pooled class token).
    */
   const restoreGrid = (list: NodeProto[], output: string, at: string): NodeProto[] => {
     const i = producerIndex(list, output, 'token grid');
     const reducedName = b.name('jmp/reduced_tokens');
     const producer = { ...list[i]!, output: list[i]!.output.map((o) => (o === output ? reducedName : o)) };
     nodes.length = 0;
-    const patches = slice(reducedName, P, INT64_MAX, 1); // [B, K, C]
-    const shape = op('Concat', [op('Shape', [at]), op('Slice', [op('Shape', [reducedName]), b.int64([2]), b.int64([3]), b.int64([0])])], [attr.i('axis', 0)]);
-    const rows = op('GatherElements', [patches, op('Expand', [unsqueeze(at, [2]), shape])], [attr.i('axis', 1)]); // [B, M0, C]
-    nodes.push(b.node('Concat', [slice(reducedName, 0, P, 1), rows], output, [attr.i('axis', 1)]));
+    grid(reducedName, at, output);
     return [...list.slice(0, i), producer, ...nodes, ...renameInputs(list.slice(i + 1), output, reducedName)];
   };
   /**
@@ -86,6 +92,11 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   // restoring the token grid of a per-token output: for each original patch token, the patch row
   // of the current tokens its state comes from [B, M0 original] int64
   let restoreAt: string | undefined;
+  const restores = layout.perTokenOutput !== null || layout.gridReadouts.length > 0;
+  // a dense neck's readers of block outputs (Depth Anything): the restored grid `jmp_grid_{block}` instead of the reduced tokens
+  const readers = new Map(layout.gridReadouts.flatMap((r) => r.consumers.map((c) => [c, r.tensor] as const)));
+  const readout = new Map(layout.gridReadouts.map((r) => [r.tensor, r.block]));
+  const gridOf = new Map<string, string>();
   let logBias: string | undefined; // [B, 1, 1, N] in T ([B·H, 1, N] for CLIP)
   let poolingBias: string | undefined; // [B·H, 1, N]: SigLIP's pooling head
 
@@ -118,7 +129,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         extraOutputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }] } } } });
       }
     }
-    if (layout.perTokenOutput) {
+    if (restores) {
       const map = r.restore(); // [B, M0 of this reduction] float
       restoreAt = cast(restoreAt ? op('GatherElements', [map, restoreAt], [attr.i('axis', 1)]) : map, DataType.INT64);
     }
@@ -157,7 +168,8 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const out: NodeProto[] = [];
   const softmaxes = new Set(layout.blocks.map((bl) => bl.softmax));
   for (const node of graph.node) {
-    const input = node.input.map((t) => renamed.get(t) ?? t);
+    const reads = readers.has(node.name ?? '') ? readers.get(node.name ?? '') : undefined;
+    const input = node.input.map((t) => (t === reads ? (gridOf.get(t) ?? t) : (renamed.get(t) ?? t)));
     const bias =
       node.opType !== 'Softmax' ? undefined : softmaxes.has(node.name ?? '') ? logBias : node.name === layout.poolingSoftmax ? poolingBias : undefined;
     if (bias) {
@@ -165,6 +177,13 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       out.push(b.node('Add', [input[0]!, bias], biased), { ...node, input: [biased] });
     } else out.push(input.some((t, i) => t !== node.input[i]) ? { ...node, input } : node);
     for (const t of node.output) {
+      const block = readout.get(t);
+      if (block !== undefined && restoreAt) {
+        nodes.length = 0;
+        grid(t, restoreAt, compiledOutputs(block).grid);
+        out.push(...nodes);
+        gridOf.set(t, compiledOutputs(block).grid);
+      }
       const k = reductionAt.get(t);
       if (k === undefined) continue;
       nodes.length = 0;

@@ -73,6 +73,13 @@ export interface GraphLayout {
    */
   perTokenOutput: string | null;
   /**
+   * The blocks whose output a dense-prediction neck reads besides the next block (Depth Anything
+   * reads several: `out_indices`): the block's output tensor and the nodes outside the blocks that
+   * read it. The compiled graph gives those nodes the full token grid, restored as at a per-token
+   * output. Empty for every other architecture.
+   */
+  gridReadouts: { block: number; tensor: string; consumers: string[] }[];
+  /**
    * SigLIP's pooling head: the Softmax of its probe's attention over every token, `[B·H, 1, N]`
    * (heads folded into the batch, as torch exports nn.MultiheadAttention). With merged tokens it
    * gets the log-size bias too (proportional attention). Null when the head has none.
@@ -211,7 +218,15 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
   // features per token (image-feature-extraction reads them): the compiled graph gives the full
   // token grid back there (each token's state from the token it ended in); nothing else may read fewer rows
   const perTokenOutput = outputs.includes('last_hidden_state') ? 'last_hidden_state' : null;
-  if (spec.io === 'zero-shot') {
+  const gridReadouts = spec.io === 'dense' ? findGridReadouts(nodes, blocks, `${scheme.scope}${scheme.blocks}`) : [];
+  if (spec.io === 'dense') {
+    if (inputName !== 'pixel_values' || inputs.length !== 1 || graph.output.length !== 1 || gridReadouts.length === 0) {
+      throw new UnsupportedModelError({
+        lookedFor: "one input 'pixel_values', one output (a depth map), and a neck reading block outputs",
+        found: `inputs [${graph.input.map((v) => v.name).join(', ')}], outputs [${graph.output.map((v) => v.name).join(', ')}], ${gridReadouts.length} block outputs read outside the blocks`,
+      });
+    }
+  } else if (spec.io === 'zero-shot') {
     // zero-shot models: the text inputs beside pixel_values, their four outputs (the text tower is left as it is)
     if (!inputs.includes('pixel_values')) {
       throw new UnsupportedModelError({ lookedFor: "the input 'pixel_values'", found: `inputs [${inputs.join(', ')}]` });
@@ -260,6 +275,7 @@ export function findLayout(model: ModelProto, index: GraphIndex = indexGraph(mod
     headReadsProtectedOnly,
     patchMean: findPatchMean(model, index, scheme.headScope, protectedTokens),
     perTokenOutput,
+    gridReadouts,
     poolingSoftmax: spec.head.poolingSoftmax?.(nodes) ?? null,
     dynamicQuantization: nodes.some((n) => n.opType === 'DynamicQuantizeLinear'),
   };
@@ -300,6 +316,20 @@ function readsOnlyFirstTokens(model: ModelProto, index: GraphIndex, tensor: stri
     }
   }
   return true;
+}
+
+/** The block outputs read by nodes outside the blocks (their scope `blocksPrefix`), with those nodes. */
+function findGridReadouts(nodes: readonly NodeProto[], blocks: readonly BlockTensors[], blocksPrefix: string): GraphLayout['gridReadouts'] {
+  const byTensor = new Map(blocks.map((b) => [b.output, { block: b.index, tensor: b.output, consumers: [] as string[] }]));
+  for (const n of nodes) {
+    if ((n.name ?? '').startsWith(blocksPrefix)) continue;
+    for (const t of new Set(n.input)) byTensor.get(t)?.consumers.push(n.name ?? '');
+  }
+  const readouts = [...byTensor.values()].filter((r) => r.consumers.length > 0);
+  if (readouts.some((r) => r.consumers.includes(''))) {
+    throw new UnsupportedModelError({ lookedFor: 'named nodes reading the block outputs', found: 'a node without a name' });
+  }
+  return readouts;
 }
 
 /** The head's mean over the patch tokens: ReduceMean over axis 1 of a Slice from token P on of the final LayerNorm's output. */

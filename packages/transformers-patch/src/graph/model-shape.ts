@@ -56,6 +56,8 @@ export function shapeFromConfig(full: Record<string, unknown>, layout: GraphLayo
       // classifier inputs of width C: CLS (+ distillation), or DINOv2's CLS and patch mean
       heads: layout.patchMean ? layout.protectedTokens + 1 : layout.protectedTokens,
       protectedTokens: layout.protectedTokens,
+      // a dense head (Depth Anything's neck and depth head) as a constant
+      ...(spec.config.headMacs ? { headMacs: spec.config.headMacs(full, config, hint) } : {}),
     },
     heads: configNumber(config, 'num_attention_heads', hint),
   };

@@ -46,13 +46,16 @@ export const configOf = (model: HostModel): Record<string, unknown> => planConfi
  * The model's config for planning. An architecture whose images are the processor's crops
  * (`imageSizeFromCrop`: DINOv2 interpolates its position table to the input, and its config's
  * image_size is the table's, 518 for the hub's checkpoints, not the pipeline's 224) is planned for
- * the crop size: the plan and the GMACs are for the images the pipeline makes.
+ * the crop size (or, where the processor does not crop, its square size: Depth Anything's DPT
+ * processor): the plan and the GMACs are for the images the pipeline makes.
  */
 function planConfig(pipe: unknown, config: Record<string, unknown>): Record<string, unknown> {
   if (!isArchitecture(config.model_type) || !architecture(config.model_type).config.imageSizeFromCrop) return config;
   const processor = (pipe as { processor?: { image_processor?: unknown } } | undefined)?.processor;
-  const image = (processor?.image_processor ?? processor) as { crop_size?: unknown; config?: { crop_size?: unknown } } | undefined;
-  const crop = image?.crop_size ?? image?.config?.crop_size;
+  const image = (processor?.image_processor ?? processor) as
+    { crop_size?: unknown; size?: unknown; do_center_crop?: unknown; config?: { crop_size?: unknown; size?: unknown } } | undefined;
+  // the crop, else (a processor that does not crop: DPT's, for Depth Anything) its size
+  const crop = image?.crop_size ?? image?.config?.crop_size ?? image?.size ?? image?.config?.size;
   const side =
     typeof crop === 'number'
       ? crop

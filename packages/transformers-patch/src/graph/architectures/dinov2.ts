@@ -13,7 +13,7 @@ import { hfVitClassifier, hfVitScheme } from './vit.js';
  * the table's own size, `[1, n, C]` without the class token's row, is the largest initializer of
  * width C read in the module's `embeddings/` (`/dinov2/embeddings/`, bare: `/embeddings/`); n + 1 tokens.
  */
-function positionTableTokens(model: ModelProto, hidden: number, moduleScope: string): number {
+export function positionTableTokens(model: ModelProto, hidden: number, moduleScope: string): number {
   const scope = `${moduleScope}/embeddings/`;
   const inEmbeddings = new Set(model.graph.node.filter((n) => (n.name ?? '').startsWith(scope)).flatMap((n) => n.input));
   let n = 0;
@@ -25,12 +25,18 @@ function positionTableTokens(model: ModelProto, hidden: number, moduleScope: str
   return n + 1;
 }
 
-/** The width from the class token [1, 1, C]; the tokens from the position table. */
-const DINOV2: Scheme = {
-  ...hfVitScheme('dinov2'),
+/**
+ * A DINOv2 backbone under the module scope `/${root}` (`dinov2`; Depth Anything's `backbone`): ViT's
+ * names, the MLP residual `Add_1`, the width from the class token [1, 1, C], the tokens from the
+ * position table.
+ */
+export const dinov2Scheme = (root: string): Scheme => ({
+  ...hfVitScheme(root),
   output: 'Add_1',
-  width: { name: 'dinov2.embeddings.cls_token', tokens: positionTableTokens, hidden: 2 },
-};
+  width: { name: `${root}.embeddings.cls_token`, tokens: positionTableTokens, hidden: 2 },
+});
+
+const DINOV2 = dinov2Scheme('dinov2');
 
 const classifier = hfVitClassifier('dinov2', [DINOV2, bareBackbone(DINOV2, 'DINOv2')]);
 

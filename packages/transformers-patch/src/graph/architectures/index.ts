@@ -1,6 +1,7 @@
 // The registry of the backbones this package reduces, one file each: adding one is a file and a line here.
 import { clip } from './clip.js';
 import { deit } from './deit.js';
+import { depthAnything } from './depth-anything.js';
 import { dinov2 } from './dinov2.js';
 import { siglip } from './siglip.js';
 import type { ArchitectureSpec, Scheme } from './spec.js';
@@ -11,7 +12,7 @@ export { blockScope, softmaxBlock } from './spec.js';
 export { REFUSED_TYPES, whyRefused } from './refused.js';
 
 /** Every architecture, in the order the detector tries their schemes. */
-export const ARCHITECTURES = [vit, deit, dinov2, clip, siglip] as const;
+export const ARCHITECTURES = [vit, deit, dinov2, clip, siglip, depthAnything] as const;
 
 /** The backbones this package finds: their config.json `model_type`, and `GraphLayout.root`. */
 export type Architecture = (typeof ARCHITECTURES)[number]['name'];
@@ -43,4 +44,4 @@ export const SCOPES_TEXT = orList([...new Set(SCHEMES.map((s) => s.scheme.scope)
 
 /** What the detector looks for when a graph has no block it recognises. */
 export const SOFTMAX_NAMES_TEXT =
-  "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…, /dinov2/…; CLIP's '/vision_model/encoder/layers.{i}/self_attn/Softmax') as Optimum exports Hugging Face ViT, DeiT, DINOv2 and CLIP";
+  "attention Softmax nodes named '/vit/encoder/layer.{i}/attention/attention/Softmax' (or /deit/…, /dinov2/…, Depth Anything's /backbone/…; CLIP's '/vision_model/encoder/layers.{i}/self_attn/Softmax') as Optimum exports Hugging Face ViT, DeiT, DINOv2, Depth Anything and CLIP";

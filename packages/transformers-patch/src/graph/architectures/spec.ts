@@ -87,9 +87,10 @@ export interface ArchitectureSpec<Name extends string = string> {
   /**
    * The graph's inputs and outputs: `'classifier'` one input `pixel_values` and one output (logits)
    * or per-token features; `'zero-shot'` `pixel_values` beside the text inputs (the text tower is
-   * left as it is).
+   * left as it is); `'dense'` one input `pixel_values` and one dense output (a depth map) made by a
+   * neck that reads the token grid of some blocks (`GraphLayout.gridReadouts`).
    */
-  io: 'classifier' | 'zero-shot';
+  io: 'classifier' | 'zero-shot' | 'dense';
   /** config.json → the cost model's sizes. */
   config: {
     /** The config of the reduced tower (a vision_config), with the model's `model_type`. */
@@ -97,8 +98,14 @@ export interface ArchitectureSpec<Name extends string = string> {
     /** The head's width in the cost model (classes, a projection). */
     classes: (full: Record<string, unknown>, tower: Record<string, unknown>, hidden: number, hint?: string) => number;
     /**
-     * The images are the processor's crops, not config.image_size (DINOv2 interpolates its position
-     * table to its input): the plan is made for the crop size.
+     * The head's multiply-accumulates as a constant, where it is not a linear layer of the width
+     * (Depth Anything's DPT neck and depth head, for the tower's image size); absent: C · classes.
+     */
+    headMacs?: (full: Record<string, unknown>, tower: Record<string, unknown>, hint?: string) => number;
+    /**
+     * The images are the processor's crops (or its square size, where it does not crop), not
+     * config.image_size (DINOv2 interpolates its position table to its input): the plan is made for
+     * that size.
      */
     imageSizeFromCrop?: boolean;
   };
