@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { browserSuite, launchChromium, ortWebDist, serveStatic } from '@jmpjs/browser-testing';
-import { modelPath } from '@jmpjs/fixtures';
+import { loadReference, modelPath } from '@jmpjs/fixtures';
 import { Tensor, env as hostEnv, pipeline } from '@huggingface/transformers';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,7 +108,7 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
     batch: number,
     pixels: Float32Array,
     cases: CaseInput[],
-    { side = 224, labels, features }: { side?: number; labels?: readonly string[]; features?: boolean } = {},
+    { side = 224, labels, features, depth }: { side?: number; labels?: readonly string[]; features?: boolean; depth?: boolean } = {},
   ): Promise<CaseResult[]> {
     const data = Array.from(pixels.subarray(0, batch * 3 * side * side));
     return page.evaluate((params) => (globalThis as unknown as PageApi).jmpTest.run(params), {
@@ -120,7 +120,36 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
       cases,
       ...(labels ? { labels: [...labels] } : {}),
       ...(features ? { features } : {}),
+      ...(depth ? { depth } : {}),
     });
+  }
+
+  /**
+   * tiny-depth-anything's depth-estimation pipeline in the page and in Node, on the fixture's two
+   * reference images: the depth maps of each case (the token grid restored where the neck reads it).
+   */
+  async function depthInPage(device: 'wasm' | 'webgpu', cases: CaseInput[], tolerance: number): Promise<CaseResult[]> {
+    const ref = loadReference('tiny-depth-anything');
+    const side = ref.dims[2]!;
+    const results = await runInPage('tiny-depth-anything', device, 'fp32', 2, ref.pixelValues, cases, { side, depth: true });
+    const pipe = (await pipeline('depth-estimation', modelPath('tiny-depth-anything'), { dtype: 'fp32' })) as unknown as {
+      model: (i: unknown) => Promise<Record<string, Tensor>>;
+      dispose(): Promise<void>;
+    };
+    try {
+      const input = new Tensor('float32', ref.pixelValues, ref.dims);
+      for (const [i, c] of cases.entries()) {
+        const jmp = c.options ? await enableJMP(pipe as never, c.options) : null;
+        const node = Float32Array.from((await pipe.model({ pixel_values: input })).predicted_depth!.data as Float32Array);
+        await jmp?.dispose();
+        expect(results[i]!.logits.length, c.name).toBe(2 * side * side);
+        expect(results[i]!.runner, c.name).toBe(c.options ? 'compiled' : null);
+        expect(maxAbsDiff(Float32Array.from(results[i]!.logits), node), c.name).toBeLessThanOrEqual(tolerance);
+      }
+    } finally {
+      await pipe.dispose();
+    }
+    return results;
   }
 
   /** The Node results of the same cases (transformers.js on onnxruntime-node, compiled runner). */
@@ -237,6 +266,21 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
         { name: 'keep 1', options: { strategy: 'prune', keep: 1 } },
         { name: 'default', options: {} },
         { name: 'tome r6', options: { method: 'tome', r: 6 } },
+      ],
+      1e-4,
+    );
+    expect(maxAbsDiff(Float32Array.from(results[1]!.logits), Float32Array.from(results[0]!.logits))).toBeLessThanOrEqual(1e-5);
+  }, 300_000);
+
+  // Depth Anything: the DPT neck reads every block's token grid, restored from the reduced tokens
+  it('tiny-depth-anything depth-estimation on wasm: keep 1 = plain, and JMP, ToMe = Node', async () => {
+    const results = await depthInPage(
+      'wasm',
+      [
+        { name: 'plain', options: null },
+        { name: 'keep 1', options: { strategy: 'prune', keep: 1 } },
+        { name: 'keep 0.7', options: { keep: 0.7 } },
+        { name: 'tome r8', options: { method: 'tome', r: 8 } },
       ],
       1e-4,
     );
@@ -429,6 +473,10 @@ describe.skipIf(!browserSuite('transformers-patch: pipelines in Chromium (wasm, 
         ],
         1e-3,
       );
+    }, 600_000);
+
+    it('tiny-depth-anything depth-estimation on WebGPU: JMP = Node (1e-3)', async () => {
+      await depthInPage('webgpu', [{ name: 'keep 0.7', options: { keep: 0.7 } }], 1e-3);
     }, 600_000);
 
     it("match 'nearest' on WebGPU (the float form: one-hots, no index ops) = Node's compiled run (index form), 1e-3", async () => {

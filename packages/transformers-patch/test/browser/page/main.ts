@@ -48,7 +48,8 @@ type Classifier = ((x: unknown, o?: unknown) => Promise<unknown>) & {
 /**
  * Runs each case on one input. `labels`: a CLIP zero-shot pipeline, fed these texts beside the
  * pixels; its `image_embeds` come back as `logits`. `features`: an image-feature-extraction
- * pipeline; its `last_hidden_state` comes back as `logits`.
+ * pipeline; its `last_hidden_state` comes back as `logits`. `depth`: a depth-estimation pipeline; its
+ * `predicted_depth` comes back as `logits`.
  */
 async function run(params: {
   model: string;
@@ -60,8 +61,15 @@ async function run(params: {
   sessionOptions?: Record<string, unknown>;
   labels?: string[];
   features?: boolean;
+  depth?: boolean;
 }): Promise<CaseResult[]> {
-  const task = params.labels ? 'zero-shot-image-classification' : params.features ? 'image-feature-extraction' : 'image-classification';
+  const task = params.labels
+    ? 'zero-shot-image-classification'
+    : params.features
+      ? 'image-feature-extraction'
+      : params.depth
+        ? 'depth-estimation'
+        : 'image-classification';
   const classifier = (await pipeline(task, params.model, {
     device: params.device,
     dtype: params.dtype as 'fp32',
@@ -71,7 +79,7 @@ async function run(params: {
   const input = params.labels
     ? { ...classifier.tokenizer!(params.labels, { padding: 'max_length', truncation: true }), pixel_values: pixels }
     : { pixel_values: pixels };
-  const output = params.labels ? 'image_embeds' : params.features ? 'last_hidden_state' : 'logits';
+  const output = params.labels ? 'image_embeds' : params.features ? 'last_hidden_state' : params.depth ? 'predicted_depth' : 'logits';
   const results: CaseResult[] = [];
   try {
     for (const c of params.cases) {
