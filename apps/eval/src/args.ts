@@ -35,6 +35,7 @@ export interface Args {
   opset?: string;
   attention?: string;
   shapes?: string;
+  tokens?: string;
   'label-free'?: boolean;
   'labelled-plan'?: boolean;
   budget?: string;

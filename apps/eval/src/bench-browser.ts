@@ -14,6 +14,8 @@ export interface BrowserBenchRow {
   plainMs: number;
   patchedMs: number;
   gmacs: number;
+  /** The plain model's GMACs per image (the cost model's). */
+  plainGmacs?: number;
 }
 
 interface PageApi {
@@ -26,6 +28,8 @@ interface PageApi {
       runs: number;
       warmups: number;
       settings: { label: string; options: JMPOptions }[];
+      task?: string;
+      size?: number;
     }): Promise<BrowserBenchRow[]>;
     adapter(): Promise<string | null>;
   };
@@ -47,6 +51,9 @@ export async function benchInBrowser(params: {
   batches: number[];
   runs: number;
   settings: { label: string; options: JMPOptions }[];
+  /** The pipeline's task (default image-classification) and the input's side (default 224). */
+  task?: string;
+  size?: number;
   onRow: (batch: number, row: BrowserBenchRow) => void;
 }): Promise<{ adapter: string | null }> {
   const { build } = await import('vite');
@@ -77,6 +84,8 @@ export async function benchInBrowser(params: {
           runs: params.runs,
           warmups: 1,
           settings: params.settings,
+          ...(params.task ? { task: params.task } : {}),
+          ...(params.size ? { size: params.size } : {}),
         });
         for (const row of rows) params.onRow(batch, row);
       }

@@ -1,6 +1,6 @@
 // `pnpm bench`: its options, the default run (the plain and the patched pipeline alternating in
 // Node, with --clip the zero-shot CLIP model too) and --head-only-ab. The other modes have a file
-// each: --shapes (bench-shapes.ts), --browser (bench-browser.ts), --profile (profile.ts); what
+// each: --shapes (bench-shapes.ts), --tokens (bench-tokens.ts), --browser (bench-browser.ts), --profile (profile.ts); what
 // they share is in bench-settings.ts.
 import { pipeline } from '@huggingface/transformers';
 import { baselineMacs } from '@jmpjs/core';
@@ -33,6 +33,10 @@ export async function benchCommand(args: Args): Promise<void> {
     return;
   }
   const dtype = dtypes[0]!;
+  if (args.tokens !== undefined) {
+    const { benchTokensCommand, tokenBenchOptions } = await import('./bench-tokens.js');
+    return benchTokensCommand(args, tokenBenchOptions(args, dtype));
+  }
   const runs = int('runs', args.runs, 5);
   const batches = (args.batches ?? '1,32').split(',').map((b) => int('batches', b, 1));
   const methods = parseMethods(args.methods ?? METHODS.join(','));

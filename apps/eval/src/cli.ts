@@ -89,6 +89,10 @@ Options:
   --attention <a>     bench: eager (default) or sdpa (the attention as torch >= 2.1 exports it)
   --shapes <list>     bench: eager14,opset11,sdpa14 — the DeiT-S fixture exported each way, every
                       shape timed in the same rounds (ratios comparable across shapes)
+  --tokens <list>     bench: speed as the patch count grows — all, or 196 (DeiT-S at 224), 576 (ViT-S/16
+                      at 384), 1369 (Depth Anything V2-S at 518), random weights generated on first use:
+                      the plain pipeline against enableJMP's defaults, batches 1,8 unless --batches, the
+                      GMACs ceiling and each pipeline's peak RSS (in Node; --browser wasm|webgpu: in Chromium)
   --profile           bench: instead of timing, onnxruntime's per-node profile grouped by what each
                       node is for (attention, MLP, the reduction, the size bias, embeddings and head)
   --browser <device>  bench: in headless Chromium (onnxruntime-web) on wasm or webgpu
@@ -138,6 +142,7 @@ const OPTIONS = {
   opset: { type: 'string' },
   attention: { type: 'string' },
   shapes: { type: 'string' },
+  tokens: { type: 'string' },
   browser: { type: 'string' },
   gpu: { type: 'string' },
   only: { type: 'string' },

@@ -18,20 +18,28 @@ export interface BenchParams {
   runs: number;
   warmups: number;
   settings: { label: string; options: JMPOptions }[];
+  /** The pipeline's task (default image-classification: `bench --tokens` also runs depth-estimation). */
+  task?: string;
+  /** The input's side (default 224). */
+  size?: number;
 }
 export interface BenchRow {
   label: string;
   plainMs: number;
   patchedMs: number;
   gmacs: number;
+  plainGmacs: number;
 }
 
 async function bench(params: BenchParams): Promise<BenchRow[]> {
   const load = async () =>
-    (await pipeline('image-classification', params.model, { device: params.device, dtype: params.dtype as 'fp32' })) as unknown as Classifier;
+    (await pipeline((params.task ?? 'image-classification') as 'image-classification', params.model, {
+      device: params.device,
+      dtype: params.dtype as 'fp32',
+    })) as unknown as Classifier;
   const plain = await load();
   const patched = await load();
-  const x = randomPixels(params.batch);
+  const x = randomPixels(params.batch, params.size ?? 224);
   const rows: BenchRow[] = [];
   try {
     for (const setting of params.settings) {
@@ -41,7 +49,14 @@ async function bench(params: BenchParams): Promise<BenchRow[]> {
           warmups: params.warmups,
           runs: params.runs,
         });
-        rows.push({ label: setting.label, plainMs: median(plainMs!), patchedMs: median(patchedMs!), gmacs: jmp.stats().meanGmacsPerImage });
+        const stats = jmp.stats();
+        rows.push({
+          label: setting.label,
+          plainMs: median(plainMs!),
+          patchedMs: median(patchedMs!),
+          gmacs: stats.meanGmacsPerImage,
+          plainGmacs: stats.plainGmacsPerImage,
+        });
         console.log(`[bench] ${setting.label} batch ${params.batch}: plain ${median(plainMs!).toFixed(1)} ms, patched ${median(patchedMs!).toFixed(1)} ms`);
       } finally {
         await jmp.dispose();
