@@ -16,6 +16,14 @@ describe('cost model (GMACs)', () => {
     expect(1 - cost.gmacs / baselineMacs(DEIT_SMALL).gmacs).toBeGreaterThan(0.34);
   });
 
+  it('counts a constant head (headMacs) instead of C · classes · heads, in the plain and the reduced cost', () => {
+    const dense = { ...DEIT_SMALL, headMacs: 2e9 };
+    const plan = planTokens({ schedule: DEFAULT_SCHEDULE, method: 'jmp', depth: 12, tokens: 197, protectedTokens: 1 });
+    expect(baselineMacs(dense).head).toBe(2e9);
+    expect(baselineMacs(dense).gmacs - baselineMacs(DEIT_SMALL).gmacs).toBeCloseTo(2 - (384 * 1000) / 1e9, 9);
+    expect(baselineMacs(dense).gmacs - countMacs(dense, plan).gmacs).toBeCloseTo(baselineMacs(DEIT_SMALL).gmacs - countMacs(DEIT_SMALL, plan).gmacs, 9);
+  });
+
   it('counts each block as 4·N·C² + 2·N²·C + 8·N_mid·C² with MLP ratio 4', () => {
     const C = 384;
     expect(blockMacs(DEIT_SMALL, 197, 139)).toBe(4 * 197 * C * C + 2 * 197 * 197 * C + 8 * 139 * C * C);
