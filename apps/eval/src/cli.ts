@@ -31,6 +31,10 @@ Usage:
   pnpm bench [options]             throughput and latency on the DeiT-S-architecture fixture
   pnpm eval zero-shot [options]    CLIP zero-shot (default: tiny-clip) on Fashion-MNIST, class names as
                                    prompts: top-1 agreement of JMP (default, or --budget) with the plain pipeline
+  pnpm eval depth [options]        depth fidelity (default: photo-depth on its rendered test scenes, depth-test):
+                                   AbsRel and δ<1.25 against the plain model and the ground truth for
+                                   jmp, merge, prune and tome at --targets of the blocks' GMACs (default
+                                   0.2,0.35,0.5), and depth maps side by side (out/depth-maps.png)
 
 Options:
   --model <id|path>   hub id or local folder (default: the embedded ${DEFAULT_MODEL})
@@ -161,8 +165,8 @@ const VALUE_OPTIONS = new Set(
 function parse(argv: string[]): { command: string; args: Args } {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const command = positionals[0] ?? 'eval';
-  if (!['eval', 'calibrate', 'ablate', 'bench', 'zero-shot'].includes(command) || positionals.length > 1) {
-    throw new UsageError(`unknown command '${positionals.join(' ')}' (expected eval, calibrate, ablate, bench or zero-shot)`);
+  if (!['eval', 'calibrate', 'ablate', 'bench', 'zero-shot', 'depth'].includes(command) || positionals.length > 1) {
+    throw new UsageError(`unknown command '${positionals.join(' ')}' (expected eval, calibrate, ablate, bench, zero-shot or depth)`);
   }
   return { command, args: values as Args };
 }
@@ -371,6 +375,7 @@ async function main(raw: string[]): Promise<void> {
   else if (command === 'calibrate') await (await import('./calibrate.js')).calibrateCommand(args, { loadClassifier, loadData, labelsOf });
   else if (command === 'ablate') await (await import('./ablate.js')).ablateCommand(args, { loadClassifier, loadData, labelsOf });
   else if (command === 'zero-shot') await (await import('./zero-shot.js')).zeroShotCommand(args);
+  else if (command === 'depth') await (await import('./depth.js')).depthCommand(args);
   else await (await import('./bench.js')).benchCommand(args);
 }
 
