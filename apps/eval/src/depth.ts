@@ -6,7 +6,7 @@ import { enableJMP, type JMPOptions } from '@jmpjs/transformers-patch';
 import { UsageError, int, type Args } from './args.js';
 import { addDepth, depthScores, emptySums, wholeModelBudget, type DepthSums } from './depth-metrics.js';
 import { InterruptedError, Progress, interrupt } from './progress.js';
-import { encodePng } from './report/png.js';
+import { encodePng, pngDataUri } from './report/png.js';
 
 type DepthPipeline = ((images: unknown) => Promise<unknown>) & {
   model: ((inputs: { pixel_values: Tensor }) => Promise<{ predicted_depth: Tensor }>) & { config: Record<string, unknown> };
@@ -177,11 +177,15 @@ export async function depthCommand(args: Args): Promise<void> {
       );
     }
     await mkdir(outDir, { recursive: true });
-    if (shown) {
+    const png = shown ? depthMapsPng(plain, shown.maps, scenes, Math.min(4, limit)) : null;
+    if (png) {
       const file = path.join(outDir, 'depth-maps.png');
-      await writeFile(file, depthMapsPng(plain, shown.maps, scenes, Math.min(4, limit)));
-      console.log(`\ndepth maps (rows: scenes; columns: image, plain, ${shown.name}, |difference| ×10): ${file}`);
+      await writeFile(file, png);
+      console.log(`\ndepth maps (rows: scenes; columns: image, plain, ${shown!.name}, |difference| ×10): ${file}`);
     }
+    const report = path.join(outDir, 'depth.html');
+    await writeFile(report, depthReportHtml({ model, dtype, data: scenes.name, scenes: limit, plainGmacs, constant, rows, png }));
+    console.log(`report: ${report}`);
     if (args.json) {
       await writeFile(args.json, JSON.stringify({ model, dtype, data: scenes.name, scenes: limit, plainGmacs, constantGmacs: constant, rows }, null, 2));
       console.log(`results: ${args.json}`);
@@ -221,4 +225,45 @@ export function depthMapsPng(plain: Float32Array[], reduced: Float32Array[], sce
     put(s, 3, (i) => 10 * Math.abs(r[i]! - p[i]!) * scale);
   }
   return encodePng(cols * w, count * h, 1, out);
+}
+
+const escapeHtml = (t: string) => t.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** The depth fidelity report: the table, and the depth maps side by side. */
+export function depthReportHtml(r: {
+  model: string;
+  dtype: string;
+  data: string;
+  scenes: number;
+  plainGmacs: number;
+  constant: number;
+  rows: DepthRow[];
+  png: Buffer | null;
+}): string {
+  const cells = (row: DepthRow) =>
+    [
+      row.method,
+      row.target === null ? '—' : `−${Math.round(row.target * 100)} %`,
+      fmt(row.gmacs, 4),
+      `${fmt((row.gmacs / r.plainGmacs - 1) * 100, 1)} %`,
+      fmt(row.plain.absRel, 4),
+      fmt(row.plain.delta1, 4),
+      fmt(row.truth.absRel, 4),
+      fmt(row.truth.delta1, 4),
+      row.mergeShare === null ? '—' : `${Math.round(row.mergeShare * 100)} %`,
+    ]
+      .map((c) => `<td>${escapeHtml(c)}</td>`)
+      .join('');
+  const head = ['method', 'blocks −', 'GMACs', 'whole model', 'AbsRel → plain', 'δ<1.25 → plain', 'AbsRel → GT', 'δ<1.25 → GT', 'merge']
+    .map((c) => `<th>${escapeHtml(c)}</th>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>JMP depth fidelity — ${escapeHtml(r.model)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}img{image-rendering:pixelated;width:896px;max-width:100%}</style></head>
+<body><h1>Depth fidelity: ${escapeHtml(r.model)} (${escapeHtml(r.dtype)})</h1>
+<p>${r.scenes} scenes of ${escapeHtml(r.data)}. Plain model ${fmt(r.plainGmacs, 4)} GMACs, of which ${fmt(r.constant, 4)} are constant (embedding, DPT neck and depth head): the targets cut the blocks' GMACs; “whole model” is the change of all of it.</p>
+<table><thead><tr>${head}</tr></thead><tbody>${r.rows.map((row) => `<tr>${cells(row)}</tr>`).join('')}</tbody></table>
+${r.png ? `<h2>Depth maps</h2><p>Rows: scenes. Columns: the image, the plain model's depth, the default JMP's at −35 %, and |difference| × 10 (each scaled by the plain map's range).</p><img alt="depth maps" src="${pngDataUri(r.png)}">` : ''}
+</body></html>
+`;
 }
