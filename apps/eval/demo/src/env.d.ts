@@ -14,3 +14,25 @@ declare module 'virtual:demo-samples' {
   };
   export default data;
 }
+
+// The depth page's model and samples (vite.demo.config.ts: depthModule).
+declare module 'virtual:depth-demo' {
+  const data: {
+    /** The model served beside the page (models/<model>/). */
+    model: string;
+    /** The model the page wants (photo-depth); `fallback` is true when the build did not find it. */
+    preferred: string;
+    fallback: boolean;
+    /** The dtypes whose ONNX files were copied. */
+    dtypes: ('fp32' | 'fp16' | 'q8')[];
+    samples: {
+      /** The committed set they come from (depth-test, or photo-test where the depth scenes have no reader). */
+      source: string;
+      rows: number;
+      cols: number;
+      channels: number;
+      items: { name: string; pixels: string }[];
+    };
+  };
+  export default data;
+}
