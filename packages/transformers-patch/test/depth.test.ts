@@ -61,6 +61,43 @@ describe.each(['fp32', 'fp16', 'q8'] as const)('tiny-depth-anything %s with JMP'
   });
 });
 
+describe('tiny-depth-anything: images of other sizes (each its own token grid)', () => {
+  it('keep = 1 is the plain pipeline and JMP runs on a 112×154 input (8×11 patches) and through the pipeline on a 90×50 image', async () => {
+    const pipe = (await pipeline('depth-estimation', modelPath(NAME), { dtype: 'fp32' })) as unknown as DepthPipeline & {
+      processor: (images: unknown) => Promise<{ pixel_values: Tensor }>;
+    };
+    const wide = new RawImage(
+      Uint8ClampedArray.from({ length: 154 * 112 * 3 }, (_, i) => (i * 37) % 251),
+      154,
+      112,
+      3,
+    );
+    const pixels = (await pipe.processor(wide)).pixel_values;
+    expect(pixels.dims).toEqual([1, 3, 112, 154]);
+    const plainWide = (await pipe.model({ pixel_values: pixels })).predicted_depth.data as Float32Array;
+    const one = await enableJMP(pipe as never, { strategy: 'prune', keep: 1 });
+    expect(maxAbsDiff((await pipe.model({ pixel_values: pixels })).predicted_depth.data as Float32Array, plainWide)).toBeLessThanOrEqual(1e-5);
+    await one.dispose();
+    const jmp = await enableJMP(pipe as never, { keep: 0.7 });
+    const reduced = (await pipe.model({ pixel_values: pixels })).predicted_depth;
+    expect(reduced.dims).toEqual([1, 112, 154]);
+    expect(maxAbsDiff(reduced.data as Float32Array, plainWide)).toBeGreaterThan(0);
+    // 8 × 11 = 88 patches + the class token enter the first block, whatever the plan's 64
+    expect(jmp.stats().lastCall!.blocks[0]!.tokensIn).toBe(89);
+    const small = (await pipe(
+      new RawImage(
+        Uint8ClampedArray.from({ length: 90 * 50 * 3 }, (_, i) => (i * 11) % 253),
+        90,
+        50,
+        3,
+      ),
+    )) as Depth;
+    expect(small.predicted_depth.dims).toEqual([50, 90]);
+    expect((small.predicted_depth.data as Float32Array).every(Number.isFinite)).toBe(true);
+    await pipe.dispose();
+  });
+});
+
 describe('tiny-depth-anything: the segments runner', () => {
   it('is refused with a typed error: the neck reads the grid of several blocks', async () => {
     const pipe = (await pipeline('depth-estimation', modelPath(NAME), { dtype: 'fp32' })) as unknown as DepthPipeline;

@@ -4,6 +4,7 @@ import { JmpError, JmpStateError, UnsupportedModelError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { planModel, type Plan } from '../plan.js';
 import { checkPixelValues } from '../runner/input.js';
+import { architecture } from '../graph/architectures/index.js';
 import type { OrtTensorLike, SessionLike } from '../runner/segment-runner.js';
 import { platform } from '#platform';
 import { CallGate, SerialQueue } from './call-gate.js';
@@ -203,7 +204,7 @@ export class Patch implements JMPHandle, RegisteredHandle {
   /** Checks the input, runs the runner, records the call; errors are typed. */
   private async runChecked(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>> {
     const pixelValues = feeds.pixel_values!;
-    checkPixelValues(pixelValues, this.info.shape);
+    checkPixelValues(pixelValues, { ...this.info.shape, anyGrid: architecture(this.info.architecture).gridFromInput ?? false });
     // a device already known to be lost: straight to wasm (onnxruntime-web 1.22's JSEP, under
     // transformers.js v3, never settles a run on a lost device, so waiting for its error would hang)
     if (this.webgpu.deviceLost) await this.webgpu.goOnWasm();

@@ -6,6 +6,11 @@ export interface InputShape {
   channels: number;
   patchSize: number;
   patches: number;
+  /**
+   * The graph resizes its position table to each input's patch grid (Depth Anything's exports): any
+   * size of at least one patch each way runs, not only the planned one.
+   */
+  anyGrid?: boolean;
 }
 
 /**
@@ -34,10 +39,12 @@ export function checkPixelValues(t: OrtTensorLike, shape: InputShape): void {
     throw new JmpArgumentError({ argument: 'pixel_values', expected: `${shape.channels} channels: ${sizeHint}`, found });
   }
   const p = shape.patchSize;
-  if (Math.floor(H / p) * Math.floor(W / p) !== shape.patches) {
+  if (shape.anyGrid ? H < p || W < p : Math.floor(H / p) * Math.floor(W / p) !== shape.patches) {
     throw new JmpArgumentError({
       argument: 'pixel_values',
-      expected: `an image size that gives the model's ${shape.patches} patches of ${p}×${p} (its position embeddings are fixed): ${sizeHint}`,
+      expected: shape.anyGrid
+        ? `an image of at least one patch of ${p}×${p} each way: ${sizeHint}`
+        : `an image size that gives the model's ${shape.patches} patches of ${p}×${p} (its position embeddings are fixed): ${sizeHint}`,
       found,
       hint: "Pass images through the pipeline (it resizes them), or resize to the model's image size.",
     });

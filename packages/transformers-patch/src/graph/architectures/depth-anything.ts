@@ -72,6 +72,8 @@ export const depthAnything: ArchitectureSpec<'depth_anything'> = {
   attention: EAGER_OR_SDPA,
   head: { classToken: 'required' },
   io: 'dense',
+  // DPTImageProcessor keeps the aspect ratio (sides rounded to multiples of 14): every image its own grid
+  gridFromInput: true,
   config: {
     tower: backboneTower,
     classes: () => 0,

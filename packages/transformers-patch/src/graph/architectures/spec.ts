@@ -109,6 +109,11 @@ export interface ArchitectureSpec<Name extends string = string> {
      */
     imageSizeFromCrop?: boolean;
   };
+  /**
+   * Its exports resize the position table to each input's patch grid (from the input's shape), so
+   * an image of any whole number of patches runs, not only the planned size. Absent: false.
+   */
+  gridFromInput?: boolean;
   /** Which runners run it: the segments runner's refusal, or null when it runs it. */
   runners: { segments: Refusal | null };
 }
