@@ -170,7 +170,7 @@ describe.skipIf(!browserSuite('eval: depth demo page'))('depth demo page in Chro
     expect(errors).toEqual([]);
   }, 120_000);
 
-  it("an image of the user's (file input) at keep 0.5: cropped to its central square, maps at that size, a nonzero difference", async () => {
+  it("an image of the user's (file input) at keep 0.5 (300 × 200: its own token grid), maps at its size, a nonzero difference", async () => {
     await page.fill('#keep', '0.5');
     await page.dispatchEvent('#keep', 'change');
     await waitDone(page, null);
@@ -180,9 +180,9 @@ describe.skipIf(!browserSuite('eval: depth demo page'))('depth demo page in Chro
     const states = await maps(page);
     for (const m of states) {
       expect(m.finite, m.id).toBe('true');
-      expect([m.width, m.height], m.id).toEqual([200, 200]);
+      expect([m.width, m.height], m.id).toEqual([300, 200]);
     }
-    expect(await page.textContent('#image-name')).toBe('user-image.png (200 × 200, its central square)');
+    expect(await page.textContent('#image-name')).toBe('user-image.png (300 × 200)');
     expect(Number(await page.getAttribute('#map-diff', 'data-max'))).toBeGreaterThan(0);
     expect(await page.textContent('#comparison')).toContain('keep 0.50');
     expect(errors).toEqual([]);

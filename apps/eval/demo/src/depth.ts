@@ -29,8 +29,6 @@ interface JmpSettings {
 interface InputImage {
   name: string;
   image: RawImage;
-  /** Cropped to its central square (SQUARE_ONLY). */
-  cropped?: boolean;
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -188,19 +186,10 @@ function bundledSamples(): void {
   });
 }
 
-/**
- * With JMP on, the patched model's input check takes only the processor's square grid (a non-square
- * image fails with "Invalid pixel_values … its position embeddings are fixed"), so the page crops a
- * user's image to its central square and gives the same crop to both pipelines.
- */
-const SQUARE_ONLY = true;
-
 async function fromFile(file: File): Promise<void> {
   try {
     const image = await RawImage.fromBlob(file);
-    const side = Math.min(image.width, image.height);
-    const cropped = SQUARE_ONLY && image.width !== image.height;
-    select({ name: file.name, image: cropped ? await image.center_crop(side, side) : image, cropped });
+    select({ name: file.name, image });
   } catch (e) {
     setStatus('error', `error: cannot read ${file.name}: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -209,7 +198,7 @@ async function fromFile(file: File): Promise<void> {
 function select(input: InputImage): void {
   current = input;
   for (const b of ui.samples.querySelectorAll<HTMLButtonElement>('button.sample')) b.classList.toggle('selected', b.dataset.name === input.name);
-  ui.imageName.textContent = `${input.name} (${input.image.width} × ${input.image.height}${input.cropped ? ', its central square' : ''})`;
+  ui.imageName.textContent = `${input.name} (${input.image.width} × ${input.image.height})`;
   schedule();
 }
 
