@@ -154,6 +154,9 @@ async function makePlan(config: Record<string, unknown>, given: ResolvedOptions,
           heads,
           indexOps,
           headOnly,
+          // where a dense neck reads the grid: each token keeps its own difference from the token it ended in
+          // (AbsRel to the plain model halved on photo-depth's calibration scenes: docs/depth.md)
+          gridRestore: 'residual',
         })
       : undefined;
   const refusal = compiled ? null : segmentsRefusal(layout);

@@ -35,4 +35,12 @@ export interface CompileOptions {
    * else: `layout.headReadsProtectedOnly`). Default false.
    */
   headOnly?: boolean;
+  /**
+   * How the token grid is restored where a dense neck reads it (`GraphLayout.gridReadouts`):
+   * `'copy'` each original token takes the state of the token it ended in; `'residual'` that state
+   * plus the token's own difference from it when it left (its state minus the merged or matched
+   * token's, summed over the reductions it went through), which keeps what told the tokens apart.
+   * Default 'copy' (what the PyTorch reference's cases check); the host plans 'residual'.
+   */
+  gridRestore?: 'copy' | 'residual';
 }

@@ -54,11 +54,14 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
    * original patch token's row taken from the token it ended in (its own, the one it merged into, its
    * match if it was pruned, the fused token), by `at` [B, M0] int64.
    */
-  const grid = (reduced: string, at: string, output: string): void => {
-    const patches = slice(reduced, P, INT64_MAX, 1); // [B, K, C]
-    const shape = op('Concat', [op('Shape', [at]), op('Slice', [op('Shape', [reduced]), b.int64([2]), b.int64([3]), b.int64([0])])], [attr.i('axis', 0)]);
-    const rows = op('GatherElements', [patches, op('Expand', [unsqueeze(at, [2]), shape])], [attr.i('axis', 1)]); // [B, M0, C]
-    nodes.push(b.node('Concat', [slice(reduced, 0, P, 1), rows], output, [attr.i('axis', 1)]));
+  /** Rows of `t` [B, K, C] by `at` [B, M] int64: [B, M, C]. */
+  const gatherRows = (t: string, at: string): string => {
+    const shape = op('Concat', [op('Shape', [at]), op('Slice', [op('Shape', [t]), b.int64([2]), b.int64([3]), b.int64([0])])], [attr.i('axis', 0)]);
+    return op('GatherElements', [t, op('Expand', [unsqueeze(at, [2]), shape])], [attr.i('axis', 1)]);
+  };
+  const grid = (reduced: string, at: string, output: string, offset?: string): void => {
+    const rows = gatherRows(slice(reduced, P, INT64_MAX, 1), at); // [B, M0, C]
+    nodes.push(b.node('Concat', [slice(reduced, 0, P, 1), offset ? op('Add', [rows, toT(offset)]) : rows], output, [attr.i('axis', 1)]));
   };
   /**
    * The full token grid at a per-token output (`last_hidden_state`), inserted right after the node
@@ -97,6 +100,9 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const readers = new Map(layout.gridReadouts.flatMap((r) => r.consumers.map((c) => [c, r.tensor] as const)));
   const readout = new Map(layout.gridReadouts.map((r) => [r.tensor, r.block]));
   const gridOf = new Map<string, string>();
+  // the residual grid restore: each original patch token's state minus the state of the token it ended in, [B, M0 original, C] float32
+  const residual = layout.gridReadouts.length > 0 && o.gridRestore === 'residual';
+  let offset: string | undefined;
   let logBias: string | undefined; // [B, 1, 1, N] in T ([B·H, 1, N] for CLIP)
   let poolingBias: string | undefined; // [B·H, 1, N]: SigLIP's pooling head
 
@@ -121,6 +127,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       },
     };
     const r = method.emit(g, x, { amount: amounts[k]!, tau: tauAt(o.tau, k) }, o);
+    const previousAt = restoreAt; // original token → its token before this reduction
     const { dest } = r;
     if (r.stats) {
       const names = compiledOutputs(k);
@@ -129,9 +136,10 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
         extraOutputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch_size' }] } } } });
       }
     }
+    let map: string | undefined;
     if (restores) {
-      const map = r.restore(); // [B, M0 of this reduction] float
-      restoreAt = cast(restoreAt ? op('GatherElements', [map, restoreAt], [attr.i('axis', 1)]) : map, DataType.INT64);
+      map = cast(r.restore(), DataType.INT64); // [B, M0 of this reduction]
+      restoreAt = restoreAt ? op('GatherElements', [map, restoreAt], [attr.i('axis', 1)]) : map;
     }
     const tail = r.tail ? [r.tail.tokens] : [];
     const tailSizes = r.tail ? [r.tail.sizes] : [];
@@ -150,6 +158,12 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
     } else {
       Xout = op('Concat', [slice(X, 0, P, 1), toT(r.reduced!), ...tail], [attr.i('axis', 1)], `jmp/reduced_${k}`);
       sizes = op('Concat', [slice(s, 0, P, 1), r.S!, ...tailSizes], [attr.i('axis', 1)]);
+    }
+    if (residual) {
+      // each token's state minus the state of the token it went into (0 where it stayed), by the original tokens
+      const delta = op('Sub', [x.Xp, gatherRows(toFloat(slice(Xout, P, INT64_MAX, 1)), map!)]); // [B, M0 of this reduction, C]
+      const own = previousAt ? gatherRows(delta, previousAt) : delta;
+      offset = offset ? op('Add', [offset, own]) : own;
     }
     if (o.proportionalAttention) {
       const bias4 = toT(unsqueeze(op('Log', [sizes]), [1, 2])); // [B, 1, 1, N]
@@ -180,7 +194,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
       const block = readout.get(t);
       if (block !== undefined && restoreAt) {
         nodes.length = 0;
-        grid(t, restoreAt, compiledOutputs(block).grid);
+        grid(t, restoreAt, compiledOutputs(block).grid, residual ? offset : undefined);
         out.push(...nodes);
         gridOf.set(t, compiledOutputs(block).grid);
       }
