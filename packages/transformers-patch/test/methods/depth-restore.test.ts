@@ -18,7 +18,10 @@ import { maxAbsDiff } from '../helpers.js';
  * (jmp_grid_{k}, made graph outputs here for the test; before the first reduction the plain block
  * output, where the graph has no grid), predicted_depth (every second row and column), and JMP's
  * merged counts per reduction, in fp32 against the reference's tolerance. Each case in the float form
- * and in the index form (ScatterElements / GatherND: what the CPU and wasm providers get).
+ * and in the index form (ScatterElements / GatherND: what the CPU and wasm providers get). The cases
+ * with `options.gridRestore` 'residual' compile with `gridRestore: 'residual'` (each original patch's
+ * row plus its offset: the sum over the reductions of its token's attention-residual row minus the row
+ * of the token that one went to); the others with the default 'copy'.
  */
 const NAME = 'tiny-depth-anything';
 
@@ -38,6 +41,7 @@ interface DepthCase {
     match?: CompileOptions['match'];
     metric?: CompileOptions['metric'];
     tau?: number;
+    gridRestore?: CompileOptions['gridRestore'];
     proportionalAttention: boolean;
   };
   input: 'square' | 'wide';
@@ -99,6 +103,7 @@ const compileOptions = (o: DepthCase['options'], indexOps: boolean): CompileOpti
   ...(o.match !== undefined ? { match: o.match } : {}),
   ...(o.metric !== undefined ? { metric: o.metric } : {}),
   ...(o.tau !== undefined ? { tau: o.tau } : {}),
+  ...(o.gridRestore !== undefined ? { gridRestore: o.gridRestore } : {}),
   proportionalAttention: o.proportionalAttention,
   heads: config.backbone_config.num_attention_heads,
   indexOps,
@@ -128,6 +133,10 @@ describe(`${NAME}: the restored token grids and the depth = the independent PyTo
     expect(ref.format).toBe('jmp-fixtures/jmp-depth-reference@1');
     expect(layout.gridReadouts.map((r) => r.block)).toEqual(ref.readoutBlocks);
     expect(ref.cases.length).toBeGreaterThanOrEqual(4);
+    // the residual restore: at least the default JMP on both inputs and ToMe
+    const residual = ref.cases.filter((c) => c.options.gridRestore === 'residual');
+    const kinds = residual.map((c) => `${c.options.method} ${c.options.strategy ?? ''} ${c.input}`);
+    expect(kinds).toEqual(expect.arrayContaining(['jmp adaptive-token square', 'jmp adaptive-token wide', 'tome  square']));
   });
 
   const runs = ref.cases.flatMap((c) => (['float', 'index'] as const).map((form) => [`${c.name}, ${form} form`, c, form] as const));
