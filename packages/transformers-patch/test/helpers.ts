@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Tensor, env, pipeline } from '@huggingface/transformers';
 import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
@@ -167,3 +168,14 @@ export function describeZeroShotReference(name: 'tiny-clip' | 'tiny-siglip', ref
     });
   });
 }
+
+/** A plain onnxruntime-node session, as the graph-level tests use it. */
+export interface OrtNodeSession {
+  run(feeds: Record<string, unknown>): Promise<Record<string, { data: ArrayLike<number>; dims: readonly number[] }>>;
+  release(): Promise<void>;
+}
+/** transformers.js's own onnxruntime-node (the one its pipelines run on), for tests that run compiled graphs directly. */
+export const ortNode = createRequire(import.meta.resolve('@huggingface/transformers'))('onnxruntime-node') as {
+  InferenceSession: { create(bytes: Uint8Array, options?: Record<string, unknown>): Promise<OrtNodeSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
+};

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { modelPath } from '@jmpjs/fixtures';
 import { describe, expect, it } from 'vitest';
 import { compileJMP, compiledOutputs, type CompileOptions } from '../src/graph/compile.js';
 import { findLayout } from '../src/graph/layout.js';
 import { decodeModel, encodeModel } from '../src/onnx/proto.js';
-import { jmpReference, maxAbsDiff } from './helpers.js';
+import { jmpReference, maxAbsDiff, ortNode as ort, type OrtNodeSession } from './helpers.js';
 
 /**
  * The index form of JMP select 'redundancy' (graph/methods/jmp/emit-indexed.ts, CPU and wasm) against
@@ -14,15 +13,6 @@ import { jmpReference, maxAbsDiff } from './helpers.js';
  * same options and run in plain onnxruntime-node: the same logits (1e-5), σ and merged counts, and
  * where every patch token went (`dest`), exactly.
  */
-interface Session {
-  run(feeds: Record<string, unknown>): Promise<Record<string, { data: ArrayLike<number>; dims: readonly number[] }>>;
-  release(): Promise<void>;
-}
-// transformers.js's own onnxruntime-node (the one its pipelines run on)
-const ort = createRequire(import.meta.resolve('@huggingface/transformers'))('onnxruntime-node') as {
-  InferenceSession: { create(bytes: Uint8Array, options?: Record<string, unknown>): Promise<Session> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
-};
 
 const CASES: [string, Partial<CompileOptions>][] = [
   ['merge, 4/7/10', { strategy: 'merge', blocks: [4, 7, 10], keeps: [0.7, 0.7, 0.7] }],
@@ -108,7 +98,7 @@ describe.each([
         await session.release();
       }
     }
-    const [float, index] = outputs as [Awaited<ReturnType<Session['run']>>, Awaited<ReturnType<Session['run']>>];
+    const [float, index] = outputs as [Awaited<ReturnType<OrtNodeSession['run']>>, Awaited<ReturnType<OrtNodeSession['run']>>];
     expect(maxAbsDiff(index.logits!.data, float.logits!.data)).toBeLessThanOrEqual(1e-5);
     options.blocks!.forEach((_block, k) => {
       const names = compiledOutputs(k);

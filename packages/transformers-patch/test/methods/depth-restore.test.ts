@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { modelPath, pixelValuesFromU8, xorshift32Bytes } from '@jmpjs/fixtures';
 import { describe, expect, it } from 'vitest';
 import { compileJMP, compiledOutputs, type CompileOptions } from '../../src/graph/compile.js';
 import { findLayout } from '../../src/graph/layout.js';
 import { DataType, decodeModel, encodeModel, type ModelProto } from '../../src/onnx/proto.js';
-import { maxAbsDiff } from '../helpers.js';
+import { maxAbsDiff, ortNode as ort, type OrtNodeSession } from '../helpers.js';
 
 /**
  * The token grid a dense neck reads, restored by the compiled graph (graph/compile.ts: `jmp_grid_{k}`
@@ -60,16 +59,6 @@ interface DepthReference {
   depthStride: number;
   cases: DepthCase[];
 }
-
-interface Session {
-  run(feeds: Record<string, unknown>): Promise<Record<string, { data: ArrayLike<number>; dims: readonly number[] }>>;
-  release(): Promise<void>;
-}
-// transformers.js's own onnxruntime-node (the one its pipelines run on)
-const ort = createRequire(import.meta.resolve('@huggingface/transformers'))('onnxruntime-node') as {
-  InferenceSession: { create(bytes: Uint8Array, options?: Record<string, unknown>): Promise<Session> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
-};
 
 const ref = JSON.parse(readFileSync(path.join(modelPath(NAME), 'jmp-reference.json'), 'utf8')) as DepthReference;
 const config = JSON.parse(readFileSync(path.join(modelPath(NAME), 'config.json'), 'utf8')) as { backbone_config: { num_attention_heads: number } };
@@ -146,7 +135,7 @@ describe(`${NAME}: the restored token grids and the depth = the independent PyTo
     const pixels = pixelsOf(c.input);
     expect(pixels.dims[0]).toBe(c.batch);
     const session = await ort.InferenceSession.create(encodeModel(model), { intraOpNumThreads: 1 });
-    let out: Awaited<ReturnType<Session['run']>>;
+    let out: Awaited<ReturnType<OrtNodeSession['run']>>;
     try {
       out = await session.run({ pixel_values: new ort.Tensor('float32', pixels.data, pixels.dims) });
     } finally {
