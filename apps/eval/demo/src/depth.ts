@@ -4,7 +4,8 @@ import { RawImage, pipeline, type Tensor } from '@huggingface/transformers';
 import './offline-env.js';
 import { enableJMP, type JMPHandle, type JMPOptions } from '@jmpjs/transformers-patch';
 import demo from 'virtual:depth-demo';
-import { formatMs, median, timeAlternating } from './timing.js';
+import { median, timeAlternating } from './timing.js';
+import { $, LatestOnly, decodeBase64, detectWebGPU, showTime, statusLine } from './page.js';
 
 /** The bundled model: vite.demo.config.ts serves photo-depth where the build found it, else tiny-depth-anything. */
 const MODEL = demo.model;
@@ -31,11 +32,6 @@ interface InputImage {
   image: RawImage;
 }
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} missing`);
-  return el as T;
-};
 const ui = {
   modelName: $('model-name'),
   modelNote: $('model-note'),
@@ -66,12 +62,7 @@ const ui = {
   captionDiff: $('caption-diff'),
 };
 
-function setStatus(state: 'loading' | 'ready' | 'running' | 'done' | 'error', text: string, image?: string): void {
-  ui.status.dataset.state = state;
-  if (image !== undefined) ui.status.dataset.image = image;
-  ui.status.textContent = text;
-  ui.status.classList.toggle('error', state === 'error');
-}
+const setStatus = statusLine(ui.status);
 
 function modelSettings(): ModelSettings {
   return { device: ui.device.value as Device, dtype: ui.dtype.value as Dtype };
@@ -150,10 +141,6 @@ async function ensureJmp(model: NonNullable<typeof loaded>, s: JmpSettings): Pro
 // ---------------------------------------------------------------------------------------------
 
 let current: InputImage | null = null;
-
-function decodeBase64(s: string): Uint8Array {
-  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-}
 
 /** The image on a canvas of the page (RawImage.toCanvas() gives an OffscreenCanvas, which the DOM does not show). */
 function htmlCanvas(image: RawImage): HTMLCanvasElement {
@@ -300,17 +287,6 @@ function renderMaps(input: InputImage, plain: DepthOutput, reduced: DepthOutput)
 // Running, timing, numbers
 // ---------------------------------------------------------------------------------------------
 
-function showTime(el: HTMLElement, times: number[] | null): void {
-  if (!times) {
-    el.textContent = '–';
-    delete el.dataset.ms;
-    return;
-  }
-  const m = median(times);
-  el.dataset.ms = String(m);
-  el.textContent = `${formatMs(m)} (median of ${times.length})`;
-}
-
 async function estimate(input: InputImage): Promise<void> {
   const model = await ensureModel(modelSettings());
   const s = jmpSettings();
@@ -360,7 +336,7 @@ async function estimate(input: InputImage): Promise<void> {
   speed.textContent = ` JMP runs at ${ratio.toFixed(2)}× the plain pipeline's speed on this device; max |difference| ${fmt(d.max)}.`;
   ui.comparison.append(speed);
   // a setting changed meanwhile: the next round runs at once, and only its end is 'done'
-  if (!dirty) setStatus('done', `${input.name}: done (${model.settings.device}, ${model.settings.dtype})`, input.name);
+  if (!work.pending) setStatus('done', `${input.name}: done (${model.settings.device}, ${model.settings.dtype})`, input.name);
 }
 
 function clearResults(): void {
@@ -374,48 +350,29 @@ function clearResults(): void {
 }
 
 // One task at a time; changes made meanwhile run once the current task is over.
-let dirty = false;
-let running = false;
+const work = new LatestOnly(
+  async () => {
+    if (current) await estimate(current);
+    else {
+      await ensureJmp(await ensureModel(modelSettings()), jmpSettings());
+      setStatus('ready', 'ready: choose an image');
+    }
+  },
+  (e) => {
+    console.warn(e);
+    clearResults();
+    setStatus('error', `error: ${e instanceof Error ? e.message : String(e)}`);
+  },
+);
 
 function schedule(): void {
-  dirty = true;
   setStatus('running', 'working…');
-  if (!running) void drain();
-}
-
-async function drain(): Promise<void> {
-  running = true;
-  try {
-    while (dirty) {
-      dirty = false;
-      try {
-        if (current) await estimate(current);
-        else {
-          await ensureJmp(await ensureModel(modelSettings()), jmpSettings());
-          setStatus('ready', 'ready: choose an image');
-        }
-      } catch (e) {
-        console.warn(e);
-        clearResults();
-        setStatus('error', `error: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-  } finally {
-    running = false;
-  }
+  work.schedule();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------------------------
-
-async function detectWebGPU(): Promise<void> {
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-  const option = ui.device.querySelector<HTMLOptionElement>('option[value="webgpu"]')!;
-  option.disabled = !adapter;
-  option.textContent = adapter ? 'webgpu' : 'webgpu (no adapter)';
-}
 
 function main(): void {
   ui.modelName.textContent = `${MODEL} (bundled)`;
@@ -443,7 +400,7 @@ function main(): void {
     const file = e.dataTransfer?.files[0];
     if (file) void fromFile(file);
   });
-  void detectWebGPU();
+  void detectWebGPU(ui.device);
   // start with the first bundled image
   ui.samples.querySelector<HTMLButtonElement>('button.sample')?.click();
   if (!current) schedule();

@@ -7,7 +7,8 @@ import { DEFAULT_TAU, calibrateJMP, enableJMP, type JMPHandle, type JMPOptions, 
 import bundled from 'virtual:demo-samples';
 import { CALIBRATED_TAU } from '../../src/calibrated-tau.js';
 import { tokenMapFigure } from './token-map.js';
-import { formatMs, median, timeAlternating } from './timing.js';
+import { median, timeAlternating } from './timing.js';
+import { $, LatestOnly, decodeBase64, detectWebGPU, showTime, statusLine } from './page.js';
 
 const BUNDLED_MODEL = 'photo-deit';
 const CALIBRATED = CALIBRATED_TAU[BUNDLED_MODEL]!;
@@ -47,11 +48,6 @@ interface InputImage {
   label?: string;
 }
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} missing`);
-  return el as T;
-};
 const ui = {
   hubModel: $<HTMLInputElement>('hub-model'),
   loadModel: $<HTMLButtonElement>('load-model'),
@@ -84,12 +80,7 @@ const ui = {
   planSummary: $('plan-summary'),
 };
 
-function setStatus(state: 'loading' | 'ready' | 'running' | 'done' | 'error', text: string, image?: string): void {
-  ui.status.dataset.state = state;
-  if (image !== undefined) ui.status.dataset.image = image;
-  ui.status.textContent = text;
-  ui.status.classList.toggle('error', state === 'error');
-}
+const setStatus = statusLine(ui.status);
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -213,10 +204,6 @@ async function ensureJmp(model: NonNullable<typeof loaded>, s: JmpSettings): Pro
 
 let current: InputImage | null = null;
 
-function decodeBase64(s: string): Uint8Array {
-  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-}
-
 /** A canvas of interleaved grey (1 channel) or RGB (3) bytes. */
 function pixelCanvas(pixels: Uint8Array, cols: number, rows: number, channels: number): HTMLCanvasElement {
   const canvas = document.createElement('canvas');
@@ -307,17 +294,6 @@ function renderTop5(list: HTMLOListElement, predictions: Prediction[], trueLabel
       return li;
     }),
   );
-}
-
-function showTime(el: HTMLElement, times: number[] | null): void {
-  if (!times) {
-    el.textContent = '–';
-    delete el.dataset.ms;
-    return;
-  }
-  const m = median(times);
-  el.dataset.ms = String(m);
-  el.textContent = `${formatMs(m)} (median of ${times.length})`;
 }
 
 function patchGrid(model: Classifier, patches: number): { cols: number; rows: number } {
@@ -462,52 +438,33 @@ async function calibrate(): Promise<void> {
 }
 
 // One task at a time; changes made meanwhile run once the current task is over.
-let dirty = false;
-let running = false;
+const work = new LatestOnly(
+  async () => {
+    if (calibrateRequested) {
+      calibrateRequested = false;
+      await calibrate();
+    }
+    if (current) await classify(current);
+    else {
+      await ensureJmp(await ensureModel(modelSettings()), jmpSettings());
+      setStatus('ready', 'ready: choose an image');
+    }
+  },
+  (e) => {
+    console.warn(e);
+    clearResults();
+    setStatus('error', `error: ${e instanceof Error ? e.message : String(e)}`);
+  },
+);
 
 function schedule(): void {
-  dirty = true;
   setStatus('running', 'working…');
-  if (!running) void drain();
-}
-
-async function drain(): Promise<void> {
-  running = true;
-  try {
-    while (dirty) {
-      dirty = false;
-      try {
-        if (calibrateRequested) {
-          calibrateRequested = false;
-          await calibrate();
-        }
-        if (current) await classify(current);
-        else {
-          await ensureJmp(await ensureModel(modelSettings()), jmpSettings());
-          setStatus('ready', 'ready: choose an image');
-        }
-      } catch (e) {
-        console.warn(e);
-        clearResults();
-        setStatus('error', `error: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-  } finally {
-    running = false;
-  }
+  work.schedule();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------------------------
-
-async function detectWebGPU(): Promise<void> {
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-  const option = ui.device.querySelector<HTMLOptionElement>('option[value="webgpu"]')!;
-  option.disabled = !adapter;
-  option.textContent = adapter ? 'webgpu' : 'webgpu (no adapter)';
-}
 
 function main(): void {
   ui.tau.value = calibratedTau().toFixed(2);
@@ -556,7 +513,7 @@ function main(): void {
     const file = e.dataTransfer?.files[0];
     if (file) void fromFile(file);
   });
-  void detectWebGPU();
+  void detectWebGPU(ui.device);
   // start with the first bundled image
   ui.samples.querySelector<HTMLButtonElement>('button.sample')?.click();
   if (!current) schedule();
