@@ -1,14 +1,13 @@
 /// <reference lib="dom" />
 // (page.evaluate callbacks run in the page)
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { browserSuite, launchChromium, serveStatic } from '@jmpjs/browser-testing';
-import type { BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
+import { browserSuite } from '@jmpjs/browser-testing';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEPTH_FALLBACK_MODEL, DEPTH_MODEL, demoConfig, depthModel } from '../vite.demo.config.js';
+import { openDemoSite, type DemoSite } from './demo-site.js';
+import { DEPTH_FALLBACK_MODEL, DEPTH_MODEL, depthModel } from '../vite.demo.config.js';
 
 /**
  * End to end: the depth page (apps/eval/demo/depth.html) built with Vite, served as static files, in
@@ -64,34 +63,21 @@ async function maps(page: Page): Promise<MapState[]> {
 
 describe.skipIf(!browserSuite('eval: depth demo page'))('depth demo page in Chromium', () => {
   let dir = '';
-  let server: Awaited<ReturnType<typeof serveStatic>>;
-  let context: BrowserContext & { cleanup(): Promise<void> };
+  let site: DemoSite;
+  let server: { url: string };
   let page: Page;
-  const errors: string[] = [];
-  const requests: string[] = [];
-  const failed: string[] = [];
+  let errors: string[] = [];
+  let requests: string[] = [];
+  let failed: string[] = [];
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'jmp-depth-demo-'));
-    await build({ ...demoConfig(path.join(dir, 'site')), configFile: false, logLevel: 'warn' });
-    server = await serveStatic({ '/': path.join(dir, 'site') });
-    context = await launchChromium();
-    page = await context.newPage();
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !TOKENIZER_PROBE.test(m.location().url)) errors.push(`console: ${m.text()} (${m.location().url})`);
-    });
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400 && !TOKENIZER_PROBE.test(r.url())) failed.push(`${r.url()}: HTTP ${r.status()}`);
-    });
+    site = await openDemoSite('jmp-depth-demo-', TOKENIZER_PROBE);
+    ({ dir, page, errors, requests, failed } = site);
+    server = { url: site.url };
   }, 180_000);
 
   afterAll(async () => {
-    await context?.cleanup();
-    await server?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await site?.close();
   });
 
   it('the main page links to it', async () => {

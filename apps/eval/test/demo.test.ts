@@ -1,16 +1,14 @@
 /// <reference lib="dom" />
 // (page.evaluate callbacks run in the page)
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { browserSuite, launchChromium, serveStatic } from '@jmpjs/browser-testing';
+import { browserSuite } from '@jmpjs/browser-testing';
 import { modelPath } from '@jmpjs/fixtures';
-import type { BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoConfig } from '../vite.demo.config.js';
+import { openDemoSite, type DemoSite } from './demo-site.js';
 
 /**
  * End to end: the demo page (apps/eval/demo) built with Vite, served as static files, in headless
@@ -44,36 +42,23 @@ const IMAGE_CONTRAST_MIN = 0.48;
 describe.skipIf(!browserSuite('eval: demo page'))('demo page in Chromium', () => {
   let dir = '';
   let bundledModules: string[] = [];
-  let server: Awaited<ReturnType<typeof serveStatic>>;
-  let context: BrowserContext & { cleanup(): Promise<void> };
+  let site: DemoSite;
+  let server: { url: string };
   let page: Page;
-  const errors: string[] = [];
-  const requests: string[] = [];
-  const failed: string[] = [];
+  let errors: string[] = [];
+  let requests: string[] = [];
+  let failed: string[] = [];
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'jmp-demo-'));
-    const out = await build({ ...demoConfig(path.join(dir, 'site')), configFile: false, logLevel: 'warn' });
-    const outputs = Array.isArray(out) ? out : [out];
+    site = await openDemoSite('jmp-demo-', TOKENIZER_PROBE);
+    ({ dir, page, errors, requests, failed } = site);
+    server = { url: site.url };
+    const outputs = Array.isArray(site.output) ? site.output : [site.output];
     bundledModules = outputs.flatMap((o) => ('output' in o ? o.output : [])).flatMap((c) => (c.type === 'chunk' ? c.moduleIds : []));
-    server = await serveStatic({ '/': path.join(dir, 'site') });
-    context = await launchChromium();
-    page = await context.newPage();
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !TOKENIZER_PROBE.test(m.location().url)) errors.push(`console: ${m.text()} (${m.location().url})`);
-    });
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400 && !TOKENIZER_PROBE.test(r.url())) failed.push(`${r.url()}: HTTP ${r.status()}`);
-    });
   }, 120_000);
 
   afterAll(async () => {
-    await context?.cleanup();
-    await server?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await site?.close();
   });
 
   it('bundles the built @jmpjs/transformers-patch (browser entry), not its sources', () => {
