@@ -5,7 +5,7 @@ import './offline-env.js';
 import { enableJMP, type JMPHandle, type JMPOptions } from '@jmpjs/transformers-patch';
 import demo from 'virtual:depth-demo';
 import { median, timeAlternating } from './timing.js';
-import { $, LatestOnly, decodeBase64, detectWebGPU, showTime, statusLine } from './page.js';
+import { $, decodeBase64, detectWebGPU, showTime, statusLine, workQueue } from './page.js';
 
 /** The bundled model: vite.demo.config.ts serves photo-depth where the build found it, else tiny-depth-anything. */
 const MODEL = demo.model;
@@ -350,7 +350,7 @@ function clearResults(): void {
 }
 
 // One task at a time; changes made meanwhile run once the current task is over.
-const work = new LatestOnly(
+const work = workQueue(
   async () => {
     if (current) await estimate(current);
     else {
@@ -358,17 +358,9 @@ const work = new LatestOnly(
       setStatus('ready', 'ready: choose an image');
     }
   },
-  (e) => {
-    console.warn(e);
-    clearResults();
-    setStatus('error', `error: ${e instanceof Error ? e.message : String(e)}`);
-  },
+  { setStatus, clearResults },
 );
-
-function schedule(): void {
-  setStatus('running', 'working…');
-  work.schedule();
-}
+const schedule = (): void => work.schedule();
 
 // ---------------------------------------------------------------------------------------------
 // Wiring

@@ -8,7 +8,7 @@ import bundled from 'virtual:demo-samples';
 import { CALIBRATED_TAU } from '../../src/calibrated-tau.js';
 import { tokenMapFigure } from './token-map.js';
 import { median, timeAlternating } from './timing.js';
-import { $, LatestOnly, decodeBase64, detectWebGPU, showTime, statusLine } from './page.js';
+import { $, decodeBase64, detectWebGPU, showTime, statusLine, workQueue } from './page.js';
 
 const BUNDLED_MODEL = 'photo-deit';
 const CALIBRATED = CALIBRATED_TAU[BUNDLED_MODEL]!;
@@ -438,7 +438,7 @@ async function calibrate(): Promise<void> {
 }
 
 // One task at a time; changes made meanwhile run once the current task is over.
-const work = new LatestOnly(
+const work = workQueue(
   async () => {
     if (calibrateRequested) {
       calibrateRequested = false;
@@ -450,17 +450,9 @@ const work = new LatestOnly(
       setStatus('ready', 'ready: choose an image');
     }
   },
-  (e) => {
-    console.warn(e);
-    clearResults();
-    setStatus('error', `error: ${e instanceof Error ? e.message : String(e)}`);
-  },
+  { setStatus, clearResults },
 );
-
-function schedule(): void {
-  setStatus('running', 'working…');
-  work.schedule();
-}
+const schedule = (): void => work.schedule();
 
 // ---------------------------------------------------------------------------------------------
 // Wiring

@@ -82,3 +82,27 @@ export class LatestOnly {
     }
   }
 }
+
+/**
+ * The page's work queue: `schedule()` shows "working…" and runs `task` (one at a time, the latest
+ * settings winning); a failure clears the results and shows the error.
+ */
+export function workQueue(
+  task: () => Promise<void>,
+  page: { setStatus: (state: Status, text: string) => void; clearResults: () => void },
+): { schedule(): void; readonly pending: boolean } {
+  const work = new LatestOnly(task, (e) => {
+    console.warn(e);
+    page.clearResults();
+    page.setStatus('error', `error: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  return {
+    schedule() {
+      page.setStatus('running', 'working…');
+      work.schedule();
+    },
+    get pending() {
+      return work.pending;
+    },
+  };
+}
