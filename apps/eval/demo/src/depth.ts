@@ -5,7 +5,7 @@ import './offline-env.js';
 import { enableJMP, type JMPHandle, type JMPOptions } from '@jmpjs/transformers-patch';
 import demo from 'virtual:depth-demo';
 import { median, timeAlternating } from './timing.js';
-import { $, decodeBase64, detectWebGPU, showTime, statusLine, workQueue } from './page.js';
+import { $, acceptFiles, decodeBase64, detectWebGPU, showTime, statusLine, workQueue } from './page.js';
 
 /** The bundled model: vite.demo.config.ts serves photo-depth where the build found it, else tiny-depth-anything. */
 const MODEL = demo.model;
@@ -377,21 +377,7 @@ function main(): void {
   for (const el of [ui.device, ui.dtype, ui.runs, ui.keep]) el.addEventListener('change', () => schedule());
   ui.mode.addEventListener('change', () => (syncControls(), schedule()));
   ui.keep.addEventListener('input', () => syncControls());
-  ui.file.addEventListener('change', () => {
-    const file = ui.file.files?.[0];
-    if (file) void fromFile(file);
-  });
-  document.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    ui.drop.classList.add('over');
-  });
-  document.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
-  document.addEventListener('drop', (e) => {
-    e.preventDefault();
-    ui.drop.classList.remove('over');
-    const file = e.dataTransfer?.files[0];
-    if (file) void fromFile(file);
-  });
+  acceptFiles(ui.file, ui.drop, (file) => void fromFile(file));
   void detectWebGPU(ui.device);
   // start with the first bundled image
   ui.samples.querySelector<HTMLButtonElement>('button.sample')?.click();

@@ -8,7 +8,7 @@ import bundled from 'virtual:demo-samples';
 import { CALIBRATED_TAU } from '../../src/calibrated-tau.js';
 import { tokenMapFigure } from './token-map.js';
 import { median, timeAlternating } from './timing.js';
-import { $, decodeBase64, detectWebGPU, showTime, statusLine, workQueue } from './page.js';
+import { $, acceptFiles, decodeBase64, detectWebGPU, showTime, statusLine, workQueue } from './page.js';
 
 const BUNDLED_MODEL = 'photo-deit';
 const CALIBRATED = CALIBRATED_TAU[BUNDLED_MODEL]!;
@@ -490,21 +490,7 @@ function main(): void {
   ui.hubModel.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') ui.loadModel.click();
   });
-  ui.file.addEventListener('change', () => {
-    const file = ui.file.files?.[0];
-    if (file) void fromFile(file);
-  });
-  document.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    ui.drop.classList.add('over');
-  });
-  document.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
-  document.addEventListener('drop', (e) => {
-    e.preventDefault();
-    ui.drop.classList.remove('over');
-    const file = e.dataTransfer?.files[0];
-    if (file) void fromFile(file);
-  });
+  acceptFiles(ui.file, ui.drop, (file) => void fromFile(file));
   void detectWebGPU(ui.device);
   // start with the first bundled image
   ui.samples.querySelector<HTMLButtonElement>('button.sample')?.click();

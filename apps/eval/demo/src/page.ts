@@ -106,3 +106,22 @@ export function workQueue(
     },
   };
 }
+
+/** A file input and drag-and-drop anywhere on the page (the drop zone shows it): each file goes to `onFile`. */
+export function acceptFiles(input: HTMLInputElement, dropZone: HTMLElement, onFile: (file: File) => void): void {
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    if (file) onFile(file);
+  });
+  document.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    dropZone.classList.add('over');
+  });
+  document.addEventListener('dragleave', () => dropZone.classList.remove('over'));
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    dropZone.classList.remove('over');
+    const file = e.dataTransfer?.files[0];
+    if (file) onFile(file);
+  });
+}
