@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RawImage, pipeline, type Tensor } from '@huggingface/transformers';
-import * as fixtures from '@jmpjs/fixtures';
+import { baselineMacs } from '@jmpjs/core';
+import { depthSceneNames, depthScenes, modelPath } from '@jmpjs/fixtures';
 import { enableJMP, type JMPOptions } from '@jmpjs/transformers-patch';
 import { UsageError, int, type Args } from './args.js';
 import { addDepth, depthScores, emptySums, wholeModelBudget, type DepthSums } from './depth-metrics.js';
@@ -15,13 +16,7 @@ type DepthPipeline = ((images: unknown) => Promise<unknown>) & {
 };
 
 /** A committed set of rendered scenes: RGB images with their exact depth. */
-export interface Scenes {
-  name: string;
-  width: number;
-  height: number;
-  images: Uint8Array[];
-  depth: Float32Array[];
-}
+export type Scenes = ReturnType<typeof depthScenes>;
 
 /** The reduction budgets of the fidelity table: −20, −35 and −50 % of the blocks' GMACs. */
 export const DEPTH_TARGETS = [0.2, 0.35, 0.5] as const;
@@ -47,10 +42,10 @@ export interface DepthRow {
   mergeShare: number | null;
 }
 
-async function loadScenes(name: string): Promise<Scenes> {
-  const load = (fixtures as unknown as { depthScenes?: (name: string) => Scenes | Promise<Scenes> }).depthScenes;
-  if (!load) throw new UsageError('@jmpjs/fixtures has no depthScenes(): the rendered depth scenes are missing');
-  return load(name);
+/** A committed scene set by name, or a usage error naming the sets. */
+function loadScenes(name: string): Scenes {
+  if (!depthSceneNames.includes(name)) throw new UsageError(`--data: expected ${depthSceneNames.join(' or ')}, found '${name}'`);
+  return depthScenes(name);
 }
 
 const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
@@ -64,10 +59,10 @@ const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digit
  */
 export async function depthCommand(args: Args): Promise<void> {
   const model = args.model ?? 'photo-depth';
-  const dir = /[\\/]/.test(model) ? model : fixtures.modelPath(model);
+  const dir = /[\\/]/.test(model) ? model : modelPath(model);
   const dtype = args.dtype ?? 'fp32';
   if (!['fp32', 'fp16', 'q8'].includes(dtype)) throw new UsageError(`--dtype: expected fp32, fp16 or q8, found '${dtype}'`);
-  const scenes = await loadScenes(args.data ?? 'depth-test');
+  const scenes = loadScenes(args.data ?? 'depth-test');
   const limit = Math.min(scenes.images.length, args.full ? scenes.images.length : int('limit', args.limit, scenes.images.length));
   const batchSize = int('batch', args.batch, 16);
   const targets = args.targets ? args.targets.split(',').map(Number) : [...DEPTH_TARGETS];
@@ -119,7 +114,8 @@ export async function depthCommand(args: Args): Promise<void> {
     const probe = await enableJMP(pipe as never, { strategy: 'prune', keep: 1 });
     const info = probe.info!;
     const plainGmacs = info.gmacs.plain;
-    const constant = (info.shape.headMacs ?? 0) / 1e9 + (info.shape.patches * info.shape.hidden * info.shape.channels * info.shape.patchSize ** 2) / 1e9;
+    const plainCost = baselineMacs(info.shape);
+    const constant = (plainCost.embedding + plainCost.head) / 1e9;
     await probe.dispose();
     rows.push({
       method: 'plain',
