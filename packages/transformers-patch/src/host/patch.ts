@@ -3,7 +3,7 @@ import { JmpArgumentError } from '@jmpjs/core';
 import { JmpError, JmpStateError, UnsupportedModelError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { planModel, type Plan } from '../plan.js';
-import { checkPixelValues } from '../runner/input.js';
+import { checkPixelValues, type InputShape } from '../runner/input.js';
 import { architecture } from '../graph/architectures/index.js';
 import type { OrtTensorLike, SessionLike } from '../runner/segment-runner.js';
 import { platform } from '#platform';
@@ -62,6 +62,8 @@ export class Patch implements JMPHandle, RegisteredHandle {
    */
   private plainSource: SessionSource;
   readonly info: JMPModelInfo;
+  /** What each call's pixel_values are checked against (planned once). */
+  private readonly input: InputShape;
   /** With a WebGPU session: the watch on its device, and the switch to wasm once it is lost. */
   private readonly webgpu: WebGPUFallback;
 
@@ -75,6 +77,7 @@ export class Patch implements JMPHandle, RegisteredHandle {
   ) {
     this.plan = plan;
     this.info = planInfo(plan, env);
+    this.input = { ...this.info.shape, anyGrid: architecture(this.info.architecture).gridFromInput ?? false };
     this.collector.plan(this.info.gmacs);
     this.forward = new ForwardSwap(model, this.route);
     this.plainSource = sessionSource(model.sessions.model!) ?? source;
@@ -204,7 +207,7 @@ export class Patch implements JMPHandle, RegisteredHandle {
   /** Checks the input, runs the runner, records the call; errors are typed. */
   private async runChecked(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>> {
     const pixelValues = feeds.pixel_values!;
-    checkPixelValues(pixelValues, { ...this.info.shape, anyGrid: architecture(this.info.architecture).gridFromInput ?? false });
+    checkPixelValues(pixelValues, this.input);
     // a device already known to be lost: straight to wasm (onnxruntime-web 1.22's JSEP, under
     // transformers.js v3, never settles a run on a lost device, so waiting for its error would hang)
     if (this.webgpu.deviceLost) await this.webgpu.goOnWasm();
