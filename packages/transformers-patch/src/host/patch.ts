@@ -18,15 +18,7 @@ import { ForwardSwap, makeFacade } from './facade.js';
 import { StatsCollector, type JMPStats } from './stats.js';
 import type { JMPHandle } from './types.js';
 import { WebGPUFallback, onWasm } from './webgpu-fallback.js';
-
-/** Why a handle is disposed, for the errors of later calls. */
-type DisposedBy = { found: string; expected: string; hint: string };
-
-const PIPELINE_DISPOSED: DisposedBy = {
-  found: 'a pipeline disposed with pipeline.dispose()',
-  expected: 'a pipeline that was not disposed',
-  hint: 'Create the pipeline again (then enableJMP on it).',
-};
+import { HANDLE_DISPOSED, PIPELINE_DISPOSED, PIPELINE_TAKEN, type DisposedBy } from './disposed.js';
 
 /**
  * One pipeline with JMP set up on it. From `start()` until `dispose()` the model's `forward` is
@@ -168,14 +160,7 @@ export class Patch implements JMPHandle, RegisteredHandle {
       return;
     }
     this.mode = 'disposed';
-    this.disposedBy =
-      state === 'disposed'
-        ? PIPELINE_DISPOSED
-        : {
-            found: 'a handle whose pipeline another enableJMP call took while it was detached',
-            expected: 'the pipeline to itself',
-            hint: "Use the pipeline's new handle.",
-          };
+    this.disposedBy = state === 'disposed' ? PIPELINE_DISPOSED : PIPELINE_TAKEN;
   }
 
   // ---- calls ----------------------------------------------------------------------------------
@@ -325,11 +310,7 @@ export class Patch implements JMPHandle, RegisteredHandle {
     this.restorePipeline();
     this.plain = null;
     this.mode = 'disposed';
-    this.disposedBy = {
-      found: 'a disposed handle',
-      expected: 'a JMP handle that was not disposed',
-      hint: 'Call enableJMP(pipeline, options) again for a new handle.',
-    };
+    this.disposedBy = HANDLE_DISPOSED;
     releasePipeline(this.model);
   }
 
@@ -363,12 +344,7 @@ export class Patch implements JMPHandle, RegisteredHandle {
   }
 
   private disposedError(operation: string): JmpStateError {
-    const why = this.disposedBy ?? {
-      found: 'a disposed handle',
-      expected: 'a JMP handle that was not disposed',
-      hint: 'Call enableJMP(pipeline, options) again.',
-    };
-    return new JmpStateError({ operation, ...why });
+    return new JmpStateError({ operation, ...(this.disposedBy ?? HANDLE_DISPOSED) });
   }
 
   // ---- sessions -------------------------------------------------------------------------------
