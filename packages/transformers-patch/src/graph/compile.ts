@@ -39,7 +39,7 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
   const P = layout.protectedTokens;
   const nodes: NodeProto[] = [];
   const g = graphOps(b, layout, o.heads, nodes, o.indexOps ?? false);
-  const { attr, op, slice, unsqueeze, toT, onesOfShape, toFloat, cast } = g;
+  const { attr, op, slice, unsqueeze, toT, onesOfShape, toFloat, cast, gatherRows } = g;
   const reductionAt = new Map(
     o.blocks.flatMap((block, k) => {
       const active = method.reduces(amounts[k]!);
@@ -54,11 +54,6 @@ export function compileJMP(model: ModelProto, layout: GraphLayout, o: CompileOpt
    * original patch token's row taken from the token it ended in (its own, the one it merged into, its
    * match if it was pruned, the fused token), by `at` [B, M0] int64.
    */
-  /** Rows of `t` [B, K, C] by `at` [B, M] int64: [B, M, C]. */
-  const gatherRows = (t: string, at: string): string => {
-    const shape = op('Concat', [op('Shape', [at]), op('Slice', [op('Shape', [t]), b.int64([2]), b.int64([3]), b.int64([0])])], [attr.i('axis', 0)]);
-    return op('GatherElements', [t, op('Expand', [unsqueeze(at, [2]), shape])], [attr.i('axis', 1)]);
-  };
   const grid = (reduced: string, at: string, output: string, offset?: string): void => {
     const rows = gatherRows(slice(reduced, P, INT64_MAX, 1), at); // [B, M0, C]
     nodes.push(b.node('Concat', [slice(reduced, 0, P, 1), offset ? op('Add', [rows, toT(offset)]) : rows], output, [attr.i('axis', 1)]));

@@ -60,17 +60,7 @@ export function emitJmpIndexed(g: GraphOps, x: ReductionInput, step: JmpGraphSte
   const Nout = op('Add', [K, i64(P)]);
   const position = cast(op('Range', [i64(0, []), scalar(N), i64(1, [])]), DataType.FLOAT);
   const [, stayAt] = topK(op('Sub', [op('Mul', [stays, f(BIG)]), position]), Nout); // [B, P + K]
-  // rows `at` [B, n] of the tokens: GatherND with batch_dims (opset 12), else GatherElements on indices expanded over C
-  const tokens = (at: string) =>
-    toFloat(
-      g.opset >= 12
-        ? op('GatherND', [x.X, unsqueeze(at, [2])], [attr.i('batch_dims', 1)])
-        : op(
-            'GatherElements',
-            [x.X, op('Expand', [unsqueeze(at, [2]), op('Concat', [op('Shape', [at]), b.int64([g.hidden])], [attr.i('axis', 0)])])],
-            [attr.i('axis', 1)],
-          ),
-    ); // [B, n, C]
+  const tokens = (at: string) => toFloat(g.gatherRows(x.X, at)); // rows `at` [B, n] of the tokens: [B, n, C]
   const sStay = gather(x.s, stayAt);
   const sLeave = op('Mul', [gather(x.s, leaveAt), w]); // [B, M], 0 if pruned
   // leaving token i adds s_i x_i to the row its match stays at: a one-hot [B, P + K, M]
