@@ -70,7 +70,7 @@ export interface TokenBenchOptions {
   batches: number[];
   dtype: string;
   browser: 'wasm' | 'webgpu' | undefined;
-  /** JMP options beyond the defaults: only the runner, when --runner names one. */
+  /** JMP options beyond the defaults: the runner (--runner) and the budget (--budget), when given. */
   jmp: JMPOptions;
 }
 
@@ -83,13 +83,15 @@ export function tokenBenchOptions(args: Args, dtype: string): TokenBenchOptions 
   const runner = args.runner;
   if (runner !== undefined && !['auto', 'compiled', 'segments'].includes(runner))
     throw new UsageError(`--runner: expected auto, compiled or segments, found '${runner}'`);
+  const budget = args.budget === undefined ? undefined : Number(args.budget);
+  if (budget !== undefined && !(budget > 0 && budget <= 1)) throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${args.budget}'`);
   return {
     shapes: parseTokenShapes(args.tokens!),
     runs: int('runs', args.runs, 5),
     batches: (args.batches ?? '1,8').split(',').map((b) => int('batches', b, 1)),
     dtype,
     browser,
-    jmp: runner ? { runner: runner as 'auto' } : {},
+    jmp: { ...(runner ? { runner: runner as 'auto' } : {}), ...(budget !== undefined ? { budget } : {}) },
   };
 }
 
@@ -136,7 +138,7 @@ export async function benchTokensCommand(args: Args, o: TokenBenchOptions): Prom
   const device = (args.device ?? 'cpu') as 'cpu';
   const where = o.browser ? `headless Chromium, onnxruntime-web on ${o.browser}` : `Node, onnxruntime-node on ${device}`;
   console.log(
-    `bench --tokens: ${o.shapes.map((s) => `${s.model} (${s.tokens} patches)`).join(', ')}; ${o.dtype}, ${where}; the plain pipeline against enableJMP's defaults${o.jmp.runner ? ` (runner ${o.jmp.runner})` : ''}, ${o.runs} alternating rounds, batches ${o.batches.join(', ')}`,
+    `bench --tokens: ${o.shapes.map((s) => `${s.model} (${s.tokens} patches)`).join(', ')}; ${o.dtype}, ${where}; the plain pipeline against enableJMP's defaults${o.jmp.runner ? ` (runner ${o.jmp.runner})` : ''}${o.jmp.budget !== undefined ? ` at budget ${o.jmp.budget}` : ''}, ${o.runs} alternating rounds, batches ${o.batches.join(', ')}`,
   );
   console.log(
     `(random weights: only speed means something here; load average at the start ${loadavg()

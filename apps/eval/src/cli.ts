@@ -73,7 +73,8 @@ Options:
                       model, then agreement) at --budget; writes the plan (--plan-out, default out/plan-<model>.json)
   --objective <o>     calibrate --label-free: kl (default) or agreement (agreement first, the rule before)
   --labelled-plan     calibrate: the same search with the split's labels deciding (top-1)
-  --budget <share>    calibrate --label-free / --labelled-plan: share of the plain GMACs (default 0.65)
+  --budget <share>    calibrate --label-free / --labelled-plan, bench --tokens: share of the plain GMACs
+                      (default 0.65)
   --plan <file>       eval: also evaluate this plan (from calibrate --label-free or calibrateJMP)
   --plan-taus <a:b:s> eval --plan: also the plan's schedule at each single τ of this grid (to compare
                       the plan with the best single τ on the split; for reporting, never for choosing)
@@ -95,7 +96,7 @@ Options:
                       shape timed in the same rounds (ratios comparable across shapes)
   --tokens <list>     bench: speed as the patch count grows — all, or 196 (DeiT-S at 224), 576 (ViT-S/16
                       at 384), 1369 (Depth Anything V2-S at 518), random weights generated on first use:
-                      the plain pipeline against enableJMP's defaults, batches 1,8 unless --batches, the
+                      the plain pipeline against enableJMP's defaults (or --budget), batches 1,8 unless --batches, the
                       GMACs ceiling and each pipeline's peak RSS (in Node; --browser wasm|webgpu: in Chromium)
   --profile           bench: instead of timing, onnxruntime's per-node profile grouped by what each
                       node is for (attention, MLP, the reduction, the size bias, embeddings and head)

@@ -26,6 +26,7 @@ describe('bench --tokens: the options', () => {
     expect([o.batches, o.runs, o.jmp, o.browser, o.dtype]).toEqual([[1, 8], 5, {}, undefined, 'fp32']);
     const p = tokenBenchOptions({ tokens: '1369', batches: '1', runs: '3', runner: 'compiled', browser: 'wasm' }, 'q8');
     expect([p.batches, p.runs, p.jmp, p.browser]).toEqual([[1], 3, { runner: 'compiled' }, 'wasm']);
+    expect(tokenBenchOptions({ tokens: '1369', budget: '0.55' }, 'fp32').jmp).toEqual({ budget: 0.55 });
   });
 
   it('refuses what --tokens fixes itself', () => {
@@ -34,6 +35,7 @@ describe('bench --tokens: the options', () => {
     expect(() => tokenBenchOptions({ tokens: 'all', browser: 'gl' }, 'fp32')).toThrow(UsageError);
     expect(() => tokenBenchOptions({ tokens: 'all', runner: 'fast' }, 'fp32')).toThrow(UsageError);
     expect(() => tokenBenchOptions({ tokens: 'all', batches: '1,0' }, 'fp32')).toThrow(UsageError);
+    expect(() => tokenBenchOptions({ tokens: 'all', budget: '1.5' }, 'fp32')).toThrow(/--budget/);
   });
 });
 
