@@ -84,7 +84,8 @@ export function tokenBenchOptions(args: Args, dtype: string): TokenBenchOptions 
   if (runner !== undefined && !['auto', 'compiled', 'segments'].includes(runner))
     throw new UsageError(`--runner: expected auto, compiled or segments, found '${runner}'`);
   const budget = args.budget === undefined ? undefined : Number(args.budget);
-  if (budget !== undefined && !(budget > 0 && budget <= 1)) throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${args.budget}'`);
+  if (budget !== undefined && !(budget > 0 && budget <= 1))
+    throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${args.budget}'`);
   return {
     shapes: parseTokenShapes(args.tokens!),
     runs: int('runs', args.runs, 5),
