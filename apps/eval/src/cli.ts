@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { env, pipeline } from '@huggingface/transformers';
 import { baselineMacs } from '@jmpjs/core';
 import { imageSetNames } from '@jmpjs/fixtures';
-import { inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
+import { DEFAULT_BUDGET, inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
 import { committedDataset, imageFolder, sampled, type Dataset } from './data.js';
 import { CALIBRATED_TAU, DEFAULT_DATA, DEFAULT_LIMIT, DEFAULT_MODEL, dataFor, resolveModel } from './defaults.js';
 import { defaultCalibration } from './calibrated-tau.js';
@@ -74,7 +74,7 @@ Options:
   --objective <o>     calibrate --label-free: kl (default) or agreement (agreement first, the rule before)
   --labelled-plan     calibrate: the same search with the split's labels deciding (top-1)
   --budget <share>    calibrate --label-free / --labelled-plan, bench --tokens: share of the plain GMACs
-                      (default 0.65)
+                      (default ${DEFAULT_BUDGET})
   --plan <file>       eval: also evaluate this plan (from calibrate --label-free or calibrateJMP)
   --plan-taus <a:b:s> eval --plan: also the plan's schedule at each single τ of this grid (to compare
                       the plan with the best single τ on the split; for reporting, never for choosing)
@@ -84,7 +84,7 @@ Options:
   --keep-one          bench: also time keep = 1 (the runner's own overhead)
   --blocks <list>     bench: also time the default JMP at these reduction blocks (e.g. 2,3,4,5,6,7,8,9,10,11),
                       at the same budget, in the same rounds
-  --keep-rates        bench: the default JMP at keep 0.85 instead of the library's default budget (0.65)
+  --keep-rates        bench: the default JMP at keep 0.85 instead of the library's default budget (${DEFAULT_BUDGET})
   --clip              bench: also time CLIP ViT-B/32's zero-shot model (random weights, generated into
                       tooling/fixtures/cache/clip-b32), the same settings, after the DeiT-S rows
   --head-only-ab      bench: the default JMP with and without the head-only last block (blocks 2…10 /

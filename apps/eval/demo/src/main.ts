@@ -3,7 +3,7 @@
 import { RawImage, env, pipeline } from '@huggingface/transformers';
 import './offline-env.js';
 import { baselineMacs } from '@jmpjs/core';
-import { DEFAULT_TAU, calibrateJMP, enableJMP, type JMPHandle, type JMPOptions, type JMPPlan } from '@jmpjs/transformers-patch';
+import { DEFAULT_BUDGET, DEFAULT_TAU, calibrateJMP, enableJMP, type JMPHandle, type JMPOptions, type JMPPlan } from '@jmpjs/transformers-patch';
 import bundled from 'virtual:demo-samples';
 import { CALIBRATED_TAU } from '../../src/calibrated-tau.js';
 import { tokenMapFigure } from './token-map.js';
@@ -429,7 +429,7 @@ async function calibrate(): Promise<void> {
   const images = files.length > 0 ? await Promise.all(files.map((f) => RawImage.fromBlob(f))) : bundledForCalibration();
   const source = files.length > 0 ? `${files.length} images of yours` : `${images.length} bundled images (samples and mirrors)`;
   const plan = await calibrateJMP(model.reduced as never, images, {
-    budget: 0.65,
+    budget: DEFAULT_BUDGET,
     onProgress: ({ done, total, candidate }) => setStatus('running', `calibrating on ${source}: ${Math.round((100 * done) / total)} % (${candidate})`),
   });
   activePlan = plan;
