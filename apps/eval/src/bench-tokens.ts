@@ -40,7 +40,6 @@ const NOT_WITH_TOKENS = [
   'shapes',
   'opset',
   'attention',
-  'profile',
   'clip',
   'head-only-ab',
   'methods',
@@ -72,6 +71,8 @@ export interface TokenBenchOptions {
   browser: 'wasm' | 'webgpu' | undefined;
   /** JMP options beyond the defaults: the runner (--runner) and the budget (--budget), when given. */
   jmp: JMPOptions;
+  /** --profile: onnxruntime's per-node profile of each shape, plain and with JMP, instead of timing (Node only). */
+  profile: boolean;
 }
 
 /** The options of `bench --tokens` from the command line (batches 1 and 8 by default, 5 rounds). */
@@ -83,6 +84,7 @@ export function tokenBenchOptions(args: Args, dtype: string): TokenBenchOptions 
   const runner = args.runner;
   if (runner !== undefined && !['auto', 'compiled', 'segments'].includes(runner))
     throw new UsageError(`--runner: expected auto, compiled or segments, found '${runner}'`);
+  if (args.profile && browser !== undefined) throw new UsageError("--profile reads onnxruntime-node's profiler: not with --browser");
   const budget = args.budget === undefined ? undefined : Number(args.budget);
   if (budget !== undefined && !(budget > 0 && budget <= 1))
     throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${args.budget}'`);
@@ -93,6 +95,7 @@ export function tokenBenchOptions(args: Args, dtype: string): TokenBenchOptions 
     dtype,
     browser,
     jmp: { ...(runner ? { runner: runner as 'auto' } : {}), ...(budget !== undefined ? { budget } : {}) },
+    profile: args.profile === true,
   };
 }
 
@@ -139,13 +142,14 @@ export async function benchTokensCommand(args: Args, o: TokenBenchOptions): Prom
   const device = (args.device ?? 'cpu') as 'cpu';
   const where = o.browser ? `headless Chromium, onnxruntime-web on ${o.browser}` : `Node, onnxruntime-node on ${device}`;
   console.log(
-    `bench --tokens: ${o.shapes.map((s) => `${s.model} (${s.tokens} patches)`).join(', ')}; ${o.dtype}, ${where}; the plain pipeline against enableJMP's defaults${o.jmp.runner ? ` (runner ${o.jmp.runner})` : ''}${o.jmp.budget !== undefined ? ` at budget ${o.jmp.budget}` : ''}, ${o.runs} alternating rounds, batches ${o.batches.join(', ')}`,
+    `bench --tokens: ${o.shapes.map((s) => `${s.model} (${s.tokens} patches)`).join(', ')}; ${o.dtype}, ${where}; the plain pipeline against enableJMP's defaults${o.jmp.runner ? ` (runner ${o.jmp.runner})` : ''}${o.jmp.budget !== undefined ? ` at budget ${o.jmp.budget}` : ''}, ${o.profile ? `${o.runs} profiled forwards each` : `${o.runs} alternating rounds`}, batches ${o.batches.join(', ')}`,
   );
   console.log(
     `(random weights: only speed means something here; load average at the start ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')})\n`,
   );
+  if (o.profile) return profileShapes(o, device);
   const results: TokenResult[] = [];
   for (const shape of o.shapes) {
     const dir = await ensureBenchModel(shape.model, { dtypes: [o.dtype] });
@@ -219,6 +223,28 @@ async function nodeShape(shape: TokenShape, dir: string, o: TokenBenchOptions, d
     await patched.dispose();
   }
   return rows;
+}
+
+/** `bench --tokens … --profile`: per shape and batch, the kernel time of each node group, plain and with JMP. */
+async function profileShapes(o: TokenBenchOptions, device: 'cpu'): Promise<void> {
+  const { profileSetting, profileTable } = await import('./profile.js');
+  for (const shape of o.shapes) {
+    const dir = await ensureBenchModel(shape.model, { dtypes: [o.dtype] });
+    const load = async (sessionOptions: Record<string, unknown>) =>
+      (await pipeline(shape.task, dir, { dtype: o.dtype as 'fp32', device, session_options: sessionOptions })) as unknown as Loaded;
+    for (const batch of o.batches) {
+      const x = randomPixels(batch, shape.size);
+      const plain = await profileSetting(load, null, x, o.runs);
+      const jmp = await profileSetting(load, o.jmp, x, o.runs);
+      console.log(`${shape.label} (${shape.tokens} patches), ${o.runs} profiled forwards after one warm-up`);
+      console.log(
+        profileTable(batch, [
+          { label: 'plain', profile: plain },
+          { label: 'jmp', profile: jmp },
+        ]) + '\n',
+      );
+    }
+  }
 }
 
 function row(shape: TokenShape, batch: number, plainMs: number, jmpMs: number | null, plainGmacs: number | null, jmpGmacs: number | null): TokenResult {

@@ -99,7 +99,8 @@ Options:
                       the plain pipeline against enableJMP's defaults (or --budget), batches 1,8 unless --batches, the
                       GMACs ceiling and each pipeline's peak RSS (in Node; --browser wasm|webgpu: in Chromium)
   --profile           bench: instead of timing, onnxruntime's per-node profile grouped by what each
-                      node is for (attention, MLP, the reduction, the size bias, embeddings and head)
+                      node is for (attention, MLP, the reduction, the size bias, embeddings, head and
+                      neck); with --tokens, of each shape, plain and with JMP (default, or --budget)
   --browser <device>  bench: in headless Chromium (onnxruntime-web) on wasm or webgpu
   --gpu <adapter>     bench --browser webgpu: swiftshader (default; correctness only) or hardware
   -h, --help          this help

@@ -3,16 +3,15 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline, type Tensor } from '@huggingface/transformers';
-import { enableJMP } from '@jmpjs/transformers-patch';
+import { enableJMP, type JMPOptions } from '@jmpjs/transformers-patch';
 import type { Args } from './args.js';
 import { benchSettings, probeInfo, summary, type BenchOptions } from './bench-settings.js';
 import type { Classifier } from './classifier.js';
 import { randomPixels } from './random-pixels.js';
-import type { Setting } from './settings.js';
 import { timedForward } from './timing.js';
 
 /** What each node of a profiled forward is for, from its name (the exporter's scopes, `jmp/` for what JMP adds). */
-export const GROUPS = ['attention', 'MLP, norms, residuals', 'reduction', 'size bias', 'embeddings, head'] as const;
+export const GROUPS = ['attention', 'MLP, norms, residuals', 'reduction', 'size bias', 'embeddings, head, neck'] as const;
 export type Group = (typeof GROUPS)[number];
 
 export function groupOf(node: string): Group {
@@ -21,7 +20,7 @@ export function groupOf(node: string): Group {
   if (/\/layer\.\d+\/attention\//.test(node)) return 'attention';
   // onnxruntime's fused GELU nodes lose the scope name
   if (/\/layer\.\d+\//.test(node) || /^(Bias|Fast)?Gelu/.test(node)) return 'MLP, norms, residuals';
-  return 'embeddings, head';
+  return 'embeddings, head, neck';
 }
 
 interface ProfileEvent {
@@ -66,24 +65,25 @@ export function summarize(events: readonly ProfileEvent[]): Profile {
 }
 
 /**
- * Profiles `runs` forwards of a fresh pipeline (plain, or with the setting's JMP on) at one input:
- * onnxruntime writes its profile when the session is released; the file with the forwards is read.
+ * Profiles `runs` forwards of a fresh pipeline (plain when `jmp` is null, else with JMP on at these
+ * options) at one input: onnxruntime writes its profile when the session is released; the file with
+ * the forwards is read.
  */
 export async function profileSetting(
   load: (sessionOptions: Record<string, unknown>) => Promise<Classifier>,
-  setting: Setting | null,
+  jmp: JMPOptions | null,
   x: Tensor,
   runs: number,
 ): Promise<Profile> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'jmp-profile-'));
   try {
     const pipe = await load({ enableProfiling: true, profileFilePrefix: path.join(dir, 'p') });
-    const jmp = setting ? await enableJMP(pipe, setting.options!) : null;
+    const handle = jmp ? await enableJMP(pipe, jmp) : null;
     try {
       await timedForward(pipe, x); // warm-up: left out by summarize()
       for (let i = 0; i < runs; i++) await timedForward(pipe, x);
     } finally {
-      await jmp?.dispose();
+      await handle?.dispose();
       await pipe.dispose();
     }
     let best: Profile | undefined;
@@ -135,7 +135,8 @@ export async function profileCommand(args: Args, o: BenchOptions & { dir: string
   for (const batch of o.batches) {
     const x = randomPixels(batch);
     const rows = [{ label: 'plain', profile: await profileSetting(load, null, x, o.runs) }];
-    for (const setting of settings) rows.push({ label: `${setting.method} ${summary(setting)}`, profile: await profileSetting(load, setting, x, o.runs) });
+    for (const setting of settings)
+      rows.push({ label: `${setting.method} ${summary(setting)}`, profile: await profileSetting(load, setting.options!, x, o.runs) });
     console.log(profileTable(batch, rows) + '\n');
   }
 }

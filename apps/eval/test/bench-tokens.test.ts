@@ -27,6 +27,7 @@ describe('bench --tokens: the options', () => {
     const p = tokenBenchOptions({ tokens: '1369', batches: '1', runs: '3', runner: 'compiled', browser: 'wasm' }, 'q8');
     expect([p.batches, p.runs, p.jmp, p.browser]).toEqual([[1], 3, { runner: 'compiled' }, 'wasm']);
     expect(tokenBenchOptions({ tokens: '1369', budget: '0.55' }, 'fp32').jmp).toEqual({ budget: 0.55 });
+    expect([o.profile, tokenBenchOptions({ tokens: '1369', profile: true }, 'fp32').profile]).toEqual([false, true]);
   });
 
   it('refuses what --tokens fixes itself', () => {
@@ -36,6 +37,7 @@ describe('bench --tokens: the options', () => {
     expect(() => tokenBenchOptions({ tokens: 'all', runner: 'fast' }, 'fp32')).toThrow(UsageError);
     expect(() => tokenBenchOptions({ tokens: 'all', batches: '1,0' }, 'fp32')).toThrow(UsageError);
     expect(() => tokenBenchOptions({ tokens: 'all', budget: '1.5' }, 'fp32')).toThrow(/--budget/);
+    expect(() => tokenBenchOptions({ tokens: 'all', profile: true, browser: 'wasm' }, 'fp32')).toThrow(/not with --browser/);
   });
 });
 

@@ -8,7 +8,9 @@ describe('bench --profile', () => {
     expect(groupOf('BiasGelu_token_12')).toBe('MLP, norms, residuals');
     expect(groupOf('jmp/TopK_75/TopK')).toBe('reduction');
     expect(groupOf('jmp/biased_scores_177/Add')).toBe('size bias');
-    expect(groupOf('/deit/embeddings/Concat_2')).toBe('embeddings, head');
+    expect(groupOf('/deit/embeddings/Concat_2')).toBe('embeddings, head, neck');
+    expect(groupOf('/neck/fusion_stage/layers.3/residual_layer1/convolution2/Conv')).toBe('embeddings, head, neck');
+    expect(groupOf('/backbone/encoder/layer.11/attention/attention/Softmax')).toBe('attention');
   });
 
   it('averages kernel time over the forwards after the warm-up', () => {
