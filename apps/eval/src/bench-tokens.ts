@@ -227,7 +227,7 @@ async function nodeShape(shape: TokenShape, dir: string, o: TokenBenchOptions, d
 
 /** `bench --tokens … --profile`: per shape and batch, the kernel time of each node group, plain and with JMP. */
 async function profileShapes(o: TokenBenchOptions, device: 'cpu'): Promise<void> {
-  const { profileSetting, profileTable } = await import('./profile.js');
+  const { WARM_UPS, profileSetting, profileTable } = await import('./profile.js');
   for (const shape of o.shapes) {
     const dir = await ensureBenchModel(shape.model, { dtypes: [o.dtype] });
     const load = async (sessionOptions: Record<string, unknown>) =>
@@ -236,7 +236,7 @@ async function profileShapes(o: TokenBenchOptions, device: 'cpu'): Promise<void>
       const x = randomPixels(batch, shape.size);
       const plain = await profileSetting(load, null, x, o.runs);
       const jmp = await profileSetting(load, o.jmp, x, o.runs);
-      console.log(`${shape.label} (${shape.tokens} patches), ${o.runs} profiled forwards after one warm-up`);
+      console.log(`${shape.label} (${shape.tokens} patches), ${o.runs} profiled forwards after ${WARM_UPS} warm-ups`);
       console.log(
         profileTable(batch, [
           { label: 'plain', profile: plain },

@@ -40,11 +40,18 @@ export interface Profile {
   nodes: number;
 }
 
-/** Sums the forwards after the first (a warm-up, with its first-run allocations). */
-export function summarize(events: readonly ProfileEvent[]): Profile {
+/**
+ * Forwards run before the profiled ones: onnxruntime's arena grows over the first two (at 1 369
+ * tokens each took 70 ms more in its first attention MatMul and Softmax than the later ones).
+ */
+export const WARM_UPS = 2;
+
+/** Sums the forwards after the first `warmUps` (with their first-run allocations). */
+export function summarize(events: readonly ProfileEvent[], warmUps = WARM_UPS): Profile {
   const forwards = events.filter((e) => e.name === 'model_run').sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
-  const runs = Math.max(0, forwards.length - 1);
-  const warmEnd = forwards.length > 0 ? (forwards[0]!.ts ?? 0) + (forwards[0]!.dur ?? 0) : 0;
+  const runs = Math.max(0, forwards.length - warmUps);
+  const last = forwards[Math.min(warmUps, forwards.length) - 1];
+  const warmEnd = last ? (last.ts ?? 0) + (last.dur ?? 0) : 0;
   const groups = Object.fromEntries(GROUPS.map((g) => [g, 0])) as Record<Group, number>;
   const ops = new Map<string, number>();
   const nodes = new Set<string>();
@@ -80,7 +87,7 @@ export async function profileSetting(
     const pipe = await load({ enableProfiling: true, profileFilePrefix: path.join(dir, 'p') });
     const handle = jmp ? await enableJMP(pipe, jmp) : null;
     try {
-      await timedForward(pipe, x); // warm-up: left out by summarize()
+      for (let i = 0; i < WARM_UPS; i++) await timedForward(pipe, x); // left out by summarize()
       for (let i = 0; i < runs; i++) await timedForward(pipe, x);
     } finally {
       await handle?.dispose();
@@ -130,7 +137,7 @@ export async function profileCommand(args: Args, o: BenchOptions & { dir: string
     })) as unknown as Classifier;
   const settings = benchSettings(args, o.methods, await probeInfo(() => load({})), o.tau, o.tauSpec, o.runner);
   console.log(
-    `bench --profile: ${o.dir} (${o.dtype}, ${args.device ?? 'cpu'}, runner ${o.runner}), ${o.runs} profiled forwards per setting after one warm-up\n`,
+    `bench --profile: ${o.dir} (${o.dtype}, ${args.device ?? 'cpu'}, runner ${o.runner}), ${o.runs} profiled forwards per setting after ${WARM_UPS} warm-ups\n`,
   );
   for (const batch of o.batches) {
     const x = randomPixels(batch);

@@ -26,7 +26,7 @@ describe('bench --profile', () => {
       node('jmp/TopK_1/TopK', 420, 3000, 'TopK'),
       node('jmp/biased_scores_2/Add', 430, 2000),
     ];
-    const p = summarize(events);
+    const p = summarize(events, 1);
     expect(p.runs).toBe(2);
     expect(p.groups.attention).toBeCloseTo(2, 9); // (3 + 1) ms / 2 forwards
     expect(p.groups.reduction).toBeCloseTo(2, 9);
@@ -36,5 +36,8 @@ describe('bench --profile', () => {
       ['Add', 1],
     ]);
     expect(p.nodes).toBe(3);
+    // by default the first two forwards are left out
+    const q = summarize(events);
+    expect([q.runs, q.groups.attention, q.groups.reduction]).toEqual([1, 1, 3]);
   });
 });
