@@ -69,6 +69,14 @@ export function num(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** `--budget`: a share of the plain model's GMACs in (0, 1], or undefined when not given. */
+export function budgetArg(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${v}'`);
+  return n;
+}
+
 /**
  * The command line as npm users type it, made parseable: a bare `--` is a separator and dropped
  * (`pnpm eval -- --limit 100` hands the `--` through), and a negative number after an option that

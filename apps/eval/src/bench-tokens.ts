@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { pipeline } from '@huggingface/transformers';
 import { ensureBenchModel } from '@jmpjs/fixtures';
 import { enableJMP, type JMPHandle, type JMPOptions } from '@jmpjs/transformers-patch';
-import { UsageError, int, type Args } from './args.js';
+import { UsageError, budgetArg, int, type Args } from './args.js';
 import type { Classifier } from './classifier.js';
 import { randomPixels } from './random-pixels.js';
 import { alternatingRounds, median, timedForward } from './timing.js';
@@ -85,9 +85,7 @@ export function tokenBenchOptions(args: Args, dtype: string): TokenBenchOptions 
   if (runner !== undefined && !['auto', 'compiled', 'segments'].includes(runner))
     throw new UsageError(`--runner: expected auto, compiled or segments, found '${runner}'`);
   if (args.profile && browser !== undefined) throw new UsageError("--profile reads onnxruntime-node's profiler: not with --browser");
-  const budget = args.budget === undefined ? undefined : Number(args.budget);
-  if (budget !== undefined && !(budget > 0 && budget <= 1))
-    throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${args.budget}'`);
+  const budget = budgetArg(args.budget);
   return {
     shapes: parseTokenShapes(args.tokens!),
     runs: int('runs', args.runs, 5),

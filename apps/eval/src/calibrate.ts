@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Tensor } from '@huggingface/transformers';
 import { DEFAULT_BUDGET, inspectJMP, type JMPPlan } from '@jmpjs/transformers-patch';
-import { UsageError, int, type Args } from './args.js';
+import { UsageError, budgetArg, int, type Args } from './args.js';
 import { sampled, type Dataset } from './data.js';
 import { TEST_SETS, dataFor } from './defaults.js';
 import { prepareBatches, runSetting } from './evaluate.js';
@@ -207,8 +207,7 @@ export async function calibrateCommand(args: Args, h: Helpers): Promise<void> {
  */
 async function planSearch(args: Args, h: Helpers, dataSpec: string, labelled: boolean): Promise<void> {
   const { calibrateJMP } = await import('@jmpjs/transformers-patch');
-  const budget = args.budget === undefined ? DEFAULT_BUDGET : Number(args.budget);
-  if (!(budget > 0 && budget <= 1)) throw new UsageError(`--budget: expected a share of the plain GMACs in (0, 1], found '${args.budget}'`);
+  const budget = budgetArg(args.budget) ?? DEFAULT_BUDGET;
   const taus = args.grid ? parseGrid(args.grid) : undefined;
   const objective = args.objective;
   if (objective !== undefined && (labelled || (objective !== 'kl' && objective !== 'agreement'))) {

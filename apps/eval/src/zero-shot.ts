@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pipeline, type Tensor } from '@huggingface/transformers';
 import { modelPath } from '@jmpjs/fixtures';
 import { enableJMP, type JMPOptions } from '@jmpjs/transformers-patch';
-import { UsageError, int, num, type Args } from './args.js';
+import { UsageError, budgetArg, int, type Args } from './args.js';
 import { committedDataset } from './data.js';
 import { pairedCounts } from './evaluate.js';
 import { Progress, interrupt, InterruptedError } from './progress.js';
@@ -48,7 +48,7 @@ export async function zeroShotCommand(args: Args): Promise<void> {
   const data = committedDataset(args.data ?? 'fmnist-test');
   const limit = Math.min(data.size, int('limit', args.limit, 1000));
   const batchSize = int('batch', args.batch, 32);
-  const budget = num('budget', args.budget);
+  const budget = budgetArg(args.budget);
   const names = await fmnistClassNames();
   const prompts = names.map((n) => `a photo of a ${n}`);
   const pipe = (await pipeline('zero-shot-image-classification', dir, { dtype: dtype as 'fp32' })) as unknown as ZeroShot;
